@@ -1,0 +1,4 @@
+// Command iwf is the SIP MESSAGE / SMS to MSRP interworking function.
+package main
+
+func main() {}

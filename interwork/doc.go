@@ -1,0 +1,2 @@
+// Package interwork is filled in by its own issue.
+package interwork

@@ -1,0 +1,2 @@
+// Package pager is filled in by its own issue.
+package pager

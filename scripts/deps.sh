@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs what the tests need when it is missing: redis-server (real Redis in
+# integration tests) and sipp (an independent SIP implementation, package
+# sip-tester). Needs root (or sudo) on a clean Debian machine; does nothing
+# when both are already on PATH.
+set -euo pipefail
+missing=()
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+command -v sipp >/dev/null 2>&1 || missing+=(sip-tester)
+if [ ${#missing[@]} -eq 0 ]; then
+	exit 0
+fi
+echo "installing: ${missing[*]}" >&2
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+	SUDO="sudo"
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -q
+$SUDO apt-get install -y -q "${missing[@]}"

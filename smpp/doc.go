@@ -1,0 +1,2 @@
+// Package smpp is filled in by its own issue.
+package smpp

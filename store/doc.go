@@ -1,0 +1,2 @@
+// Package store is filled in by its own issue.
+package store
