@@ -1,0 +1,265 @@
+package concat
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"iwf/smpp/coding"
+)
+
+// Key names one concatenated message being reassembled. Total is part of
+// the key so that a reference number reused for a message of another
+// length, while an older one still waits, does not mix the two.
+type Key struct {
+	Partner, Source, Destination string
+	Ref                          uint16
+	Total                        int
+}
+
+// Part is one received segment.
+type Part struct {
+	Seq    int
+	Coding coding.Coding
+	// Units is the segment text ready for coding.Decode (Inbound.Units).
+	Units []byte
+}
+
+// PartStore keeps parts until their message completes or times out.
+// Implementations must make Put atomic per key, so that exactly one Put
+// sees the last missing part arrive.
+type PartStore interface {
+	// Put stores p under key unless a part with the same Seq is already
+	// there (stored false), and returns every part held after that; the
+	// first Put of a key records now as its arrival time.
+	Put(ctx context.Context, key Key, p Part, now time.Time) (parts []Part, stored bool, err error)
+	// Parts returns the parts held under key, none if unknown.
+	Parts(ctx context.Context, key Key) ([]Part, error)
+	// Delete forgets key and its parts; deleting an unknown key is no
+	// error.
+	Delete(ctx context.Context, key Key) error
+	// Expired lists up to limit keys whose first part arrived before
+	// cutoff, oldest first.
+	Expired(ctx context.Context, cutoff time.Time, limit int) ([]Key, error)
+}
+
+// Policy is what happens to a message whose parts stop arriving.
+type Policy uint8
+
+const (
+	// DeliverPartial delivers the parts that arrived, with Missing set
+	// and GapMarker where parts are missing.
+	DeliverPartial Policy = iota
+	// FailIncomplete drops the message; the caller sends a failure
+	// receipt.
+	FailIncomplete
+)
+
+// Status is the state of a message after a part or a timeout.
+type Status uint8
+
+// The statuses a Result can carry.
+const (
+	// Pending: stored, more parts to come.
+	Pending Status = iota
+	// Duplicate: a part with this Seq was already held; acknowledge it
+	// and do nothing else.
+	Duplicate
+	// Complete: every part is here; Text holds the message.
+	Complete
+	// Partial: timed out under DeliverPartial; Text holds what arrived.
+	Partial
+	// Failed: timed out under FailIncomplete, or the parts do not decode
+	// (Err says why).
+	Failed
+)
+
+// String names the status for logs.
+func (s Status) String() string {
+	switch s {
+	case Pending:
+		return "pending"
+	case Duplicate:
+		return "duplicate"
+	case Complete:
+		return "complete"
+	case Partial:
+		return "partial"
+	case Failed:
+		return "failed"
+	}
+	return fmt.Sprintf("status(%d)", uint8(s))
+}
+
+// Result is the outcome of Add or Expire for one message.
+type Result struct {
+	Key    Key
+	Status Status
+	// Have counts the distinct parts held.
+	Have int
+	// Missing lists the absent sequence numbers (Partial, Failed).
+	Missing []int
+	// Coding is the coding of the first part held.
+	Coding coding.Coding
+	// Units is the parts' units concatenated in order, for binary data.
+	Units []byte
+	// Text is the decoded message (Complete, Partial; Failed when the
+	// parts decode).
+	Text string
+	// Err is the decoding failure behind a Failed status, if any.
+	Err error
+}
+
+// Final reports a status that ends the message: the caller persists it,
+// then calls Release.
+func (s Status) Final() bool { return s == Complete || s == Partial || s == Failed }
+
+// Config tunes a Reassembler.
+type Config struct {
+	// Timeout is how long after its first part a message may stay
+	// incomplete (design: bounded segment reassembly time).
+	Timeout time.Duration
+	// Policy applies once Timeout has passed.
+	Policy Policy
+	// GapMarker is put in Partial text where parts are missing.
+	GapMarker string
+	// MaxPartOctets bounds one part's units; 0 means 65535.
+	MaxPartOctets int
+}
+
+// Reassembler puts concatenated messages back together over a PartStore.
+// It holds no state of its own, so any number of them (on any number of
+// nodes) can share one store.
+type Reassembler struct {
+	store PartStore
+	cfg   Config
+}
+
+// NewReassembler checks cfg and returns a Reassembler over store.
+func NewReassembler(store PartStore, cfg Config) (*Reassembler, error) {
+	if store == nil {
+		return nil, errors.New("concat: reassembler needs a part store")
+	}
+	if cfg.Timeout <= 0 {
+		return nil, fmt.Errorf("concat: reassembly timeout %v must be positive", cfg.Timeout)
+	}
+	if cfg.Policy > FailIncomplete {
+		return nil, fmt.Errorf("concat: unknown timeout policy %d", cfg.Policy)
+	}
+	if cfg.MaxPartOctets == 0 {
+		cfg.MaxPartOctets = MaxPayload
+	}
+	return &Reassembler{store: store, cfg: cfg}, nil
+}
+
+// Add records part p of the message key, received at now. A message of
+// one part completes at once without touching the store. Once Add or
+// Expire returns a final status (Status.Final), the caller persists the
+// message and then calls Release; until then the parts stay stored, so a
+// crash in between delivers the message again rather than losing it.
+func (r *Reassembler) Add(ctx context.Context, key Key, p Part, now time.Time) (Result, error) {
+	if key.Total < 1 || key.Total > MaxSegments || p.Seq < 1 || p.Seq > key.Total {
+		return Result{}, malformed("part %d of %d", p.Seq, key.Total)
+	}
+	if len(p.Units) > r.cfg.MaxPartOctets {
+		return Result{}, malformed("part of %d octets over %d", len(p.Units), r.cfg.MaxPartOctets)
+	}
+	if key.Total == 1 {
+		return r.assemble(key, []Part{p}, Complete), nil
+	}
+	parts, stored, err := r.store.Put(ctx, key, p, now)
+	if err != nil {
+		return Result{}, fmt.Errorf("concat: store part %d of %v: %w", p.Seq, key.Ref, err)
+	}
+	switch {
+	case !stored:
+		return Result{Key: key, Status: Duplicate, Have: len(parts), Coding: p.Coding}, nil
+	case len(parts) < key.Total:
+		return Result{Key: key, Status: Pending, Have: len(parts), Coding: p.Coding}, nil
+	}
+	return r.assemble(key, parts, Complete), nil
+}
+
+// Expire applies the timeout policy to up to limit messages whose first
+// part arrived more than Timeout before now. The caller runs it
+// periodically with its own clock; each result is final (see Add).
+func (r *Reassembler) Expire(ctx context.Context, now time.Time, limit int) ([]Result, error) {
+	keys, err := r.store.Expired(ctx, now.Add(-r.cfg.Timeout), limit)
+	if err != nil {
+		return nil, fmt.Errorf("concat: list expired parts: %w", err)
+	}
+	status := Partial
+	if r.cfg.Policy == FailIncomplete {
+		status = Failed
+	}
+	out := make([]Result, 0, len(keys))
+	for _, key := range keys {
+		parts, err := r.store.Parts(ctx, key)
+		if err != nil {
+			return out, fmt.Errorf("concat: read parts of ref %d: %w", key.Ref, err)
+		}
+		if len(parts) == 0 {
+			continue
+		}
+		out = append(out, r.assemble(key, parts, status))
+	}
+	return out, nil
+}
+
+// Release forgets a message whose final result the caller has persisted.
+func (r *Reassembler) Release(ctx context.Context, key Key) error {
+	if err := r.store.Delete(ctx, key); err != nil {
+		return fmt.Errorf("concat: release ref %d: %w", key.Ref, err)
+	}
+	return nil
+}
+
+// assemble orders parts and decodes them. Parts are decoded in runs of
+// consecutive parts that share a coding: senders that chose the coding per
+// segment still read right, and a run of one coding is decoded as a whole,
+// so a pair split across segments by a careless sender survives.
+func (r *Reassembler) assemble(key Key, parts []Part, status Status) Result {
+	parts = slices.Clone(parts)
+	slices.SortFunc(parts, func(a, b Part) int { return cmp.Compare(a.Seq, b.Seq) })
+	parts = slices.CompactFunc(parts, func(a, b Part) bool { return a.Seq == b.Seq })
+	res := Result{Key: key, Status: status, Have: len(parts), Coding: parts[0].Coding}
+	var text strings.Builder
+	next := 1
+	for i := 0; i < len(parts); {
+		if parts[i].Seq != next {
+			for s := next; s < parts[i].Seq; s++ {
+				res.Missing = append(res.Missing, s)
+			}
+			text.WriteString(r.cfg.GapMarker)
+		}
+		j := i
+		var run []byte
+		for j < len(parts) && parts[j].Coding == parts[i].Coding && parts[j].Seq == parts[i].Seq+(j-i) {
+			run = append(run, parts[j].Units...)
+			j++
+		}
+		res.Units = append(res.Units, run...)
+		s, err := coding.Decode(parts[i].Coding, run)
+		if err != nil && res.Err == nil {
+			res.Err = fmt.Errorf("concat: decode parts %d-%d: %w", parts[i].Seq, parts[j-1].Seq, err)
+		}
+		text.WriteString(s)
+		next = parts[j-1].Seq + 1
+		i = j
+	}
+	for s := next; s <= key.Total; s++ {
+		res.Missing = append(res.Missing, s)
+	}
+	if next <= key.Total {
+		text.WriteString(r.cfg.GapMarker)
+	}
+	res.Text = text.String()
+	if res.Err != nil {
+		res.Status = Failed
+	}
+	return res
+}

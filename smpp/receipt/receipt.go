@@ -1,0 +1,300 @@
+package receipt
+
+import (
+	"bytes"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// SMPP 3.4 values a receipt involves.
+const (
+	// ESMClassReceipt is the esm_class message type "SMSC Delivery
+	// Receipt" (SMPP 3.4 5.2.12, bits 5-2 = 0001).
+	ESMClassReceipt byte = 0x04
+	// esmClassIntermediate is "Intermediate Delivery Notification"
+	// (bits 5-2 = 1000).
+	esmClassIntermediate byte = 0x20
+	// esmClassTypeMask selects the message type bits 5-2.
+	esmClassTypeMask byte = 0x3C
+	// TagReceiptedMessageID is receipted_message_id (5.3.2.12), a
+	// C-octet string of up to 65 octets.
+	TagReceiptedMessageID uint16 = 0x001E
+	// TagMessageState is message_state (5.3.2.35), 1 octet.
+	TagMessageState uint16 = 0x0427
+	// TagNetworkErrorCode is network_error_code (5.3.2.31), 3 octets.
+	TagNetworkErrorCode uint16 = 0x0423
+	// maxTextRunes is the "first 20 characters of the short message" of
+	// Appendix B's text: field.
+	maxTextRunes = 20
+	// maxIDOctets is the C-octet string limit of receipted_message_id
+	// without its terminating NUL.
+	maxIDOctets = 64
+)
+
+// IsReceipt reports whether esm_class marks a delivery receipt: an SMSC
+// delivery receipt or an intermediate delivery notification.
+func IsReceipt(esmClass byte) bool {
+	t := esmClass & esmClassTypeMask
+	return t == ESMClassReceipt || t == esmClassIntermediate
+}
+
+// Params are the receipt TLVs as raw values, nil when absent. The transport
+// copies them from and to its PDU's optional parameters.
+type Params struct {
+	ReceiptedMessageID []byte
+	MessageState       []byte
+	NetworkErrorCode   []byte
+}
+
+// NetworkError is network_error_code (SMPP 3.4 5.3.2.31).
+type NetworkError struct {
+	// Type: 1 ANSI-136, 2 IS-95, 3 GSM, ...
+	Type uint8
+	Code uint16
+}
+
+// Receipt is a parsed delivery receipt.
+type Receipt struct {
+	// ID is the SMSC message id the receipt is about: receipted_message_id
+	// when present, else the text's id: field. Correlate it with the
+	// submit_sm_resp message_id.
+	ID string
+	// TextID is the id: field of the text, which some SMSCs write in
+	// another base than the TLV (decimal against hex); it is ID when the
+	// text has none.
+	TextID string
+	// State is message_state when present, else stat:, else Unknown.
+	State State
+	// ErrorCode is err: (network specific, decimal; hex accepted).
+	ErrorCode int
+	// Network is network_error_code when present.
+	Network *NetworkError
+	// Submitted and Delivered are sub: and dlvrd:.
+	Submitted, Delivered int
+	// SubmitDate and DoneDate are the text's dates in UTC (Appendix B
+	// names no zone), zero when absent or invalid.
+	SubmitDate, DoneDate time.Time
+	// Text is text:, the start of the original message.
+	Text string
+}
+
+// field keys of Appendix B, in the order Build writes them.
+const (
+	keyID = iota
+	keySub
+	keyDlvrd
+	keySubmitDate
+	keyDoneDate
+	keyStat
+	keyErr
+	keyText
+	numKeys
+)
+
+// Parse reads a receipt from short_message (or message_payload) text and
+// the receipt TLVs. Unknown keys and malformed values are skipped rather
+// than failing the receipt, since SMSC formats vary; only a message with no
+// receipt field at all is an error (ErrNotReceipt).
+func Parse(text []byte, p Params) (Receipt, error) {
+	var vals [numKeys]string
+	var seen [numKeys]bool
+	found := scan(string(text), &vals, &seen)
+	hasTLV := p.ReceiptedMessageID != nil || p.MessageState != nil || p.NetworkErrorCode != nil
+	if !found && !hasTLV {
+		return Receipt{}, ErrNotReceipt
+	}
+	r := Receipt{
+		TextID:     vals[keyID],
+		State:      Unknown,
+		Submitted:  number(vals[keySub]),
+		Delivered:  number(vals[keyDlvrd]),
+		ErrorCode:  number(vals[keyErr]),
+		SubmitDate: date(vals[keySubmitDate]),
+		DoneDate:   date(vals[keyDoneDate]),
+		Text:       vals[keyText],
+	}
+	if st, ok := ParseStat(vals[keyStat]); ok {
+		r.State = st
+	}
+	r.ID = r.TextID
+	if p.ReceiptedMessageID != nil {
+		id := p.ReceiptedMessageID
+		if i := bytes.IndexByte(id, 0); i >= 0 {
+			id = id[:i]
+		}
+		if len(id) > 0 && len(id) <= maxIDOctets {
+			r.ID = string(id)
+		}
+	}
+	if r.TextID == "" {
+		r.TextID = r.ID
+	}
+	// SMPP 3.4 5.3.2.35: message_state is one octet of 5.2.28's values.
+	if len(p.MessageState) == 1 && State(p.MessageState[0]) >= Enroute && State(p.MessageState[0]) <= Rejected {
+		r.State = State(p.MessageState[0])
+	}
+	if n := p.NetworkErrorCode; len(n) == 3 {
+		r.Network = &NetworkError{Type: n[0], Code: uint16(n[1])<<8 | uint16(n[2])}
+	}
+	return r, nil
+}
+
+// Build writes r as Appendix B text and TLVs, for a deliver_sm with
+// esm_class ESMClassReceipt toward a partner that asked for receipts
+// (registered_delivery). The text: field keeps the first 20 characters of
+// r.Text; dates use the YYMMDDhhmm form of the appendix, zero dates as
+// 0000000000. The text is UTF-8; the caller encodes it for the partner.
+func Build(r Receipt) ([]byte, Params) {
+	id := r.TextID
+	if id == "" {
+		id = r.ID
+	}
+	st := r.State
+	if st < Enroute || st > Rejected {
+		st = Unknown
+	}
+	b := make([]byte, 0, 160)
+	b = fmt.Appendf(b, "id:%s sub:%03d dlvrd:%03d submit date:%s done date:%s stat:%s err:%03d text:%s",
+		id, r.Submitted, r.Delivered, formatDate(r.SubmitDate), formatDate(r.DoneDate), st.Stat(), r.ErrorCode, firstRunes(r.Text, maxTextRunes))
+	p := Params{MessageState: []byte{byte(st)}}
+	// A C-octet string can hold neither a NUL nor more than 64 octets
+	// (SMPP 3.4 5.3.2.12); such an id goes in the text only.
+	if r.ID != "" && len(r.ID) <= maxIDOctets && !strings.Contains(r.ID, "\x00") {
+		p.ReceiptedMessageID = append([]byte(r.ID), 0)
+	}
+	if r.Network != nil {
+		p.NetworkErrorCode = []byte{r.Network.Type, byte(r.Network.Code >> 8), byte(r.Network.Code)}
+	}
+	return b, p
+}
+
+// scan finds the Appendix B keys in s and stores their trimmed values. A
+// key counts at the start or after white space, in any case, followed by
+// optional blanks and a colon; its value runs to the next key. text: takes
+// the rest of the message, so message text that looks like a key stays
+// text. The first occurrence of a key wins.
+func scan(s string, vals *[numKeys]string, seen *[numKeys]bool) bool {
+	found := false
+	cur, start := -1, 0
+	for i := 0; i < len(s); i++ {
+		if i > 0 && !isSpace(s[i-1]) {
+			continue
+		}
+		k, n := matchKey(s[i:])
+		if k < 0 {
+			continue
+		}
+		if cur >= 0 && !seen[cur] {
+			vals[cur], seen[cur] = strings.TrimSpace(s[start:i]), true
+		}
+		found = true
+		cur, start = k, i+n
+		if k == keyText {
+			break
+		}
+		i += n - 1
+	}
+	if cur >= 0 && !seen[cur] {
+		v := s[start:]
+		if cur == keyText {
+			v = strings.TrimLeft(v, " ")
+		} else {
+			v = strings.TrimSpace(v)
+		}
+		vals[cur], seen[cur] = v, true
+	}
+	return found
+}
+
+// matchKey matches a key and its colon at the start of s, returning the
+// key and the length matched, or -1.
+func matchKey(s string) (int, int) {
+	names := [...]struct {
+		key  int
+		word string
+	}{
+		{keyID, "id"}, {keySub, "sub"}, {keyDlvrd, "dlvrd"},
+		{keySubmitDate, "submit date"}, {keySubmitDate, "submit_date"}, {keySubmitDate, "submitdate"},
+		{keyDoneDate, "done date"}, {keyDoneDate, "done_date"}, {keyDoneDate, "donedate"},
+		{keyStat, "stat"}, {keyStat, "status"}, {keyErr, "err"}, {keyText, "text"},
+	}
+	for _, nm := range names {
+		if len(s) < len(nm.word) || !strings.EqualFold(s[:len(nm.word)], nm.word) {
+			continue
+		}
+		j := len(nm.word)
+		for j < len(s) && (s[j] == ' ' || s[j] == '\t') {
+			j++
+		}
+		if j < len(s) && s[j] == ':' {
+			return nm.key, j + 1
+		}
+	}
+	return -1, 0
+}
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }
+
+// number reads a decimal count or error code, falling back to hex (some
+// SMSCs write err: in hex); anything else is 0.
+func number(v string) int {
+	if v == "" || len(v) > 9 {
+		return 0
+	}
+	if n, err := strconv.ParseUint(v, 10, 32); err == nil {
+		return int(n)
+	}
+	if n, err := strconv.ParseUint(v, 16, 32); err == nil {
+		return int(n)
+	}
+	return 0
+}
+
+// date reads YYMMDDhhmm or YYMMDDhhmmss (Appendix B; seconds are a common
+// extension) as UTC in 2000-2099. Out-of-range fields give the zero time
+// rather than a normalised wrong date.
+func date(v string) time.Time {
+	if len(v) != 10 && len(v) != 12 {
+		return time.Time{}
+	}
+	var f [6]int
+	for i := 0; i < len(v)/2; i++ {
+		hi, lo := v[2*i], v[2*i+1]
+		if hi < '0' || hi > '9' || lo < '0' || lo > '9' {
+			return time.Time{}
+		}
+		f[i] = int(hi-'0')*10 + int(lo-'0')
+	}
+	year, month, day := 2000+f[0], time.Month(f[1]), f[2]
+	if month < 1 || month > 12 || day < 1 || day > daysIn(year, month) || f[3] > 23 || f[4] > 59 || f[5] > 59 {
+		return time.Time{}
+	}
+	return time.Date(year, month, day, f[3], f[4], f[5], 0, time.UTC)
+}
+
+func daysIn(year int, m time.Month) int {
+	return time.Date(year, m+1, 0, 0, 0, 0, 0, time.UTC).Day()
+}
+
+// formatDate writes YYMMDDhhmm in UTC; the zero time and years outside
+// 2000-2099, which the form cannot hold, as 0000000000.
+func formatDate(t time.Time) string {
+	t = t.UTC()
+	if t.IsZero() || t.Year() < 2000 || t.Year() > 2099 {
+		return "0000000000"
+	}
+	return t.Format("0601021504")
+}
+
+// firstRunes cuts s after n runes, never inside one.
+func firstRunes(s string, n int) string {
+	for i := range s {
+		if n == 0 {
+			return s[:i]
+		}
+		n--
+	}
+	return s
+}
