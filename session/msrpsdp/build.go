@@ -38,12 +38,15 @@ func BuildOffer(origin Origin, m Media) ([]byte, error) {
 //     in our order (RFC 4975 section 8.6), and a=accept-wrapped-types only
 //     when message/cpim is among them;
 //   - answers active to passive, passive to active, our policy to actpass
-//     (RFC 6135 section 4, RFC 4145 section 4.1), and refuses holdconn;
+//     (RFC 6135, RFC 4145 section 4.1), and refuses holdconn;
 //   - carries a=msrp-cema only when the offer did and we support it (RFC
 //     6714);
 //   - states our own max-size, the largest message we accept: each side
 //     announces its own limit (RFC 4975 section 8.6);
-//   - mirrors the offered direction (RFC 3264 section 6.1).
+//   - mirrors the offered direction (RFC 3264 section 6.1);
+//   - keeps our listening port in m= even when we are active: RFC 4145
+//     section 4.1 suggests port 9 then, but some RCS clients refuse an
+//     answer whose c=/m= differ from its a=path when CEMA is off.
 //
 // An offer we cannot take (other transport, no common type, holdconn)
 // gives an *Error that matches ErrNotAcceptable.
@@ -110,7 +113,7 @@ func BuildAnswer(origin Origin, offer Description, local Media) ([]byte, Negotia
 	return marshal(origin, ans, lines), neg, nil
 }
 
-// answerSetup picks the answer's a=setup (RFC 6135 section 4, RFC 4145
+// answerSetup picks the answer's a=setup (RFC 6135, RFC 4145
 // section 4.1): the opposite of an active or passive offer, our policy
 // against actpass, passive unless the policy says active. An offer without
 // a=setup is an RFC 4975 offerer, which connects (RFC 4975 section 5.4),

@@ -110,8 +110,8 @@ func parseDirection(key string) (Direction, bool) {
 	return DirectionUnspecified, false
 }
 
-// Fingerprint is one a=fingerprint attribute (RFC 4572 section 5, which RFC
-// 4975 section 14.1 uses for TLS between MSRP endpoints): the hash function
+// Fingerprint is one a=fingerprint attribute (RFC 4572 section 5, which
+// MSRP over TLS uses to tie the certificate to the SIP session): the hash function
 // ("sha-256") and the colon-separated hex digest, both as received.
 type Fingerprint struct {
 	Hash  string

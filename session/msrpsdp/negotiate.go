@@ -44,7 +44,7 @@ type Negotiated struct {
 
 // Negotiate checks an answer against its offer and settles the
 // connection: the transport must be the same, the a=setup roles must fit
-// (RFC 6135 section 4 and its defaults for peers that send none, see
+// (RFC 6135, and its section 5 defaults for peers that send none, see
 // [Setup.Effective]), and CEMA is in effect only when both sides announced
 // it (RFC 6714: the answerer may include a=msrp-cema only if the offer
 // did). role says which of the two media is ours. The offerer calls it
@@ -70,7 +70,7 @@ func Negotiate(role Role, offer, answer Media) (Negotiated, error) {
 	return n, nil
 }
 
-// offererConnects applies RFC 6135 section 4 (the rules of RFC 4145
+// offererConnects applies RFC 6135 (the rules of RFC 4145
 // section 4.1): the answer takes the role opposite the offer, and an
 // actpass offer lets the answerer pick. The answer itself may not say
 // actpass, and holdconn leaves MSRP without a connection.
