@@ -2,6 +2,7 @@ package coding
 
 import (
 	"fmt"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -117,9 +118,9 @@ func Length(c Coding, text string) (int, error) {
 	}
 	n := 0
 	for off := 0; off < len(text); {
-		r, size := utf8.DecodeRuneInString(text[off:])
-		if r == utf8.RuneError && size <= 1 {
-			return 0, invalidUTF8(off)
+		r, size, err := nextRune(text, off)
+		if err != nil {
+			return 0, err
 		}
 		u, ok := RuneLength(c, r)
 		if !ok {
@@ -175,10 +176,11 @@ func Choose(text string) Coding {
 
 // appendOctets encodes runes up to max as one octet each (IA5, Latin-1).
 func appendOctets(dst []byte, c Coding, text string, max rune) ([]byte, error) {
+	dst = growBytes(dst, len(text))
 	for off := 0; off < len(text); {
-		r, size := utf8.DecodeRuneInString(text[off:])
-		if r == utf8.RuneError && size <= 1 {
-			return dst, invalidUTF8(off)
+		r, size, err := nextRune(text, off)
+		if err != nil {
+			return dst, err
 		}
 		if r > max {
 			return dst, &RuneError{Coding: c, Rune: r, Offset: off}
@@ -192,12 +194,27 @@ func appendOctets(dst []byte, c Coding, text string, max rune) ([]byte, error) {
 // decodeOctets maps each octet up to max to the rune of the same value:
 // IA5 is ASCII and Latin-1 is the first 256 code points of Unicode.
 func decodeOctets(c Coding, b []byte, max byte) (string, error) {
-	out := make([]byte, 0, len(b)+len(b)/4)
+	var sb strings.Builder
+	sb.Grow(len(b) + len(b)/2)
 	for i, o := range b {
 		if o > max {
 			return "", &OctetError{Coding: c, Offset: i, Reason: fmt.Sprintf("octet 0x%02x is out of range", o)}
 		}
-		out = utf8.AppendRune(out, rune(o))
+		if o < utf8.RuneSelf {
+			sb.WriteByte(o)
+		} else {
+			sb.WriteRune(rune(o))
+		}
 	}
-	return string(out), nil
+	return sb.String(), nil
+}
+
+// nextRune decodes the rune at off of text. Invalid UTF-8 (a one-byte
+// RuneError) is an error: it has no exact form in any text coding.
+func nextRune(text string, off int) (rune, int, error) {
+	r, size := utf8.DecodeRuneInString(text[off:])
+	if r == utf8.RuneError && size <= 1 {
+		return r, size, fmt.Errorf("coding: byte offset %d: %w", off, ErrInvalidUTF8)
+	}
+	return r, size, nil
 }

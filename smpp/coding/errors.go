@@ -51,7 +51,3 @@ func (e *OctetError) Error() string {
 
 // Is makes errors.Is(err, ErrMalformed) true.
 func (e *OctetError) Is(target error) bool { return target == ErrMalformed }
-
-func invalidUTF8(offset int) error {
-	return fmt.Errorf("coding: byte offset %d: %w", offset, ErrInvalidUTF8)
-}

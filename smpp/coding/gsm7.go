@@ -12,7 +12,8 @@ const escape = 0x1B
 
 // appendGSM7 encodes text as unpacked septets.
 func appendGSM7(dst []byte, text string) ([]byte, error) {
-	dst = growBytes(dst, len(text))
+	// Room for a few extension characters, which take two septets.
+	dst = growBytes(dst, len(text)+16)
 	for off := 0; off < len(text); {
 		// ASCII letters, digits and most punctuation keep their code in the
 		// default alphabet: take the fast path before the table.
@@ -21,9 +22,9 @@ func appendGSM7(dst []byte, text string) ([]byte, error) {
 			off++
 			continue
 		}
-		r, size := utf8.DecodeRuneInString(text[off:])
-		if r == utf8.RuneError && size <= 1 {
-			return dst, invalidUTF8(off)
+		r, size, err := nextRune(text, off)
+		if err != nil {
+			return dst, err
 		}
 		if s, ok := basicSeptet(r); ok {
 			dst = append(dst, s)
@@ -47,7 +48,11 @@ func decodeGSM7(b []byte) (string, error) {
 			return "", &OctetError{Coding: GSM7, Offset: i, Reason: fmt.Sprintf("octet 0x%02x is not a septet", s)}
 		}
 		if s != escape {
-			sb.WriteRune(basicRune(s))
+			if r := basicRune(s); r < utf8.RuneSelf {
+				sb.WriteByte(byte(r))
+			} else {
+				sb.WriteRune(r)
+			}
 			continue
 		}
 		// TS 23.038 6.2.1.1: a second escape is reserved for another

@@ -13,9 +13,9 @@ import (
 func appendUCS2(dst []byte, text string) ([]byte, error) {
 	dst = growBytes(dst, 2*len(text))
 	for off := 0; off < len(text); {
-		r, size := utf8.DecodeRuneInString(text[off:])
-		if r == utf8.RuneError && size <= 1 {
-			return dst, invalidUTF8(off)
+		r, size, err := nextRune(text, off)
+		if err != nil {
+			return dst, err
 		}
 		if r > 0xFFFF {
 			hi, lo := utf16.EncodeRune(r)

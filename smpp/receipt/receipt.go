@@ -63,7 +63,7 @@ type Receipt struct {
 	ID string
 	// TextID is the id: field of the text, which some SMSCs write in
 	// another base than the TLV (decimal against hex); it is ID when the
-	// text has none.
+	// text has none and ID holds no white space.
 	TextID string
 	// State is message_state when present, else stat:, else Unknown.
 	State State
@@ -128,7 +128,7 @@ func Parse(text []byte, p Params) (Receipt, error) {
 			r.ID = string(id)
 		}
 	}
-	if r.TextID == "" {
+	if r.TextID == "" && textSafe(r.ID) {
 		r.TextID = r.ID
 	}
 	// SMPP 3.4 5.3.2.35: message_state is one octet of 5.2.28's values.
@@ -148,7 +148,7 @@ func Parse(text []byte, p Params) (Receipt, error) {
 // 0000000000. The text is UTF-8; the caller encodes it for the partner.
 func Build(r Receipt) ([]byte, Params) {
 	id := r.TextID
-	if id == "" {
+	if id == "" && textSafe(r.ID) {
 		id = r.ID
 	}
 	st := r.State
@@ -235,12 +235,18 @@ func matchKey(s string) (int, int) {
 	return -1, 0
 }
 
+// textSafe reports an id that reads back the same from receipt text: no
+// white space, which would end it or start a key.
+func textSafe(id string) bool {
+	return id != "" && strings.TrimSpace(id) == id && !strings.ContainsAny(id, " \t\r\n")
+}
+
 func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }
 
 // number reads a decimal count or error code, falling back to hex (some
 // SMSCs write err: in hex); anything else is 0.
 func number(v string) int {
-	if v == "" || len(v) > 9 {
+	if v == "" || len(v) > 10 {
 		return 0
 	}
 	if n, err := strconv.ParseUint(v, 10, 32); err == nil {

@@ -1,0 +1,241 @@
+package concat
+
+import (
+	"bytes"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+
+	"iwf/smpp/coding"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata golden files")
+
+// fixedRef is a reference source that counts its calls.
+func fixedRef(ref uint16, calls *int) func() (uint16, error) {
+	return func() (uint16, error) {
+		*calls++
+		return ref, nil
+	}
+}
+
+func mustEncode(t testing.TB, c coding.Coding, text string) []byte {
+	t.Helper()
+	b, err := coding.Encode(c, text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func unhex(t testing.TB, s string) []byte {
+	t.Helper()
+	b, err := hex.DecodeString(strings.ReplaceAll(s, " ", ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// splitCase is one segment layout checked byte for byte.
+type splitCase struct {
+	name   string
+	c      coding.Coding
+	text   string
+	opts   Options
+	ref    uint16
+	sizes  []int    // len(ShortMessage) per segment
+	heads  []string // leading octets per segment, hex
+	esm    byte
+	sarTLV bool
+}
+
+// splitCases are the layouts checked byte for byte, here for their
+// headers and sizes and in testdata/split.golden in full.
+func splitCases() []splitCase {
+	return []splitCase{
+		{name: "gsm7 160 fits one", c: coding.GSM7, text: strings.Repeat("a", 160), sizes: []int{160}, heads: []string{"6161"}},
+		{name: "gsm7 161 udh8 153+8", c: coding.GSM7, text: strings.Repeat("a", 161), ref: 0x42,
+			sizes: []int{6 + 153, 6 + 8}, heads: []string{"050003420201 61", "050003420202 61"}, esm: ESMClassUDHI},
+		{name: "gsm7 euro at 153 stays whole", c: coding.GSM7, text: strings.Repeat("a", 152) + "€" + strings.Repeat("b", 10), ref: 7,
+			sizes: []int{6 + 152, 6 + 12}, heads: []string{"050003070201 61", "050003070202 1b65 62"}, esm: ESMClassUDHI},
+		{name: "gsm7 euro at 152 fits", c: coding.GSM7, text: strings.Repeat("a", 151) + "€" + strings.Repeat("b", 10), ref: 7,
+			sizes: []int{6 + 153, 6 + 10}, heads: []string{"050003070201 61", "050003070202 62"}, esm: ESMClassUDHI},
+		{name: "gsm7 161 udh16 152+9", c: coding.GSM7, text: strings.Repeat("a", 161), ref: 0x1234,
+			sizes: []int{7 + 152, 7 + 9}, heads: []string{"0608041234 0201 61", "0608041234 0202 61"}, esm: ESMClassUDHI, opts: Options{Style: UDH16}},
+		{name: "gsm7 161 sar 160+1", c: coding.GSM7, text: strings.Repeat("a", 161), ref: 0x1234,
+			sizes: []int{160, 1}, heads: []string{"61", "61"}, opts: Options{Style: SAR}, sarTLV: true},
+		{name: "gsm7 161 payload", c: coding.GSM7, text: strings.Repeat("a", 161), sizes: []int{0}, heads: []string{""}, opts: Options{Style: Payload}},
+		{name: "gsm7 packed 161 udh8 fills 140", c: coding.GSM7, text: strings.Repeat("a", 161), ref: 0x42, opts: Options{Packed: true},
+			sizes: []int{140, 6 + 8}, heads: []string{"050003420201 c2", "050003420202 c2"}, esm: ESMClassUDHI},
+		{name: "gsm7 packed 161 udh16", c: coding.GSM7, text: strings.Repeat("a", 161), ref: 0x42, opts: Options{Packed: true, Style: UDH16},
+			sizes: []int{140, 7 + 8}, heads: []string{"0608040042 0201 e170", "0608040042 0202 e170"}, esm: ESMClassUDHI},
+		{name: "gsm7 packed 160 fits one", c: coding.GSM7, text: strings.Repeat("a", 160), opts: Options{Packed: true},
+			sizes: []int{140}, heads: []string{"e170"}},
+		{name: "ucs2 70 fits one", c: coding.UCS2, text: strings.Repeat("ж", 70), sizes: []int{140}, heads: []string{"0436"}},
+		{name: "ucs2 71 udh8 67+4", c: coding.UCS2, text: strings.Repeat("ж", 71), ref: 1,
+			sizes: []int{6 + 134, 6 + 8}, heads: []string{"050003010201 0436", "050003010202 0436"}, esm: ESMClassUDHI},
+		{name: "ucs2 emoji at unit 67 stays whole", c: coding.UCS2, text: strings.Repeat("a", 66) + "😀" + strings.Repeat("b", 10), ref: 1,
+			sizes: []int{6 + 132, 6 + 24}, heads: []string{"050003010201 0061", "050003010202 d83dde00 0062"}, esm: ESMClassUDHI},
+		{name: "ucs2 71 udh16 66+5", c: coding.UCS2, text: strings.Repeat("ж", 71), ref: 1, opts: Options{Style: UDH16},
+			sizes: []int{7 + 132, 7 + 10}, heads: []string{"0608040001 0201", "0608040001 0202"}, esm: ESMClassUDHI},
+		{name: "latin1 141 udh8 134+7", c: coding.Latin1, text: strings.Repeat("é", 141), ref: 9,
+			sizes: []int{140, 6 + 7}, heads: []string{"050003090201 e9", "050003090202 e9"}, esm: ESMClassUDHI},
+		{name: "binary 141 udh16 133+8", c: coding.Binary, text: strings.Repeat("\xff", 141), ref: 9, opts: Options{Style: UDH16},
+			sizes: []int{140, 7 + 8}, heads: []string{"0608040009 0201 ff", "0608040009 0202 ff"}, esm: ESMClassUDHI},
+		{name: "gsm7 459 three full udh8", c: coding.GSM7, text: strings.Repeat("x", 459), ref: 3,
+			sizes: []int{159, 159, 159}, heads: []string{"050003030301", "050003030302", "050003030303"}, esm: ESMClassUDHI},
+	}
+}
+
+func TestSplitLayouts(t *testing.T) {
+	var golden strings.Builder
+	for _, tc := range splitCases() {
+		t.Run(tc.name, func(t *testing.T) {
+			enc := mustEncode(t, tc.c, tc.text)
+			calls := 0
+			segs, err := Split(enc, tc.c, tc.opts, fixedRef(tc.ref, &calls))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(segs) != len(tc.sizes) {
+				t.Fatalf("%d segments, want %d", len(segs), len(tc.sizes))
+			}
+			if wantCalls := min(len(segs)-1, 1); tc.opts.Style == Payload && calls != 0 || tc.opts.Style != Payload && calls != wantCalls {
+				t.Fatalf("reference allocated %d times for %d segments", calls, len(segs))
+			}
+			fmt.Fprintf(&golden, "# %s\n", tc.name)
+			for i, s := range segs {
+				if len(s.ShortMessage) != tc.sizes[i] {
+					t.Errorf("segment %d: %d octets, want %d", i+1, len(s.ShortMessage), tc.sizes[i])
+				}
+				if head := unhex(t, tc.heads[i]); !bytes.HasPrefix(s.ShortMessage, head) {
+					t.Errorf("segment %d starts % x, want % x", i+1, s.ShortMessage[:min(len(s.ShortMessage), len(head))], head)
+				}
+				if s.ESMClass != tc.esm {
+					t.Errorf("segment %d esm_class bits 0x%02x, want 0x%02x", i+1, s.ESMClass, tc.esm)
+				}
+				if tc.sarTLV {
+					want := []TLV{{TagSARMsgRefNum, []byte{byte(tc.ref >> 8), byte(tc.ref)}}, {TagSARTotalSegments, []byte{byte(len(segs))}}, {TagSARSegmentSeqnum, []byte{byte(i + 1)}}}
+					if fmt.Sprint(s.TLVs) != fmt.Sprint(want) {
+						t.Errorf("segment %d TLVs %v, want %v", i+1, s.TLVs, want)
+					}
+				}
+				fmt.Fprintf(&golden, "esm=%02x sm=%x", s.ESMClass, s.ShortMessage)
+				for _, tlv := range s.TLVs {
+					fmt.Fprintf(&golden, " tlv=%04x:%x", tlv.Tag, tlv.Value)
+				}
+				golden.WriteByte('\n')
+			}
+		})
+	}
+	checkGolden(t, "testdata/split.golden", golden.String())
+}
+
+// checkGolden compares got with the golden file, or rewrites it under
+// -update.
+func checkGolden(t *testing.T, path, got string) {
+	t.Helper()
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run with -update to create it)", err)
+	}
+	if string(want) != got {
+		t.Fatalf("output differs from %s (run with -update after checking):\n%s", path, got)
+	}
+}
+
+func TestSplitPayload(t *testing.T) {
+	enc := mustEncode(t, coding.GSM7, strings.Repeat("a", 161))
+	segs, err := Split(enc, coding.GSM7, Options{Style: Payload}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(segs) != 1 || len(segs[0].ShortMessage) != 0 || len(segs[0].TLVs) != 1 ||
+		segs[0].TLVs[0].Tag != TagMessagePayload || !bytes.Equal(segs[0].TLVs[0].Value, enc) {
+		t.Fatalf("payload segments = %+v", segs)
+	}
+}
+
+func TestSplitErrors(t *testing.T) {
+	long := mustEncode(t, coding.GSM7, strings.Repeat("a", 154*3))
+	errRefs := errors.New("refs down")
+	tests := []struct {
+		name string
+		enc  []byte
+		c    coding.Coding
+		opts Options
+		next func() (uint16, error)
+		want error
+	}{
+		{name: "over the partner cap", enc: long, c: coding.GSM7, opts: Options{MaxSegments: 3}, next: func() (uint16, error) { return 1, nil }, want: ErrTooManySegments},
+		{name: "allocator failure", enc: long, c: coding.GSM7, next: func() (uint16, error) { return 0, errRefs }, want: errRefs},
+		{name: "no allocator", enc: long, c: coding.GSM7, want: nil},
+		{name: "not septets", enc: []byte{'a', 0x80}, c: coding.GSM7, want: coding.ErrMalformed},
+		{name: "odd ucs2", enc: []byte{0, 'a', 0}, c: coding.UCS2, want: coding.ErrMalformed},
+		{name: "cap over 255", enc: long, c: coding.GSM7, opts: Options{MaxSegments: 256}, want: nil},
+		{name: "payload too big", enc: make([]byte, MaxPayload+1), c: coding.Binary, opts: Options{Style: Payload}, want: ErrTooManySegments},
+		{name: "unknown style", enc: long, c: coding.GSM7, opts: Options{Style: Payload + 1}, want: nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Split(tc.enc, tc.c, tc.opts, tc.next)
+			if err == nil {
+				t.Fatal("Split succeeded")
+			}
+			if tc.want != nil && !errors.Is(err, tc.want) {
+				t.Fatalf("error %v, want %v", err, tc.want)
+			}
+			if !strings.HasPrefix(err.Error(), "concat: ") {
+				t.Fatalf("error %q lacks the package prefix", err)
+			}
+		})
+	}
+	var se *SegmentsError
+	_, err := Split(long, coding.GSM7, Options{MaxSegments: 2}, func() (uint16, error) { return 1, nil })
+	if !errors.As(err, &se) || se.Need != 4 || se.Max != 2 || se.SMPPStatus() != 1 {
+		t.Fatalf("error %#v, want SegmentsError{Need: 4, Max: 2}", err)
+	}
+}
+
+func TestCapacity(t *testing.T) {
+	tests := []struct {
+		c      coding.Coding
+		st     Style
+		concat bool
+		want   int
+	}{
+		{coding.GSM7, UDH8, true, 153}, {coding.GSM7, UDH16, true, 152}, {coding.GSM7, SAR, true, 160}, {coding.GSM7, UDH8, false, 160},
+		{coding.UCS2, UDH8, true, 134}, {coding.UCS2, UDH16, true, 132}, {coding.UCS2, SAR, true, 140}, {coding.UCS2, UDH16, false, 140},
+		{coding.Latin1, UDH8, true, 134}, {coding.Binary, UDH16, true, 133}, {coding.IA5, SAR, true, 140},
+	}
+	for _, tc := range tests {
+		t.Run(fmt.Sprintf("%v-%v-%t", tc.c, tc.st, tc.concat), func(t *testing.T) {
+			if got := Capacity(tc.c, tc.st, tc.concat); got != tc.want {
+				t.Fatalf("Capacity = %d, want %d", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestParseStyle(t *testing.T) {
+	for st := UDH8; st <= Payload; st++ {
+		got, err := ParseStyle(strings.ToUpper(st.String()))
+		if err != nil || got != st {
+			t.Errorf("ParseStyle(%q) = %v, %v", st, got, err)
+		}
+	}
+	if _, err := ParseStyle("udh7"); err == nil {
+		t.Error("ParseStyle(udh7) succeeded")
+	}
+}
