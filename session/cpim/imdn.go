@@ -106,8 +106,12 @@ func (i IMDN) IsZero() bool {
 // Wants reports whether the sender asked for a notification of kind k with
 // status s: a positive delivery notification for delivered, a negative one
 // for failed, forbidden and error (RFC 5438 section 5.1), and display or
-// processing notifications of any status when asked for at all.
+// processing notifications of any status when asked for at all. A status
+// the kind does not allow is never wanted.
 func (i IMDN) Wants(k Kind, s Status) bool {
+	if !k.Allows(s) {
+		return false
+	}
 	switch k {
 	case DeliveryNotification:
 		if s == StatusDelivered {
@@ -143,7 +147,7 @@ func (m *Message) IMDN() (IMDN, error) {
 	}
 	for _, h := range m.Headers {
 		prefix, name := h.Split()
-		if prefix == "" || !strings.EqualFold(m.resolve(prefix), IMDNNamespace) {
+		if !strings.EqualFold(m.resolve(prefix), IMDNNamespace) {
 			continue
 		}
 		switch {
@@ -181,7 +185,7 @@ func (m *Message) IMDN() (IMDN, error) {
 // isIMDNHeader reports whether h is one of the headers SetIMDN owns.
 func (m *Message) isIMDNHeader(h Header) bool {
 	for _, n := range [...]string{imdnMessageID, imdnDisposition, imdnOriginalTo, imdnRecordRoute, imdnRoute} {
-		if strings.Contains(h.Name, ".") && m.inNamespace(h.Name, IMDNNamespace, n) {
+		if m.inNamespace(h.Name, IMDNNamespace, n) {
 			return true
 		}
 	}

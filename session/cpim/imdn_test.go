@@ -59,6 +59,7 @@ func TestIMDNHeaders(t *testing.T) {
 			Route:       []Address{{URI: "sip:r@example.com"}},
 		}, ""},
 		{"unprefixed Message-ID is not IMDN", []string{"Message-ID: m1"}, IMDN{}, ""},
+		{"IMDN as the default namespace", []string{"NS: <urn:ietf:params:imdn>", "Message-ID: m1"}, IMDN{MessageID: "m1"}, ""},
 		{"repeated Message-ID", []string{"imdn.Message-ID: m1", "imdn.Message-ID: m2"}, IMDN{}, "imdn.Message-ID"},
 		{"Message-ID with space", []string{`imdn.Message-ID: a\u0020b`}, IMDN{}, "imdn.Message-ID"},
 		{"bad Original-To", []string{"imdn.Original-To: <nope>"}, IMDN{}, "imdn.Original-To"},
@@ -126,6 +127,7 @@ func TestWants(t *testing.T) {
 		{"display not asked", PositiveDelivery, DisplayNotification, StatusDisplayed, false},
 		{"processing", Processing, ProcessingNotification, StatusStored, true},
 		{"unknown kind", 0xff, 0, StatusDelivered, false},
+		{"status of another kind", 0xff, DeliveryNotification, StatusDisplayed, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

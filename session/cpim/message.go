@@ -70,7 +70,8 @@ type Message struct {
 	// (section 4.7).
 	Require []string
 	// Headers holds every other message header in order, extension
-	// headers such as imdn.Message-ID included.
+	// headers such as imdn.Message-ID included. Write IMDN headers with
+	// SetIMDN, which declares their namespace.
 	Headers []Header
 
 	// ContentType is the media type of the encapsulated content, as

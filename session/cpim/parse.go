@@ -98,23 +98,31 @@ func (p *parser) count() error {
 
 // checkLine rejects a header line with a control character other than HTAB
 // or with bytes that are not UTF-8 (RFC 3862 section 2.2: headers are UTF-8
-// text, one line each), and one that starts with white space.
+// text, one line each), and one that starts with white space. The error
+// names the header when the line starts with a well-formed name.
 func checkLine(line string, off int, folded bool) error {
+	fault := func(at int, reason string) error {
+		pe := &ParseError{Offset: off + at, Reason: reason}
+		if name, _, ok := strings.Cut(line, ":"); ok && !folded && validFieldName(name) {
+			pe.Header = name
+		}
+		return pe
+	}
 	if !folded && isSpace(line[0]) {
-		return &ParseError{Offset: off, Reason: "line starts with white space: message headers are never folded (RFC 3862 section 2.2)"}
+		return fault(0, "line starts with white space: message headers are never folded (RFC 3862 section 2.2)")
 	}
 	for i := 0; i < len(line); {
 		c := line[i]
 		if c < utf8.RuneSelf {
 			if isCTL(c) {
-				return &ParseError{Offset: off + i, Reason: fmt.Sprintf("control character %#02x", c)}
+				return fault(i, fmt.Sprintf("control character %#02x", c))
 			}
 			i++
 			continue
 		}
 		r, n := utf8.DecodeRuneInString(line[i:])
 		if r == utf8.RuneError && n <= 1 {
-			return &ParseError{Offset: off + i, Reason: "invalid UTF-8"}
+			return fault(i, "invalid UTF-8")
 		}
 		i += n
 	}

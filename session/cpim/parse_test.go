@@ -165,9 +165,9 @@ func TestParseErrors(t *testing.T) {
 		{"bad name", "Fr om: x\r\n" + content, "", 0, "malformed header name"},
 		{"two dots", "a.b.c: x\r\n" + content, "", 0, "malformed header name"},
 		{"folded message header", "From: <sip:a@b.c>\r\n <sip:d@e.f>\r\n" + content, "", 19, "never folded"},
-		{"control character", "Subject: a\x01b\r\n" + content, "", 10, "control character 0x01"},
-		{"bare CR", "X: 1\r\nSubject: a\rb\r\n" + content, "", 16, "control character 0x0d"},
-		{"invalid UTF-8", "Subject: \xff\r\n" + content, "", 9, "invalid UTF-8"},
+		{"control character", "Subject: a\x01b\r\n" + content, "Subject", 10, "control character 0x01"},
+		{"bare CR", "X: 1\r\nSubject: a\rb\r\n" + content, "Subject", 16, "control character 0x0d"},
+		{"invalid UTF-8", "Subject: \xff\r\n" + content, "Subject", 9, "invalid UTF-8"},
 		{"repeated From", "From: <sip:a@b.c>\r\nFrom: <sip:d@e.f>\r\n" + content, "From", 19, "repeated"},
 		{"repeated DateTime", "DateTime: 2000-12-13T13:40:00-08:00\r\nDateTime: 2000-12-13T13:40:00-08:00\r\n" + content, "DateTime", 37, "repeated"},
 		{"bad DateTime", "DateTime: yesterday\r\n" + content, "DateTime", 0, "RFC 3339"},
@@ -190,8 +190,10 @@ func TestParseErrors(t *testing.T) {
 		{"repeated Content-Type", "\r\nContent-Type: text/plain\r\ncontent-type: text/html\r\n\r\n", "Content-Type", 28, "repeated"},
 		{"bad media type", "\r\nContent-Type: text\r\n\r\n", "Content-Type", 2, "malformed media type"},
 		{"continuation first", "\r\n x: y\r\n\r\n", "", 2, "continuation"},
+		{"bad byte in a folded line", "\r\nContent-Type: text/plain;\r\n a\x01\r\n\r\n", "", 31, "control character"},
+		{"bad byte in a bad name", "Fr om\x01: x\r\n" + content, "", 5, "control character"},
 		{"content header without colon", "\r\nContent-Type text/plain\r\n\r\n", "", 2, "malformed content header"},
-		{"control in content header", "\r\nContent-Type: text/plain\x00\r\n\r\n", "", 26, "control character"},
+		{"control in content header", "\r\nContent-Type: text/plain\x00\r\n\r\n", "Content-Type", 26, "control character"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
