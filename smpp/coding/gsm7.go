@@ -38,8 +38,15 @@ func appendGSM7(dst []byte, text string) ([]byte, error) {
 	return dst, nil
 }
 
-// decodeGSM7 decodes unpacked septets.
+// decodeGSM7 decodes unpacked septets with the default tables.
 func decodeGSM7(b []byte) (string, error) {
+	return decodeSeptets(b, basicRune, extensionRune)
+}
+
+// decodeSeptets decodes unpacked septets with a basic table (the default
+// alphabet or a locking shift table) and an extension table (the default
+// one or a single shift table).
+func decodeSeptets(b []byte, basic func(byte) rune, ext func(byte) (rune, bool)) (string, error) {
 	var sb strings.Builder
 	sb.Grow(len(b) + len(b)/4)
 	for i := 0; i < len(b); i++ {
@@ -48,7 +55,7 @@ func decodeGSM7(b []byte) (string, error) {
 			return "", &OctetError{Coding: GSM7, Offset: i, Reason: fmt.Sprintf("octet 0x%02x is not a septet", s)}
 		}
 		if s != escape {
-			if r := basicRune(s); r < utf8.RuneSelf {
+			if r := basic(s); r < utf8.RuneSelf {
 				sb.WriteByte(byte(r))
 			} else {
 				sb.WriteRune(r)
@@ -67,12 +74,12 @@ func decodeGSM7(b []byte) (string, error) {
 		if b[i] > 0x7F {
 			return "", &OctetError{Coding: GSM7, Offset: i, Reason: fmt.Sprintf("octet 0x%02x is not a septet", b[i])}
 		}
-		if r, ok := extensionRune(b[i]); ok {
+		if r, ok := ext(b[i]); ok {
 			sb.WriteRune(r)
 		} else {
 			// TS 23.038 6.2.1.1: an escape sequence with no extension
-			// character is shown as the default-alphabet character.
-			sb.WriteRune(basicRune(b[i]))
+			// character is shown as the character of the main table.
+			sb.WriteRune(basic(b[i]))
 		}
 	}
 	return sb.String(), nil

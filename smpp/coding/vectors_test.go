@@ -2,7 +2,9 @@ package coding
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/hex"
+	"fmt"
 	"os"
 	"strconv"
 	"strings"
@@ -52,7 +54,8 @@ func loadVectors(tb testing.TB) []vector {
 	return out
 }
 
-// codingOf maps a vector kind to its coding and packing fill (-1: unpacked).
+// codingOf maps a vector kind to its coding and packing fill (-1:
+// unpacked). National kinds ("gsm7:1.1") are handled by alphabetOf.
 func codingOf(tb testing.TB, kind string) (Coding, int) {
 	switch kind {
 	case "gsm7":
@@ -74,9 +77,26 @@ func codingOf(tb testing.TB, kind string) (Coding, int) {
 	return 0, 0
 }
 
+// alphabetOf returns the national alphabet of a "gsm7:L.S" kind, or nil.
+func alphabetOf(tb testing.TB, kind string) *Alphabet {
+	var l, s Language
+	if _, err := fmt.Sscanf(kind, "gsm7:%d.%d", &l, &s); err != nil {
+		return nil
+	}
+	a, err := NewAlphabet(Tables{Locking: l, Single: s})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return a
+}
+
 func TestVectors(t *testing.T) {
 	for _, v := range loadVectors(t) {
 		t.Run(v.name, func(t *testing.T) {
+			if a := alphabetOf(t, v.kind); a != nil {
+				testNationalVector(t, a, v)
+				return
+			}
 			c, fill := codingOf(t, v.kind)
 			got, err := Encode(c, v.text)
 			if err != nil {
@@ -104,5 +124,22 @@ func TestVectors(t *testing.T) {
 				t.Fatalf("Decode(%x) = %q, want %q", v.octet, text, v.text)
 			}
 		})
+	}
+}
+
+func testNationalVector(t *testing.T, a *Alphabet, v vector) {
+	got, err := a.AppendEncode(nil, v.text)
+	if err != nil {
+		t.Fatalf("Encode: %v", err)
+	}
+	if !bytes.Equal(got, v.octet) {
+		t.Fatalf("Encode(%q) = %x, want %x", v.text, got, v.octet)
+	}
+	if n, err := a.Length(v.text); err != nil || n != len(v.octet) {
+		t.Fatalf("Length(%q) = %d, %v; want %d", v.text, n, err, len(v.octet))
+	}
+	text, err := a.Decode(v.octet)
+	if err != nil || text != v.text {
+		t.Fatalf("Decode(%x) = %q, %v; want %q", v.octet, text, err, v.text)
 	}
 }

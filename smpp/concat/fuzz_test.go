@@ -64,7 +64,7 @@ func FuzzInspect(f *testing.F) {
 		if !in.Concatenated {
 			return
 		}
-		seg, err := in.Concat.segment(in.Text, coding.Binary, false)
+		seg, err := Options{}.segment(&in.Concat, in.Text, coding.Binary)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -78,17 +78,37 @@ func FuzzInspect(f *testing.F) {
 // FuzzSplit splits arbitrary text in every coding and style and checks
 // the segments as a receiver would (verifySplit).
 func FuzzSplit(f *testing.F) {
-	f.Add([]byte("hello {world} €"), uint8(0), uint8(0), false)
-	f.Add(bytes.Repeat([]byte("a€"), 120), uint8(0), uint8(1), true)
-	f.Add(bytes.Repeat([]byte("ж😀"), 50), uint8(1), uint8(2), false)
-	f.Add(bytes.Repeat([]byte{0xff}, 300), uint8(3), uint8(3), false)
+	f.Add([]byte("hello {world} €"), uint8(0), uint8(0), false, uint8(0))
+	f.Add(bytes.Repeat([]byte("a€"), 120), uint8(0), uint8(1), true, uint8(0))
+	f.Add(bytes.Repeat([]byte("ж😀"), 50), uint8(1), uint8(2), false, uint8(0))
+	f.Add(bytes.Repeat([]byte{0xff}, 300), uint8(3), uint8(3), false, uint8(0))
+	f.Add(bytes.Repeat([]byte("Şişli ğİı "), 20), uint8(0), uint8(0), true, uint8(2))
+	f.Add(bytes.Repeat([]byte("ação ª "), 30), uint8(0), uint8(1), false, uint8(5))
 	codings := []coding.Coding{coding.GSM7, coding.UCS2, coding.Latin1, coding.Binary, coding.IA5}
-	f.Fuzz(func(t *testing.T, text []byte, cs, st uint8, packed bool) {
+	tables := []coding.Tables{{}, {Single: coding.Turkish}, {Locking: coding.Turkish, Single: coding.Turkish},
+		{Single: coding.Spanish}, {Single: coding.Portuguese}, {Locking: coding.Portuguese, Single: coding.Portuguese}}
+	f.Fuzz(func(t *testing.T, text []byte, cs, st uint8, packed bool, ts uint8) {
 		c := codings[int(cs)%len(codings)]
-		enc, err := coding.Encode(c, string(text))
+		o := Options{Style: Style(st % 4), Packed: packed}
+		if c == coding.GSM7 {
+			o.Tables = tables[int(ts)%len(tables)]
+		}
+		if !o.Tables.IsDefault() {
+			o.Style %= 2
+		}
+		a, err := coding.NewAlphabet(o.Tables)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var enc []byte
+		if c == coding.GSM7 {
+			enc, err = a.AppendEncode(nil, string(text))
+		} else {
+			enc, err = coding.Encode(c, string(text))
+		}
 		if err != nil {
 			return
 		}
-		verifySplit(t, enc, c, Options{Style: Style(st % 4), Packed: packed})
+		verifySplit(t, enc, c, o)
 	})
 }

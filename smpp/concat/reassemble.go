@@ -25,6 +25,9 @@ type Key struct {
 type Part struct {
 	Seq    int
 	Coding coding.Coding
+	// Tables are the national language tables of GSM7 units
+	// (Inbound.Tables).
+	Tables coding.Tables
 	// Units is the segment text ready for coding.Decode (Inbound.Units).
 	Units []byte
 }
@@ -219,7 +222,7 @@ func (r *Reassembler) Release(ctx context.Context, key Key) error {
 }
 
 // assemble orders parts and decodes them. Parts are decoded in runs of
-// consecutive parts that share a coding: senders that chose the coding per
+// consecutive parts that share a coding and tables: senders that chose the coding per
 // segment still read right, and a run of one coding is decoded as a whole,
 // so a pair split across segments by a careless sender survives.
 func (r *Reassembler) assemble(key Key, parts []Part, status Status) Result {
@@ -238,12 +241,12 @@ func (r *Reassembler) assemble(key Key, parts []Part, status Status) Result {
 		}
 		j := i
 		var run []byte
-		for j < len(parts) && parts[j].Coding == parts[i].Coding && parts[j].Seq == parts[i].Seq+(j-i) {
+		for j < len(parts) && parts[j].Coding == parts[i].Coding && parts[j].Tables == parts[i].Tables && parts[j].Seq == parts[i].Seq+(j-i) {
 			run = append(run, parts[j].Units...)
 			j++
 		}
 		res.Units = append(res.Units, run...)
-		s, err := coding.Decode(parts[i].Coding, run)
+		s, err := decode(parts[i].Coding, parts[i].Tables, run)
 		if err != nil && res.Err == nil {
 			res.Err = fmt.Errorf("concat: decode parts %d-%d: %w", parts[i].Seq, parts[j-1].Seq, err)
 		}

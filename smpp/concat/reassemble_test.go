@@ -39,8 +39,10 @@ func partsOf(t *testing.T, c coding.Coding, text string, st Style) (Key, []Part)
 		if err != nil {
 			t.Fatal(err)
 		}
-		key = Key{Partner: "p", Source: "111", Destination: "222", Ref: in.Concat.Ref, Total: in.Concat.Total}
-		parts[i] = Part{Seq: in.Concat.Seq, Coding: c, Units: in.Text}
+		key = in.Key("p", "111", "222")
+		if parts[i], err = in.Part(c, false); err != nil {
+			t.Fatal(err)
+		}
 	}
 	return key, parts
 }
@@ -171,10 +173,12 @@ func TestReassembleDecoding(t *testing.T) {
 	}{
 		// A sender that cut inside an escape pair still reads right: a
 		// run of one coding is decoded as a whole.
-		{name: "escape split by sender", parts: []Part{{1, coding.GSM7, []byte{'5', 0x1B}}, {2, coding.GSM7, []byte{0x65, '!'}}}, status: Complete, text: "5€!"},
-		{name: "surrogate split by sender", parts: []Part{{1, coding.UCS2, []byte{0, 'a', 0xD8, 0x3D}}, {2, coding.UCS2, []byte{0xDE, 0x00}}}, status: Complete, text: "a😀"},
-		{name: "coding per segment", parts: []Part{{1, coding.GSM7, []byte("abc ")}, {2, coding.UCS2, []byte{0x04, 0x36}}}, status: Complete, text: "abc ж"},
-		{name: "undecodable", parts: []Part{{1, coding.UCS2, []byte{0, 'a'}}, {2, coding.UCS2, []byte{0xDC, 0}}}, status: Failed},
+		{name: "escape split by sender", parts: []Part{{Seq: 1, Coding: coding.GSM7, Units: []byte{'5', 0x1B}}, {Seq: 2, Coding: coding.GSM7, Units: []byte{0x65, '!'}}}, status: Complete, text: "5€!"},
+		{name: "surrogate split by sender", parts: []Part{{Seq: 1, Coding: coding.UCS2, Units: []byte{0, 'a', 0xD8, 0x3D}}, {Seq: 2, Coding: coding.UCS2, Units: []byte{0xDE, 0x00}}}, status: Complete, text: "a😀"},
+		{name: "coding per segment", parts: []Part{{Seq: 1, Coding: coding.GSM7, Units: []byte("abc ")}, {Seq: 2, Coding: coding.UCS2, Units: []byte{0x04, 0x36}}}, status: Complete, text: "abc ж"},
+		{name: "national tables per part", parts: []Part{{Seq: 1, Coding: coding.GSM7, Tables: coding.Tables{Locking: coding.Turkish}, Units: []byte{0x1C, ' '}},
+			{Seq: 2, Coding: coding.GSM7, Units: []byte{0x1C}}}, status: Complete, text: "Ş Æ"},
+		{name: "undecodable", parts: []Part{{Seq: 1, Coding: coding.UCS2, Units: []byte{0, 'a'}}, {Seq: 2, Coding: coding.UCS2, Units: []byte{0xDC, 0}}}, status: Failed},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -89,6 +89,11 @@ type Options struct {
 	Packed bool
 	// MaxSegments caps the segments of one message; 0 means 255.
 	MaxSegments int
+	// Tables are the national language tables GSM7 text was encoded with
+	// (coding.ChooseTables). Other than the default they are named in the
+	// UDH (TS 23.040 9.2.3.24.15-16), so they need UDH8 or UDH16, and even
+	// a lone SMS then carries a UDH.
+	Tables coding.Tables
 }
 
 // Segment is what one submit_sm / deliver_sm carries.
@@ -104,19 +109,19 @@ type Segment struct {
 }
 
 // Capacity is how many units (septets for GSM7, octets otherwise) of
-// encoded text one segment holds in this style: 153/152/160 GSM7 septets,
+// encoded text one segment holds with options o: 153/152/160 GSM7 septets,
 // 134/132/140 UCS2 octets (67/66/70 characters), 134/133/140 octets for
 // the 8-bit codings with UDH8/UDH16/SAR. When concat is false it is the
-// capacity of a lone, unconcatenated SMS (160 septets / 140 octets).
-func Capacity(c coding.Coding, st Style, concat bool) int {
-	header := 0
+// capacity of a lone, unconcatenated SMS (160 septets / 140 octets). Each
+// national language element takes 3 octets more of the UDH.
+func Capacity(c coding.Coding, o Options, concat bool) int {
+	var info *Info
 	if concat {
-		switch st {
-		case UDH8:
-			header = udh8Len
-		case UDH16:
-			header = udh16Len
-		}
+		info = &Info{Style: o.Style}
+	}
+	header := 0
+	if ies := o.headerIEs(info, c); len(ies) > 0 {
+		header = UDHLen(ies)
 	}
 	bits := (smOctets - header) * 8
 	switch c {
@@ -130,8 +135,9 @@ func Capacity(c coding.Coding, st Style, concat bool) int {
 
 // Split cuts encoded (the output of coding.Encode for c, unpacked for
 // GSM7) into segments for o.Style. A text that fits one SMS gives one
-// segment with no header and no TLVs. next is called once, only when the
-// message needs a reference number, to get one (RefAllocator.NextRef).
+// segment with no concatenation header and no TLVs. next is called once,
+// only when the message needs a reference number, to get one
+// (RefAllocator.NextRef).
 func Split(encoded []byte, c coding.Coding, o Options, next func() (uint16, error)) ([]Segment, error) {
 	limit := o.MaxSegments
 	if limit == 0 {
@@ -140,15 +146,21 @@ func Split(encoded []byte, c coding.Coding, o Options, next func() (uint16, erro
 	if limit < 1 || limit > MaxSegments {
 		return nil, fmt.Errorf("concat: max segments %d out of 1..%d", o.MaxSegments, MaxSegments)
 	}
+	if o.Style > Payload {
+		return nil, fmt.Errorf("concat: unknown style %v", o.Style)
+	}
+	if c == coding.GSM7 && !o.Tables.IsDefault() && o.Style != UDH8 && o.Style != UDH16 {
+		return nil, fmt.Errorf("concat: national language tables need a udh8 or udh16 style, not %v", o.Style)
+	}
 	if err := checkUnits(encoded, c); err != nil {
 		return nil, err
 	}
-	if len(encoded) <= Capacity(c, o.Style, false) {
-		sm, err := body(encoded, c, o.Packed, 0)
+	if len(encoded) <= Capacity(c, o, false) {
+		seg, err := o.segment(nil, encoded, c)
 		if err != nil {
 			return nil, err
 		}
-		return []Segment{{ShortMessage: sm}}, nil
+		return []Segment{seg}, nil
 	}
 	if o.Style == Payload {
 		pl, err := body(encoded, c, o.Packed, 0)
@@ -160,11 +172,7 @@ func Split(encoded []byte, c coding.Coding, o Options, next func() (uint16, erro
 		}
 		return []Segment{{TLVs: []TLV{{Tag: TagMessagePayload, Value: pl}}}}, nil
 	}
-	if o.Style > Payload {
-		return nil, fmt.Errorf("concat: unknown style %v", o.Style)
-	}
-	capacity := Capacity(c, o.Style, true)
-	cuts := cutPoints(encoded, c, capacity)
+	cuts := cutPoints(encoded, c, Capacity(c, o, true))
 	if len(cuts)-1 > limit {
 		return nil, &SegmentsError{Need: len(cuts) - 1, Max: limit}
 	}
@@ -179,25 +187,48 @@ func Split(encoded []byte, c coding.Coding, o Options, next func() (uint16, erro
 	segs := make([]Segment, total)
 	for i := range segs {
 		info := Info{Style: o.Style, Ref: ref, Total: total, Seq: i + 1}
-		if segs[i], err = info.segment(encoded[cuts[i]:cuts[i+1]], c, o.Packed); err != nil {
+		if segs[i], err = o.segment(&info, encoded[cuts[i]:cuts[i+1]], c); err != nil {
 			return nil, err
 		}
 	}
 	return segs, nil
 }
 
-// segment builds the PDU fields of one part described by info.
-func (info Info) segment(units []byte, c coding.Coding, packed bool) (Segment, error) {
-	switch info.Style {
-	case SAR:
-		sm, err := body(units, c, packed, 0)
-		return Segment{ShortMessage: sm, TLVs: info.sarTLVs()}, err
-	case UDH8, UDH16:
-		hdr := AppendUDH(nil, []IE{info.ie()})
-		sm, err := body(units, c, packed, len(hdr))
-		return Segment{ShortMessage: append(hdr, sm...), ESMClass: ESMClassUDHI}, err
+// segment builds the PDU fields of one part: info locates it in a
+// concatenated message, nil for a lone SMS.
+func (o Options) segment(info *Info, units []byte, c coding.Coding) (Segment, error) {
+	var seg Segment
+	if info != nil && info.Style == SAR {
+		seg.TLVs = info.sarTLVs()
 	}
-	return Segment{}, fmt.Errorf("concat: style %v has no segments", info.Style)
+	hdr := []byte(nil)
+	if ies := o.headerIEs(info, c); len(ies) > 0 {
+		hdr = AppendUDH(nil, ies)
+		seg.ESMClass = ESMClassUDHI
+	}
+	text, err := body(units, c, o.Packed, len(hdr))
+	seg.ShortMessage = append(hdr, text...)
+	return seg, err
+}
+
+// headerIEs are the UDH elements of a segment: the concatenation element
+// of info (nil: none), then the national language shift elements of GSM7
+// text.
+func (o Options) headerIEs(info *Info, c coding.Coding) []IE {
+	var ies []IE
+	if info != nil && (info.Style == UDH8 || info.Style == UDH16) {
+		ies = append(ies, info.ie())
+	}
+	if c != coding.GSM7 {
+		return ies
+	}
+	if o.Tables.Locking != coding.Default {
+		ies = append(ies, IE{ID: IEILockingShift, Data: []byte{byte(o.Tables.Locking)}})
+	}
+	if o.Tables.Single != coding.Default {
+		ies = append(ies, IE{ID: IEISingleShift, Data: []byte{byte(o.Tables.Single)}})
+	}
+	return ies
 }
 
 // sarTLVs are the three SAR parameters for info.

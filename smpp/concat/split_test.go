@@ -25,7 +25,22 @@ func fixedRef(ref uint16, calls *int) func() (uint16, error) {
 
 func mustEncode(t testing.TB, c coding.Coding, text string) []byte {
 	t.Helper()
-	b, err := coding.Encode(c, text)
+	return encodeTables(t, c, coding.Tables{}, text)
+}
+
+// encodeTables encodes text in c, GSM7 with national tables tb.
+func encodeTables(t testing.TB, c coding.Coding, tb coding.Tables, text string) []byte {
+	t.Helper()
+	var b []byte
+	var err error
+	if c == coding.GSM7 && !tb.IsDefault() {
+		var a *coding.Alphabet
+		if a, err = coding.NewAlphabet(tb); err == nil {
+			b, err = a.AppendEncode(nil, text)
+		}
+	} else {
+		b, err = coding.Encode(c, text)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,6 +102,14 @@ func splitCases() []splitCase {
 			sizes: []int{140, 6 + 7}, heads: []string{"050003090201 e9", "050003090202 e9"}, esm: ESMClassUDHI},
 		{name: "binary 141 udh16 133+8", c: coding.Binary, text: strings.Repeat("\xff", 141), ref: 9, opts: Options{Style: UDH16},
 			sizes: []int{140, 7 + 8}, heads: []string{"0608040009 0201 ff", "0608040009 0202 ff"}, esm: ESMClassUDHI},
+		{name: "gsm7 turkish single shift lone sms", c: coding.GSM7, text: "Şişli " + strings.Repeat("a", 147), opts: Options{Tables: coding.Tables{Single: coding.Turkish}},
+			sizes: []int{4 + 155}, heads: []string{"03240101 1b53 69 1b73"}, esm: ESMClassUDHI},
+		{name: "gsm7 turkish locking 2 segments", c: coding.GSM7, text: "Şişli " + strings.Repeat("a", 150), ref: 5,
+			opts:  Options{Tables: coding.Tables{Locking: coding.Turkish, Single: coding.Turkish}},
+			sizes: []int{12 + 146, 12 + 10}, heads: []string{"0b0003050201 250101 240101 1c69", "0b0003050202 250101 240101 61"}, esm: ESMClassUDHI},
+		{name: "gsm7 spanish packed udh16", c: coding.GSM7, text: strings.Repeat("ó", 80), ref: 5,
+			opts:  Options{Style: UDH16, Packed: true, Tables: coding.Tables{Single: coding.Spanish}},
+			sizes: []int{140, 10 + 11}, heads: []string{"09080400050201 240102", "09080400050202 240102"}, esm: ESMClassUDHI},
 		{name: "gsm7 459 three full udh8", c: coding.GSM7, text: strings.Repeat("x", 459), ref: 3,
 			sizes: []int{159, 159, 159}, heads: []string{"050003030301", "050003030302", "050003030303"}, esm: ESMClassUDHI},
 	}
@@ -96,7 +119,7 @@ func TestSplitLayouts(t *testing.T) {
 	var golden strings.Builder
 	for _, tc := range splitCases() {
 		t.Run(tc.name, func(t *testing.T) {
-			enc := mustEncode(t, tc.c, tc.text)
+			enc := encodeTables(t, tc.c, tc.opts.Tables, tc.text)
 			calls := 0
 			segs, err := Split(enc, tc.c, tc.opts, fixedRef(tc.ref, &calls))
 			if err != nil {
@@ -186,6 +209,7 @@ func TestSplitErrors(t *testing.T) {
 		{name: "cap over 255", enc: long, c: coding.GSM7, opts: Options{MaxSegments: 256}, want: nil},
 		{name: "payload too big", enc: make([]byte, MaxPayload+1), c: coding.Binary, opts: Options{Style: Payload}, want: ErrTooManySegments},
 		{name: "unknown style", enc: long, c: coding.GSM7, opts: Options{Style: Payload + 1}, want: nil},
+		{name: "national tables with sar", enc: long, c: coding.GSM7, opts: Options{Style: SAR, Tables: coding.Tables{Single: coding.Turkish}}, want: nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -209,19 +233,29 @@ func TestSplitErrors(t *testing.T) {
 }
 
 func TestCapacity(t *testing.T) {
+	tr := coding.Tables{Single: coding.Turkish}
+	trLock := coding.Tables{Locking: coding.Turkish, Single: coding.Turkish}
 	tests := []struct {
 		c      coding.Coding
-		st     Style
+		o      Options
 		concat bool
 		want   int
 	}{
-		{coding.GSM7, UDH8, true, 153}, {coding.GSM7, UDH16, true, 152}, {coding.GSM7, SAR, true, 160}, {coding.GSM7, UDH8, false, 160},
-		{coding.UCS2, UDH8, true, 134}, {coding.UCS2, UDH16, true, 132}, {coding.UCS2, SAR, true, 140}, {coding.UCS2, UDH16, false, 140},
-		{coding.Latin1, UDH8, true, 134}, {coding.Binary, UDH16, true, 133}, {coding.IA5, SAR, true, 140},
+		{coding.GSM7, Options{Style: UDH8}, true, 153}, {coding.GSM7, Options{Style: UDH16}, true, 152},
+		{coding.GSM7, Options{Style: SAR}, true, 160}, {coding.GSM7, Options{}, false, 160},
+		{coding.UCS2, Options{Style: UDH8}, true, 134}, {coding.UCS2, Options{Style: UDH16}, true, 132},
+		{coding.UCS2, Options{Style: SAR}, true, 140}, {coding.UCS2, Options{Style: UDH16}, false, 140},
+		{coding.Latin1, Options{Style: UDH8}, true, 134}, {coding.Binary, Options{Style: UDH16}, true, 133},
+		{coding.IA5, Options{Style: SAR}, true, 140},
+		// National language elements: 3 more UDH octets each, and the fill
+		// bits move (TS 23.040 9.2.3.24.15-16).
+		{coding.GSM7, Options{Tables: tr}, true, 149}, {coding.GSM7, Options{Tables: trLock}, true, 146},
+		{coding.GSM7, Options{Tables: tr}, false, 155}, {coding.GSM7, Options{Tables: trLock, Style: UDH16}, true, 145},
+		{coding.UCS2, Options{Tables: trLock}, true, 134},
 	}
 	for _, tc := range tests {
-		t.Run(fmt.Sprintf("%v-%v-%t", tc.c, tc.st, tc.concat), func(t *testing.T) {
-			if got := Capacity(tc.c, tc.st, tc.concat); got != tc.want {
+		t.Run(fmt.Sprintf("%v-%+v-%t", tc.c, tc.o, tc.concat), func(t *testing.T) {
+			if got := Capacity(tc.c, tc.o, tc.concat); got != tc.want {
 				t.Fatalf("Capacity = %d, want %d", got, tc.want)
 			}
 		})

@@ -12,9 +12,12 @@ const (
 	IEIConcat8 byte = 0x00
 	// IEIConcat16 is a concatenated short message with a 16-bit reference.
 	IEIConcat16 byte = 0x08
-	// udh8Len and udh16Len are the whole headers, UDHL octet included.
-	udh8Len  = 6
-	udh16Len = 7
+	// IEISingleShift names the national language single shift table
+	// (TS 23.040 9.2.3.24.15), one octet.
+	IEISingleShift byte = 0x24
+	// IEILockingShift names the national language locking shift table
+	// (TS 23.040 9.2.3.24.16), one octet.
+	IEILockingShift byte = 0x25
 )
 
 // IE is one information element of a user data header.
@@ -177,6 +180,53 @@ func (in Inbound) Units(c coding.Coding, packed bool) ([]byte, error) {
 		return coding.Unpack(in.Text, coding.FillBits(in.HeaderLen), -1)
 	}
 	return in.Text, nil
+}
+
+// Tables returns the national language tables the UDH names (TS 23.040
+// 9.2.3.24.15-16); the last element of each kind counts, and an element
+// of the wrong length is ignored.
+func (in Inbound) Tables() coding.Tables {
+	var t coding.Tables
+	for _, ie := range in.Header {
+		switch {
+		case len(ie.Data) != 1:
+		case ie.ID == IEILockingShift:
+			t.Locking = coding.Language(ie.Data[0])
+		case ie.ID == IEISingleShift:
+			t.Single = coding.Language(ie.Data[0])
+		}
+	}
+	return t
+}
+
+// Decode returns the text of a message that is not concatenated (or of
+// one segment) in coding c, with the national tables of its UDH.
+func (in Inbound) Decode(c coding.Coding, packed bool) (string, error) {
+	units, err := in.Units(c, packed)
+	if err != nil {
+		return "", err
+	}
+	return decode(c, in.Tables(), units)
+}
+
+// Part returns the segment as a Reassembler part.
+func (in Inbound) Part(c coding.Coding, packed bool) (Part, error) {
+	units, err := in.Units(c, packed)
+	return Part{Seq: in.Concat.Seq, Coding: c, Tables: in.Tables(), Units: units}, err
+}
+
+// Key returns the reassembly key of the segment for a partner and the
+// message's source and destination addresses.
+func (in Inbound) Key(partner, source, destination string) Key {
+	return Key{Partner: partner, Source: source, Destination: destination, Ref: in.Concat.Ref, Total: in.Concat.Total}
+}
+
+// decode decodes units of coding c, GSM7 with tables t.
+func decode(c coding.Coding, t coding.Tables, units []byte) (string, error) {
+	if c == coding.GSM7 {
+		return coding.DecodeGSM7(units, t)
+	}
+	return coding.Decode(c, units)
 }
 
 // sarInfo reads the SAR TLVs; all three must be present (SMPP 3.4

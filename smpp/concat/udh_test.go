@@ -132,8 +132,11 @@ func verifySplit(t *testing.T, enc []byte, c coding.Coding, o Options) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := coding.Decode(c, units); err != nil {
+		if _, err := in.Decode(c, o.Packed); err != nil {
 			t.Fatalf("segment %d does not decode alone: %v", i+1, err)
+		}
+		if c == coding.GSM7 && in.Tables() != o.Tables {
+			t.Fatalf("segment %d names tables %+v, want %+v", i+1, in.Tables(), o.Tables)
 		}
 		joined = append(joined, units...)
 		if len(segs) == 1 {
@@ -142,7 +145,7 @@ func verifySplit(t *testing.T, enc []byte, c coding.Coding, o Options) {
 			}
 			continue
 		}
-		if limit := Capacity(c, o.Style, true); len(units) > limit || (o.Packed || c != coding.GSM7) && len(s.ShortMessage) > 140 {
+		if limit := Capacity(c, o, true); len(units) > limit || (o.Packed || c != coding.GSM7) && len(s.ShortMessage) > 140 {
 			t.Fatalf("segment %d: %d units, %d octets; capacity %d", i+1, len(units), len(s.ShortMessage), limit)
 		}
 		want := Info{Style: o.Style, Ref: ref, Total: len(segs), Seq: i + 1}
@@ -170,5 +173,37 @@ func TestUDHRoundTrip(t *testing.T) {
 	}
 	if info, ok := ConcatInfo(got); !ok || info != (Info{UDH16, 0x0102, 3, 1}) {
 		t.Fatalf("ConcatInfo = %v %v", info, ok)
+	}
+}
+
+func TestInboundTables(t *testing.T) {
+	tests := []struct {
+		name string
+		sm   string
+		want coding.Tables
+		text string
+	}{
+		{name: "single shift", sm: "03 240101 1b53691b736c69", want: coding.Tables{Single: coding.Turkish}, text: "Şişli"},
+		{name: "both with concat", sm: "0b 0003050201 250101 240101 1c691d6c69", want: coding.Tables{Locking: coding.Turkish, Single: coding.Turkish}, text: "Şişli"},
+		{name: "wrong length ignored", sm: "04 24020101 61", want: coding.Tables{}, text: "a"},
+		{name: "last wins", sm: "06 240101 240102 1b69", want: coding.Tables{Single: coding.Spanish}, text: "í"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			in, err := Inspect(ESMClassUDHI, unhex(t, tc.sm), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if in.Tables() != tc.want {
+				t.Fatalf("Tables = %+v, want %+v", in.Tables(), tc.want)
+			}
+			if text, err := in.Decode(coding.GSM7, false); err != nil || text != tc.text {
+				t.Fatalf("Decode = %q, %v; want %q", text, err, tc.text)
+			}
+		})
+	}
+	in, _ := Inspect(ESMClassUDHI, unhex(t, "03 250102 41"), nil)
+	if _, err := in.Decode(coding.GSM7, false); !errors.Is(err, coding.ErrUnsupported) {
+		t.Fatalf("spanish locking shift decode error = %v", err)
 	}
 }
