@@ -189,7 +189,9 @@ func (r *Reassembler) Add(ctx context.Context, key Key, p Part, now time.Time) (
 
 // Expire applies the timeout policy to up to limit messages whose first
 // part arrived more than Timeout before now. The caller runs it
-// periodically with its own clock; each result is final (see Add).
+// periodically with its own clock; each result is final (see Add). A
+// message whose parts are all held (completed, then not released) comes
+// back Complete.
 func (r *Reassembler) Expire(ctx context.Context, now time.Time, limit int) ([]Result, error) {
 	keys, err := r.store.Expired(ctx, now.Add(-r.cfg.Timeout), limit)
 	if err != nil {
@@ -208,9 +210,25 @@ func (r *Reassembler) Expire(ctx context.Context, now time.Time, limit int) ([]R
 		if len(parts) == 0 {
 			continue
 		}
-		out = append(out, r.assemble(key, parts, status))
+		// All parts held means the message completed earlier and was
+		// never released (a crash before the caller persisted it): deliver
+		// it whole rather than as a timeout.
+		st := status
+		if distinctSeqs(parts) == key.Total {
+			st = Complete
+		}
+		out = append(out, r.assemble(key, parts, st))
 	}
 	return out, nil
+}
+
+// distinctSeqs counts the different sequence numbers among parts.
+func distinctSeqs(parts []Part) int {
+	seen := make(map[int]bool, len(parts))
+	for _, p := range parts {
+		seen[p.Seq] = true
+	}
+	return len(seen)
 }
 
 // Release forgets a message whose final result the caller has persisted.

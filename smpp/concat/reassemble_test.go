@@ -164,6 +164,23 @@ func TestReassembleTimeout(t *testing.T) {
 	}
 }
 
+// TestExpireUnreleased: a message that completed but was never released
+// (the process died before persisting it) comes back whole on Expire.
+func TestExpireUnreleased(t *testing.T) {
+	r, _ := newReassembler(t, FailIncomplete)
+	ctx := context.Background()
+	key := Key{Ref: 3, Total: 2}
+	for seq, units := range map[int]string{1: "ab", 2: "cd"} {
+		if _, err := r.Add(ctx, key, Part{Seq: seq, Coding: coding.GSM7, Units: []byte(units)}, t0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, err := r.Expire(ctx, t0.Add(2*time.Minute), 0)
+	if err != nil || len(res) != 1 || res[0].Status != Complete || res[0].Text != "abcd" {
+		t.Fatalf("Expire = %+v, %v", res, err)
+	}
+}
+
 func TestReassembleDecoding(t *testing.T) {
 	tests := []struct {
 		name   string

@@ -2,7 +2,6 @@ package receipt
 
 import (
 	"bytes"
-	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -155,9 +154,15 @@ func Build(r Receipt) ([]byte, Params) {
 	if st < Enroute || st > Rejected {
 		st = Unknown
 	}
-	b := make([]byte, 0, 160)
-	b = fmt.Appendf(b, "id:%s sub:%03d dlvrd:%03d submit date:%s done date:%s stat:%s err:%03d text:%s",
-		id, r.Submitted, r.Delivered, formatDate(r.SubmitDate), formatDate(r.DoneDate), st.Stat(), r.ErrorCode, firstRunes(r.Text, maxTextRunes))
+	b := make([]byte, 0, 128+len(id))
+	b = append(append(b, "id:"...), id...)
+	b = appendNumber(append(b, " sub:"...), r.Submitted)
+	b = appendNumber(append(b, " dlvrd:"...), r.Delivered)
+	b = appendDate(append(b, " submit date:"...), r.SubmitDate)
+	b = appendDate(append(b, " done date:"...), r.DoneDate)
+	b = append(append(b, " stat:"...), st.Stat()...)
+	b = appendNumber(append(b, " err:"...), r.ErrorCode)
+	b = append(append(b, " text:"...), firstRunes(r.Text, maxTextRunes)...)
 	p := Params{MessageState: []byte{byte(st)}}
 	// A C-octet string can hold neither a NUL nor more than 64 octets
 	// (SMPP 3.4 5.3.2.12); such an id goes in the text only.
@@ -284,14 +289,26 @@ func daysIn(year int, m time.Month) int {
 	return time.Date(year, m+1, 0, 0, 0, 0, 0, time.UTC).Day()
 }
 
-// formatDate writes YYMMDDhhmm in UTC; the zero time and years outside
+// appendDate writes YYMMDDhhmm in UTC; the zero time and years outside
 // 2000-2099, which the form cannot hold, as 0000000000.
-func formatDate(t time.Time) string {
+func appendDate(b []byte, t time.Time) []byte {
 	t = t.UTC()
 	if t.IsZero() || t.Year() < 2000 || t.Year() > 2099 {
-		return "0000000000"
+		return append(b, "0000000000"...)
 	}
-	return t.Format("0601021504")
+	return t.AppendFormat(b, "0601021504")
+}
+
+// appendNumber writes n in decimal with at least three digits, as
+// Appendix B shows sub:, dlvrd: and err:.
+func appendNumber(b []byte, n int) []byte {
+	if n >= 0 && n < 100 {
+		b = append(b, '0')
+		if n < 10 {
+			b = append(b, '0')
+		}
+	}
+	return strconv.AppendInt(b, int64(n), 10)
 }
 
 // firstRunes cuts s after n runes, never inside one.
