@@ -30,6 +30,7 @@ type RuneError struct {
 	Offset int
 }
 
+// Error describes the fault with its location.
 func (e *RuneError) Error() string {
 	return fmt.Sprintf("coding: %v cannot carry %U %q at byte offset %d", e.Coding, e.Rune, e.Rune, e.Offset)
 }
@@ -45,6 +46,7 @@ type OctetError struct {
 	Reason string
 }
 
+// Error describes the fault with its location.
 func (e *OctetError) Error() string {
 	return fmt.Sprintf("coding: %v at octet %d: %s", e.Coding, e.Offset, e.Reason)
 }

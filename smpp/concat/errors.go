@@ -27,6 +27,7 @@ type SegmentsError struct {
 	Need, Max int
 }
 
+// Error describes the fault with its location.
 func (e *SegmentsError) Error() string {
 	return fmt.Sprintf("concat: message needs %d segments, the limit is %d", e.Need, e.Max)
 }

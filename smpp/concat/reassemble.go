@@ -130,8 +130,13 @@ type Config struct {
 	Policy Policy
 	// GapMarker is put in Partial text where parts are missing.
 	GapMarker string
-	// MaxPartOctets bounds one part's units; 0 means 65535.
+	// MaxPartOctets bounds one part's units; 0 means 1024, room for any
+	// short_message (at most 254 octets, SMPP 3.4 5.2.21). Raise it for
+	// partners that send SAR segments in message_payload.
 	MaxPartOctets int
+	// MaxSegments bounds the total a message may claim (the partner's
+	// segment limit); 0 means 255.
+	MaxSegments int
 }
 
 // Reassembler puts concatenated messages back together over a PartStore.
@@ -153,8 +158,14 @@ func NewReassembler(store PartStore, cfg Config) (*Reassembler, error) {
 	if cfg.Policy > FailIncomplete {
 		return nil, fmt.Errorf("concat: unknown timeout policy %d", cfg.Policy)
 	}
+	if cfg.MaxPartOctets < 0 || cfg.MaxSegments < 0 || cfg.MaxSegments > MaxSegments {
+		return nil, fmt.Errorf("concat: reassembly limits %d octets, %d segments out of range", cfg.MaxPartOctets, cfg.MaxSegments)
+	}
 	if cfg.MaxPartOctets == 0 {
-		cfg.MaxPartOctets = MaxPayload
+		cfg.MaxPartOctets = 1024
+	}
+	if cfg.MaxSegments == 0 {
+		cfg.MaxSegments = MaxSegments
 	}
 	return &Reassembler{store: store, cfg: cfg}, nil
 }
@@ -165,8 +176,11 @@ func NewReassembler(store PartStore, cfg Config) (*Reassembler, error) {
 // message and then calls Release; until then the parts stay stored, so a
 // crash in between delivers the message again rather than losing it.
 func (r *Reassembler) Add(ctx context.Context, key Key, p Part, now time.Time) (Result, error) {
-	if key.Total < 1 || key.Total > MaxSegments || p.Seq < 1 || p.Seq > key.Total {
+	if key.Total < 1 || p.Seq < 1 || p.Seq > key.Total {
 		return Result{}, malformed("part %d of %d", p.Seq, key.Total)
+	}
+	if key.Total > r.cfg.MaxSegments {
+		return Result{}, fmt.Errorf("concat: message of %d parts: %w", key.Total, &SegmentsError{Need: key.Total, Max: r.cfg.MaxSegments})
 	}
 	if len(p.Units) > r.cfg.MaxPartOctets {
 		return Result{}, malformed("part of %d octets over %d", len(p.Units), r.cfg.MaxPartOctets)

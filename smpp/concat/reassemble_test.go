@@ -229,8 +229,7 @@ func TestReassembleErrors(t *testing.T) {
 		{"seq zero", Key{Total: 2}, Part{Seq: 0}},
 		{"seq past total", Key{Total: 2}, Part{Seq: 3}},
 		{"total zero", Key{Total: 0}, Part{Seq: 1}},
-		{"total over 255", Key{Total: 256}, Part{Seq: 1}},
-		{"part too big", Key{Total: 2}, Part{Seq: 1, Units: make([]byte, MaxPayload+1)}},
+		{"part too big", Key{Total: 2}, Part{Seq: 1, Units: make([]byte, 1025)}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if _, err := r.Add(ctx, tc.key, tc.p, t0); !errors.Is(err, ErrMalformed) {
@@ -238,6 +237,19 @@ func TestReassembleErrors(t *testing.T) {
 			}
 		})
 	}
+	t.Run("over the segment limit", func(t *testing.T) {
+		capped, err := NewReassembler(NewMemoryStore(0), Config{Timeout: time.Second, MaxSegments: 4})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var se *SegmentsError
+		if _, err := capped.Add(ctx, Key{Total: 5}, Part{Seq: 1}, t0); !errors.As(err, &se) || se.Need != 5 || se.Max != 4 {
+			t.Fatalf("Add error = %v, want a SegmentsError", err)
+		}
+		if _, err := r.Add(ctx, Key{Total: 256}, Part{Seq: 1}, t0); !errors.Is(err, ErrTooManySegments) {
+			t.Fatalf("Add of 256 parts error = %v", err)
+		}
+	})
 	t.Run("store full", func(t *testing.T) {
 		small, err := NewReassembler(NewMemoryStore(1), Config{Timeout: time.Second})
 		if err != nil {
@@ -259,6 +271,9 @@ func TestReassembleErrors(t *testing.T) {
 		}
 		if _, err := NewReassembler(NewMemoryStore(0), Config{Timeout: time.Second, Policy: 9}); err == nil {
 			t.Error("unknown policy accepted")
+		}
+		if _, err := NewReassembler(NewMemoryStore(0), Config{Timeout: time.Second, MaxSegments: 256}); err == nil {
+			t.Error("256 segments accepted")
 		}
 	})
 }

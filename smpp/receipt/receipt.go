@@ -321,3 +321,28 @@ func firstRunes(s string, n int) string {
 	}
 	return s
 }
+
+// IDForms lists the spellings under which a message id may have been
+// recorded: the id itself and, when it reads as a number, its decimal and
+// hexadecimal (lower and upper case) forms. Many SMSCs answer submit_sm
+// with a hex message_id and write the receipt id: in decimal, or the
+// reverse; a caller that stored the submit_sm_resp id looks each form up.
+func IDForms(id string) []string {
+	forms := []string{id}
+	add := func(s string) {
+		for _, f := range forms {
+			if f == s {
+				return
+			}
+		}
+		forms = append(forms, s)
+	}
+	if n, err := strconv.ParseUint(id, 10, 64); err == nil {
+		add(strconv.FormatUint(n, 16))
+		add(strings.ToUpper(strconv.FormatUint(n, 16)))
+	}
+	if n, err := strconv.ParseUint(id, 16, 64); err == nil {
+		add(strconv.FormatUint(n, 10))
+	}
+	return forms
+}

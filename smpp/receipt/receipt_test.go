@@ -185,3 +185,24 @@ func TestIsReceipt(t *testing.T) {
 		}
 	}
 }
+
+func TestIDForms(t *testing.T) {
+	tests := []struct {
+		id   string
+		want []string
+	}{
+		{"12345", []string{"12345", "3039", "74565"}},
+		{"75BCD15", []string{"75BCD15", "123456789"}},
+		{"ff", []string{"ff", "255"}},
+		{"msg-1", []string{"msg-1"}},
+		{"", []string{""}},
+		{"10", []string{"10", "a", "A", "16"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.id, func(t *testing.T) {
+			if got := IDForms(tc.id); !reflect.DeepEqual(got, tc.want) {
+				t.Fatalf("IDForms(%q) = %q, want %q", tc.id, got, tc.want)
+			}
+		})
+	}
+}
