@@ -108,11 +108,11 @@ type Segment struct {
 	TLVs []TLV
 }
 
-// Capacity is how many units (septets for GSM7, octets otherwise) of
-// encoded text one segment holds with options o: 153/152/160 GSM7 septets,
-// 134/132/140 UCS2 octets (67/66/70 characters), 134/133/140 octets for
-// the 8-bit codings with UDH8/UDH16/SAR. When concat is false it is the
-// capacity of a lone, unconcatenated SMS (160 septets / 140 octets). Each
+// Capacity is how many units of text one segment holds with options o,
+// in the units coding.Length counts: 153/152/160 GSM7 septets, 67/66/70
+// UCS2 code units, 134/133/140 octets for the 8-bit codings with
+// UDH8/UDH16/SAR. When concat is false it is the capacity of a lone,
+// unconcatenated SMS (160 septets, 70 UCS2 units, 140 octets). Each
 // national language element takes 3 octets more of the UDH.
 func Capacity(c coding.Coding, o Options, concat bool) int {
 	var info *Info
@@ -128,9 +128,18 @@ func Capacity(c coding.Coding, o Options, concat bool) int {
 	case coding.GSM7:
 		return (bits - coding.FillBits(header)) / 7
 	case coding.UCS2:
-		return bits / 16 * 2
+		return bits / 16
 	}
 	return bits / 8
+}
+
+// capacityOctets is Capacity in octets of encoded text (unpacked septets
+// for GSM7), the unit Split cuts in.
+func capacityOctets(c coding.Coding, o Options, concat bool) int {
+	if c == coding.UCS2 {
+		return 2 * Capacity(c, o, concat)
+	}
+	return Capacity(c, o, concat)
 }
 
 // Split cuts encoded (the output of coding.Encode for c, unpacked for
@@ -155,7 +164,7 @@ func Split(encoded []byte, c coding.Coding, o Options, next func() (uint16, erro
 	if err := checkUnits(encoded, c); err != nil {
 		return nil, err
 	}
-	if len(encoded) <= Capacity(c, o, false) {
+	if len(encoded) <= capacityOctets(c, o, false) {
 		seg, err := o.segment(nil, encoded, c)
 		if err != nil {
 			return nil, err
@@ -172,7 +181,7 @@ func Split(encoded []byte, c coding.Coding, o Options, next func() (uint16, erro
 		}
 		return []Segment{{TLVs: []TLV{{Tag: TagMessagePayload, Value: pl}}}}, nil
 	}
-	cuts := cutPoints(encoded, c, Capacity(c, o, true))
+	cuts := cutPoints(encoded, c, capacityOctets(c, o, true))
 	if len(cuts)-1 > limit {
 		return nil, &SegmentsError{Need: len(cuts) - 1, Max: limit}
 	}

@@ -243,15 +243,15 @@ func TestCapacity(t *testing.T) {
 	}{
 		{coding.GSM7, Options{Style: UDH8}, true, 153}, {coding.GSM7, Options{Style: UDH16}, true, 152},
 		{coding.GSM7, Options{Style: SAR}, true, 160}, {coding.GSM7, Options{}, false, 160},
-		{coding.UCS2, Options{Style: UDH8}, true, 134}, {coding.UCS2, Options{Style: UDH16}, true, 132},
-		{coding.UCS2, Options{Style: SAR}, true, 140}, {coding.UCS2, Options{Style: UDH16}, false, 140},
+		{coding.UCS2, Options{Style: UDH8}, true, 67}, {coding.UCS2, Options{Style: UDH16}, true, 66},
+		{coding.UCS2, Options{Style: SAR}, true, 70}, {coding.UCS2, Options{Style: UDH16}, false, 70},
 		{coding.Latin1, Options{Style: UDH8}, true, 134}, {coding.Binary, Options{Style: UDH16}, true, 133},
 		{coding.IA5, Options{Style: SAR}, true, 140},
 		// National language elements: 3 more UDH octets each, and the fill
 		// bits move (TS 23.040 9.2.3.24.15-16).
 		{coding.GSM7, Options{Tables: tr}, true, 149}, {coding.GSM7, Options{Tables: trLock}, true, 146},
 		{coding.GSM7, Options{Tables: tr}, false, 155}, {coding.GSM7, Options{Tables: trLock, Style: UDH16}, true, 145},
-		{coding.UCS2, Options{Tables: trLock}, true, 134},
+		{coding.UCS2, Options{Tables: trLock}, true, 67},
 	}
 	for _, tc := range tests {
 		t.Run(fmt.Sprintf("%v-%+v-%t", tc.c, tc.o, tc.concat), func(t *testing.T) {

@@ -122,6 +122,15 @@ func verifySplit(t *testing.T, enc []byte, c coding.Coding, o Options) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Capacity, in coding.Length units, decides alone whether a text
+	// needs concatenation: the pager splitter relies on that.
+	units := len(enc)
+	if c == coding.UCS2 {
+		units /= 2
+	}
+	if fits := units <= Capacity(c, o, false); fits != (len(segs) == 1 && len(segs[0].TLVs) == 0) {
+		t.Fatalf("%d units, lone capacity %d, but %d segments", units, Capacity(c, o, false), len(segs))
+	}
 	var joined []byte
 	for i, s := range segs {
 		in, err := Inspect(s.ESMClass, s.ShortMessage, s.TLVs)
@@ -145,8 +154,12 @@ func verifySplit(t *testing.T, enc []byte, c coding.Coding, o Options) {
 			}
 			continue
 		}
-		if limit := Capacity(c, o, true); len(units) > limit || (o.Packed || c != coding.GSM7) && len(s.ShortMessage) > 140 {
-			t.Fatalf("segment %d: %d units, %d octets; capacity %d", i+1, len(units), len(s.ShortMessage), limit)
+		n := len(units)
+		if c == coding.UCS2 {
+			n /= 2
+		}
+		if limit := Capacity(c, o, true); n > limit || (o.Packed || c != coding.GSM7) && len(s.ShortMessage) > 140 {
+			t.Fatalf("segment %d: %d units, %d octets; capacity %d", i+1, n, len(s.ShortMessage), limit)
 		}
 		want := Info{Style: o.Style, Ref: ref, Total: len(segs), Seq: i + 1}
 		if o.Style == UDH8 {
