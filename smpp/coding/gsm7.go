@@ -40,7 +40,16 @@ func appendGSM7(dst []byte, text string) ([]byte, error) {
 
 // decodeGSM7 decodes unpacked septets with the default tables.
 func decodeGSM7(b []byte) (string, error) {
-	return decodeSeptets(b, basicRune, extensionRune)
+	return decodeSeptets(b, defaultBasic, extensionRune)
+}
+
+// defaultBasic is basicRune with the ASCII-identical codes (most text)
+// answered before the table switch.
+func defaultBasic(s byte) rune {
+	if asciiSame(s) {
+		return rune(s)
+	}
+	return basicRune(s)
 }
 
 // decodeSeptets decodes unpacked septets with a basic table (the default
