@@ -13,11 +13,6 @@ var ErrMalformed = errors.New("concat: malformed concatenation data")
 // ErrTooManySegments is matched by a *SegmentsError.
 var ErrTooManySegments = errors.New("concat: too many segments")
 
-// ErrInconsistent reports a part whose total or coding differs from the
-// parts already stored under the same key: most often a reference number
-// that wrapped while an older message was still incomplete.
-var ErrInconsistent = errors.New("concat: part does not match the stored parts")
-
 // ErrStoreFull is returned by MemoryStore.Put when it holds its maximum
 // number of incomplete messages.
 var ErrStoreFull = errors.New("concat: part store full")
