@@ -1,0 +1,478 @@
+package session
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"time"
+
+	"iwf/session/msrp"
+)
+
+// conn is one MSRP connection (TCP or TLS) carrying any number of
+// sessions. It owns three goroutines: the reader (parsing and dispatch),
+// the writer (fair scheduling of queued frames) and the reaper
+// (transaction timeouts, stale partial messages).
+type conn struct {
+	ep  *Endpoint
+	nc  net.Conn
+	key string // dial key when we connected, "" when accepted
+	log *slog.Logger
+
+	ctx    context.Context // cancelled when the connection ends
+	cancel context.CancelFunc
+
+	mu      sync.Mutex
+	cond    *sync.Cond
+	control [][]byte    // responses, REPORTs, bodiless SENDs, AUTH: written first
+	ready   []*outChunk // message chunks, one per sending message: round robin
+	senders int         // messages being sent on this connection
+	tx      map[string]*transaction
+	bound   map[*Session]struct{}
+	closed  bool
+	keep    bool // a relay connection: stays open without sessions
+	err     error
+	done    chan struct{}
+}
+
+// transaction is a request awaiting its response.
+type transaction struct {
+	deadline time.Time
+	// resolve gets the response frame (valid during the call only), or
+	// nil with a local status (408, or 0 when the connection was lost).
+	resolve func(code int, comment string, resp *msrp.Frame)
+}
+
+// outChunk is one serialized chunk handed from a sender to the writer.
+type outChunk struct {
+	buf     []byte
+	written chan error // receives once the writer took buf
+}
+
+func newConn(e *Endpoint, nc net.Conn, key string) *conn {
+	ctx, cancel := context.WithCancel(context.Background())
+	c := &conn{
+		ep:     e,
+		nc:     nc,
+		key:    key,
+		log:    e.log.With("remote", nc.RemoteAddr().String()),
+		ctx:    ctx,
+		cancel: cancel,
+		tx:     make(map[string]*transaction),
+		bound:  make(map[*Session]struct{}),
+		done:   make(chan struct{}),
+	}
+	c.cond = sync.NewCond(&c.mu)
+	return c
+}
+
+// run serves the connection until it fails or is closed.
+func (c *conn) run() {
+	c.log.Debug("msrp connection up", "local", c.nc.LocalAddr().String(), "dialed", c.key != "")
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		if err := c.writeLoop(); err != nil {
+			c.close(fmt.Errorf("%w: write: %w", ErrConnLost, err))
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		c.reapLoop()
+	}()
+	err := c.readLoop()
+	if errors.Is(err, io.EOF) {
+		err = fmt.Errorf("%w: closed by peer", ErrConnLost)
+	} else if err != nil {
+		err = fmt.Errorf("%w: %w", ErrConnLost, err)
+	}
+	c.close(err)
+	wg.Wait()
+	c.log.Debug("msrp connection down", "err", c.err)
+}
+
+func (c *conn) isClosed() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.closed
+}
+
+// close ends the connection: pending transactions fail, bound sessions
+// fail with err, the socket closes. Safe to call more than once.
+func (c *conn) close(err error) {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return
+	}
+	if err == nil {
+		err = ErrClosed
+	}
+	c.closed = true
+	c.err = err
+	txs := c.tx
+	c.tx = nil
+	sessions := make([]*Session, 0, len(c.bound))
+	for s := range c.bound {
+		sessions = append(sessions, s)
+	}
+	c.bound = nil
+	ready := c.ready
+	c.ready = nil
+	c.control = nil
+	c.cond.Broadcast()
+	close(c.done)
+	c.mu.Unlock()
+
+	c.cancel()
+	c.nc.Close()
+	for _, ch := range ready {
+		ch.written <- err
+	}
+	for _, t := range txs {
+		t.resolve(0, err.Error(), nil)
+	}
+	for _, s := range sessions {
+		s.connLost(c, err)
+	}
+}
+
+// bind attaches s to this connection; it reports false when closed.
+func (c *conn) bind(s *Session) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return false
+	}
+	c.bound[s] = struct{}{}
+	return true
+}
+
+func (c *conn) unbind(s *Session) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.bound != nil {
+		delete(c.bound, s)
+	}
+}
+
+// sendControl queues a serialized frame ahead of message chunks.
+func (c *conn) sendControl(buf []byte) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return c.err
+	}
+	c.control = append(c.control, buf)
+	c.cond.Signal()
+	return nil
+}
+
+// request registers a transaction for tid and queues buf.
+func (c *conn) request(tid string, buf []byte, resolve func(int, string, *msrp.Frame)) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return c.err
+	}
+	c.tx[tid] = &transaction{deadline: time.Now().Add(c.ep.cfg.TransactionTimeout), resolve: resolve}
+	c.control = append(c.control, buf)
+	c.cond.Signal()
+	return nil
+}
+
+// enqueueChunk queues a chunk of a message; with expectResponse it also
+// registers its transaction.
+func (c *conn) enqueueChunk(ch *outChunk, tid string, resolve func(int, string, *msrp.Frame)) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return c.err
+	}
+	if resolve != nil {
+		c.tx[tid] = &transaction{deadline: time.Now().Add(c.ep.cfg.TransactionTimeout), resolve: resolve}
+	}
+	c.ready = append(c.ready, ch)
+	c.cond.Signal()
+	return nil
+}
+
+// senderStarted and senderDone count messages in flight, which picks the
+// chunk size: large when a message is alone, small when others share.
+func (c *conn) senderStarted() {
+	c.mu.Lock()
+	c.senders++
+	c.mu.Unlock()
+}
+
+func (c *conn) senderDone() {
+	c.mu.Lock()
+	c.senders--
+	c.mu.Unlock()
+}
+
+func (c *conn) chunkSize() int {
+	c.mu.Lock()
+	n := c.senders
+	c.mu.Unlock()
+	if n <= 1 {
+		return c.ep.cfg.SoloChunkSize
+	}
+	return c.ep.cfg.ChunkSize
+}
+
+// writeLoop writes control frames first, then one chunk of each sending
+// message in turn: a 100 MB transfer and a chat message on the same
+// connection alternate chunk by chunk. Output is buffered and flushed
+// whenever the queues run dry.
+func (c *conn) writeLoop() error {
+	bw := bufio.NewWriterSize(c.nc, 64<<10)
+	timeout := c.ep.cfg.TransactionTimeout
+	for {
+		c.mu.Lock()
+		for len(c.control) == 0 && len(c.ready) == 0 && !c.closed {
+			if bw.Buffered() > 0 {
+				c.mu.Unlock()
+				// A peer that stops reading for a whole transaction
+				// timeout fails the connection instead of hanging it.
+				_ = c.nc.SetWriteDeadline(time.Now().Add(timeout))
+				if err := bw.Flush(); err != nil {
+					return err
+				}
+				c.mu.Lock()
+				continue
+			}
+			c.cond.Wait()
+		}
+		if c.closed {
+			c.mu.Unlock()
+			return nil
+		}
+		var buf []byte
+		var ch *outChunk
+		if len(c.control) > 0 {
+			buf = c.control[0]
+			c.control[0] = nil
+			c.control = c.control[1:]
+		} else {
+			ch = c.ready[0]
+			c.ready[0] = nil
+			c.ready = c.ready[1:]
+			buf = ch.buf
+		}
+		c.mu.Unlock()
+		if bw.Available() < len(buf) {
+			_ = c.nc.SetWriteDeadline(time.Now().Add(timeout))
+		}
+		_, err := bw.Write(buf)
+		if ch != nil {
+			ch.written <- err
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// reapLoop fails transactions that outlived their timeout with a local
+// 408 and drops stale partial messages.
+func (c *conn) reapLoop() {
+	period := min(time.Second, c.ep.cfg.TransactionTimeout/4)
+	t := time.NewTicker(period)
+	defer t.Stop()
+	for {
+		select {
+		case <-c.done:
+			return
+		case now := <-t.C:
+			var expired []*transaction
+			var sessions []*Session
+			c.mu.Lock()
+			for tid, tx := range c.tx {
+				if now.After(tx.deadline) {
+					expired = append(expired, tx)
+					delete(c.tx, tid)
+				}
+			}
+			for s := range c.bound {
+				sessions = append(sessions, s)
+			}
+			c.mu.Unlock()
+			for _, tx := range expired {
+				tx.resolve(408, statusComment(408), nil)
+			}
+			for _, s := range sessions {
+				s.expireIncomplete(now)
+			}
+		}
+	}
+}
+
+func (c *conn) readLoop() error {
+	rd := msrp.NewReader(c.nc, c.ep.cfg.Limits)
+	var f msrp.Frame
+	for {
+		hasBody, err := rd.Next(&f)
+		if err != nil {
+			if errors.Is(err, io.EOF) || errors.Is(err, msrp.ErrFraming) {
+				return err
+			}
+			c.log.Info("msrp request rejected", "err", err, "tid", f.TransactionID)
+			if f.IsRequest() {
+				code := msrp.StatusOf(err)
+				c.respond(&f, code, statusComment(code))
+			}
+			continue
+		}
+		if !f.IsRequest() {
+			c.handleResponse(&f)
+			continue
+		}
+		switch f.Method {
+		case msrp.MethodSEND:
+			c.handleSend(&f, hasBody, rd)
+		case msrp.MethodREPORT:
+			c.handleReport(&f)
+		case msrp.MethodAUTH:
+			// We are an endpoint, not a relay (RFC 4976 section 5).
+			c.respond(&f, 403, statusComment(403))
+		default:
+			// RFC 4975 section 7.3: unknown methods get 501.
+			c.respond(&f, 501, statusComment(501))
+		}
+	}
+}
+
+func (c *conn) handleResponse(f *msrp.Frame) {
+	c.mu.Lock()
+	tx, ok := c.tx[f.TransactionID]
+	if ok {
+		delete(c.tx, f.TransactionID)
+	}
+	c.mu.Unlock()
+	if ok {
+		tx.resolve(f.StatusCode, f.Comment, f)
+	}
+}
+
+// respond answers req unless its Failure-Report forbids it (RFC 4975
+// section 7.2: "no" means no responses at all, "partial" only failures)
+// or it is a REPORT, which is never answered.
+func (c *conn) respond(req *msrp.Frame, code int, comment string) {
+	if req.Method == msrp.MethodREPORT || req.FailureReport == msrp.ReportNo ||
+		(req.FailureReport == msrp.ReportPartial && code == 200) {
+		return
+	}
+	// RFC 4975 section 7.2: a response goes one hop back: its To-Path is
+	// the first URI of the request's From-Path, its From-Path the first
+	// URI of the request's To-Path.
+	resp := msrp.Frame{
+		TransactionID: req.TransactionID,
+		StatusCode:    code,
+		Comment:       comment,
+		ToPath:        firstField(req.FromPath),
+		FromPath:      firstField(req.ToPath),
+	}
+	if resp.ToPath == "" || resp.FromPath == "" {
+		return // nothing to address it to; the request was unparseable
+	}
+	buf, err := msrp.AppendFrame(make([]byte, 0, 64+len(resp.ToPath)+len(resp.FromPath)), &resp)
+	if err == nil {
+		_ = c.sendControl(buf)
+	}
+}
+
+// route finds the session a request is for and checks that it may use
+// this connection. It returns the status to answer when it may not.
+func (c *conn) route(f *msrp.Frame) (*Session, int) {
+	to, err := msrp.ParseURI(firstField(f.ToPath))
+	if err != nil {
+		return nil, 400
+	}
+	s := c.ep.lookup(to.SessionID)
+	if s == nil {
+		return nil, 481
+	}
+	// RFC 4975 section 7.3.1 compares the whole URI; with CEMA (RFC 6714
+	// section 4.3) only the session-id, since middleboxes rewrite the
+	// host and port.
+	if !s.opts.CEMA && !to.Equal(s.local) {
+		return nil, 481
+	}
+	from, err := msrp.ParseURI(lastField(f.FromPath))
+	if err != nil {
+		return nil, 400
+	}
+	if !s.peerMatches(from) {
+		return nil, 481
+	}
+	switch s.bindTo(c) {
+	case bindOK:
+		return s, 200
+	case bindElsewhere:
+		// RFC 4975 section 7.3.1: 506 when the session is bound to
+		// another connection.
+		return nil, 506
+	default:
+		return nil, 481
+	}
+}
+
+func (c *conn) handleSend(f *msrp.Frame, hasBody bool, rd *msrp.Reader) {
+	s, code := c.route(f)
+	if code != 200 {
+		c.ep.stats.rejected.Add(1)
+		c.respond(f, code, statusComment(code))
+		return
+	}
+	s.receiveChunk(c, f, hasBody, rd)
+}
+
+func (c *conn) handleReport(f *msrp.Frame) {
+	s, code := c.route(f)
+	if code != 200 {
+		return // REPORTs are never answered
+	}
+	s.receiveReport(f)
+}
+
+func firstField(path string) string {
+	path = strings.TrimLeft(path, " ")
+	if i := strings.IndexByte(path, ' '); i >= 0 {
+		return path[:i]
+	}
+	return path
+}
+
+func lastField(path string) string {
+	path = strings.TrimRight(path, " ")
+	if i := strings.LastIndexByte(path, ' '); i >= 0 {
+		return path[i+1:]
+	}
+	return path
+}
+
+// closeIfIdle closes a connection we dialed once no session uses it; an
+// accepted one is left to the peer.
+func (c *conn) closeIfIdle() {
+	c.mu.Lock()
+	idle := c.key != "" && !c.keep && !c.closed && len(c.bound) == 0 && c.senders == 0
+	c.mu.Unlock()
+	if idle {
+		c.close(ErrClosed)
+	}
+}
+
+// keepOpen marks a relay connection, which outlives its sessions.
+func (c *conn) keepOpen() {
+	c.mu.Lock()
+	c.keep = true
+	c.mu.Unlock()
+}

@@ -1,0 +1,235 @@
+// Package msrptest starts MSRP endpoints and a test relay on loopback for
+// tests, in the style of net/http/httptest.
+package msrptest
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"sync"
+	"testing"
+
+	"iwf/session"
+	"iwf/session/msrp"
+)
+
+// NewEndpoint starts a session.Endpoint serving on 127.0.0.1:0, closed
+// when the test ends. cfg.Host defaults to 127.0.0.1.
+func NewEndpoint(t testing.TB, cfg session.Config) *session.Endpoint {
+	t.Helper()
+	if cfg.Host == "" {
+		cfg.Host = "127.0.0.1"
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Port = ln.Addr().(*net.TCPAddr).Port
+	ep, err := session.NewEndpoint(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- ep.Serve(ctx, ln) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := ep.Close(); err != nil {
+			t.Errorf("endpoint close: %v", err)
+		}
+		if err := <-served; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	})
+	return ep
+}
+
+// Peer is a raw MSRP connection for tests that must put exact frames on
+// the wire (out-of-order chunks, bad requests).
+type Peer struct {
+	Conn net.Conn
+	r    *msrp.Reader
+}
+
+// Dial connects a raw peer to addr.
+func Dial(t testing.TB, addr string) *Peer {
+	t.Helper()
+	nc, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { nc.Close() })
+	return &Peer{Conn: nc, r: msrp.NewReader(nc, msrp.Limits{})}
+}
+
+// Write serializes f and writes it.
+func (p *Peer) Write(t testing.TB, f *msrp.Frame) {
+	t.Helper()
+	buf, err := msrp.AppendFrame(nil, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Conn.Write(buf); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Read reads the next frame.
+func (p *Peer) Read(t testing.TB) *msrp.Frame {
+	t.Helper()
+	f := new(msrp.Frame)
+	if err := p.r.ReadFrame(f); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+// RelayOptions configure the test relay.
+type RelayOptions struct {
+	Realm    string
+	Username string
+	Password string
+	// MinExpires makes the relay answer 423 below it.
+	MinExpires uint32
+}
+
+// Relay is the AUTH side of an RFC 4976 relay: it challenges with digest,
+// checks credentials, enforces Min-Expires and grants a Use-Path.
+type Relay struct {
+	URI  msrp.URI
+	opts RelayOptions
+	ln   net.Listener
+	wg   sync.WaitGroup
+
+	mu       sync.Mutex
+	nonces   map[string]bool
+	conns    map[net.Conn]struct{}
+	attempts []msrp.Frame // every AUTH received, in order
+}
+
+// Attempts returns the AUTH requests received so far.
+func (r *Relay) Attempts() []msrp.Frame {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]msrp.Frame(nil), r.attempts...)
+}
+
+// NewRelay starts a relay on 127.0.0.1:0.
+func NewRelay(t testing.TB, opts RelayOptions) *Relay {
+	t.Helper()
+	if opts.Realm == "" {
+		opts.Realm = "relay.test"
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &Relay{
+		URI:    msrp.URI{Host: "127.0.0.1", Port: ln.Addr().(*net.TCPAddr).Port, Transport: "tcp"},
+		opts:   opts,
+		ln:     ln,
+		nonces: make(map[string]bool),
+		conns:  make(map[net.Conn]struct{}),
+	}
+	r.wg.Add(1)
+	go r.serve()
+	t.Cleanup(r.Close)
+	return r
+}
+
+// Close stops the relay and waits for its goroutines.
+func (r *Relay) Close() {
+	r.ln.Close()
+	r.mu.Lock()
+	for c := range r.conns {
+		c.Close()
+	}
+	r.mu.Unlock()
+	r.wg.Wait()
+}
+
+func (r *Relay) serve() {
+	defer r.wg.Done()
+	for {
+		nc, err := r.ln.Accept()
+		if err != nil {
+			return
+		}
+		r.mu.Lock()
+		r.conns[nc] = struct{}{}
+		r.mu.Unlock()
+		r.wg.Add(1)
+		go func() {
+			defer r.wg.Done()
+			defer nc.Close()
+			r.handle(nc)
+		}()
+	}
+}
+
+func (r *Relay) handle(nc net.Conn) {
+	rd := msrp.NewReader(nc, msrp.Limits{})
+	for {
+		var f msrp.Frame
+		if err := rd.ReadFrame(&f); err != nil {
+			if errors.Is(err, io.EOF) || errors.Is(err, msrp.ErrFraming) {
+				return
+			}
+			continue
+		}
+		if f.Method != msrp.MethodAUTH {
+			r.reply(nc, &f, 403, "Forbidden", nil)
+			continue
+		}
+		r.mu.Lock()
+		r.attempts = append(r.attempts, f)
+		r.mu.Unlock()
+		if f.Authorization == "" {
+			nonce := msrp.NewID()
+			r.mu.Lock()
+			r.nonces[nonce] = true
+			r.mu.Unlock()
+			r.reply(nc, &f, 401, "Unauthorized", func(resp *msrp.Frame) {
+				resp.WWWAuthenticate = `Digest realm="` + r.opts.Realm + `", nonce="` + nonce + `", qop="auth"`
+			})
+			continue
+		}
+		user, nonce, ok := session.VerifyDigest(f.Authorization, r.opts.Password, msrp.MethodAUTH)
+		r.mu.Lock()
+		known := r.nonces[nonce]
+		r.mu.Unlock()
+		if !ok || !known || user != r.opts.Username {
+			r.reply(nc, &f, 403, "Forbidden", nil)
+			continue
+		}
+		if f.Expires.Set && f.Expires.Value < r.opts.MinExpires {
+			r.reply(nc, &f, 423, "Interval Out-of-Bounds", func(resp *msrp.Frame) {
+				resp.MinExpires = msrp.Seconds{Value: r.opts.MinExpires, Set: true}
+			})
+			continue
+		}
+		use := r.URI
+		use.SessionID = msrp.NewID()
+		r.reply(nc, &f, 200, "OK", func(resp *msrp.Frame) {
+			resp.UsePath = use.String()
+			resp.Expires = f.Expires
+		})
+	}
+}
+
+func (r *Relay) reply(nc net.Conn, req *msrp.Frame, code int, comment string, edit func(*msrp.Frame)) {
+	resp := msrp.Frame{TransactionID: req.TransactionID, StatusCode: code, Comment: comment,
+		ToPath: req.FromPath, FromPath: r.URI.String()}
+	if edit != nil {
+		edit(&resp)
+	}
+	buf, err := msrp.AppendFrame(nil, &resp)
+	if err == nil {
+		_, _ = nc.Write(buf)
+	}
+}

@@ -1,0 +1,378 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"iwf/session/msrp"
+)
+
+// Message is a complete message received on a session.
+type Message struct {
+	ID          string
+	ContentType string
+	// Headers are the MIME headers that came with the first chunk.
+	Headers []msrp.Header
+	// Body is the content, nil when a Sink received it.
+	Body []byte
+	Size int64
+	// SuccessReport and FailureReport are what the sender asked for.
+	SuccessReport bool
+	FailureReport msrp.Report
+
+	session *Session
+	from    string // From-Path of the sender, the To-Path of REPORTs
+}
+
+// Report sends the REPORT for m (RFC 4975 section 7.1.2) when the sender
+// asked for it: code 200 when Success-Report is yes, a failure code when
+// Failure-Report is yes or partial. Otherwise it does nothing.
+func (m *Message) Report(code int, comment string) error {
+	if code == 200 && !m.SuccessReport || code != 200 && m.FailureReport == msrp.ReportNo {
+		return nil
+	}
+	return m.session.sendReport(m.ID, m.from, m.Size, code, comment)
+}
+
+// inbound is a message being reassembled.
+type inbound struct {
+	msg     *Message
+	sink    Sink
+	mem     []byte // the default sink
+	total   int64  // Byte-Range total, msrp.Unknown until known
+	size    int64  // known once the '$' chunk arrived, else -1
+	got     ranges
+	touched atomic.Int64 // unix nanoseconds of the last chunk
+}
+
+// ranges is a sorted list of received [start, end) byte intervals.
+type ranges [][2]int64
+
+func (r *ranges) add(start, end int64) {
+	if start >= end {
+		return
+	}
+	rs := *r
+	i := 0
+	for i < len(rs) && rs[i][1] < start {
+		i++
+	}
+	j := i
+	for j < len(rs) && rs[j][0] <= end {
+		start = min(start, rs[j][0])
+		end = max(end, rs[j][1])
+		j++
+	}
+	rs = slices.Replace(rs, i, j, [2]int64{start, end})
+	*r = rs
+}
+
+func (r ranges) covers(n int64) bool {
+	return n == 0 || len(r) == 1 && r[0][0] == 0 && r[0][1] >= n
+}
+
+// receiveChunk takes one SEND: routes it to its message, streams its body
+// into the message's sink and answers it. It runs on the reader goroutine.
+func (s *Session) receiveChunk(c *conn, f *msrp.Frame, hasBody bool, rd *msrp.Reader) {
+	s.ep.stats.chunksReceived.Add(1)
+	if !hasBody && f.ContentType == "" {
+		// A bodiless SEND: it binds the session or keeps it alive
+		// (RFC 4975 section 7.1).
+		c.respond(f, 200, statusComment(200))
+		return
+	}
+	if f.MessageID == "" {
+		c.respond(f, 400, "Message-ID missing")
+		return
+	}
+	in, code, comment := s.inboundFor(f)
+	if code != 200 {
+		s.ep.stats.rejected.Add(1)
+		c.respond(f, code, comment)
+		return
+	}
+	br := f.ByteRange
+	if !br.IsSet() {
+		br = msrp.ByteRange{Start: 1, End: msrp.Unknown, Total: msrp.Unknown}
+	}
+	off := br.Start - 1
+	n, err := s.readBody(in, rd, off, hasBody)
+	if err != nil {
+		var le *limitErr
+		if errors.As(err, &le) {
+			s.reject(in, 413)
+			c.respond(f, 413, statusComment(413))
+			return
+		}
+		s.reject(in, 400)
+		c.respond(f, 400, statusComment(400))
+		return
+	}
+	s.ep.stats.bytesReceived.Add(uint64(n))
+	flag := rd.Flag()
+	if !hasBody {
+		flag = f.Flag
+	}
+	in.got.add(off, off+n)
+	in.touched.Store(time.Now().UnixNano())
+	switch flag {
+	case msrp.FlagAbort:
+		// The sender gave up on the message: drop what arrived.
+		s.drop(in.msg.ID)
+		c.respond(f, 200, statusComment(200))
+		return
+	case msrp.FlagEnd:
+		in.size = off + n
+	}
+	if in.size < 0 || !in.got.covers(in.size) {
+		c.respond(f, 200, statusComment(200))
+		return
+	}
+	s.complete(c, f, in)
+}
+
+// limitErr marks content beyond the session's max-size.
+type limitErr struct{ max int64 }
+
+func (e *limitErr) Error() string { return fmt.Sprintf("session: message over max-size %d", e.max) }
+
+// readBody streams the chunk's body into the message at offset off.
+func (s *Session) readBody(in *inbound, rd *msrp.Reader, off int64, hasBody bool) (int64, error) {
+	if !hasBody {
+		return 0, nil
+	}
+	var n int64
+	var tmp []byte
+	for {
+		var p []byte
+		if in.sink == nil {
+			// Default sink: read straight into the message buffer.
+			want := off + n + 32<<10
+			if in.total != msrp.Unknown {
+				want = min(want, max(in.total, off+n+1))
+			}
+			want = min(want, s.maxSize+1)
+			if int64(len(in.mem)) < want {
+				in.mem = growTo(in.mem, want)
+			}
+			p = in.mem[off+n : want]
+		} else {
+			if tmp == nil {
+				tmp = make([]byte, 32<<10)
+			}
+			p = tmp
+		}
+		k, err := rd.Read(p)
+		if k > 0 {
+			if off+n+int64(k) > s.maxSize {
+				return n, &limitErr{max: s.maxSize}
+			}
+			if in.sink != nil {
+				if _, werr := in.sink.WriteAt(p[:k], off+n); werr != nil {
+					return n, werr
+				}
+			}
+			n += int64(k)
+		}
+		if errors.Is(err, io.EOF) {
+			return n, nil
+		}
+		if err != nil {
+			return n, err
+		}
+	}
+}
+
+// growTo extends b to length n, doubling capacity to keep appends cheap.
+func growTo(b []byte, n int64) []byte {
+	if int64(cap(b)) >= n {
+		return b[:n]
+	}
+	nb := make([]byte, n, max(n, int64(cap(b))*2))
+	copy(nb, b)
+	return nb
+}
+
+// inboundFor finds or starts the reassembly of f's message, checking the
+// session's bounds: accepted types (415), max-size (413) and how many
+// messages may be in progress at once.
+func (s *Session) inboundFor(f *msrp.Frame) (*inbound, int, string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, 481, statusComment(481)
+	}
+	if code, ok := s.rejected[f.MessageID]; ok {
+		return nil, code, statusComment(code)
+	}
+	if in, ok := s.inbound[f.MessageID]; ok {
+		return in, 200, ""
+	}
+	if !s.accepts(f.ContentType) {
+		s.rememberRejected(f.MessageID, 415)
+		return nil, 415, statusComment(415)
+	}
+	total := f.ByteRange.Total
+	if !f.ByteRange.IsSet() {
+		total = msrp.Unknown
+	}
+	if total > s.maxSize {
+		s.rememberRejected(f.MessageID, 413)
+		return nil, 413, statusComment(413)
+	}
+	if len(s.inbound) >= s.ep.cfg.MaxIncomplete {
+		return nil, 413, "Too Many Messages In Progress"
+	}
+	m := &Message{
+		ID:            f.MessageID,
+		ContentType:   f.ContentType,
+		Headers:       slices.Clone(f.Headers),
+		SuccessReport: f.SuccessReport == msrp.ReportYes,
+		FailureReport: f.FailureReport,
+		session:       s,
+		from:          f.FromPath,
+	}
+	if m.FailureReport == msrp.ReportUnset {
+		m.FailureReport = msrp.ReportYes
+	}
+	in := &inbound{msg: m, total: total, size: -1}
+	in.touched.Store(time.Now().UnixNano())
+	if s.opts.NewSink != nil {
+		sink, err := s.opts.NewSink(m)
+		if err != nil {
+			code := msrp.StatusOf(err)
+			s.rememberRejected(f.MessageID, code)
+			return nil, code, statusComment(code)
+		}
+		in.sink = sink // nil: this message goes to memory after all
+	}
+	s.inbound[f.MessageID] = in
+	return in, 200, ""
+}
+
+// rememberRejected keeps the status of a refused message so its later
+// chunks get the same answer; the memory is bounded.
+func (s *Session) rememberRejected(id string, code int) {
+	if len(s.rejected) >= 256 {
+		clear(s.rejected)
+	}
+	s.rejected[id] = code
+}
+
+func (s *Session) reject(in *inbound, code int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.inbound != nil {
+		delete(s.inbound, in.msg.ID)
+		s.rememberRejected(in.msg.ID, code)
+	}
+}
+
+func (s *Session) drop(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.inbound != nil {
+		delete(s.inbound, id)
+	}
+}
+
+// accepts matches a content type against a=accept-types, with "*" and
+// "type/*" wildcards (RFC 4975 section 8.6); parameters are ignored.
+func (s *Session) accepts(ct string) bool {
+	mt, _, _ := strings.Cut(ct, ";")
+	mt = strings.ToLower(strings.TrimSpace(mt))
+	major, _, _ := strings.Cut(mt, "/")
+	for _, a := range s.opts.AcceptTypes {
+		a = strings.ToLower(a)
+		if a == "*" || a == mt || strings.HasSuffix(a, "/*") && strings.TrimSuffix(a, "/*") == major {
+			return true
+		}
+	}
+	return false
+}
+
+// complete hands a whole message to the handler, then answers its last
+// chunk: the 200 goes out only after HandleMessage returned, so a
+// handler that persists the message makes the 200 mean "stored".
+func (s *Session) complete(c *conn, f *msrp.Frame, in *inbound) {
+	s.drop(in.msg.ID)
+	m := in.msg
+	m.Size = in.size
+	if in.sink == nil {
+		m.Body = in.mem[:in.size:in.size]
+	}
+	ctx, cancel := context.WithTimeout(c.ctx, s.ep.cfg.TransactionTimeout)
+	err := s.opts.Handler.HandleMessage(ctx, s, m)
+	cancel()
+	if err != nil {
+		code := msrp.StatusOf(err)
+		if code == 200 {
+			code = 500
+		}
+		s.ep.stats.rejected.Add(1)
+		c.respond(f, code, statusComment(code))
+		return
+	}
+	s.ep.stats.messagesReceived.Add(1)
+	c.respond(f, 200, statusComment(200))
+	if m.SuccessReport && !s.opts.ManualReports {
+		_ = m.Report(200, statusComment(200))
+	}
+}
+
+// sendReport sends a REPORT back along the sender's From-Path.
+func (s *Session) sendReport(id, to string, size int64, code int, comment string) error {
+	s.mu.Lock()
+	c, closed := s.conn, s.closed
+	s.mu.Unlock()
+	if closed || c == nil {
+		return ErrClosed
+	}
+	f := msrp.Frame{
+		Method:    msrp.MethodREPORT,
+		ToPath:    to,
+		FromPath:  s.fromPath,
+		MessageID: id,
+		ByteRange: msrp.ByteRange{Start: 1, End: size, Total: size},
+		Status:    msrp.Status{Namespace: 0, Code: code, Comment: comment},
+	}
+	msrp.SealTransactionID(&f, nil)
+	buf, err := msrp.AppendFrame(nil, &f)
+	if err != nil {
+		return err
+	}
+	return c.sendControl(buf)
+}
+
+// receiveReport passes a REPORT for one of our messages to the handler.
+func (s *Session) receiveReport(f *msrp.Frame) {
+	s.opts.Handler.HandleReport(s, Report{
+		MessageID: f.MessageID,
+		Status:    f.Status.Code,
+		Comment:   f.Status.Comment,
+		ByteRange: f.ByteRange,
+	})
+}
+
+// expireIncomplete drops messages whose chunks stopped coming, with a
+// failure REPORT when the sender wants one (408, RFC 4975 section 7.1.2).
+func (s *Session) expireIncomplete(now time.Time) {
+	var stale []*inbound
+	s.mu.Lock()
+	for id, in := range s.inbound {
+		if now.Sub(time.Unix(0, in.touched.Load())) > s.ep.cfg.IncompleteTimeout {
+			stale = append(stale, in)
+			delete(s.inbound, id)
+		}
+	}
+	s.mu.Unlock()
+	for _, in := range stale {
+		_ = in.msg.Report(408, "Incomplete Message Timed Out")
+	}
+}
