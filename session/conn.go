@@ -90,7 +90,7 @@ func (c *conn) run() {
 	err := c.readLoop()
 	if errors.Is(err, io.EOF) {
 		err = fmt.Errorf("%w: closed by peer", ErrConnLost)
-	} else if err != nil {
+	} else {
 		err = fmt.Errorf("%w: %w", ErrConnLost, err)
 	}
 	c.close(err)

@@ -40,7 +40,7 @@ func (r *recorder) HandleMessage(_ context.Context, _ *session.Session, m *sessi
 	return nil
 }
 func (r *recorder) HandleReport(_ *session.Session, rep session.Report) { r.reports <- rep }
-func (r *recorder) HandleClose(_ *session.Session, err error)          { r.closed <- err }
+func (r *recorder) HandleClose(_ *session.Session, err error)           { r.closed <- err }
 
 func recv[T any](t *testing.T, ch <-chan T, what string) T {
 	t.Helper()
@@ -210,8 +210,11 @@ var errEOF = ioEOF()
 
 // hashSink hashes a message arriving in order and signals progress.
 type hashSink struct {
-	mu      sync.Mutex
-	h       interface{ Write([]byte) (int, error); Sum([]byte) []byte }
+	mu sync.Mutex
+	h  interface {
+		Write([]byte) (int, error)
+		Sum([]byte) []byte
+	}
 	written atomic.Int64
 	waiters []waiter
 }

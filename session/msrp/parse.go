@@ -78,7 +78,6 @@ type Reader struct {
 	flag    byte
 	bodyN   int64
 	bodyMax int64
-	bodyErr error // deferred limit error while the body is skipped
 }
 
 // NewReader returns a Reader over r with limits lim.
