@@ -49,10 +49,14 @@ type transaction struct {
 	resolve func(code int, comment string, resp *msrp.Frame)
 }
 
-// outChunk is one serialized chunk handed from a sender to the writer.
+// outChunk is one serialized chunk handed from a sender to the writer:
+// buf, then data and tail when the content is written in place from the
+// caller's slice (no copy).
 type outChunk struct {
 	buf     []byte
-	written chan error // receives once the writer took buf
+	data    []byte
+	tail    []byte
+	written chan error // receives once the writer took it all
 }
 
 func newConn(e *Endpoint, nc net.Conn, key string) *conn {
@@ -255,7 +259,7 @@ func (c *conn) writeLoop() error {
 			c.mu.Unlock()
 			return nil
 		}
-		var buf []byte
+		var buf, data, tail []byte
 		var ch *outChunk
 		if len(c.control) > 0 {
 			buf = c.control[0]
@@ -265,13 +269,20 @@ func (c *conn) writeLoop() error {
 			ch = c.ready[0]
 			c.ready[0] = nil
 			c.ready = c.ready[1:]
-			buf = ch.buf
+			buf, data, tail = ch.buf, ch.data, ch.tail
 		}
 		c.mu.Unlock()
-		if bw.Available() < len(buf) {
+		if bw.Available() < len(buf)+len(data)+len(tail) {
 			_ = c.nc.SetWriteDeadline(time.Now().Add(timeout))
 		}
+		// bufio writes a large data slice straight to the socket.
 		_, err := bw.Write(buf)
+		if err == nil && len(data) > 0 {
+			_, err = bw.Write(data)
+		}
+		if err == nil && len(tail) > 0 {
+			_, err = bw.Write(tail)
+		}
 		if ch != nil {
 			ch.written <- err
 		}

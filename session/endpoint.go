@@ -33,7 +33,8 @@ type Config struct {
 	// a connection, small so that none waits long (default 2048).
 	ChunkSize int
 	// SoloChunkSize is the chunk body size while a message is alone on its
-	// connection, large for throughput (default 65536).
+	// connection, large for throughput (default 262144). A chat message
+	// that starts meanwhile waits for at most two such chunks.
 	SoloChunkSize int
 	// Window bounds the chunks of one message awaiting their response
 	// (default 32); with the write queue it bounds memory per message.
@@ -71,7 +72,7 @@ func (c Config) withDefaults() Config {
 		c.ChunkSize = 2048
 	}
 	if c.SoloChunkSize <= 0 {
-		c.SoloChunkSize = 64 << 10
+		c.SoloChunkSize = 256 << 10
 	}
 	if c.SoloChunkSize < c.ChunkSize {
 		c.SoloChunkSize = c.ChunkSize

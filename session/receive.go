@@ -142,59 +142,47 @@ type limitErr struct{ max int64 }
 
 func (e *limitErr) Error() string { return fmt.Sprintf("session: message over max-size %d", e.max) }
 
-// readBody streams the chunk's body into the message at offset off.
+// readBody streams the chunk's body into the message at offset off,
+// straight from the connection's read buffer.
 func (s *Session) readBody(in *inbound, rd *msrp.Reader, off int64, hasBody bool) (int64, error) {
 	if !hasBody {
 		return 0, nil
 	}
 	var n int64
-	var tmp []byte
 	for {
-		var p []byte
-		if in.sink == nil {
-			// Default sink: read straight into the message buffer.
-			want := off + n + 32<<10
-			if in.total != msrp.Unknown {
-				want = min(want, max(in.total, off+n+1))
-			}
-			want = min(want, s.maxSize+1)
-			if int64(len(in.mem)) < want {
-				in.mem = growTo(in.mem, want)
-			}
-			p = in.mem[off+n : want]
-		} else {
-			if tmp == nil {
-				tmp = make([]byte, 32<<10)
-			}
-			p = tmp
-		}
-		k, err := rd.Read(p)
-		if k > 0 {
-			if off+n+int64(k) > s.maxSize {
-				return n, &limitErr{max: s.maxSize}
-			}
-			if in.sink != nil {
-				if _, werr := in.sink.WriteAt(p[:k], off+n); werr != nil {
-					return n, werr
-				}
-			}
-			n += int64(k)
-		}
+		data, err := rd.BodyChunk()
 		if errors.Is(err, io.EOF) {
 			return n, nil
 		}
 		if err != nil {
 			return n, err
 		}
+		at := off + n
+		end := at + int64(len(data))
+		if end > s.maxSize {
+			return n, &limitErr{max: s.maxSize}
+		}
+		if in.sink != nil {
+			if _, err := in.sink.WriteAt(data, at); err != nil {
+				return n, err
+			}
+		} else {
+			if int64(len(in.mem)) < end {
+				in.mem = growTo(in.mem, end, max(in.total, 0), s.maxSize)
+			}
+			copy(in.mem[at:], data)
+		}
+		n += int64(len(data))
 	}
 }
 
-// growTo extends b to length n, doubling capacity to keep appends cheap.
-func growTo(b []byte, n int64) []byte {
+// growTo extends b to length n, doubling capacity to keep appends cheap;
+// a known total (already checked against max-size) is allocated at once.
+func growTo(b []byte, n, total, limit int64) []byte {
 	if int64(cap(b)) >= n {
 		return b[:n]
 	}
-	nb := make([]byte, n, max(n, int64(cap(b))*2))
+	nb := make([]byte, n, max(n, min(int64(cap(b))*2, limit), total))
 	copy(nb, b)
 	return nb
 }

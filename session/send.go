@@ -55,8 +55,10 @@ func (s *Session) Send(ctx context.Context, m *OutgoingMessage) (string, error) 
 		id = msrp.NewID()
 	}
 	body, size := m.Reader, m.Size
+	var src []byte
 	if m.Body != nil || body == nil {
-		body, size = bytes.NewReader(m.Body), int64(len(m.Body))
+		src, size = m.Body, int64(len(m.Body))
+		body = bytes.NewReader(src)
 	}
 	if size < 0 {
 		// Unknown length: peek ahead to tell the last chunk.
@@ -80,7 +82,7 @@ func (s *Session) Send(ctx context.Context, m *OutgoingMessage) (string, error) 
 		head.SuccessReport = msrp.ReportYes
 	}
 	snd := &sender{
-		s: s, c: c, head: head, body: body, size: size,
+		s: s, c: c, head: head, body: body, src: src, size: size,
 		wantResponses: m.FailureReport != msrp.ReportNo && m.FailureReport != msrp.ReportPartial,
 		results:       make(chan txResult, s.ep.cfg.Window+1),
 	}
@@ -101,7 +103,8 @@ type sender struct {
 	c    *conn
 	head msrp.Frame
 	body io.Reader
-	size int64 // -1 unknown
+	src  []byte // the content when given as a slice: sent in place
+	size int64  // -1 unknown
 
 	wantResponses bool
 	results       chan txResult
@@ -128,7 +131,9 @@ func (snd *sender) run(ctx context.Context) error {
 	tail := len("\r\n-------") + 32 + 3
 	solo := snd.s.ep.cfg.SoloChunkSize
 	capacity := room + solo + tail
-	if snd.size >= 0 && snd.size < int64(solo) {
+	if snd.src != nil {
+		capacity = room + tail
+	} else if snd.size >= 0 && snd.size < int64(solo) {
 		capacity = room + int(snd.size) + tail
 	}
 	snd.scratch = make([]byte, 0, room)
@@ -151,28 +156,44 @@ func (snd *sender) run(ctx context.Context) error {
 			snd.bufs[slot] = &outChunk{written: make(chan error, 1)}
 		}
 		ch, buf := snd.bufs[slot], snd.backing[slot]
-		limit := min(snd.c.chunkSize(), len(buf)-room-tail)
-		// The content is read straight after room reserved for the head,
-		// which is then copied in front of it: one copy per byte.
-		n, last, err := snd.fill(buf[room : room+limit])
-		if err != nil {
-			return snd.abort(fmt.Errorf("session: read message content: %w", err))
+		var data []byte
+		var last bool
+		if snd.src != nil {
+			n := min(int64(snd.c.chunkSize()), snd.size-snd.offset)
+			data = snd.src[snd.offset : snd.offset+n]
+			last = snd.offset+n == snd.size
+		} else {
+			limit := min(snd.c.chunkSize(), len(buf)-room-tail)
+			// The content is read straight after room reserved for the
+			// head, which is then copied in front of it.
+			n, end, err := snd.fill(buf[room : room+limit])
+			if err != nil {
+				return snd.abort(fmt.Errorf("session: read message content: %w", err))
+			}
+			data, last = buf[room:room+n], end
 		}
+		n := len(data)
 		flag := msrp.FlagMore
 		if last {
 			flag = msrp.FlagEnd
 		}
-		data := buf[room : room+n]
 		f := snd.head
 		f.ByteRange = msrp.ByteRange{Start: snd.offset + 1, End: snd.offset + int64(n), Total: snd.size}
 		if last {
 			f.ByteRange.Total = snd.offset + int64(n)
 		}
 		msrp.SealTransactionID(&f, data)
-		h := msrp.AppendHead(snd.scratch[:0], &f, true)
-		start := room - len(h)
-		copy(buf[start:], h)
-		ch.buf = msrp.AppendEndLine(append(buf[start:room+n], '\r', '\n'), f.TransactionID, flag)
+		if snd.src != nil {
+			full := msrp.AppendHead(buf[:0], &f, true)
+			headLen := len(full)
+			full = msrp.AppendEndLine(append(full, '\r', '\n'), f.TransactionID, flag)
+			ch.buf, ch.data, ch.tail = full[:headLen], data, full[headLen:]
+		} else {
+			h := msrp.AppendHead(snd.scratch[:0], &f, true)
+			start := room - len(h)
+			copy(buf[start:], h)
+			ch.buf = msrp.AppendEndLine(append(buf[start:room+n], '\r', '\n'), f.TransactionID, flag)
+		}
 		var resolve func(int, string, *msrp.Frame)
 		if snd.wantResponses {
 			resolve = snd.resolve

@@ -288,6 +288,23 @@ func (r *Reader) Read(p []byte) (int, error) {
 	return n, r.consumeBody(n)
 }
 
+// BodyChunk returns the next run of body bytes straight from the read
+// buffer, without a copy; the slice is valid until the next call on r.
+// It returns io.EOF at the end-line, after which Flag is set.
+func (r *Reader) BodyChunk() ([]byte, error) {
+	if r.state != stateBody {
+		return nil, io.EOF
+	}
+	data, err := r.scanBody()
+	if err != nil {
+		return nil, err
+	}
+	if err := r.consumeBody(len(data)); err != nil {
+		return nil, err
+	}
+	return data, nil
+}
+
 // ReadBody appends the rest of the current body to dst.
 func (r *Reader) ReadBody(dst []byte) ([]byte, error) {
 	for r.state == stateBody {
