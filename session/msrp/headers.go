@@ -24,7 +24,7 @@ func parseHeaders(block string, lines []int, f *Frame) error {
 		if !validHeaderName(name) {
 			return &ParseError{Offset: off, Reason: "invalid header name"}
 		}
-		value := strings.Trim(line[colon+1:], " \t")
+		value := trimBlanks(line[colon+1:])
 		if err := setHeader(f, name, value); err != nil {
 			err.Offset = off
 			return err
@@ -212,4 +212,16 @@ func parseStatus(s string) (Status, bool) {
 		st.Comment = s[8:]
 	}
 	return st, true
+}
+
+// trimBlanks strips spaces and tabs around a header value.
+func trimBlanks(s string) string {
+	i, j := 0, len(s)
+	for i < j && (s[i] == ' ' || s[i] == '\t') {
+		i++
+	}
+	for j > i && (s[j-1] == ' ' || s[j-1] == '\t') {
+		j--
+	}
+	return s[i:j]
 }
