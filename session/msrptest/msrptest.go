@@ -106,10 +106,18 @@ type Relay struct {
 	ln   net.Listener
 	wg   sync.WaitGroup
 
-	mu       sync.Mutex
-	nonces   map[string]bool
-	conns    map[net.Conn]struct{}
-	attempts []msrp.Frame // every AUTH received, in order
+	mu        sync.Mutex
+	nonces    map[string]bool
+	conns     map[net.Conn]struct{}
+	attempts  []msrp.Frame // every AUTH received, in order
+	forwarded []msrp.Frame // every SEND received
+}
+
+// Forwarded returns the SEND requests the relay received.
+func (r *Relay) Forwarded() []msrp.Frame {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]msrp.Frame(nil), r.forwarded...)
 }
 
 // Attempts returns the AUTH requests received so far.
@@ -180,6 +188,14 @@ func (r *Relay) handle(nc net.Conn) {
 			if errors.Is(err, io.EOF) || errors.Is(err, msrp.ErrFraming) {
 				return
 			}
+			continue
+		}
+		if f.Method == msrp.MethodSEND {
+			// Record what would be forwarded and accept it for the hop.
+			r.mu.Lock()
+			r.forwarded = append(r.forwarded, f)
+			r.mu.Unlock()
+			r.reply(nc, &f, 200, "OK", nil)
 			continue
 		}
 		if f.Method != msrp.MethodAUTH {

@@ -1,0 +1,211 @@
+package session_test
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"errors"
+	"io"
+	"log/slog"
+	"math/big"
+	"net"
+	"runtime"
+	"testing"
+	"time"
+
+	"iwf/session"
+	"iwf/session/msrp"
+	"iwf/session/msrptest"
+)
+
+// selfSigned makes a certificate for 127.0.0.1.
+func selfSigned(t *testing.T) (tls.Certificate, *x509.CertPool) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "127.0.0.1"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, KeyUsage: x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(cert)
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, pool
+}
+
+func TestTLSSession(t *testing.T) {
+	cert, pool := selfSigned(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	serverTLS := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	b, err := session.NewEndpoint(session.Config{Host: "127.0.0.1", Port: ln.Addr().(*net.TCPAddr).Port, Secure: true,
+		TLS: serverTLS, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go b.Serve(context.Background(), tls.NewListener(ln, serverTLS))
+	t.Cleanup(func() { b.Close() })
+	a := msrptest.NewEndpoint(t, session.Config{TLS: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}})
+	rb := newRecorder()
+	sa, sb := pair(t, a, b, session.SessionOptions{}, session.SessionOptions{Handler: rb})
+	if !sb.LocalURI().Secure || sb.LocalPath()[0].String()[:8] != "msrps://" {
+		t.Fatalf("local path %v", sb.LocalPath())
+	}
+	if _, err := sa.Send(ctxT(t), &session.OutgoingMessage{ContentType: "text/plain", Body: []byte("over TLS")}); err != nil {
+		t.Fatal(err)
+	}
+	if m := recv(t, rb.msgs, "TLS message"); string(m.Body) != "over TLS" {
+		t.Fatalf("got %q", m.Body)
+	}
+}
+
+func TestTLSRejectsUntrustedPeer(t *testing.T) {
+	cert, _ := selfSigned(t)
+	raw, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	serverTLS := &tls.Config{Certificates: []tls.Certificate{cert}}
+	ln := tls.NewListener(raw, serverTLS)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() { _ = c.(*tls.Conn).Handshake(); c.Close() }()
+		}
+	}()
+	t.Cleanup(func() { ln.Close() })
+	a := msrptest.NewEndpoint(t, session.Config{})
+	s, err := a.NewSession(ctxT(t), session.SessionOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := msrp.URI{Secure: true, Host: "127.0.0.1", Port: ln.Addr().(*net.TCPAddr).Port, SessionID: "x", Transport: "tcp"}
+	if err := s.Connect(ctxT(t), []msrp.URI{u}, true); err == nil {
+		t.Fatal("connected to a peer with an untrusted certificate")
+	}
+	if st := a.Stats(); st.ConnectFailures != 1 {
+		t.Fatalf("connect failures %d", st.ConnectFailures)
+	}
+}
+
+func TestSenderSeesConnectionLossWithoutLeaks(t *testing.T) {
+	before := runtime.NumGoroutine()
+	func() {
+		a := newEndpointNoCleanup(t)
+		defer a.Close()
+		b := newEndpointNoCleanup(t)
+		sink := &hashSink{h: nopHash{}}
+		sa, _ := pair(t, a, b, session.SessionOptions{}, session.SessionOptions{AcceptTypes: []string{"*"},
+			NewSink: func(*session.Message) (session.Sink, error) { return sink, nil }})
+		errc := make(chan error, 1)
+		go func() {
+			_, err := sa.Send(ctxT(t), &session.OutgoingMessage{ContentType: "application/octet-stream", Reader: &patternReader{n: 1 << 40}, Size: -1})
+			errc <- err
+		}()
+		recv(t, sink.reached(1<<20), "first MB")
+		b.Close()
+		if err := recv(t, errc, "send result"); !errors.Is(err, session.ErrConnLost) {
+			t.Fatalf("send after peer loss: %v", err)
+		}
+		if err := sa.Err(); !errors.Is(err, session.ErrConnLost) {
+			t.Fatalf("session error %v", err)
+		}
+	}()
+	waitGoroutines(t, before)
+}
+
+type nopHash struct{}
+
+func (nopHash) Write(p []byte) (int, error) { return len(p), nil }
+func (nopHash) Sum(b []byte) []byte         { return b }
+
+func TestManualReports(t *testing.T) {
+	a := msrptest.NewEndpoint(t, session.Config{})
+	b := msrptest.NewEndpoint(t, session.Config{})
+	ra, rb := newRecorder(), newRecorder()
+	sa, _ := pair(t, a, b, session.SessionOptions{Handler: ra}, session.SessionOptions{Handler: rb, ManualReports: true})
+	for _, body := range []string{"to be delivered", "to fail"} {
+		if _, err := sa.Send(ctxT(t), &session.OutgoingMessage{ContentType: "text/plain", Body: []byte(body), SuccessReport: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ok, bad := recv(t, rb.msgs, "first"), recv(t, rb.msgs, "second")
+	select {
+	case r := <-ra.reports:
+		t.Fatalf("report before the application decided: %+v", r)
+	default:
+	}
+	// Later, once the pager side answered:
+	if err := bad.Report(413, "Too Large For SMS"); err != nil {
+		t.Fatal(err)
+	}
+	if err := ok.Report(200, "OK"); err != nil {
+		t.Fatal(err)
+	}
+	r1, r2 := recv(t, ra.reports, "failure report"), recv(t, ra.reports, "success report")
+	if r1.MessageID != bad.ID || r1.Status != 413 || r2.MessageID != ok.ID || r2.Status != 200 {
+		t.Fatalf("reports %+v %+v", r1, r2)
+	}
+}
+
+func TestFailureReportPartialSkipsSuccessResponses(t *testing.T) {
+	ep := msrptest.NewEndpoint(t, session.Config{})
+	rec := newRecorder()
+	_, p, base := rawSession(t, ep, session.SessionOptions{Handler: rec, AcceptTypes: []string{"text/plain"}})
+	good := chunk(base, "tid00001", "msg00001", 1, "fine", 4, msrp.FlagEnd)
+	good.FailureReport = msrp.ReportPartial
+	p.Write(t, good)
+	recv(t, rec.msgs, "message")
+	bad := chunk(base, "tid00002", "msg00002", 1, "x", 1, msrp.FlagEnd)
+	bad.ContentType = "image/png"
+	bad.FailureReport = msrp.ReportPartial
+	p.Write(t, bad)
+	if r := p.Read(t); r.TransactionID != "tid00002" || r.StatusCode != 415 {
+		t.Fatalf("got %s %d: partial must answer failures only", r.TransactionID, r.StatusCode)
+	}
+}
+
+func TestSendThroughRelayUsesItsPath(t *testing.T) {
+	relay := msrptest.NewRelay(t, msrptest.RelayOptions{Username: "iwf", Password: "secret"})
+	ep := msrptest.NewEndpoint(t, session.Config{Relay: &session.RelayConfig{URI: relay.URI.String(), Username: "iwf", Password: "secret"}})
+	s, err := ep.NewSession(ctxT(t), session.SessionOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	peer := []msrp.URI{{Host: "relay.peer.example", Port: 2855, SessionID: "pr1", Transport: "tcp"},
+		{Host: "bob.example", Port: 7000, SessionID: "bob1", Transport: "tcp"}}
+	// Passive by SDP, but through a relay we always connect (RFC 4976).
+	if err := s.Connect(ctxT(t), peer, false); err != nil {
+		t.Fatal(err)
+	}
+	fw := relay.Forwarded()
+	if len(fw) != 1 {
+		t.Fatalf("relay saw %d SENDs", len(fw))
+	}
+	want := msrp.FormatPath(append(s.LocalPath()[:1], peer...))
+	if fw[0].ToPath != want || fw[0].FromPath != s.LocalURI().String() {
+		t.Fatalf("To-Path %q, want %q; From-Path %q", fw[0].ToPath, want, fw[0].FromPath)
+	}
+	if st := ep.Stats(); st.Connections != 1 {
+		t.Fatalf("AUTH and SEND should share the relay connection: %d", st.Connections)
+	}
+}
