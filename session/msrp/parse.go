@@ -111,22 +111,31 @@ func (r *Reader) Next(f *Frame) (hasBody bool, err error) {
 	r.hdr = r.hdr[:0]
 	r.lines = r.lines[:0]
 
-	if err := r.readStartLine(); err != nil {
-		return false, err
-	}
-	ended, err := r.readHeaderLines()
-	if err != nil {
-		if !errors.Is(err, ErrFraming) {
-			// The frame was skipped: give the caller what it needs to
-			// answer it.
-			_ = parseStartLine(string(r.hdr[:r.lines[0]]), f)
-			f.Flag = r.flag
+	var block string
+	hdr, consume, ended, fast := r.peekHeader()
+	if fast {
+		// One string for the whole header block: every field is a
+		// substring of it, which keeps a small frame at one allocation.
+		block = string(hdr)
+		_, _ = r.br.Discard(consume)
+	} else {
+		r.lines = r.lines[:0]
+		if err := r.readStartLine(); err != nil {
+			return false, err
 		}
-		return false, err
+		var err error
+		ended, err = r.readHeaderLines()
+		if err != nil {
+			if !errors.Is(err, ErrFraming) {
+				// The frame was skipped: give the caller what it needs to
+				// answer it.
+				_ = parseStartLine(string(r.hdr[:r.lines[0]]), f)
+				f.Flag = r.flag
+			}
+			return false, err
+		}
+		block = string(r.hdr)
 	}
-	// One string for the whole header block: every field is a substring
-	// of it, which keeps a small frame at one allocation for headers.
-	block := string(r.hdr)
 	if err := parseStartLine(block[:r.lines[0]], f); err != nil {
 		return false, err
 	}
@@ -159,6 +168,53 @@ func (r *Reader) Next(f *Frame) (hasBody bool, err error) {
 		return false, perr
 	}
 	return true, nil
+}
+
+// peekHeader finds a whole, well-formed start line and header block in
+// what is already buffered, without copying it. Anything unusual (not all
+// buffered, stray CRLF, a limit reached, a malformed line) returns ok
+// false and the line-by-line path handles it, errors included.
+func (r *Reader) peekHeader() (hdr []byte, consume int, ended, ok bool) {
+	if r.br.Buffered() == 0 {
+		_, _ = r.br.Peek(1) // wait for data; errors surface on the slow path
+	}
+	buf, _ := r.br.Peek(r.br.Buffered())
+	if len(buf) > r.lim.MaxHeaderBytes {
+		buf = buf[:r.lim.MaxHeaderBytes]
+	}
+	nl := bytes.IndexByte(buf, '\n')
+	if nl < 2 || buf[nl-1] != '\r' {
+		return nil, 0, false, false
+	}
+	tid, valid := startLineTID(buf[:nl+1])
+	if !valid {
+		return nil, 0, false, false
+	}
+	r.pattern = append(append(append(r.pattern[:0], "\r\n"...), endLineDashes...), tid...)
+	endLine := r.pattern[2:]
+	r.lines = append(r.lines[:0], nl+1)
+	for pos := nl + 1; ; {
+		n := bytes.IndexByte(buf[pos:], '\n')
+		if n < 1 || buf[pos+n-1] != '\r' {
+			return nil, 0, false, false
+		}
+		line := buf[pos : pos+n+1]
+		switch {
+		case bytes.HasPrefix(line, endLine):
+			rest := line[len(endLine):]
+			if len(rest) != 3 || !isFlag(rest[0]) {
+				return nil, 0, false, false
+			}
+			r.flag = rest[0]
+			return buf[:pos], pos + len(line), true, true
+		case len(line) == 2:
+			return buf[:pos], pos + 2, false, true
+		case len(r.lines) > r.lim.MaxHeaders:
+			return nil, 0, false, false
+		}
+		r.lines = append(r.lines, pos)
+		pos += len(line)
+	}
 }
 
 // readStartLine reads the start line into r.hdr, skipping stray empty
