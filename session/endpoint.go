@@ -224,6 +224,9 @@ func (e *Endpoint) Close() error {
 		conns = append(conns, c)
 	}
 	e.mu.Unlock()
+	if e.relay != nil {
+		e.relay.stop()
+	}
 	for _, s := range sessions {
 		s.fail(ErrClosed)
 	}

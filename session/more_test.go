@@ -9,6 +9,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"math/big"
@@ -207,5 +208,20 @@ func TestSendThroughRelayUsesItsPath(t *testing.T) {
 	}
 	if st := ep.Stats(); st.Connections != 1 {
 		t.Fatalf("AUTH and SEND should share the relay connection: %d", st.Connections)
+	}
+}
+
+func TestRelayRegistrationIsRefreshed(t *testing.T) {
+	relay := msrptest.NewRelay(t, msrptest.RelayOptions{Username: "iwf", Password: "secret"})
+	// The relay grants what is asked; 1 s makes the refresh due at 0.8 s.
+	ep := msrptest.NewEndpoint(t, session.Config{Relay: &session.RelayConfig{URI: relay.URI.String(),
+		Username: "iwf", Password: "secret", Expires: time.Second}})
+	if _, err := ep.NewSession(ctxT(t), session.SessionOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	// Two rounds per registration (challenge, credentials); the refresh
+	// makes a third and fourth AUTH without any new session.
+	for i := range 4 {
+		recv(t, relay.AuthRequests(), fmt.Sprintf("AUTH %d", i+1))
 	}
 }

@@ -36,6 +36,7 @@ type relayClient struct {
 	path      []msrp.URI
 	expiresAt time.Time
 	nc        int
+	refresh   *time.Timer
 }
 
 func newRelayClient(e *Endpoint, cfg RelayConfig) (*relayClient, error) {
@@ -107,7 +108,9 @@ func (r *relayClient) authenticate(ctx context.Context) ([]msrp.URI, error) {
 				granted = res.expires.Value
 			}
 			r.path = path
-			r.expiresAt = time.Now().Add(time.Duration(granted) * time.Second)
+			lifetime := time.Duration(granted) * time.Second
+			r.expiresAt = time.Now().Add(lifetime)
+			r.scheduleRefresh(lifetime)
 			r.e.log.Info("msrp relay registered", "relay", r.uri.String(), "use_path", res.usePath, "expires", granted)
 			return path, nil
 		case 401:
@@ -131,6 +134,36 @@ func (r *relayClient) authenticate(ctx context.Context) ([]msrp.URI, error) {
 		authz = authorization(challenge, r.cfg.Username, r.cfg.Password, r.uri.String(), cnonce, r.nc)
 	}
 	return nil, fmt.Errorf("%w: too many rounds", ErrRelayAuth)
+}
+
+// scheduleRefresh re-registers at 80% of the granted lifetime, so the
+// relay keeps routing to us while sessions run (RFC 4976 section 5.1).
+func (r *relayClient) scheduleRefresh(lifetime time.Duration) {
+	if r.refresh != nil {
+		r.refresh.Stop()
+	}
+	r.refresh = time.AfterFunc(lifetime*4/5, func() {
+		select {
+		case <-r.e.done:
+			return
+		default:
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), r.e.cfg.TransactionTimeout)
+		defer cancel()
+		go func() {
+			select {
+			case <-r.e.done:
+				cancel()
+			case <-ctx.Done():
+			}
+		}()
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		if _, err := r.authenticate(ctx); err != nil {
+			r.path = nil // the next session authenticates again
+			r.e.log.Warn("msrp relay refresh failed", "relay", r.uri.String(), "err", err)
+		}
+	})
 }
 
 func challengeStale(v string) bool {
@@ -171,4 +204,12 @@ func (r *relayClient) roundTrip(ctx context.Context, c *conn, f *msrp.Frame) (au
 
 func subtleEqual(a, b string) bool {
 	return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
+}
+
+func (r *relayClient) stop() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.refresh != nil {
+		r.refresh.Stop()
+	}
 }

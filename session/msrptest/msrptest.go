@@ -111,7 +111,11 @@ type Relay struct {
 	conns     map[net.Conn]struct{}
 	attempts  []msrp.Frame // every AUTH received, in order
 	forwarded []msrp.Frame // every SEND received
+	auths     chan msrp.Frame
 }
+
+// AuthRequests delivers each AUTH request as it arrives (buffered, 64).
+func (r *Relay) AuthRequests() <-chan msrp.Frame { return r.auths }
 
 // Forwarded returns the SEND requests the relay received.
 func (r *Relay) Forwarded() []msrp.Frame {
@@ -143,6 +147,7 @@ func NewRelay(t testing.TB, opts RelayOptions) *Relay {
 		ln:     ln,
 		nonces: make(map[string]bool),
 		conns:  make(map[net.Conn]struct{}),
+		auths:  make(chan msrp.Frame, 64),
 	}
 	r.wg.Add(1)
 	go r.serve()
@@ -205,6 +210,10 @@ func (r *Relay) handle(nc net.Conn) {
 		r.mu.Lock()
 		r.attempts = append(r.attempts, f)
 		r.mu.Unlock()
+		select {
+		case r.auths <- f:
+		default:
+		}
 		if f.Authorization == "" {
 			nonce := msrp.NewID()
 			r.mu.Lock()
