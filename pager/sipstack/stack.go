@@ -100,7 +100,7 @@ func DefaultConfig() Config {
 // by YAML path.
 func (c Config) Validate() error {
 	var errs []error
-	bad := func(path, reason string) { errs = append(errs, &FieldError{Path: path, Reason: reason}) }
+	bad := func(path, reason string) { errs = append(errs, fieldError(path, reason)) }
 	if len(c.Listen) == 0 {
 		bad("listen", "at least one listener is needed")
 	}

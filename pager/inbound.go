@@ -1,0 +1,390 @@
+package pager
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/netip"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+
+	"iwf/pager/address"
+	"iwf/pager/body"
+)
+
+// Inbound defaults.
+const (
+	DefaultAcceptTimeout = 5 * time.Second
+	DefaultDedupTTL      = 5 * time.Minute
+	DefaultDedupSize     = 100_000
+	// drainRetryAfter is the Retry-After of the 503 sent while the
+	// process shuts down: another node, or this one restarted, takes it.
+	drainRetryAfter = 5
+)
+
+// InboundConfig configures Inbound.
+type InboundConfig struct {
+	// Trunks says which partners may send and their limits.
+	Trunks *Trunks
+	// Store receives every accepted message before it is answered.
+	Store Store
+	// Logger gets the component=pager attribute; nil discards.
+	Logger *slog.Logger
+	// AcceptTimeout bounds Store.Accept; default 5 s. Beyond it the
+	// MESSAGE is answered 503 and the sender's retry is deduplicated.
+	AcceptTimeout time.Duration
+	// DedupTTL and DedupSize bound the memory of answered requests;
+	// defaults 5 min and 100000.
+	DedupTTL  time.Duration
+	DedupSize int
+	// ServerName goes in the Server header; default "iwf".
+	ServerName string
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Inbound handles MESSAGE requests (RFC 3428) from partner trunks: it
+// checks the source, the request and the body, hands the message to the
+// Store and answers 202 Accepted only then.
+type Inbound struct {
+	cfg   InboundConfig
+	log   *slog.Logger
+	dedup *dedup
+	stats inboundStats
+}
+
+// NewInbound checks cfg and fills its defaults. It starts nothing.
+func NewInbound(cfg InboundConfig) (*Inbound, error) {
+	if cfg.Trunks == nil || cfg.Store == nil {
+		return nil, errors.New("pager: inbound needs Trunks and a Store")
+	}
+	setDur(&cfg.AcceptTimeout, DefaultAcceptTimeout)
+	setDur(&cfg.DedupTTL, DefaultDedupTTL)
+	setInt(&cfg.DedupSize, DefaultDedupSize)
+	if cfg.ServerName == "" {
+		cfg.ServerName = "iwf"
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Inbound{
+		cfg:   cfg,
+		log:   log.With("component", "pager"),
+		dedup: newDedup(cfg.DedupTTL, cfg.DedupSize),
+	}, nil
+}
+
+// Register installs the MESSAGE handler on srv; call it before the server
+// serves. ctx is the run context: once it ends, MESSAGEs are answered 503
+// with Retry-After, and Accept calls derive their deadline from it.
+func (in *Inbound) Register(ctx context.Context, srv *sipgo.Server) {
+	srv.OnMessage(func(req *sip.Request, tx sip.ServerTransaction) {
+		in.Handle(ctx, req, tx)
+	})
+}
+
+// Handle answers one MESSAGE request.
+func (in *Inbound) Handle(ctx context.Context, req *sip.Request, tx sip.ServerTransaction) {
+	m, dup, err := in.receive(ctx, req)
+	res := in.answer(req, err)
+	in.stats.count(res.StatusCode, dup)
+	log := in.log.With("call_id", callID(req), "status", res.StatusCode)
+	switch {
+	case err == nil && m != nil:
+		log.Debug("message accepted", "partner", m.Partner, "message_id", m.ID, "duplicate", dup)
+	case res.StatusCode >= 500:
+		log.Warn("message not accepted", "error", err)
+	default:
+		log.Debug("message refused", "error", err)
+	}
+	if err := tx.Respond(res); err != nil {
+		in.log.Debug("respond failed", "call_id", callID(req), "error", err)
+	}
+}
+
+func callID(req *sip.Request) string {
+	if c := req.CallID(); c != nil {
+		return c.Value()
+	}
+	return ""
+}
+
+// requestError is a refusal with its status, reason and extra headers.
+type requestError struct {
+	status  int
+	reason  string
+	headers []sip.Header
+}
+
+func (e *requestError) Error() string {
+	return "pager: " + strconv.Itoa(e.status) + " " + e.reason
+}
+
+func (e *requestError) SIPStatus() int { return e.status }
+
+func refuse(status int, reason string, headers ...sip.Header) error {
+	return &requestError{status: status, reason: reason, headers: headers}
+}
+
+// receive checks req and hands its message to the Store. It returns the
+// message, whether it was a duplicate, and the error that chooses a
+// failure answer.
+func (in *Inbound) receive(ctx context.Context, req *sip.Request) (*Message, bool, error) {
+	if ctx.Err() != nil {
+		return nil, false, refuse(503, "shutting down", sip.NewHeader("Retry-After", strconv.Itoa(drainRetryAfter)))
+	}
+	// Source first: a peer that is not a partner learns nothing more
+	// (the trunk's allowed networks, design "Partners").
+	src, err := netip.ParseAddrPort(req.Source())
+	if err != nil {
+		return nil, false, refuse(403, "unknown source "+req.Source())
+	}
+	tr := in.cfg.Trunks.bySource(src.Addr())
+	if tr == nil {
+		return nil, false, refuse(403, "source "+src.Addr().String()+" is no partner's")
+	}
+	m, err := in.check(req, tr)
+	if err != nil {
+		return nil, false, err
+	}
+	m.ReceivedAt = in.cfg.Now()
+	dup, err := in.accept(ctx, m)
+	return m, dup, err
+}
+
+// check validates the request in the order of RFC 3261 section 8.2 and
+// builds the Message.
+func (in *Inbound) check(req *sip.Request, tr *trunk) (*Message, error) {
+	from, to, cid, cseq := req.From(), req.To(), req.CallID(), req.CSeq()
+	switch {
+	case from == nil:
+		return nil, refuse(400, "missing From")
+	case to == nil:
+		return nil, refuse(400, "missing To")
+	case cid == nil || cid.Value() == "":
+		return nil, refuse(400, "missing Call-ID")
+	case cseq == nil:
+		return nil, refuse(400, "missing CSeq")
+	case cseq.MethodName != sip.MESSAGE:
+		return nil, refuse(400, "CSeq method "+string(cseq.MethodName)+" in a MESSAGE")
+	}
+	// RFC 3261 section 8.1.1.3: the From tag is mandatory; it is part of
+	// the deduplication key.
+	tag, _ := from.Params.Get("tag")
+	if tag == "" {
+		return nil, refuse(400, "From without tag")
+	}
+	// Section 8.2.2.1: a Request-URI scheme we cannot serve.
+	switch strings.ToLower(req.Recipient.Scheme) {
+	case "sip", "sips", "tel":
+	default:
+		return nil, refuse(416, "Request-URI scheme "+req.Recipient.Scheme)
+	}
+	// Section 8.2.2.3: no extension is supported, so any Require is
+	// answered 420 naming it in Unsupported.
+	if h := req.GetHeader("Require"); h != nil && strings.TrimSpace(h.Value()) != "" {
+		return nil, refuse(420, "Bad Extension", sip.NewHeader("Unsupported", h.Value()))
+	}
+	// Section 8.2.3: only the identity content coding is understood.
+	for _, name := range []string{"Content-Encoding", "e"} {
+		if h := req.GetHeader(name); h != nil && !strings.EqualFold(strings.TrimSpace(h.Value()), "identity") {
+			return nil, refuse(415, "content coding "+h.Value(), sip.NewHeader("Accept-Encoding", "identity"))
+		}
+	}
+	b := req.Body()
+	if len(b) > tr.MaxBodyBytes {
+		return nil, refuse(413, "body of "+strconv.Itoa(len(b))+" bytes over "+strconv.Itoa(tr.MaxBodyBytes))
+	}
+	if len(b) == 0 {
+		return nil, refuse(400, "empty body: nothing to deliver")
+	}
+	ct := req.ContentType()
+	if ct == nil {
+		// Section 7.4.1: a body MUST come with its Content-Type.
+		return nil, refuse(400, "body without Content-Type")
+	}
+	content, err := body.Decode(ct.Value(), b)
+	if err != nil {
+		return nil, err
+	}
+	sender := from.Address.String()
+	if tr.TrustAssertedIdentity {
+		if pai := req.GetHeader("P-Asserted-Identity"); pai != nil {
+			// RFC 3325 section 9.1: one or two values (a sip and a tel
+			// URI); the first names the sender.
+			sender, _, _ = strings.Cut(pai.Value(), ",")
+		}
+	}
+	fromAddr, err := address.Parse(sender, tr.Numbering)
+	if err != nil {
+		return nil, refuse(400, "From: "+err.Error())
+	}
+	toAddr, err := address.Parse(to.Address.String(), tr.Numbering)
+	if err != nil {
+		return nil, refuse(400, "To: "+err.Error())
+	}
+	mt, _, _ := strings.Cut(strings.ToLower(ct.Value()), ";")
+	return &Message{
+		ID:          DedupID(tr.Partner, cid.Value(), cseq.SeqNo, tag),
+		Partner:     tr.Partner,
+		From:        fromAddr,
+		To:          toAddr,
+		Text:        content.Text,
+		ContentType: strings.TrimSpace(mt),
+		IMDN:        content.IMDN,
+		CallID:      cid.Value(),
+		CSeq:        cseq.SeqNo,
+		FromTag:     tag,
+	}, nil
+}
+
+// accept hands m to the Store once however many copies arrive: the first
+// copy calls Accept, the others wait for its answer. It reports whether m
+// was a duplicate.
+func (in *Inbound) accept(ctx context.Context, m *Message) (bool, error) {
+	ctx, cancel := context.WithTimeout(ctx, in.cfg.AcceptTimeout)
+	defer cancel()
+	e, first := in.dedup.begin(m.ID, in.cfg.Now())
+	if !first {
+		err := e.wait(ctx)
+		return err == nil, in.storeError(err)
+	}
+	err := in.cfg.Store.Accept(ctx, m)
+	dup := errors.Is(err, ErrDuplicate)
+	if dup {
+		err = nil
+	}
+	in.dedup.finish(m.ID, e, err)
+	return dup, in.storeError(err)
+}
+
+// storeError maps a failed Accept: a timeout (the store did not answer in
+// time) is a 503 the sender retries, deduplicated.
+func (in *Inbound) storeError(err error) error {
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return &StatusError{Status: 503, RetryAfter: 1, Err: err}
+	}
+	return err
+}
+
+// answer builds the response for err: 202 Accepted for nil (RFC 3428
+// section 7: accepted for delivery, not yet delivered), else the status
+// the error names (SIPStatus) or 500, with the error text in a Warning
+// (RFC 3261 section 20.43, code 399: miscellaneous).
+func (in *Inbound) answer(req *sip.Request, err error) *sip.Response {
+	if err == nil {
+		return in.response(req, 202, "Accepted")
+	}
+	status := 500
+	var sc interface{ SIPStatus() int }
+	if errors.As(err, &sc) {
+		status = sc.SIPStatus()
+	}
+	if status < 300 || status > 699 {
+		status = 500
+	}
+	res := in.response(req, status, reasonPhrase(status))
+	var re *requestError
+	if errors.As(err, &re) {
+		for _, h := range re.headers {
+			res.AppendHeader(h)
+		}
+	}
+	var se *StatusError
+	if errors.As(err, &se) && se.RetryAfter > 0 {
+		res.AppendHeader(sip.NewHeader("Retry-After", strconv.Itoa(se.RetryAfter)))
+	}
+	if status == 415 && res.GetHeader("Accept") == nil && res.GetHeader("Accept-Encoding") == nil {
+		// RFC 3261 section 21.4.13 / RFC 3428 section 7: say what is
+		// accepted.
+		res.AppendHeader(sip.NewHeader("Accept", body.Accept))
+	}
+	warning := strings.NewReplacer(`"`, `'`, "\r", " ", "\n", " ").Replace(err.Error())
+	res.AppendHeader(sip.NewHeader("Warning", `399 `+in.cfg.ServerName+` "`+warning+`"`))
+	return res
+}
+
+func (in *Inbound) response(req *sip.Request, status int, reason string) *sip.Response {
+	res := sip.NewResponseFromRequest(req, status, reason, nil)
+	res.AppendHeader(sip.NewHeader("Server", in.cfg.ServerName))
+	return res
+}
+
+// reasonPhrase is the RFC 3261 section 21 phrase of a status.
+func reasonPhrase(status int) string {
+	switch status {
+	case 400:
+		return "Bad Request"
+	case 403:
+		return "Forbidden"
+	case 404:
+		return "Not Found"
+	case 413:
+		return "Request Entity Too Large"
+	case 415:
+		return "Unsupported Media Type"
+	case 416:
+		return "Unsupported URI Scheme"
+	case 420:
+		return "Bad Extension"
+	case 480:
+		return "Temporarily Unavailable"
+	case 500:
+		return "Server Internal Error"
+	case 503:
+		return "Service Unavailable"
+	}
+	return "Error"
+}
+
+// InboundStats counts answers to MESSAGE requests since start.
+type InboundStats struct {
+	// Accepted counts 202 answers, Duplicates those of them that queued
+	// nothing new.
+	Accepted, Duplicates uint64
+	// Refused counts failure answers by status.
+	Refused map[int]uint64
+}
+
+type inboundStats struct {
+	accepted, duplicates atomic.Uint64
+	mu                   sync.Mutex
+	refused              map[int]uint64
+}
+
+func (s *inboundStats) count(status int, dup bool) {
+	if status < 300 {
+		s.accepted.Add(1)
+		if dup {
+			s.duplicates.Add(1)
+		}
+		return
+	}
+	s.mu.Lock()
+	if s.refused == nil {
+		s.refused = map[int]uint64{}
+	}
+	s.refused[status]++
+	s.mu.Unlock()
+}
+
+// Stats returns the counters, for the status endpoint.
+func (in *Inbound) Stats() InboundStats {
+	st := InboundStats{Accepted: in.stats.accepted.Load(), Duplicates: in.stats.duplicates.Load(), Refused: map[int]uint64{}}
+	in.stats.mu.Lock()
+	for k, v := range in.stats.refused {
+		st.Refused[k] = v
+	}
+	in.stats.mu.Unlock()
+	return st
+}

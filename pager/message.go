@@ -1,0 +1,64 @@
+package pager
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"strconv"
+	"time"
+
+	"iwf/pager/address"
+	"iwf/pager/body"
+)
+
+// Message is one pager message received over SIP, as the IWF keeps it.
+type Message struct {
+	// ID is the deduplication key: the same request sent again (a
+	// retransmission, a retry after a lost 202) has the same ID. See
+	// DedupID.
+	ID string
+	// Partner names the trunk the message came from.
+	Partner string
+	// From and To are the normalised sender and recipient; Partner plus
+	// both keys the conversation.
+	From, To address.Address
+	// Text is the message text in UTF-8.
+	Text string
+	// ContentType is the media type of the MESSAGE body as received:
+	// text/plain or message/cpim.
+	ContentType string
+	// IMDN holds the imdn.Message-ID and Disposition-Notification of a
+	// message/cpim body (RFC 5438), empty otherwise.
+	IMDN body.IMDN
+	// CallID, CSeq and FromTag identify the SIP request.
+	CallID  string
+	CSeq    uint32
+	FromTag string
+	// ReceivedAt is when the request arrived.
+	ReceivedAt time.Time
+}
+
+// DedupID is the ID of a request: a digest of partner, Call-ID, CSeq
+// number and From tag. RFC 3261 section 8.2.2.2 identifies a request
+// by the From tag, Call-ID and CSeq; the partner keeps two partners'
+// equal values apart. A fixed-length hex string suits a Redis key.
+func DedupID(partner, callID string, cseq uint32, fromTag string) string {
+	h := sha256.New()
+	for _, s := range []string{partner, callID, strconv.FormatUint(uint64(cseq), 10), fromTag} {
+		h.Write([]byte(strconv.Itoa(len(s))))
+		h.Write([]byte{':'})
+		h.Write([]byte(s))
+	}
+	return hex.EncodeToString(h.Sum(nil)[:16])
+}
+
+// Store is where an inbound MESSAGE is handed over before it is answered.
+// The interwork side implements it on Redis; pagertest has a fake.
+type Store interface {
+	// Accept queues m durably, or returns an error matching ErrDuplicate
+	// when a message with m.ID was accepted before. The MESSAGE is
+	// answered 202 only after Accept returns nil or ErrDuplicate; an
+	// error with a SIPStatus() int method chooses the failure answer
+	// (*StatusError), any other is answered 500.
+	Accept(ctx context.Context, m *Message) error
+}
