@@ -1,0 +1,319 @@
+package sipsession
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+
+	"iwf/session"
+	"iwf/session/msrpsdp"
+)
+
+// Direction says who sent the INVITE.
+type Direction uint8
+
+// Directions.
+const (
+	Outgoing Direction = iota + 1 // we sent the INVITE (Open)
+	Incoming                      // the peer did
+)
+
+// String is "outgoing" or "incoming".
+func (d Direction) String() string {
+	if d == Outgoing {
+		return "outgoing"
+	}
+	return "incoming"
+}
+
+// EventKind tells what an Event carries.
+type EventKind uint8
+
+// Event kinds.
+const (
+	EventMessage EventKind = iota + 1 // Message is set
+	EventReport                       // Report is set
+	EventClosed                       // Reason and Err are set; the last event
+)
+
+// Event is something that happened on a call.
+type Event struct {
+	Kind    EventKind
+	Message *session.Message
+	Report  session.Report
+	Reason  CloseReason
+	Err     error
+}
+
+// CloseReason says why a call ended.
+type CloseReason uint8
+
+// Close reasons.
+const (
+	ReasonLocal      CloseReason = iota + 1 // Close was called (BYE sent)
+	ReasonPeerBye                           // the peer sent BYE
+	ReasonMSRPLost                          // the MSRP session or connection failed
+	ReasonAckTimeout                        // our 2xx was never acknowledged
+	ReasonCanceled                          // the peer cancelled before the answer
+	ReasonRejected                          // OnIncoming or the offer refused the call
+	ReasonShutdown                          // the Manager closed
+)
+
+var reasonNames = [...]string{"", "local", "peer-bye", "msrp-lost", "ack-timeout", "canceled", "rejected", "shutdown"}
+
+// String names the reason.
+func (r CloseReason) String() string {
+	if int(r) < len(reasonNames) {
+		return reasonNames[r]
+	}
+	return "invalid"
+}
+
+// Call is one INVITE dialog and the MSRP session it carries. Its methods
+// are safe for concurrent use.
+type Call struct {
+	m         *Manager
+	dir       Direction
+	callID    string
+	partner   string
+	from, to  sip.Uri
+	convID    string
+	contribID string
+	sess      *session.Session
+	log       *slog.Logger
+
+	// Set once while the call is set up, read-only after.
+	dialogID string
+	uac      *sipgo.DialogClientSession
+	uas      *sipgo.DialogServerSession
+	neg      msrpsdp.Negotiated
+
+	mu     sync.Mutex
+	origin msrpsdp.Origin // last SDP we sent, for re-INVITE answers
+	local  msrpsdp.Media
+
+	ctx    context.Context // ends with the call
+	cancel context.CancelFunc
+	acked  chan struct{} // closed by the ACK of our 2xx (incoming calls)
+	ackOne sync.Once
+
+	events  chan Event
+	sendMu  sync.RWMutex // read: a delivery in flight; write: closing events
+	done    chan struct{}
+	endOnce sync.Once
+	reason  CloseReason
+	endErr  error
+}
+
+func (m *Manager) newCall(dir Direction, partner string) *Call {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Call{
+		m:       m,
+		dir:     dir,
+		partner: partner,
+		ctx:     ctx,
+		cancel:  cancel,
+		acked:   make(chan struct{}),
+		events:  make(chan Event, m.cfg.EventBuffer),
+		done:    make(chan struct{}),
+		log:     m.log,
+	}
+}
+
+// Direction says who sent the INVITE.
+func (c *Call) Direction() Direction { return c.dir }
+
+// CallID is the SIP Call-ID.
+func (c *Call) CallID() string { return c.callID }
+
+// Partner is the partner (trunk name) of the call.
+func (c *Call) Partner() string { return c.partner }
+
+// From and To are the identities of the INVITE: for an incoming call From
+// is the remote party.
+func (c *Call) From() sip.Uri { return c.from }
+
+// To is the INVITE's To URI.
+func (c *Call) To() sip.Uri { return c.to }
+
+// ConversationID and ContributionID are the OMA CPM headers of the INVITE
+// (sent by us or received).
+func (c *Call) ConversationID() string { return c.convID }
+
+// ContributionID is the Contribution-ID of the INVITE.
+func (c *Call) ContributionID() string { return c.contribID }
+
+// Session is the MSRP session.
+func (c *Call) Session() *session.Session { return c.sess }
+
+// Negotiated is the outcome of the offer/answer exchange (the peer's
+// accept-types, max-size, who connected).
+func (c *Call) Negotiated() msrpsdp.Negotiated { return c.neg }
+
+// Context ends when the call does, or, for an incoming call not yet
+// answered, when the peer cancels it.
+func (c *Call) Context() context.Context { return c.ctx }
+
+// Events delivers what happens on the call. It is closed when the call
+// ends; the last event is EventClosed unless the channel was full then
+// (Reason and Err always tell). Read it steadily: a full channel holds
+// back the MSRP 200 of the next message, which is the backpressure.
+func (c *Call) Events() <-chan Event { return c.events }
+
+// Done is closed when the call has ended.
+func (c *Call) Done() <-chan struct{} { return c.done }
+
+// Reason says why the call ended (0 while it runs).
+func (c *Call) Reason() CloseReason {
+	select {
+	case <-c.done:
+		return c.reason
+	default:
+		return 0
+	}
+}
+
+// Err is the error that ended the call, if any (nil for a BYE).
+func (c *Call) Err() error {
+	select {
+	case <-c.done:
+		return c.endErr
+	default:
+		return nil
+	}
+}
+
+// Send sends a message on the MSRP session; see session.Session.Send.
+func (c *Call) Send(ctx context.Context, m *session.OutgoingMessage) (string, error) {
+	select {
+	case <-c.done:
+		return "", ErrClosed
+	default:
+	}
+	return c.sess.Send(ctx, m)
+}
+
+// Close ends the call: BYE (bounded by Config.ByeTimeout and ctx) and the
+// MSRP session closed. It returns once the call has ended; a BYE that
+// failed is returned, the call is ended all the same.
+func (c *Call) Close(ctx context.Context) error {
+	return c.hangup(ctx, ReasonLocal)
+}
+
+func (c *Call) hangup(ctx context.Context, reason CloseReason) error {
+	if !c.claim() {
+		<-c.done
+		return nil
+	}
+	err := c.bye(ctx)
+	c.finish(reason, nil)
+	return err
+}
+
+// bye sends the BYE of an established dialog (RFC 3261 section 15).
+func (c *Call) bye(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, c.m.cfg.ByeTimeout)
+	defer cancel()
+	var err error
+	switch {
+	case c.uac != nil:
+		err = c.uac.Bye(ctx)
+	case c.uas != nil && c.uas.InviteResponse != nil && c.uas.InviteResponse.IsSuccess():
+		err = c.uas.Bye(ctx)
+	}
+	if err != nil {
+		c.log.Debug("bye failed", "error", err)
+		return errors.Join(ErrTransport, err)
+	}
+	return nil
+}
+
+// claim marks the call as ending; false if another path already did.
+// Claiming before the slow part (BYE) keeps two closers from both sending
+// one.
+func (c *Call) claim() bool {
+	claimed := false
+	c.endOnce.Do(func() { claimed = true })
+	return claimed
+}
+
+// end ends the call without a BYE (the peer's BYE, a lost connection,
+// CANCEL) once.
+func (c *Call) end(reason CloseReason, err error) {
+	if c.claim() {
+		c.finish(reason, err)
+	}
+}
+
+// finish runs once, after claim: it closes the MSRP session, drops the
+// dialog from the table and closes Events with a final EventClosed.
+func (c *Call) finish(reason CloseReason, err error) {
+	c.reason, c.endErr = reason, err
+	close(c.done)
+	c.cancel()
+	c.m.forget(c)
+	if c.sess != nil {
+		c.sess.Close()
+	}
+	c.sendMu.Lock()
+	select {
+	case c.events <- Event{Kind: EventClosed, Reason: reason, Err: err}:
+	default:
+	}
+	close(c.events)
+	c.sendMu.Unlock()
+	c.log.Info("call ended", "reason", reason.String(), "error", err)
+}
+
+// deliver queues ev, waiting for room unless the call ends or ctx does.
+func (c *Call) deliver(ctx context.Context, ev Event) error {
+	c.sendMu.RLock()
+	defer c.sendMu.RUnlock()
+	select {
+	case <-c.done:
+		return ErrClosed
+	default:
+	}
+	select {
+	case c.events <- ev:
+		return nil
+	case <-c.done:
+		return ErrClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// handler is the MSRP session handler of the call.
+func (c *Call) handler() session.Handler {
+	return session.HandlerFuncs{
+		Message: func(ctx context.Context, _ *session.Session, msg *session.Message) error {
+			if err := c.deliver(ctx, Event{Kind: EventMessage, Message: msg}); err != nil {
+				// 503-like: the call is going away; the sender retries
+				// elsewhere or reports failure.
+				return session.Reject(481, "session ending")
+			}
+			return nil
+		},
+		Report: func(_ *session.Session, r session.Report) {
+			_ = c.deliver(c.ctx, Event{Kind: EventReport, Report: r})
+		},
+		Close: func(_ *session.Session, err error) {
+			if errors.Is(err, session.ErrClosed) {
+				return // our own Close, already accounted for
+			}
+			// The MSRP side died under an established dialog: end it with
+			// a BYE (RFC 4975 section 5.5 leaves the SIP side to us).
+			c.m.spawn(func(ctx context.Context) {
+				if c.claim() {
+					_ = c.bye(ctx)
+					c.finish(ReasonMSRPLost, err)
+				}
+			})
+		},
+	}
+}

@@ -1,0 +1,257 @@
+package sipsession
+
+import (
+	"errors"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+
+	"iwf/session"
+	"iwf/session/msrpsdp"
+)
+
+// Defaults, in one place.
+const (
+	// DefaultPreferredService is the OMA CPM session ICSI RCS networks
+	// route chat sessions by (3GPP TS 24.229, GSMA RCC.07 section 2.2).
+	DefaultPreferredService = "urn:urn-7:3gpp-service.ims.icsi.oma.cpm.session"
+	// AcceptContactIM is the Accept-Contact value of RCS chat INVITEs:
+	// the OMA SIMPLE IM feature tag (RFC 3841, OMA SIMPLE IM 1.0).
+	AcceptContactIM = "*;+g.oma.sip-im"
+	// DefaultInviteTimeout is Timer B (64*T1, RFC 3261 section 17.1.1.2):
+	// how long an INVITE waits for a final answer before it is cancelled.
+	DefaultInviteTimeout = 32 * time.Second
+	// DefaultAckTimeout is 64*T1 (RFC 3261 section 13.3.1.4): a 2xx never
+	// acknowledged by then ends the call.
+	DefaultAckTimeout = 32 * time.Second
+	// DefaultByeTimeout bounds the BYE transaction of a local close.
+	DefaultByeTimeout = 5 * time.Second
+	// DefaultUserAgent goes in User-Agent when Config.UserAgent is empty.
+	DefaultUserAgent = "iwf"
+	// DefaultEventBuffer is the capacity of a Call's Events channel.
+	DefaultEventBuffer = 64
+)
+
+// Header is an extra header a trunk adds to its INVITEs.
+type Header struct {
+	Name  string `yaml:"name"`
+	Value string `yaml:"value"`
+}
+
+// Trunk is the per-partner part of outgoing INVITEs. The pager side has
+// its own trunk settings (allowed sources, routing); cmd/iwf merges both
+// under one partner.
+type Trunk struct {
+	// Name is the partner, used in logs.
+	Name string `yaml:"name"`
+	// NextHop is the SIP URI the INVITEs are sent to (an SBC or the
+	// partner's proxy), e.g. "sip:sbc.example.net:5060;transport=tcp".
+	NextHop string `yaml:"next_hop"`
+	// Transport is udp, tcp or tls; empty takes the next hop's transport
+	// parameter, else udp. An INVITE with an SDP offer is well under the
+	// 1300-byte limit of RFC 3261 section 18.1.1, but RCS networks mostly
+	// want TCP.
+	Transport string `yaml:"transport"`
+	// AcceptContact adds "Accept-Contact: *;+g.oma.sip-im" (RFC 3841).
+	AcceptContact bool `yaml:"accept_contact"`
+	// PreferredService is the P-Preferred-Service value (RFC 6050); empty
+	// sends none.
+	PreferredService string `yaml:"preferred_service"`
+	// Setup is our a=setup in offers: "actpass" (default: the answerer
+	// chooses, RFC 6135) or "active" (we always connect, for peers behind
+	// NAT that cannot be reached).
+	Setup string `yaml:"setup"`
+	// InviteTimeout bounds the wait for a final answer (default 32 s).
+	InviteTimeout time.Duration `yaml:"invite_timeout"`
+	// ExtraHeaders are added to every INVITE as given.
+	ExtraHeaders []Header `yaml:"extra_headers"`
+}
+
+// DefaultTrunk returns the RCS defaults a partner's settings are decoded
+// over: Accept-Contact on, the CPM session ICSI, actpass, 32 s.
+func DefaultTrunk() Trunk {
+	return Trunk{
+		AcceptContact:    true,
+		PreferredService: DefaultPreferredService,
+		Setup:            "actpass",
+		InviteTimeout:    DefaultInviteTimeout,
+	}
+}
+
+// Validate checks the trunk; errors are *FieldError joined, their paths
+// relative to the trunk ("next_hop"): prefix them with the partner's path.
+func (t Trunk) Validate() error {
+	var errs []error
+	bad := func(path, reason string) { errs = append(errs, &FieldError{Path: path, Reason: reason}) }
+	if t.NextHop == "" {
+		bad("next_hop", "missing")
+	} else if u, err := t.nextHop(); err != nil {
+		bad("next_hop", err.Error())
+	} else if u.Scheme != "sip" && u.Scheme != "sips" || u.Host == "" {
+		bad("next_hop", "want a sip: or sips: uri with a host, got "+t.NextHop)
+	}
+	switch strings.ToLower(t.Transport) {
+	case "", "udp", "tcp", "tls":
+	default:
+		bad("transport", "want udp, tcp or tls, got "+t.Transport)
+	}
+	if _, err := parseSetupPolicy(t.Setup); err != nil {
+		bad("setup", err.Error())
+	}
+	if t.InviteTimeout < 0 {
+		bad("invite_timeout", "negative")
+	}
+	for i, h := range t.ExtraHeaders {
+		if !isToken(h.Name) {
+			bad("extra_headers["+strconv.Itoa(i)+"].name", "not a header name: "+h.Name)
+		}
+		if strings.ContainsAny(h.Value, "\r\n") {
+			bad("extra_headers["+strconv.Itoa(i)+"].value", "contains a line break")
+		}
+	}
+	if strings.ContainsAny(t.PreferredService, "\r\n") {
+		bad("preferred_service", "contains a line break")
+	}
+	return errors.Join(errs...)
+}
+
+func (t Trunk) nextHop() (sip.Uri, error) {
+	var u sip.Uri
+	err := sip.ParseUri(t.NextHop, &u)
+	return u, err
+}
+
+// transport is the trunk's transport, lowercase.
+func (t Trunk) transport(hop sip.Uri) string {
+	if t.Transport != "" {
+		return strings.ToLower(t.Transport)
+	}
+	if hop.UriParams != nil {
+		if tp, ok := hop.UriParams.Get("transport"); ok && tp != "" {
+			return strings.ToLower(tp)
+		}
+	}
+	if hop.Scheme == "sips" {
+		return "tls"
+	}
+	return "udp"
+}
+
+func parseSetupPolicy(s string) (msrpsdp.Setup, error) {
+	switch strings.ToLower(s) {
+	case "", "actpass":
+		return msrpsdp.SetupActPass, nil
+	case "active":
+		return msrpsdp.SetupActive, nil
+	}
+	return 0, errors.New("want actpass or active, got " + s)
+}
+
+// isToken: token of RFC 3261 section 25.1, which a header name is.
+func isToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("-.!%*_+`'~", c) >= 0) {
+			return false
+		}
+	}
+	return true
+}
+
+
+// Stack is what the package needs of the process's SIP stack
+// (pager/sipstack.Stack satisfies it): a client per transport, sending
+// from the listener's address, and our Contact on that transport.
+type Stack interface {
+	Client(transport string) (*sipgo.Client, error)
+	Contact(transport, user string) sip.Uri
+}
+
+// Config configures a Manager. Zero fields take the defaults listed.
+type Config struct {
+	// Stack sends requests and names our Contact. Required.
+	Stack Stack
+	// Endpoint is the MSRP endpoint sessions are created on. Required.
+	Endpoint *session.Endpoint
+	// UserAgent is the User-Agent of our requests and the Server of our
+	// responses (default "iwf").
+	UserAgent string
+	// AcceptTypes are the MSRP content types we take (default
+	// message/cpim text/plain), AcceptWrappedTypes those taken inside CPIM
+	// (default text/plain message/imdn+xml).
+	AcceptTypes        []string
+	AcceptWrappedTypes []string
+	// MaxSize is our a=max-size (0: the endpoint's MaxMessageSize).
+	MaxSize int64
+	// AnswerSetup is our a=setup answering an actpass offer: "passive"
+	// (default: the RCS client, which is often behind NAT, connects) or
+	// "active".
+	AnswerSetup string
+	// AckTimeout ends an answered incoming call whose ACK never came
+	// (default 32 s).
+	AckTimeout time.Duration
+	// ByeTimeout bounds the BYE of a local close (default 5 s).
+	ByeTimeout time.Duration
+	// EventBuffer is the capacity of each Call's Events channel (64).
+	EventBuffer int
+	// OnIncoming receives each incoming call after its offer was accepted
+	// and before the 200 is sent; a non-nil error answers the INVITE
+	// instead with the error's SIPStatus (see Reject), else 500. It runs
+	// on the INVITE's goroutine; Call.Context ends if the caller CANCELs.
+	// Nil rejects every incoming INVITE with 480.
+	OnIncoming func(*Call) error
+	// Partner names the partner an incoming INVITE came from, for logs
+	// and Call.Partner (optional).
+	Partner func(req *sip.Request) string
+	// Logger receives the logs (default slog.Default()), with
+	// component=sip added.
+	Logger *slog.Logger
+}
+
+func (c Config) withDefaults() Config {
+	if c.UserAgent == "" {
+		c.UserAgent = DefaultUserAgent
+	}
+	if len(c.AcceptTypes) == 0 {
+		c.AcceptTypes = []string{"message/cpim", "text/plain"}
+	}
+	if len(c.AcceptWrappedTypes) == 0 {
+		c.AcceptWrappedTypes = []string{"text/plain", "message/imdn+xml"}
+	}
+	if c.AckTimeout <= 0 {
+		c.AckTimeout = DefaultAckTimeout
+	}
+	if c.ByeTimeout <= 0 {
+		c.ByeTimeout = DefaultByeTimeout
+	}
+	if c.EventBuffer <= 0 {
+		c.EventBuffer = DefaultEventBuffer
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	return c
+}
+
+func (c Config) validate() error {
+	var errs []error
+	if c.Stack == nil {
+		errs = append(errs, &FieldError{Path: "stack", Reason: "missing"})
+	}
+	if c.Endpoint == nil {
+		errs = append(errs, &FieldError{Path: "endpoint", Reason: "missing"})
+	}
+	switch strings.ToLower(c.AnswerSetup) {
+	case "", "passive", "active":
+	default:
+		errs = append(errs, &FieldError{Path: "answer_setup", Reason: "want passive or active, got " + c.AnswerSetup})
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,24 @@
+// Package sipsession opens and answers the SIP INVITE dialogs that carry
+// MSRP sessions (RFC 4975 section 4, RFC 3261, RFC 3264 offer/answer): the
+// IWF's side of RCS chat sessions. It owns no socket: the process's one
+// sipgo server and its clients (pager/sipstack) are passed in, and
+// [Manager.Register] adds the INVITE, ACK, BYE and CANCEL handlers to that
+// server before it serves.
+//
+// Outgoing ([Manager.Open]): an MSRP session is created on the
+// session.Endpoint, its path goes into an SDP offer (msrpsdp.BuildOffer),
+// and the INVITE leaves toward the partner trunk's next hop with the
+// headers RCS networks expect. A 2xx is acknowledged and its answer
+// negotiated; a 3xx is followed once; a final error, a timeout or a
+// cancelled context (CANCEL, RFC 3261 section 9) end in a typed *Error.
+//
+// Incoming: an INVITE's offer is validated (msrpsdp.Parse), answered with
+// our path (msrpsdp.BuildAnswer), and the resulting [Call] handed to
+// Config.OnIncoming before the 200 is sent; its error chooses the final
+// status instead.
+//
+// A [Call] is what the interworking core sees: Send and Close, and an
+// Events channel that carries the messages and reports received and ends
+// when the call does, whatever ended it (BYE from either side, the MSRP
+// connection lost, no ACK, CANCEL).
+package sipsession

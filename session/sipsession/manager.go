@@ -1,0 +1,208 @@
+package sipsession
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+)
+
+// Manager opens and answers the INVITE dialogs of MSRP sessions on a
+// shared sipgo server and keeps the table of live calls.
+type Manager struct {
+	cfg   Config
+	log   *slog.Logger
+
+	ctx    context.Context // ends with Close: the root of our own work
+	cancel context.CancelFunc
+
+	mu     sync.Mutex
+	calls  map[string]*Call // by dialog ID
+	closed bool
+	wg     sync.WaitGroup
+}
+
+// New checks cfg and returns a Manager. It starts nothing: Register its
+// handlers on the server before serving.
+func New(cfg Config) (*Manager, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Manager{
+		cfg:    cfg,
+		log:    cfg.Logger.With("component", "sip"),
+		ctx:    ctx,
+		cancel: cancel,
+		calls:  make(map[string]*Call),
+	}, nil
+}
+
+// Register adds the INVITE, ACK, BYE and CANCEL handlers to srv, the
+// process's one server. Call it before the server serves: sipgo reads its
+// handler table without a lock. OPTIONS and the rest stay with whoever
+// owns the server.
+func (m *Manager) Register(srv *sipgo.Server) {
+	srv.OnInvite(m.onInvite)
+	// Without an ACK handler sipgo answers the ACK of our 2xx with 405.
+	srv.OnAck(m.onAck)
+	srv.OnBye(m.onBye)
+	srv.OnCancel(m.onCancel)
+}
+
+// Calls returns the number of live calls.
+func (m *Manager) Calls() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.calls)
+}
+
+// Close ends every call (BYE) and waits for the goroutines of the
+// Manager, including handlers in flight. New calls are refused from then on.
+func (m *Manager) Close(ctx context.Context) error {
+	m.mu.Lock()
+	m.closed = true
+	calls := make([]*Call, 0, len(m.calls))
+	for _, c := range m.calls {
+		calls = append(calls, c)
+	}
+	m.mu.Unlock()
+	var errs []error
+	for _, c := range calls {
+		errs = append(errs, c.hangup(ctx, ReasonShutdown))
+	}
+	m.cancel()
+	m.wg.Wait()
+	return errors.Join(errs...)
+}
+
+// enter counts a handler or Open in flight; false once closed.
+func (m *Manager) enter() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return false
+	}
+	m.wg.Add(1)
+	return true
+}
+
+// spawn runs f on a goroutine counted by Close, with the Manager's
+// context; it does nothing once closed.
+func (m *Manager) spawn(f func(ctx context.Context)) {
+	if !m.enter() {
+		return
+	}
+	go func() {
+		defer m.wg.Done()
+		f(m.ctx)
+	}()
+}
+
+// remember adds an established (or answering) call to the table.
+func (m *Manager) remember(c *Call) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return ErrClosed
+	}
+	m.calls[c.dialogID] = c
+	return nil
+}
+
+func (m *Manager) forget(c *Call) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.calls[c.dialogID] == c {
+		delete(m.calls, c.dialogID)
+	}
+}
+
+// match finds the call of an in-dialog request from the peer. Our dialog
+// IDs are Call-ID + local tag + remote tag as sipgo makes them: an
+// incoming call's local tag is the request's To tag (UAS), an outgoing
+// call's is the From tag of our INVITE, which the peer's requests carry
+// in To as well; sipgo orders the tags differently for the two roles, so
+// both IDs are tried.
+func (m *Manager) match(req *sip.Request) *Call {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if id, err := sip.DialogIDFromRequestUAS(req); err == nil {
+		if c := m.calls[id]; c != nil && c.dir == Incoming {
+			return c
+		}
+	}
+	if id, err := sip.DialogIDFromRequestUAC(req); err == nil {
+		if c := m.calls[id]; c != nil && c.dir == Outgoing {
+			return c
+		}
+	}
+	return nil
+}
+
+// onAck takes the ACK of a 2xx (RFC 3261 section 13.3.1.4). An ACK
+// matches no transaction and needs no response; one for an unknown dialog
+// is dropped.
+func (m *Manager) onAck(req *sip.Request, tx sip.ServerTransaction) {
+	c := m.match(req)
+	if c == nil || c.uas == nil {
+		return
+	}
+	if err := c.uas.ReadAck(req, tx); err != nil {
+		// The ACK of a re-INVITE's 2xx carries a later CSeq: nothing waits
+		// for it.
+		return
+	}
+	c.ackOne.Do(func() { close(c.acked) })
+}
+
+// onBye ends the call the BYE names (RFC 3261 section 15.1.2): 200, then
+// the MSRP session closed; 481 for an unknown dialog.
+func (m *Manager) onBye(req *sip.Request, tx sip.ServerTransaction) {
+	c := m.match(req)
+	if c == nil {
+		m.respond(tx, req, 481, "Call/Transaction Does Not Exist")
+		return
+	}
+	var err error
+	if c.uas != nil {
+		err = c.uas.ReadBye(req, tx)
+	} else {
+		err = c.uac.ReadBye(req, tx)
+	}
+	if err != nil {
+		c.log.Debug("bye", "error", err)
+	}
+	c.end(ReasonPeerBye, nil)
+}
+
+// onCancel answers a CANCEL that matched no INVITE transaction (sipgo's
+// transaction layer answers the others itself with 200, and the INVITE
+// with 487): 481 (RFC 3261 section 9.2).
+func (m *Manager) onCancel(req *sip.Request, tx sip.ServerTransaction) {
+	m.respond(tx, req, 481, "Call/Transaction Does Not Exist")
+}
+
+// respond sends a response outside a dialog, with Server and, for 488,
+// the Warning.
+func (m *Manager) respond(tx sip.ServerTransaction, req *sip.Request, code int, reason string, headers ...sip.Header) {
+	res := sip.NewResponseFromRequest(req, code, reason, nil)
+	res.AppendHeader(sip.NewHeader("Server", m.cfg.UserAgent))
+	for _, h := range headers {
+		res.AppendHeader(h)
+	}
+	if err := tx.Respond(res); err != nil {
+		m.log.Debug("respond failed", "status", code, "call_id", callIDOf(req), "error", err)
+	}
+}
+
+func callIDOf(req *sip.Request) string {
+	if h := req.CallID(); h != nil {
+		return h.Value()
+	}
+	return ""
+}

@@ -1,0 +1,337 @@
+package sipsession
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+
+	"iwf/session"
+	"iwf/session/msrp"
+	"iwf/session/msrpsdp"
+)
+
+// onInvite answers an INVITE: a re-INVITE when it names a dialog (To tag),
+// else a new incoming call.
+func (m *Manager) onInvite(req *sip.Request, tx sip.ServerTransaction) {
+	if !m.enter() {
+		m.respond(tx, req, 503, "Service Unavailable")
+		return
+	}
+	defer m.wg.Done()
+	if to := req.To(); to != nil && to.Params != nil {
+		if tag, ok := to.Params.Get("tag"); ok && tag != "" {
+			m.reinvite(req, tx)
+			return
+		}
+	}
+	m.incoming(req, tx)
+}
+
+// checkOffer applies the body rules to an INVITE or re-INVITE and
+// answers the ones it refuses: 400 without a body (we take no offerless
+// INVITE: the offer in our 2xx would need the answer in the ACK, RFC 3264
+// section 4), 415 with Accept for another type (RFC 3261 section
+// 21.4.13), 488 with a Warning for an SDP we cannot use (RFC 3261 section
+// 21.4.26).
+func (m *Manager) checkOffer(req *sip.Request, tx sip.ServerTransaction) (msrpsdp.Description, bool) {
+	body := req.Body()
+	if len(body) == 0 {
+		m.respond(tx, req, 400, "Missing SDP Offer")
+		return msrpsdp.Description{}, false
+	}
+	if ct := req.GetHeader("Content-Type"); ct == nil || !isSDP(ct.Value()) {
+		m.respond(tx, req, 415, "Unsupported Media Type", sip.NewHeader("Accept", "application/sdp"))
+		return msrpsdp.Description{}, false
+	}
+	offer, err := msrpsdp.Parse(body)
+	if err != nil {
+		m.refuseSDP(req, tx, err)
+		return msrpsdp.Description{}, false
+	}
+	return offer, true
+}
+
+// refuseSDP answers 488 (500 for a fault in our own media) with the
+// Warning the msrpsdp error describes.
+func (m *Manager) refuseSDP(req *sip.Request, tx sip.ServerTransaction, err error) {
+	code := msrpsdp.SIPStatusOf(err)
+	m.log.Info("offer refused", "call_id", callIDOf(req), "status", code, "error", err)
+	m.final(tx, req, code, err)
+}
+
+// agent is the warn-agent of our Warning headers: our host on the
+// request's transport.
+func (m *Manager) agent(req *sip.Request) string {
+	u := m.cfg.Stack.Contact(strings.ToLower(req.Transport()), "")
+	if u.Host == "" {
+		return "iwf"
+	}
+	return u.HostPort()
+}
+
+// incoming handles a new INVITE with an MSRP offer.
+func (m *Manager) incoming(req *sip.Request, tx sip.ServerTransaction) {
+	offer, ok := m.checkOffer(req, tx)
+	if !ok {
+		return
+	}
+	transport := strings.ToLower(req.Transport())
+	client, err := m.cfg.Stack.Client(transport)
+	if err != nil {
+		m.log.Warn("no client for the transport of an invite", "transport", transport, "error", err)
+		m.respond(tx, req, 500, "Server Internal Error")
+		return
+	}
+	ua := &sipgo.DialogUA{Client: client, ContactHDR: m.contact(transport)}
+	dlg, err := ua.ReadInvite(req, tx)
+	if err != nil {
+		// No Contact, no CSeq, no To: not an INVITE we can make a dialog of.
+		m.respond(tx, req, 400, "Bad Request")
+		return
+	}
+	partner := ""
+	if m.cfg.Partner != nil {
+		partner = m.cfg.Partner(req)
+	}
+	c := m.newCall(Incoming, partner)
+	c.uas, c.dialogID, c.callID = dlg, dlg.ID, callIDOf(req)
+	c.from, c.to = req.From().Address, req.To().Address
+	if h := req.GetHeader("Conversation-ID"); h != nil {
+		c.convID = h.Value()
+	}
+	if h := req.GetHeader("Contribution-ID"); h != nil {
+		c.contribID = h.Value()
+	}
+	c.log = m.log.With("call_id", c.callID, "partner", partner)
+	// A CANCEL (sipgo's transaction layer answers it 200 and the INVITE
+	// 487) ends the call's context: OnIncoming and the answer stop.
+	tx.OnCancel(func(*sip.Request) { c.cancel() })
+
+	status, body, err := m.prepare(c, offer)
+	if status != 200 {
+		c.end(ReasonRejected, err)
+		m.final(tx, req, status, err)
+		return
+	}
+	if err := m.remember(c); err != nil {
+		c.end(ReasonShutdown, err)
+		m.final(tx, req, 503, err)
+		return
+	}
+	if c.ctx.Err() != nil {
+		c.end(ReasonCanceled, nil)
+		return
+	}
+	if err := m.answer(c, tx, body); err != nil {
+		select {
+		case <-c.done:
+			return // ended meanwhile: BYE, Close, MSRP failure
+		default:
+		}
+		if c.ctx.Err() != nil {
+			c.end(ReasonCanceled, nil)
+			return
+		}
+		c.log.Info("answer failed", "error", err)
+		c.end(ReasonAckTimeout, err)
+		// RFC 3261 section 13.3.1.4: a 2xx never acknowledged is ended
+		// with a BYE.
+		m.spawn(func(ctx context.Context) { _ = c.bye(ctx) })
+		return
+	}
+	if c.neg.Active {
+		// RFC 6135: the active side connects once the answer is known,
+		// now for us.
+		if err := c.sess.Connect(c.ctx, c.neg.Remote.Path, true); err != nil {
+			c.log.Info("msrp connect failed", "error", err)
+			_ = c.hangup(m.ctx, ReasonMSRPLost)
+		}
+	}
+}
+
+// prepare creates the MSRP session, builds the answer and asks
+// OnIncoming; it returns the final status to send and, for 200, the SDP,
+// else the error that explains the status.
+func (m *Manager) prepare(c *Call, offer msrpsdp.Description) (int, []byte, error) {
+	if m.cfg.OnIncoming == nil {
+		return 480, nil, errors.New("sipsession: no handler for incoming calls")
+	}
+	sess, err := m.cfg.Endpoint.NewSession(c.ctx, session.SessionOptions{
+		AcceptTypes: m.cfg.AcceptTypes,
+		MaxSize:     m.cfg.MaxSize,
+		Handler:     c.handler(),
+	})
+	if err != nil {
+		c.log.Warn("msrp session", "error", err)
+		return 500, nil, err
+	}
+	c.sess = sess
+	c.log = c.log.With("msrp_session", sess.LocalURI().SessionID)
+	local := m.localMedia(sess)
+	if strings.EqualFold(m.cfg.AnswerSetup, "active") {
+		local.Setup = msrpsdp.SetupActive
+	} else {
+		local.Setup = msrpsdp.SetupPassive
+	}
+	origin, err := msrpsdp.NewOrigin(local.Addr)
+	if err != nil {
+		return 500, nil, err
+	}
+	body, neg, err := msrpsdp.BuildAnswer(origin, offer, local)
+	if err != nil {
+		code := msrpsdp.SIPStatusOf(err)
+		c.log.Info("offer refused", "status", code, "error", err)
+		return code, nil, err
+	}
+	c.neg, c.origin, c.local = neg, origin, neg.Local
+	if !neg.Active {
+		// Passive: record the peer's path before the 200 so that its
+		// connection, which may come before our ACK, binds at once.
+		if err := sess.Connect(c.ctx, neg.Remote.Path, false); err != nil {
+			return 500, nil, err
+		}
+	}
+	if err := m.cfg.OnIncoming(c); err != nil {
+		code := statusOf(err)
+		c.log.Info("incoming call refused", "status", code, "error", err)
+		return code, nil, err
+	}
+	return 200, body, nil
+}
+
+// final answers with a non-2xx status, with the Warning of an SDP error
+// (RFC 3261 section 20.43).
+func (m *Manager) final(tx sip.ServerTransaction, req *sip.Request, code int, err error) {
+	var hdrs []sip.Header
+	var se *msrpsdp.Error
+	if errors.As(err, &se) {
+		hdrs = append(hdrs, sip.NewHeader("Warning", se.Warning(m.agent(req))))
+	}
+	m.respond(tx, req, code, reasonPhrase(code), hdrs...)
+}
+
+// answer sends the 200 with our SDP and waits for its ACK, retransmitting
+// the 2xx over unreliable transports from T1 doubling to T2 (RFC 3261
+// section 13.3.1.4); past AckTimeout it fails.
+func (m *Manager) answer(c *Call, tx sip.ServerTransaction, body []byte) error {
+	res := sip.NewSDPResponseFromRequest(c.uas.InviteRequest, body)
+	hdr := m.contact(strings.ToLower(c.uas.InviteRequest.Transport()))
+	res.AppendHeader(&hdr)
+	res.AppendHeader(sip.NewHeader("Server", m.cfg.UserAgent))
+	// The dialog's BYE is built from the response it answered with, and
+	// sipgo sends it only from an established dialog: we write the 2xx
+	// ourselves (its Respond waits for the ACK without a usable bound), so
+	// the state is set here. InitWithState keeps the dialog's CSeq.
+	c.uas.InitWithState(sip.DialogStateEstablished)
+	c.uas.InviteResponse = res
+	if err := tx.Respond(res); err != nil {
+		return err
+	}
+	c.log.Info("call answered", "direction", "incoming", "active", c.neg.Active)
+	reliable := !strings.EqualFold(c.uas.InviteRequest.Transport(), "udp")
+	interval := sip.T1
+	retransmit := time.NewTimer(interval)
+	defer retransmit.Stop()
+	if reliable {
+		retransmit.Stop()
+	}
+	deadline := time.NewTimer(m.cfg.AckTimeout)
+	defer deadline.Stop()
+	for {
+		select {
+		case <-c.acked:
+			return nil
+		case <-retransmit.C:
+			_ = tx.Respond(res)
+			interval = min(2*interval, sip.T2)
+			retransmit.Reset(interval)
+		case <-deadline.C:
+			return errors.New("sipsession: no ack for the 2xx")
+		case <-c.ctx.Done():
+			return context.Canceled
+		}
+	}
+}
+
+// reinvite answers an INVITE inside a dialog (RFC 3261 section 14.2): a
+// new offer, for example after an SBC moved the media, updates the MSRP
+// session's path; an offer we cannot take gets 488 and the session stays
+// as it was.
+func (m *Manager) reinvite(req *sip.Request, tx sip.ServerTransaction) {
+	c := m.match(req)
+	if c == nil {
+		m.respond(tx, req, 481, "Call/Transaction Does Not Exist")
+		return
+	}
+	offer, ok := m.checkOffer(req, tx)
+	if !ok {
+		return
+	}
+	c.mu.Lock()
+	origin, local := c.origin.Next(), c.local
+	c.mu.Unlock()
+	// The connection stays as it is: keep our role, whatever the new
+	// offer's a=setup (RFC 6135 section 4.2 lets an established session
+	// keep its connection).
+	if c.neg.Active {
+		local.Setup = msrpsdp.SetupActive
+	} else {
+		local.Setup = msrpsdp.SetupPassive
+	}
+	body, neg, err := msrpsdp.BuildAnswer(origin, offer, local)
+	if err == nil {
+		err = c.sess.UpdateRemotePath(neg.Remote.Path)
+	}
+	if err != nil {
+		m.refuseSDP(req, tx, err)
+		return
+	}
+	c.mu.Lock()
+	c.origin = origin
+	c.mu.Unlock()
+	c.log.Info("session updated by re-invite", "path", msrp.FormatPath(neg.Remote.Path))
+	res := sip.NewSDPResponseFromRequest(req, body)
+	hdr := m.contact(strings.ToLower(req.Transport()))
+	res.AppendHeader(&hdr)
+	res.AppendHeader(sip.NewHeader("Server", m.cfg.UserAgent))
+	if err := tx.Respond(res); err != nil {
+		c.log.Debug("re-invite response", "error", err)
+	}
+}
+
+// reasonPhrase is the reason phrase of the statuses we send (RFC 3261
+// section 21).
+func reasonPhrase(code int) string {
+	switch code {
+	case 400:
+		return "Bad Request"
+	case 403:
+		return "Forbidden"
+	case 404:
+		return "Not Found"
+	case 415:
+		return "Unsupported Media Type"
+	case 480:
+		return "Temporarily Unavailable"
+	case 481:
+		return "Call/Transaction Does Not Exist"
+	case 486:
+		return "Busy Here"
+	case 487:
+		return "Request Terminated"
+	case 488:
+		return "Not Acceptable Here"
+	case 503:
+		return "Service Unavailable"
+	case 603:
+		return "Decline"
+	}
+	if code >= 500 {
+		return "Server Internal Error"
+	}
+	return "Rejected"
+}
