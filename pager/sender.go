@@ -282,6 +282,9 @@ func (s *Sender) request(tr *trunk, m Outgoing, fromTag string, cseq uint32) *si
 	maxFwd := sip.MaxForwardsHeader(70)
 	req.AppendHeader(&maxFwd)
 	req.AppendHeader(sip.NewHeader("User-Agent", s.cfg.UserAgent))
+	// No Contact: RFC 3428 section 4, a MESSAGE starts no dialog and UAs
+	// MUST NOT insert one. The advertised address reaches the partner in
+	// Via, which the client fills from the listener's configuration.
 	req.AppendHeader(sip.NewHeader("Content-Type", "text/plain;charset=UTF-8"))
 	req.SetBody([]byte(m.Text))
 	req.SetDestination(tr.dest)

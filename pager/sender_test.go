@@ -63,7 +63,7 @@ func TestSendDelivers(t *testing.T) {
 	r := got[0]
 	if r.Body != "hello 👋" || !strings.HasPrefix(r.ContentType, "text/plain") || r.CallID != res.CallID ||
 		r.RequestURI != "sip:+447700900123@partner.example;user=phone" ||
-		r.From != "sip:+447700900456@iwf.example.net;user=phone" || r.FromTag == "" || r.Transport != "udp" {
+		r.From != "sip:+447700900456@iwf.example.net;user=phone" || r.FromTag == "" || r.Transport != "udp" || r.Contact != "" {
 		t.Fatalf("%+v", r)
 	}
 	// Via carries the listener the request left from: answers come back

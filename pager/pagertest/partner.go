@@ -24,6 +24,8 @@ type Received struct {
 	ContentType string
 	Body        string
 	Via         string
+	// Contact is the Contact header, "" without one.
+	Contact string
 }
 
 // Answer is what a Partner does with a MESSAGE.
@@ -135,6 +137,9 @@ func (p *Partner) handle(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	if h := req.Via(); h != nil {
 		r.Via = h.Value()
+	}
+	if h := req.Contact(); h != nil {
+		r.Contact = h.Value()
 	}
 	p.mu.Lock()
 	p.received = append(p.received, r)

@@ -20,8 +20,10 @@
 // Requests the IWF originates leave through Client(transport): UDP from
 // the listening socket (so the peer sees the advertised port and answers
 // to it), TCP and TLS on connections the transport layer opens and reuses.
-// Via sent-by and Contact carry the advertised address of the listener
-// (Listener.Advertise), so the IWF works behind a public address.
+// Via sent-by carries the advertised address of the listener
+// (Listener.Advertise), so the IWF works behind a public address; Contact
+// gives the same address to session's INVITEs and their answers (a
+// MESSAGE carries no Contact, RFC 3428 section 4).
 package sipstack
 
 import (
