@@ -165,7 +165,6 @@ func isToken(s string) bool {
 	return true
 }
 
-
 // Stack is what the package needs of the process's SIP stack
 // (pager/sipstack.Stack satisfies it): a client per transport, sending
 // from the listener's address, and our Contact on that transport.

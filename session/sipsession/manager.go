@@ -13,8 +13,8 @@ import (
 // Manager opens and answers the INVITE dialogs of MSRP sessions on a
 // shared sipgo server and keeps the table of live calls.
 type Manager struct {
-	cfg   Config
-	log   *slog.Logger
+	cfg Config
+	log *slog.Logger
 
 	ctx    context.Context // ends with Close: the root of our own work
 	cancel context.CancelFunc

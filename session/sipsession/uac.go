@@ -250,8 +250,16 @@ func (m *Manager) inviteRequest(c *Call, t Trunk, to, hop sip.Uri, transport str
 	}
 	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
 	req.SetBody(body)
+	// The next hop is an outbound proxy (RFC 3261 section 8.1.2): a loose
+	// Route to it, which the CANCEL and a redirected INVITE copy, rather
+	// than a destination only this request would carry.
+	route := sip.Uri{Scheme: hop.Scheme, Host: hop.Host, Port: hop.Port, UriParams: sip.NewParams()}
+	if transport != "udp" {
+		route.UriParams.Add("transport", transport)
+	}
+	route.UriParams.Add("lr", "")
+	req.AppendHeader(&sip.RouteHeader{Address: route})
 	req.SetTransport(strings.ToUpper(transport))
-	req.SetDestination(hop.HostPort())
 	return req
 }
 
@@ -268,7 +276,8 @@ func requestURI(to, hop sip.Uri) sip.Uri {
 }
 
 // redirectRequest is the INVITE retried at target: same Call-ID, From and
-// To, CSeq one higher, a new Via branch (RFC 3261 section 8.1.3.4).
+// To, CSeq one higher, a new Via branch (RFC 3261 section 8.1.3.4),
+// still through the trunk's next hop.
 func redirectRequest(prev *sip.Request, target, hop sip.Uri) *sip.Request {
 	req := prev.Clone()
 	req.Recipient = target
@@ -280,9 +289,7 @@ func redirectRequest(prev *sip.Request, target, hop sip.Uri) *sip.Request {
 		to.Params.Remove("tag")
 	}
 	if target.Scheme == "tel" {
-		req.SetDestination(hop.HostPort())
-	} else {
-		req.SetDestination(target.HostPort())
+		req.Recipient = requestURI(target, hop)
 	}
 	return req
 }

@@ -139,7 +139,9 @@ func (m *Manager) incoming(req *sip.Request, tx sip.ServerTransaction) {
 		c.log.Info("answer failed", "error", err)
 		c.end(ReasonAckTimeout, err)
 		// RFC 3261 section 13.3.1.4: a 2xx never acknowledged is ended
-		// with a BYE.
+		// with a BYE. sipgo holds a BYE back until the ACK or the end of
+		// the INVITE transaction: end that first.
+		tx.Terminate()
 		m.spawn(func(ctx context.Context) { _ = c.bye(ctx) })
 		return
 	}

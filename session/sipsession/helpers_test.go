@@ -1,0 +1,243 @@
+package sipsession
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/emiago/sipgo"
+
+	"iwf/pager/sipstack"
+	"iwf/session"
+	"iwf/session/msrp"
+	"iwf/session/msrpsdp"
+	"iwf/session/msrptest"
+)
+
+func quietLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// ctxT is a context that ends with the test, or after 30 s.
+func ctxT(t *testing.T) context.Context {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// startStack runs a sipstack (the process's SIP stack) on loopback UDP
+// and TCP, port 0, with handlers registered by register before it serves
+// (after Listen, so that its clients exist).
+func startStack(t *testing.T, register func(*sipstack.Stack, *sipgo.Server)) *sipstack.Stack {
+	t.Helper()
+	st, err := sipstack.New(sipstack.Config{Listen: []sipstack.Listener{
+		{Transport: "udp", Address: "127.0.0.1:0"},
+		{Transport: "tcp", Address: "127.0.0.1:0"},
+	}}, quietLog())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Listen before registering: the handlers' clients and contacts exist
+	// from then on; nothing is served until Run.
+	if err := st.Listen(); err != nil {
+		t.Fatal(err)
+	}
+	register(st, st.Server())
+	done := make(chan error, 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { done <- st.Run(ctx) }()
+	<-st.Ready()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("stack run: %v", err)
+		}
+	})
+	return st
+}
+
+// iwf is the system under test: a Manager on its own stack and endpoint.
+type iwf struct {
+	st       *sipstack.Stack
+	ep       *session.Endpoint
+	m        *Manager
+	incoming chan *Call
+}
+
+// newIWF starts a Manager; tweak may change the config (OnIncoming
+// defaults to accepting and publishing the call on incoming).
+func newIWF(t *testing.T, tweak func(*Config)) *iwf {
+	t.Helper()
+	w := &iwf{ep: msrptest.NewEndpoint(t, session.Config{}), incoming: make(chan *Call, 8)}
+	cfg := Config{
+		Endpoint:   w.ep,
+		Logger:     quietLog(),
+		AckTimeout: 2 * time.Second,
+		OnIncoming: func(c *Call) error { w.incoming <- c; return nil },
+	}
+	if tweak != nil {
+		tweak(&cfg)
+	}
+	var m *Manager
+	startStack(t, func(st *sipstack.Stack, srv *sipgo.Server) {
+		w.st, cfg.Stack = st, st
+		var err error
+		if m, err = New(cfg); err != nil {
+			t.Fatal(err)
+		}
+		m.Register(srv)
+	})
+	w.m = m
+	t.Cleanup(func() {
+		if err := m.Close(context.Background()); err != nil {
+			t.Errorf("manager close: %v", err)
+		}
+		checkNoLeaks(t)
+	})
+	return w
+}
+
+// addr is the stack's address on transport, for a next hop or a peer.
+func addr(st *sipstack.Stack, tp string) string { return st.Addr(tp).String() }
+
+func trunkTo(st *sipstack.Stack, tp string) Trunk {
+	t := DefaultTrunk()
+	t.Name = "peer"
+	t.NextHop = "sip:" + addr(st, tp) + ";transport=" + tp
+	return t
+}
+
+// checkNoLeaks fails when a goroutine of this package outlives the
+// Manager's Close: Close waits for every goroutine it started and every
+// handler in flight.
+func checkNoLeaks(t *testing.T) {
+	t.Helper()
+	buf := make([]byte, 1<<20)
+	buf = buf[:runtime.Stack(buf, true)]
+	for _, g := range strings.Split(string(buf), "\n\n") {
+		if strings.Contains(g, "iwf/session/sipsession.(*") && !strings.Contains(g, "testing.tRunner") &&
+			!strings.Contains(g, "sipsession.checkNoLeaks") {
+			t.Errorf("goroutine left after Close:\n%s", g)
+		}
+	}
+}
+
+// recorder collects MSRP messages received on a peer's session.
+type recorder struct {
+	msgs chan *session.Message
+}
+
+func newRecorder() *recorder { return &recorder{msgs: make(chan *session.Message, 16)} }
+
+func (r *recorder) handler() session.Handler {
+	return session.HandlerFuncs{Message: func(_ context.Context, _ *session.Session, m *session.Message) error {
+		r.msgs <- m
+		return nil
+	}}
+}
+
+func (r *recorder) next(t *testing.T) *session.Message {
+	t.Helper()
+	select {
+	case m := <-r.msgs:
+		return m
+	case <-time.After(10 * time.Second):
+		t.Fatal("no msrp message")
+		return nil
+	}
+}
+
+// nextEvent reads the call's next event.
+func nextEvent(t *testing.T, c *Call) Event {
+	t.Helper()
+	select {
+	case ev, ok := <-c.Events():
+		if !ok {
+			t.Fatalf("events closed (reason %v, err %v)", c.Reason(), c.Err())
+		}
+		return ev
+	case <-time.After(10 * time.Second):
+		t.Fatal("no event")
+		return Event{}
+	}
+}
+
+// waitClosed reads events up to EventClosed and returns it.
+func waitClosed(t *testing.T, c *Call) Event {
+	t.Helper()
+	for {
+		select {
+		case ev, ok := <-c.Events():
+			if !ok {
+				return Event{Kind: EventClosed, Reason: c.Reason(), Err: c.Err()}
+			}
+			if ev.Kind == EventClosed {
+				return ev
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("call not closed")
+		}
+	}
+}
+
+// peerMedia is the MSRP media of a test peer's session.
+func peerMedia(s *session.Session, setup msrpsdp.Setup) msrpsdp.Media {
+	u := s.LocalURI()
+	return msrpsdp.Media{
+		Addr: u.Host, Port: u.Port, Path: s.LocalPath(),
+		AcceptTypes: []string{"message/cpim", "text/plain"}, Setup: setup,
+	}
+}
+
+// buildOffer is an offer from a test peer.
+func buildOffer(t *testing.T, m msrpsdp.Media) []byte {
+	t.Helper()
+	o, err := msrpsdp.NewOrigin(m.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := msrpsdp.BuildOffer(o, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// fakePath is a peer path nobody listens on, for raw-connection tests.
+func fakePath(id string) []msrp.URI {
+	return []msrp.URI{{Host: "127.0.0.1", Port: 9, SessionID: id, Transport: "tcp"}}
+}
+
+// freeUDPPort returns a loopback UDP port that was free a moment ago.
+func freeUDPPort(t *testing.T) int {
+	t.Helper()
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	return pc.LocalAddr().(*net.UDPAddr).Port
+}
+
+// signal is a channel closed once.
+type signal struct {
+	once sync.Once
+	ch   chan struct{}
+}
+
+func newSignal() *signal { return &signal{ch: make(chan struct{})} }
+func (s *signal) fire()  { s.once.Do(func() { close(s.ch) }) }
+
+func (s *signal) wait(t *testing.T, what string) {
+	t.Helper()
+	select {
+	case <-s.ch:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("timed out waiting for %s", what)
+	}
+}
