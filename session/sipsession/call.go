@@ -100,6 +100,12 @@ type Call struct {
 	cancel context.CancelFunc
 	acked  chan struct{} // closed by the ACK of our 2xx (incoming calls)
 	ackOne sync.Once
+	// ready is closed once the MSRP session is connected (or, passive,
+	// waits for the peer): an incoming call is handed to OnIncoming
+	// before its answer, and Send waits for this.
+	ready     chan struct{}
+	readyOnce sync.Once
+	answered  bool // a 2xx went out on an incoming call; under mu
 
 	events  chan Event
 	sendMu  sync.RWMutex // read: a delivery in flight; write: closing events
@@ -118,6 +124,7 @@ func (m *Manager) newCall(dir Direction, partner string) *Call {
 		ctx:     ctx,
 		cancel:  cancel,
 		acked:   make(chan struct{}),
+		ready:   make(chan struct{}),
 		events:  make(chan Event, m.cfg.EventBuffer),
 		done:    make(chan struct{}),
 		log:     m.log,
@@ -187,8 +194,16 @@ func (c *Call) Err() error {
 	}
 }
 
-// Send sends a message on the MSRP session; see session.Session.Send.
+// Send sends a message on the MSRP session; see session.Session.Send. On
+// an incoming call not yet answered and connected it waits for that.
 func (c *Call) Send(ctx context.Context, m *session.OutgoingMessage) (string, error) {
+	select {
+	case <-c.ready:
+	case <-c.done:
+		return "", ErrClosed
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
 	select {
 	case <-c.done:
 		return "", ErrClosed
@@ -196,6 +211,8 @@ func (c *Call) Send(ctx context.Context, m *session.OutgoingMessage) (string, er
 	}
 	return c.sess.Send(ctx, m)
 }
+
+func (c *Call) markReady() { c.readyOnce.Do(func() { close(c.ready) }) }
 
 // Close ends the call: BYE (bounded by Config.ByeTimeout and ctx) and the
 // MSRP session closed. It returns once the call has ended; a BYE that
@@ -222,7 +239,7 @@ func (c *Call) bye(ctx context.Context) error {
 	switch {
 	case c.uac != nil:
 		err = c.uac.Bye(ctx)
-	case c.uas != nil && c.uas.InviteResponse != nil && c.uas.InviteResponse.IsSuccess():
+	case c.uas != nil && c.wasAnswered():
 		err = c.uas.Bye(ctx)
 	}
 	if err != nil {
@@ -230,6 +247,12 @@ func (c *Call) bye(ctx context.Context) error {
 		return errors.Join(ErrTransport, err)
 	}
 	return nil
+}
+
+func (c *Call) wasAnswered() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.answered
 }
 
 // claim marks the call as ending; false if another path already did.

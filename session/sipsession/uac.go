@@ -125,6 +125,7 @@ func (m *Manager) Open(ctx context.Context, r OpenRequest) (*Call, error) {
 		_ = c.hangup(ctx, ReasonLocal)
 		return nil, err
 	}
+	c.markReady()
 	c.log.Info("call established", "direction", "outgoing", "active", c.neg.Active)
 	return c, nil
 }

@@ -31,28 +31,44 @@ func (m *Manager) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	m.incoming(req, tx)
 }
 
-// checkOffer applies the body rules to an INVITE or re-INVITE and
-// answers the ones it refuses: 400 without a body (we take no offerless
-// INVITE: the offer in our 2xx would need the answer in the ACK, RFC 3264
-// section 4), 415 with Accept for another type (RFC 3261 section
-// 21.4.13), 488 with a Warning for an SDP we cannot use (RFC 3261 section
-// 21.4.26).
+// checkOffer applies the body rules of checkBody to an INVITE or
+// re-INVITE and answers the ones it refuses.
 func (m *Manager) checkOffer(req *sip.Request, tx sip.ServerTransaction) (msrpsdp.Description, bool) {
-	body := req.Body()
-	if len(body) == 0 {
-		m.respond(tx, req, 400, "Missing SDP Offer")
-		return msrpsdp.Description{}, false
+	ct := ""
+	if h := req.GetHeader("Content-Type"); h != nil {
+		ct = h.Value()
 	}
-	if ct := req.GetHeader("Content-Type"); ct == nil || !isSDP(ct.Value()) {
+	offer, status, err := checkBody(ct, req.Body())
+	switch status {
+	case 0:
+		return offer, true
+	case 400:
+		m.respond(tx, req, 400, "Missing SDP Offer")
+	case 415:
 		m.respond(tx, req, 415, "Unsupported Media Type", sip.NewHeader("Accept", "application/sdp"))
-		return msrpsdp.Description{}, false
+	default:
+		m.refuseSDP(req, tx, err)
+	}
+	return msrpsdp.Description{}, false
+}
+
+// checkBody reads the offer of an INVITE, or says which status refuses
+// it: 400 without a body (we take no offerless INVITE: the offer in our
+// 2xx would need the answer in the ACK, RFC 3264 section 4), 415 for
+// another type (RFC 3261 section 21.4.13), 488 for an SDP we cannot use
+// (RFC 3261 section 21.4.26). It is pure, so a fuzz target drives it.
+func checkBody(contentType string, body []byte) (msrpsdp.Description, int, error) {
+	if len(body) == 0 {
+		return msrpsdp.Description{}, 400, errors.New("sipsession: invite without an sdp offer")
+	}
+	if !isSDP(contentType) {
+		return msrpsdp.Description{}, 415, errors.New("sipsession: invite body of type " + contentType)
 	}
 	offer, err := msrpsdp.Parse(body)
 	if err != nil {
-		m.refuseSDP(req, tx, err)
-		return msrpsdp.Description{}, false
+		return msrpsdp.Description{}, msrpsdp.SIPStatusOf(err), err
 	}
-	return offer, true
+	return offer, 0, nil
 }
 
 // refuseSDP answers 488 (500 for a fault in our own media) with the
@@ -151,8 +167,10 @@ func (m *Manager) incoming(req *sip.Request, tx sip.ServerTransaction) {
 		if err := c.sess.Connect(c.ctx, c.neg.Remote.Path, true); err != nil {
 			c.log.Info("msrp connect failed", "error", err)
 			_ = c.hangup(m.ctx, ReasonMSRPLost)
+			return
 		}
 	}
+	c.markReady()
 }
 
 // prepare creates the MSRP session, builds the answer and asks
@@ -228,8 +246,11 @@ func (m *Manager) answer(c *Call, tx sip.ServerTransaction, body []byte) error {
 	// sipgo sends it only from an established dialog: we write the 2xx
 	// ourselves (its Respond waits for the ACK without a usable bound), so
 	// the state is set here. InitWithState keeps the dialog's CSeq.
+	c.mu.Lock()
 	c.uas.InitWithState(sip.DialogStateEstablished)
 	c.uas.InviteResponse = res
+	c.answered = true
+	c.mu.Unlock()
 	if err := tx.Respond(res); err != nil {
 		return err
 	}

@@ -332,3 +332,54 @@ func TestIncomingAckTimeout(t *testing.T) {
 		t.Fatal("no BYE after the ACK timeout")
 	}
 }
+
+// TestIncomingActive: the peer offers passive (or actpass with our policy
+// active), so the IWF connects to the peer's path once the ACK came.
+func TestIncomingActive(t *testing.T) {
+	tests := []struct {
+		name        string
+		offerSetup  msrpsdp.Setup
+		answerSetup string
+	}{
+		{name: "passive offer", offerSetup: msrpsdp.SetupPassive},
+		{name: "actpass offer, active policy", offerSetup: msrpsdp.SetupActPass, answerSetup: "active"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newIWF(t, func(c *Config) { c.AnswerSetup = tc.answerSetup })
+			p := newUACPeer(t)
+			ctx := ctxT(t)
+			rcs := msrptest.NewEndpoint(t, session.Config{})
+			rec := newRecorder()
+			ps, err := rcs.NewSession(ctx, session.SessionOptions{Handler: rec.handler()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			dlg := p.invite(t, ctx, w, buildOffer(t, peerMedia(ps, tc.offerSetup)))
+			if err := dlg.WaitAnswer(ctx, sipgo.AnswerOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			ans := answerOf(t, dlg)
+			if ans.Setup != msrpsdp.SetupActive {
+				t.Fatalf("answer setup %v, want active", ans.Setup)
+			}
+			if err := ps.Connect(ctx, ans.Path, false); err != nil {
+				t.Fatal(err)
+			}
+			if err := dlg.Ack(ctx); err != nil {
+				t.Fatal(err)
+			}
+			c := nextCall(t, w)
+			if _, err := c.Send(ctx, &session.OutgoingMessage{ContentType: "text/plain", Body: []byte("active")}); err != nil {
+				t.Fatal(err)
+			}
+			if m := rec.next(t); string(m.Body) != "active" {
+				t.Fatalf("peer got %q", m.Body)
+			}
+			if err := c.Close(ctx); err != nil {
+				t.Fatal(err)
+			}
+			nextReq(t, p.byes, "bye from the iwf")
+		})
+	}
+}
