@@ -148,6 +148,10 @@ func (m *Manager) match(req *sip.Request) *Call {
 // matches no transaction and needs no response; one for an unknown dialog
 // is dropped.
 func (m *Manager) onAck(req *sip.Request, tx sip.ServerTransaction) {
+	if !m.enter() {
+		return
+	}
+	defer m.wg.Done()
 	c := m.match(req)
 	if c == nil || c.uas == nil {
 		return
@@ -163,6 +167,11 @@ func (m *Manager) onAck(req *sip.Request, tx sip.ServerTransaction) {
 // onBye ends the call the BYE names (RFC 3261 section 15.1.2): 200, then
 // the MSRP session closed; 481 for an unknown dialog.
 func (m *Manager) onBye(req *sip.Request, tx sip.ServerTransaction) {
+	if !m.enter() {
+		m.respond(tx, req, 481, "Call/Transaction Does Not Exist")
+		return
+	}
+	defer m.wg.Done()
 	c := m.match(req)
 	if c == nil {
 		m.respond(tx, req, 481, "Call/Transaction Does Not Exist")

@@ -32,7 +32,7 @@ type uasPeer struct {
 
 type behaviour func(p *uasPeer, req *sip.Request, tx sip.ServerTransaction)
 
-func newUASPeer(t *testing.T, b behaviour) *uasPeer {
+func newUASPeer(t testing.TB, b behaviour) *uasPeer {
 	t.Helper()
 	p := &uasPeer{
 		ep: msrptest.NewEndpoint(t, session.Config{}), rec: newRecorder(),
@@ -100,16 +100,7 @@ func respondSDP(p *uasPeer, dlg *sipgo.DialogServerSession, body []byte) {
 	_ = dlg.WriteResponse(res)
 }
 
-func nextReq(t *testing.T, ch chan *sip.Request, what string) *sip.Request {
-	t.Helper()
-	select {
-	case r := <-ch:
-		return r
-	case <-time.After(10 * time.Second):
-		t.Fatalf("no %s", what)
-		return nil
-	}
-}
+func nextReq(t testing.TB, ch chan *sip.Request, what string) *sip.Request { return recv(t, ch, what) }
 
 func TestOpenEstablishesAndCarriesMessages(t *testing.T) {
 	for _, tp := range []string{"udp", "tcp"} {

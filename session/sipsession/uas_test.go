@@ -92,16 +92,7 @@ func answerOf(t *testing.T, dlg *sipgo.DialogClientSession) msrpsdp.Media {
 	return d.Media
 }
 
-func nextCall(t *testing.T, w *iwf) *Call {
-	t.Helper()
-	select {
-	case c := <-w.incoming:
-		return c
-	case <-time.After(10 * time.Second):
-		t.Fatal("no incoming call")
-		return nil
-	}
-}
+func nextCall(t *testing.T, w *iwf) *Call { return recv(t, w.incoming, "incoming call") }
 
 // offerMedia is a raw peer's media: setup active, so the test's raw MSRP
 // connection is the one that binds.
@@ -297,12 +288,7 @@ func TestIncomingCancel(t *testing.T) {
 	if got := dlg.InviteResponse.StatusCode; got != 487 {
 		t.Fatalf("invite answered %d, want 487", got)
 	}
-	var c *Call
-	select {
-	case c = <-ended:
-	case <-time.After(10 * time.Second):
-		t.Fatal("OnIncoming not released by the CANCEL")
-	}
+	c := recv(t, ended, "release of OnIncoming by the CANCEL")
 	if ev := waitClosed(t, c); ev.Reason != ReasonCanceled && ev.Reason != ReasonRejected {
 		t.Fatalf("closed with %v", ev.Reason)
 	}
@@ -323,13 +309,8 @@ func TestIncomingAckTimeout(t *testing.T) {
 		t.Fatalf("closed with %v", ev.Reason)
 	}
 	// RFC 3261 section 13.3.1.4: the unacknowledged session gets a BYE.
-	select {
-	case bye := <-p.byes:
-		if bye.CallID().Value() != res.CallID().Value() {
-			t.Fatalf("bye for %s", bye.CallID().Value())
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("no BYE after the ACK timeout")
+	if bye := recv(t, p.byes, "BYE after the ACK timeout"); bye.CallID().Value() != res.CallID().Value() {
+		t.Fatalf("bye for %s", bye.CallID().Value())
 	}
 }
 
