@@ -316,3 +316,26 @@ func TestOpenRedirect(t *testing.T) {
 		})
 	}
 }
+
+// TestMSRPLossEndsCall: the MSRP connection drops under an established
+// dialog; the IWF ends the dialog with a BYE and the call with
+// ReasonMSRPLost.
+func TestMSRPLossEndsCall(t *testing.T) {
+	w := newIWF(t, nil)
+	p := newUASPeer(t, answerMSRP)
+	ctx := ctxT(t)
+	c, err := w.m.Open(ctx, OpenRequest{From: "sip:a@iwf.example", To: "sip:b@rcs.example", Trunk: trunkTo(p.st, "udp")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.ep.Close(); err != nil { // drops the peer's MSRP connections
+		t.Fatal(err)
+	}
+	if ev := waitClosed(t, c); ev.Reason != ReasonMSRPLost || ev.Err == nil {
+		t.Fatalf("closed with %v (%v)", ev.Reason, ev.Err)
+	}
+	nextReq(t, p.byes, "bye after the msrp loss")
+	if _, err := c.Send(ctx, &session.OutgoingMessage{ContentType: "text/plain", Body: []byte("x")}); !errors.Is(err, ErrClosed) {
+		t.Fatalf("send on an ended call: %v", err)
+	}
+}
