@@ -1,0 +1,394 @@
+package smpp
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/linxGnu/gosmpp/pdu"
+)
+
+// SubmitHandler takes the submit_sm that partner ESMEs send to the Server.
+type SubmitHandler interface {
+	// HandleSubmit hands msg to durable storage and returns the message_id
+	// for the submit_sm_resp. The response is written only after it
+	// returns, so a partner never holds an acknowledgement for a message
+	// that is not stored. An error is answered with StatusOf(err):
+	// its SMPPStatus, else ESME_RSYSERR.
+	HandleSubmit(ctx context.Context, partner string, msg *Message) (messageID string, err error)
+}
+
+// SubmitHandlerFunc adapts a function to SubmitHandler.
+type SubmitHandlerFunc func(ctx context.Context, partner string, msg *Message) (string, error)
+
+// HandleSubmit implements SubmitHandler.
+func (f SubmitHandlerFunc) HandleSubmit(ctx context.Context, partner string, msg *Message) (string, error) {
+	return f(ctx, partner, msg)
+}
+
+// DeliverResult is the outcome of a deliver_sm the partner accepted.
+type DeliverResult struct {
+	Partner string
+	// Bind names the bind that carried it (BindStatus.Name).
+	Bind string
+}
+
+// Server accepts binds from partner ESMEs (SMPP 3.4 2.2, the SMSC end):
+// bind_transmitter, bind_receiver and bind_transceiver checked against
+// each partner's credentials and bind cap, submit_sm passed to a
+// SubmitHandler, and deliver_sm sent toward the partner's receiving binds.
+type Server struct {
+	cfg ServerConfig
+	ln  net.Listener
+	h   SubmitHandler
+	log *slog.Logger
+
+	bySystemID map[string]*serverPartner
+	byName     map[string]*serverPartner
+
+	life  lifecycle
+	mu    sync.Mutex
+	conns map[*serverConn]struct{}
+	wg    sync.WaitGroup
+}
+
+type serverPartner struct {
+	cfg    ServerPartner
+	pwHash [32]byte
+	binds  []*serverConn // bound, in bind order
+	rr     int
+}
+
+type serverConn struct {
+	s        *session
+	remote   string
+	partner  *serverPartner // set at bind, under Server.mu
+	systemID string
+	state    stateBox
+	counters counters
+}
+
+// NewServer checks cfg and returns a server for the connections ln
+// accepts. Pass a tls.NewListener for TLS. It starts nothing: call Run.
+func NewServer(ln net.Listener, cfg ServerConfig, h SubmitHandler, log *slog.Logger) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if ln == nil || h == nil {
+		return nil, errors.New("smpp: NewServer needs a listener and a SubmitHandler")
+	}
+	cfg = cfg.withDefaults()
+	s := &Server{
+		cfg:        cfg,
+		ln:         ln,
+		h:          h,
+		log:        componentLog(log),
+		bySystemID: map[string]*serverPartner{},
+		byName:     map[string]*serverPartner{},
+		conns:      map[*serverConn]struct{}{},
+	}
+	s.life.init()
+	for _, p := range cfg.Partners {
+		sp := &serverPartner{cfg: p, pwHash: sha256.Sum256([]byte(p.Password))}
+		s.bySystemID[p.SystemID] = sp
+		s.byName[p.Name] = sp
+	}
+	return s, nil
+}
+
+// Addr is the listener's address.
+func (s *Server) Addr() net.Addr { return s.ln.Addr() }
+
+// Run accepts connections until ctx ends or Close is called, then unbinds
+// every partner gracefully and returns once all connections are gone. It
+// returns nil after a shutdown and the listener's error if accepting fails.
+func (s *Server) Run(ctx context.Context) error {
+	if err := s.life.begin(); err != nil {
+		return err
+	}
+	defer s.life.end()
+
+	stopped := make(chan struct{})
+	acceptDone := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		select {
+		case <-ctx.Done():
+		case <-s.life.stop:
+		case <-acceptDone:
+		}
+		_ = s.ln.Close()
+	}()
+	err := s.accept(ctx)
+	close(acceptDone)
+	<-stopped
+	s.shutdown(ctx)
+	return err
+}
+
+func (s *Server) accept(ctx context.Context) error {
+	var delay time.Duration
+	for {
+		nc, err := s.ln.Accept()
+		if err != nil {
+			select {
+			case <-s.life.stop:
+				return nil
+			case <-ctx.Done():
+				return nil
+			default:
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				// Out of file descriptors and the like: wait and go on,
+				// as net/http does.
+				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+				s.log.Warn("smpp: accept", "error", err, "retry_in", delay)
+				if (realClock{}).Sleep(ctx, delay) != nil {
+					return nil
+				}
+				continue
+			}
+			return fmt.Errorf("smpp: accept: %w", err)
+		}
+		delay = 0
+		s.serve(ctx, nc)
+	}
+}
+
+func (s *Server) serve(ctx context.Context, nc net.Conn) {
+	sc := &serverConn{remote: nc.RemoteAddr().String()}
+	sc.state.set(StateConnecting)
+	log := s.log.With("remote", sc.remote)
+	sc.s = newSession(ctx, nc, sessionOpts{
+		log:            log,
+		maxPDU:         s.cfg.MaxPDULen,
+		window:         1,
+		inbound:        1,
+		inboundCmd:     CmdSubmitSM,
+		respTimeout:    s.cfg.ResponseTimeout,
+		handlerTimeout: s.cfg.HandlerTimeout,
+		handle: func(ctx context.Context, m *Message) (string, error) {
+			return s.h.HandleSubmit(ctx, sc.partner.cfg.Name, m)
+		},
+		bind: func(ss *session, req *pdu.BindRequest) uint32 {
+			return s.bind(sc, ss, req)
+		},
+		ourID:    s.cfg.SystemID,
+		counters: &sc.counters,
+	})
+	s.mu.Lock()
+	if s.life.isClosed() {
+		s.mu.Unlock()
+		_ = nc.Close()
+		return
+	}
+	s.conns[sc] = struct{}{}
+	s.wg.Add(1)
+	s.mu.Unlock()
+	go func() {
+		defer s.wg.Done()
+		sc.s.watchdog(s.cfg.BindTimeout, s.cfg.IdleTimeout)
+		err := sc.s.readLoop()
+		s.mu.Lock()
+		delete(s.conns, sc)
+		if p := sc.partner; p != nil {
+			for i, b := range p.binds {
+				if b == sc {
+					p.binds = append(p.binds[:i], p.binds[i+1:]...)
+					break
+				}
+			}
+		}
+		s.mu.Unlock()
+		sc.state.set(StateClosed)
+		if !errors.Is(err, errUnbound) {
+			sc.state.setErr(err)
+		}
+		log.Info("smpp: connection closed", "system_id", sc.systemID, "reason", err)
+	}()
+}
+
+// bind checks a bind request against the partners (SMPP 3.4 4.1). An
+// unknown system_id and a wrong password get the same ESME_RINVPASWD,
+// after the same constant-time comparison, so the answer does not tell
+// which system_ids exist.
+func (s *Server) bind(sc *serverConn, ss *session, req *pdu.BindRequest) uint32 {
+	log := s.log.With("remote", sc.remote, "system_id", req.SystemID)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.bySystemID[req.SystemID]
+	want := [32]byte{}
+	if p != nil {
+		want = p.pwHash
+	}
+	got := sha256.Sum256([]byte(req.Password))
+	match := subtle.ConstantTimeCompare(got[:], want[:]) == 1
+	status := StatusOK
+	switch {
+	case p == nil || !match:
+		status = StatusInvPaswd
+	case s.life.isClosed():
+		status = StatusBindFail
+	case p.cfg.RequireTLS && !isTLS(ss.nc):
+		status = StatusBindFail
+	case len(p.binds) >= p.cfg.MaxBinds:
+		// The per-partner cap: refused as a failed bind, not
+		// ESME_RALYBND, which SMPP 3.4 keeps for a second bind on the
+		// same connection.
+		status = StatusBindFail
+	}
+	if status != StatusOK {
+		if p != nil {
+			sc.counters.bindFailures.Add(1)
+		}
+		log.Warn("smpp: bind refused", "command", CommandName(uint32(req.CommandID)), "status", StatusName(status))
+		return status
+	}
+	ss.setLimits(p.cfg.Window, p.cfg.Window)
+	sc.partner, sc.systemID = p, req.SystemID
+	p.binds = append(p.binds, sc)
+	sc.counters.binds.Add(1)
+	sc.state.set(StateBound)
+	ss.opts.log = ss.opts.log.With("partner", p.cfg.Name, "system_id", req.SystemID)
+	log.Info("smpp: bound", "partner", p.cfg.Name, "kind", kindOf(uint32(req.CommandID)).String())
+	return StatusOK
+}
+
+func isTLS(nc net.Conn) bool {
+	_, ok := nc.(*tls.Conn)
+	return ok
+}
+
+// Deliver sends msg as a deliver_sm to one of the partner's receiver or
+// transceiver binds, taken in turn, and waits for the deliver_sm_resp. It
+// waits for a window slot when the bind has the partner's window full. An
+// answer other than ESME_ROK is a *StatusError; ErrConnectionLost and
+// ErrResponseTimeout mean the partner may or may not have the message.
+func (s *Server) Deliver(ctx context.Context, partner string, msg *Message) (DeliverResult, error) {
+	res := DeliverResult{Partner: partner}
+	frame, err := AppendMessage(nil, CmdDeliverSM, 0, msg)
+	if err != nil {
+		return res, err
+	}
+	for range 8 {
+		sc, err := s.pick(partner)
+		if err != nil {
+			return res, err
+		}
+		res.Bind = sc.name()
+		win, err := sc.s.acquire(ctx)
+		if errors.Is(err, ErrClosed) {
+			continue // that bind went away: take the next
+		}
+		if err != nil {
+			return res, err
+		}
+		c, err := sc.s.send(frame, win, false)
+		if err != nil {
+			continue
+		}
+		sc.counters.sent.Add(1)
+		r := sc.s.wait(ctx, c)
+		sc.counters.countResult(r.h.Status, r.err)
+		switch {
+		case r.err != nil:
+			return res, fmt.Errorf("smpp: deliver_sm to %s: %w", res.Bind, r.err)
+		case r.h.Status != StatusOK:
+			return res, &StatusError{Command: r.h.Command, Status: r.h.Status}
+		}
+		return res, nil
+	}
+	return res, ErrNoBind
+}
+
+// pick returns the partner's next receiving bind, round robin.
+func (s *Server) pick(partner string) (*serverConn, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.life.isClosed() {
+		return nil, ErrClosed
+	}
+	p := s.byName[partner]
+	if p == nil {
+		return nil, fmt.Errorf("%w %q", ErrUnknownPartner, partner)
+	}
+	for range len(p.binds) {
+		p.rr = (p.rr + 1) % len(p.binds)
+		sc := p.binds[p.rr]
+		if sc.s.bound().delivers() && !sc.s.isClosing() {
+			return sc, nil
+		}
+	}
+	return nil, fmt.Errorf("%w: %s", ErrNoBind, partner)
+}
+
+func (sc *serverConn) name() string {
+	if sc.partner == nil {
+		return sc.remote
+	}
+	return sc.partner.cfg.Name + "/" + sc.remote
+}
+
+// Status returns a snapshot of every connection, bound or not yet.
+func (s *Server) Status() []BindStatus {
+	s.mu.Lock()
+	conns := make([]*serverConn, 0, len(s.conns))
+	for sc := range s.conns {
+		conns = append(conns, sc)
+	}
+	out := make([]BindStatus, len(conns))
+	for i, sc := range conns {
+		out[i] = BindStatus{Name: sc.name(), SystemID: sc.systemID, Remote: sc.remote}
+		if p := sc.partner; p != nil {
+			out[i].Partner = p.cfg.Name
+		}
+	}
+	s.mu.Unlock()
+	for i, sc := range conns {
+		st := &out[i]
+		st.Kind, st.Outstanding, st.Counters = sc.s.bound().String(), sc.s.outstanding(), sc.counters.snapshot()
+		sc.state.fill(st)
+	}
+	return out
+}
+
+// Close stops accepting, unbinds every connection gracefully (handlers in
+// flight answer first) and waits for them. It is idempotent; it returns
+// the listener's close error when Run was never called.
+func (s *Server) Close() error {
+	first, started := s.life.closeAndWait()
+	if first && !started {
+		return s.ln.Close()
+	}
+	return nil
+}
+
+// shutdown unbinds every connection and waits for them. After ctx ends
+// the unbinds still get the response timeout: WithoutCancel keeps the
+// deadline-bound drain from being cut short by the cancellation that
+// caused it.
+func (s *Server) shutdown(ctx context.Context) {
+	s.life.shut() // no new connections or binds
+	s.mu.Lock()
+	conns := make([]*serverConn, 0, len(s.conns))
+	for sc := range s.conns {
+		conns = append(conns, sc)
+	}
+	s.mu.Unlock()
+	drain, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.ResponseTimeout+s.cfg.HandlerTimeout)
+	defer cancel()
+	var wg sync.WaitGroup
+	for _, sc := range conns {
+		wg.Go(func() { sc.s.unbind(drain) })
+	}
+	wg.Wait()
+	s.wg.Wait()
+}
