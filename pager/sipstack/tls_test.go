@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/emiago/sipgo/sip"
+
 	"iwf/internal/testcert"
 )
 
