@@ -195,3 +195,37 @@ func TestRelayRegistrationIsRefreshed(t *testing.T) {
 		recv(t, relay.AuthRequests(), fmt.Sprintf("AUTH %d", i+1))
 	}
 }
+
+// TestCEMADialsSDPAddress: with CEMA the connection goes to the c=/m=
+// address (here the real listener) while the path names an address that
+// an SBC rewrote (here a closed loopback port); requests still match by
+// session-id.
+func TestCEMADialsSDPAddress(t *testing.T) {
+	a := msrptest.NewEndpoint(t, session.Config{})
+	b := msrptest.NewEndpoint(t, session.Config{})
+	rb := newRecorder()
+	ctx := ctxT(t)
+	sa, err := a.NewSession(ctx, session.SessionOptions{CEMA: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sb, err := b.NewSession(ctx, session.SessionOptions{CEMA: true, Handler: rb})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sb.Connect(ctx, sa.LocalPath(), false); err != nil {
+		t.Fatal(err)
+	}
+	rewritten := sb.LocalURI()
+	rewritten.Host, rewritten.Port = "127.0.0.2", 1 // nothing listens there
+	sa.SetDialAddress(sb.LocalURI().Addr())
+	if err := sa.Connect(ctx, []msrp.URI{rewritten}, true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sa.Send(ctx, &session.OutgoingMessage{ContentType: "text/plain", Body: []byte("via SBC")}); err != nil {
+		t.Fatal(err)
+	}
+	if m := recv(t, rb.msgs, "message"); string(m.Body) != "via SBC" {
+		t.Fatalf("got %q", m.Body)
+	}
+}

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"slices"
+	"strconv"
 	"sync"
 	"time"
 
@@ -108,6 +110,7 @@ type Session struct {
 	fromPath string // From-Path of our requests
 	started  bool
 	active   bool
+	dialAddr string // host:port to connect to instead of the first hop (CEMA)
 	conn     *conn
 	bound    chan struct{} // closed once a connection is bound
 	inbound  map[string]*inbound
@@ -189,6 +192,15 @@ func (s *Session) Connect(ctx context.Context, remotePath []msrp.URI, active boo
 	s.toPath = msrp.FormatPath(to)
 	s.active = active || len(s.usePath) > 0
 	firstHop := to[0]
+	if s.dialAddr != "" && len(s.usePath) == 0 {
+		host, port, err := net.SplitHostPort(s.dialAddr)
+		p, perr := strconv.Atoi(port)
+		if err != nil || perr != nil {
+			s.mu.Unlock()
+			return fmt.Errorf("session: dial address %q: not host:port", s.dialAddr)
+		}
+		firstHop = msrp.URI{Secure: firstHop.Secure, Host: host, Port: p, Transport: firstHop.Transport}
+	}
 	s.mu.Unlock()
 
 	if !s.active {
@@ -209,6 +221,16 @@ func (s *Session) Connect(ctx context.Context, remotePath []msrp.URI, active boo
 		return err
 	}
 	return nil
+}
+
+// SetDialAddress makes an active Connect open its connection to addr
+// (host:port) instead of the first URI of the path. With CEMA (RFC 6714
+// section 4.2) the connection goes to the SDP c=/m= address, since an SBC
+// may have rewritten it while the path keeps the peer's own URI.
+func (s *Session) SetDialAddress(addr string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.dialAddr = addr
 }
 
 // UpdateRemotePath takes a new peer path from a re-INVITE (for example

@@ -220,6 +220,9 @@ func (c *Call) accept(ctx context.Context, offer msrpsdp.Media, res *sip.Respons
 	c.neg = neg
 	// The session prepends its own relays (Use-Path) to what it is given,
 	// so it gets the peer's path, not neg.ToPath(), which holds both.
+	if neg.CEMA {
+		c.sess.SetDialAddress(neg.ConnectAddr())
+	}
 	if err := c.sess.Connect(ctx, neg.Remote.Path, neg.Active); err != nil {
 		return newError(KindMSRPConnect, err)
 	}

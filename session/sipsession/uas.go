@@ -164,6 +164,9 @@ func (m *Manager) incoming(req *sip.Request, tx sip.ServerTransaction) {
 	if c.neg.Active {
 		// RFC 6135: the active side connects once the answer is known,
 		// now for us.
+		if c.neg.CEMA {
+			c.sess.SetDialAddress(c.neg.ConnectAddr())
+		}
 		if err := c.sess.Connect(c.ctx, c.neg.Remote.Path, true); err != nil {
 			c.log.Info("msrp connect failed", "error", err)
 			_ = c.hangup(m.ctx, ReasonMSRPLost)
