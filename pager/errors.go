@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"strconv"
 
-	"iwf/pager/internal/cfgerr"
+	"iwf/internal/cfgerr"
 )
 
 // ErrDuplicate is what a Store returns (matched with errors.Is) for a

@@ -5,6 +5,8 @@ import (
 	"fmt"
 
 	"github.com/linxGnu/gosmpp/data"
+
+	"iwf/internal/cfgerr"
 )
 
 // Errors a caller branches on.
@@ -106,29 +108,17 @@ func (e *FieldError) Is(target error) bool {
 // SMPPStatus implements StatusCoder.
 func (e *FieldError) SMPPStatus() uint32 { return e.Status }
 
+// WithPathPrefix returns a copy of e whose path sits under prefix.
+func (e *FieldError) WithPathPrefix(prefix string) error {
+	c := *e
+	c.Path = prefix + "." + e.Path
+	return &c
+}
+
 // Prefix returns err with every FieldError path in it prefixed, so that a
 // config loader reports "partners[2].smpp.client.window" for the "window"
 // that ClientConfig.Validate names. Other errors pass unchanged.
-func Prefix(prefix string, err error) error {
-	if err == nil {
-		return nil
-	}
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		errs := j.Unwrap()
-		out := make([]error, len(errs))
-		for i, e := range errs {
-			out[i] = Prefix(prefix, e)
-		}
-		return errors.Join(out...)
-	}
-	var fe *FieldError
-	if errors.As(err, &fe) {
-		c := *fe
-		c.Path = prefix + "." + fe.Path
-		return &c
-	}
-	return err
-}
+func Prefix(prefix string, err error) error { return cfgerr.Prefix(prefix, err) }
 
 // DecodeError reports a PDU whose bytes break SMPP 3.4.
 type DecodeError struct {

@@ -4,7 +4,7 @@ import (
 	"errors"
 	"fmt"
 
-	"iwf/pager/internal/cfgerr"
+	"iwf/internal/cfgerr"
 )
 
 // ErrInvalidConfig is matched (errors.Is) by every *FieldError.

@@ -1,6 +1,7 @@
 // Package cfgerr is the configuration error type that pager and
-// pager/sipstack share: a field named by its YAML path, and the prefixing
-// that puts that path in its place in the whole configuration.
+// pager/sipstack share (a field named by its YAML path), and the one
+// prefixing walk that puts such paths in their place in the whole
+// configuration, for any error type that can re-root its path (smpp's too).
 package cfgerr
 
 import "errors"
@@ -23,7 +24,21 @@ func (e *FieldError) Error() string { return e.Pkg + ": " + e.Path + ": " + e.Re
 // Is matches the package's sentinel.
 func (e *FieldError) Is(target error) bool { return target == e.Kind }
 
-// Prefix returns err with the path of every FieldError in it prefixed by
+// PathError is an error naming a configuration field that can return a
+// copy of itself with its path under prefix.
+type PathError interface {
+	error
+	WithPathPrefix(prefix string) error
+}
+
+// WithPathPrefix implements PathError.
+func (e *FieldError) WithPathPrefix(prefix string) error {
+	c := *e
+	c.Path = prefix + "." + e.Path
+	return &c
+}
+
+// Prefix returns err with the path of every PathError in it prefixed by
 // prefix and a dot. Joined errors are prefixed one by one; other errors
 // pass unchanged.
 func Prefix(prefix string, err error) error {
@@ -38,11 +53,9 @@ func Prefix(prefix string, err error) error {
 		}
 		return errors.Join(out...)
 	}
-	var fe *FieldError
-	if errors.As(err, &fe) {
-		c := *fe
-		c.Path = prefix + "." + fe.Path
-		return &c
+	var pe PathError
+	if errors.As(err, &pe) {
+		return pe.WithPathPrefix(prefix)
 	}
 	return err
 }
