@@ -12,8 +12,6 @@ import (
 	"iwf/session"
 )
 
-func ioEOF() error { return io.EOF }
-
 // listenSilent accepts connections and never writes.
 func listenSilent(t *testing.T) int {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
