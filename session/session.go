@@ -344,17 +344,14 @@ func (s *Session) waitBound(ctx context.Context) (*conn, error) {
 	if !started {
 		return nil, errors.New("session: Send before Connect")
 	}
-	t := time.NewTimer(s.ep.cfg.BindTimeout)
-	defer t.Stop()
 	select {
 	case <-s.bound:
-	case <-s.done:
-		return nil, s.Err()
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	case <-t.C:
-		s.fail(ErrNotBound)
-		return nil, ErrNotBound
+		// Bound already (every active session, and passive ones after the
+		// peer's first request): no timer on the per-message path.
+	default:
+		if err := s.awaitBind(ctx); err != nil {
+			return nil, err
+		}
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -362,6 +359,23 @@ func (s *Session) waitBound(ctx context.Context) (*conn, error) {
 		return nil, s.err
 	}
 	return s.conn, nil
+}
+
+// awaitBind waits up to BindTimeout for a passive session's peer.
+func (s *Session) awaitBind(ctx context.Context) error {
+	t := time.NewTimer(s.ep.cfg.BindTimeout)
+	defer t.Stop()
+	select {
+	case <-s.bound:
+	case <-s.done:
+		return s.Err()
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		s.fail(ErrNotBound)
+		return ErrNotBound
+	}
+	return nil
 }
 
 // Close ends the session locally (the SIP layer sends the BYE). A
