@@ -2,7 +2,6 @@ package session
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -57,8 +56,11 @@ func (s *Session) Send(ctx context.Context, m *OutgoingMessage) (string, error) 
 	body, size := m.Reader, m.Size
 	var src []byte
 	if m.Body != nil || body == nil {
-		src, size = m.Body, int64(len(m.Body))
-		body = bytes.NewReader(src)
+		// Content in memory is sent in place, never read through a copy.
+		src, size, body = m.Body, int64(len(m.Body)), nil
+		if src == nil {
+			src = []byte{} // an empty message
+		}
 	}
 	if size < 0 {
 		// Unknown length: peek ahead to tell the last chunk.
