@@ -1,0 +1,192 @@
+package interwork
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"iwf/internal/cfgerr"
+)
+
+// ErrInvalidConfig matches every configuration error of this package.
+var ErrInvalidConfig = errors.New("interwork: invalid configuration")
+
+// Promotion says when pager-mode traffic of a conversation becomes an MSRP
+// session (DESIGN flow 1 step 4).
+type Promotion string
+
+// The promotion policies.
+const (
+	// PromoteAlways opens a session on the first message.
+	PromoteAlways Promotion = "always"
+	// PromoteThreshold opens one once Threshold messages arrived within
+	// ThresholdWindow; before that messages are relayed pager-mode.
+	PromoteThreshold Promotion = "threshold"
+	// PromoteNever relays every message pager-mode.
+	PromoteNever Promotion = "never"
+)
+
+// Fallback is what happens to queued messages when a session cannot be
+// opened or used.
+type Fallback string
+
+// The fallbacks.
+const (
+	// FallbackPager relays the queued messages pager-mode (SIP MESSAGE to
+	// the RCS side).
+	FallbackPager Fallback = "pager"
+	// FallbackFail returns each message to its sender as failed: an SMS
+	// delivery receipt with an error, which is the only answer left once
+	// the submit was acknowledged.
+	FallbackFail Fallback = "fail"
+	// FallbackRetry keeps the messages queued and tries to open again
+	// after RetryDelay, up to MaxRetries times, then fails them.
+	FallbackRetry Fallback = "retry"
+)
+
+// Policy is one partner's session behaviour: the `session` section of a
+// partner in the configuration. Zero fields take Defaults.
+type Policy struct {
+	Promotion       Promotion     `yaml:"promotion"`
+	Threshold       int           `yaml:"threshold"`
+	ThresholdWindow time.Duration `yaml:"threshold_window"`
+	// IdleTimeout closes a session (BYE) with no message either way for
+	// this long; the conversation record then lives ConversationTTL.
+	IdleTimeout     time.Duration `yaml:"idle_timeout"`
+	ConversationTTL time.Duration `yaml:"conversation_ttl"`
+	// OpenTimeout bounds INVITE to MSRP bind.
+	OpenTimeout time.Duration `yaml:"open_timeout"`
+	// OnOpenFailure applies when INVITE is refused or times out, the MSRP
+	// connection fails, or a SEND gets no answer.
+	OnOpenFailure Fallback      `yaml:"on_open_failure"`
+	RetryDelay    time.Duration `yaml:"retry_delay"`
+	MaxRetries    int           `yaml:"max_retries"`
+	// MaxSessions caps the partner's live sessions; beyond it
+	// OnSessionLimit applies: pager (relay pager-mode) or fail.
+	MaxSessions    int      `yaml:"max_sessions"`
+	OnSessionLimit Fallback `yaml:"on_session_limit"`
+	// RateLimit caps the partner's messages per second toward the RCS side
+	// (0: none); beyond it ingress is answered "throttled" (SIP 503 with
+	// Retry-After, ESME_RTHROTTLED) before anything is stored.
+	RateLimit float64 `yaml:"rate_limit"`
+	// QueueMax bounds one conversation's queue; beyond it ingress is
+	// refused (SIP 503, ESME_RMSGQFUL).
+	QueueMax int `yaml:"queue_max"`
+	// DedupTTL is how long a message id is remembered against resends.
+	DedupTTL time.Duration `yaml:"dedup_ttl"`
+	// SuccessReports asks the RCS side for MSRP Success-Reports (and
+	// IMDN delivery notifications), which become SMS delivery receipts.
+	SuccessReports bool `yaml:"success_reports"`
+}
+
+// Defaults returns the policy an empty section means.
+func Defaults() Policy {
+	return Policy{
+		Promotion:       PromoteAlways,
+		Threshold:       3,
+		ThresholdWindow: time.Minute,
+		IdleTimeout:     5 * time.Minute,
+		ConversationTTL: 24 * time.Hour,
+		OpenTimeout:     30 * time.Second,
+		OnOpenFailure:   FallbackFail,
+		RetryDelay:      30 * time.Second,
+		MaxRetries:      3,
+		MaxSessions:     10000,
+		OnSessionLimit:  FallbackPager,
+		QueueMax:        1000,
+		DedupTTL:        24 * time.Hour,
+		SuccessReports:  true,
+	}
+}
+
+// WithDefaults fills zero fields from Defaults.
+func (p Policy) WithDefaults() Policy {
+	d := Defaults()
+	if p.Promotion == "" {
+		p.Promotion = d.Promotion
+	}
+	if p.Threshold == 0 {
+		p.Threshold = d.Threshold
+	}
+	if p.ThresholdWindow == 0 {
+		p.ThresholdWindow = d.ThresholdWindow
+	}
+	if p.IdleTimeout == 0 {
+		p.IdleTimeout = d.IdleTimeout
+	}
+	if p.ConversationTTL == 0 {
+		p.ConversationTTL = d.ConversationTTL
+	}
+	if p.OpenTimeout == 0 {
+		p.OpenTimeout = d.OpenTimeout
+	}
+	if p.OnOpenFailure == "" {
+		p.OnOpenFailure = d.OnOpenFailure
+	}
+	if p.RetryDelay == 0 {
+		p.RetryDelay = d.RetryDelay
+	}
+	if p.MaxRetries == 0 {
+		p.MaxRetries = d.MaxRetries
+	}
+	if p.MaxSessions == 0 {
+		p.MaxSessions = d.MaxSessions
+	}
+	if p.OnSessionLimit == "" {
+		p.OnSessionLimit = d.OnSessionLimit
+	}
+	if p.QueueMax == 0 {
+		p.QueueMax = d.QueueMax
+	}
+	if p.DedupTTL == 0 {
+		p.DedupTTL = d.DedupTTL
+	}
+	return p
+}
+
+// Validate checks p; errors name the field.
+func (p Policy) Validate() error {
+	bad := func(field, format string, args ...any) error {
+		return &cfgerr.FieldError{Pkg: "interwork", Path: field, Reason: fmt.Sprintf(format, args...), Kind: ErrInvalidConfig}
+	}
+	switch p.Promotion {
+	case PromoteAlways, PromoteThreshold, PromoteNever:
+	default:
+		return bad("promotion", "%q is not always, threshold or never", p.Promotion)
+	}
+	if p.Threshold < 1 {
+		return bad("threshold", "%d: at least 1", p.Threshold)
+	}
+	switch p.OnOpenFailure {
+	case FallbackPager, FallbackFail, FallbackRetry:
+	default:
+		return bad("on_open_failure", "%q is not pager, fail or retry", p.OnOpenFailure)
+	}
+	switch p.OnSessionLimit {
+	case FallbackPager, FallbackFail:
+	default:
+		return bad("on_session_limit", "%q is not pager or fail", p.OnSessionLimit)
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{{"threshold_window", p.ThresholdWindow}, {"idle_timeout", p.IdleTimeout}, {"conversation_ttl", p.ConversationTTL},
+		{"open_timeout", p.OpenTimeout}, {"retry_delay", p.RetryDelay}, {"dedup_ttl", p.DedupTTL}} {
+		if d.v <= 0 {
+			return bad(d.name, "%v: must be positive", d.v)
+		}
+	}
+	if p.MaxRetries < 0 {
+		return bad("max_retries", "%d is negative", p.MaxRetries)
+	}
+	if p.MaxSessions < 1 {
+		return bad("max_sessions", "%d: at least 1", p.MaxSessions)
+	}
+	if p.RateLimit < 0 {
+		return bad("rate_limit", "%v is negative", p.RateLimit)
+	}
+	if p.QueueMax < 1 {
+		return bad("queue_max", "%d: at least 1", p.QueueMax)
+	}
+	return nil
+}
