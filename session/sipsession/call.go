@@ -315,6 +315,9 @@ func (c *Call) deliver(ctx context.Context, ev Event) error {
 func (c *Call) handler() session.Handler {
 	return session.HandlerFuncs{
 		Message: func(ctx context.Context, _ *session.Session, msg *session.Message) error {
+			if c.m.cfg.OnMessage != nil {
+				return c.m.cfg.OnMessage(ctx, c, msg)
+			}
 			if err := c.deliver(ctx, Event{Kind: EventMessage, Message: msg}); err != nil {
 				// 503-like: the call is going away; the sender retries
 				// elsewhere or reports failure.

@@ -1,6 +1,7 @@
 package sipsession
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"strconv"
@@ -206,6 +207,16 @@ type Config struct {
 	// on the INVITE's goroutine; Call.Context ends if the caller CANCELs.
 	// Nil rejects every incoming INVITE with 480.
 	OnIncoming func(*Call) error
+	// OnMessage, when set, receives every message of every call on the
+	// MSRP reader instead of Events, and the 200 for its last chunk waits
+	// for it: an application that stores messages durably answers 200 only
+	// once they are stored (DESIGN flow 2 step 4). An error answers the
+	// chunk with its MSRPStatus (session.Reject), else 500.
+	OnMessage func(ctx context.Context, c *Call, m *session.Message) error
+	// ManualReports leaves Success-Reports to the application
+	// (session.Message.Report) on every session, for reports that wait
+	// until a message was delivered further.
+	ManualReports bool
 	// Partner names the partner an incoming INVITE came from, for logs
 	// and Call.Partner (optional).
 	Partner func(req *sip.Request) string

@@ -74,6 +74,7 @@ func (m *Manager) Open(ctx context.Context, r OpenRequest) (*Call, error) {
 	if opts.MaxSize == 0 {
 		opts.MaxSize = m.cfg.MaxSize
 	}
+	opts.ManualReports = opts.ManualReports || m.cfg.ManualReports
 	opts.Handler = c.handler()
 	sess, err := m.cfg.Endpoint.NewSession(ctx, opts)
 	if err != nil {

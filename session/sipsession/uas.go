@@ -184,9 +184,10 @@ func (m *Manager) prepare(c *Call, offer msrpsdp.Description) (int, []byte, erro
 		return 480, nil, errors.New("sipsession: no handler for incoming calls")
 	}
 	sess, err := m.cfg.Endpoint.NewSession(c.ctx, session.SessionOptions{
-		AcceptTypes: m.cfg.AcceptTypes,
-		MaxSize:     m.cfg.MaxSize,
-		Handler:     c.handler(),
+		AcceptTypes:   m.cfg.AcceptTypes,
+		MaxSize:       m.cfg.MaxSize,
+		ManualReports: m.cfg.ManualReports,
+		Handler:       c.handler(),
 	})
 	if err != nil {
 		c.log.Warn("msrp session", "error", err)
