@@ -1,0 +1,183 @@
+package status
+
+import (
+	"context"
+	"time"
+)
+
+// Snapshot is what /status shows: the node's own view of itself, its store,
+// its listeners and every configured partner, taken when the page is
+// requested. JSON field names are snake_case.
+type Snapshot struct {
+	// Node names this IWF instance (unique in a cluster sharing a store).
+	Node string `json:"node"`
+	// Version is the build version.
+	Version string `json:"version"`
+	// Started is when the process started; uptime is Now - Started.
+	Started time.Time `json:"started"`
+	// Now is when the snapshot was taken; the handler fills it in when
+	// the snapshot function leaves it zero.
+	Now time.Time `json:"now"`
+	// Draining is true once the node stopped taking new work.
+	Draining bool `json:"draining"`
+	// Store is the state of the shared store.
+	Store StoreStatus `json:"store"`
+	// Listeners are the addresses this node serves on.
+	Listeners []Listener `json:"listeners"`
+	// Partners are the configured peering partners, in configuration order.
+	Partners []Partner `json:"partners"`
+	// Totals are cluster-wide counters read from the store.
+	Totals map[string]int64 `json:"totals"`
+}
+
+// StoreStatus is the state of the store (Redis or the embedded miniredis).
+type StoreStatus struct {
+	// Addr is the store address the node talks to.
+	Addr string `json:"addr"`
+	// Embedded is true for the in-process store, which persists nothing.
+	Embedded bool `json:"embedded"`
+	// OK is true when the last check of the store succeeded.
+	OK bool `json:"ok"`
+	// Error is the last check's failure, empty when OK.
+	Error string `json:"error,omitempty"`
+}
+
+// Listener is one address the node serves on.
+type Listener struct {
+	// Name is the listener's role: "sip-udp", "sip-tcp", "msrp", "smpp",
+	// "status".
+	Name string `json:"name"`
+	// Addr is the bound address (with the real port when configured as 0).
+	Addr string `json:"addr"`
+}
+
+// Partner is one peering partner as this node sees it.
+type Partner struct {
+	// Name is the partner's configured name.
+	Name string `json:"name"`
+	// SMPPBinds are the partner's SMPP binds, both the ones this node
+	// opened (client) and the ones the partner opened to it (server).
+	SMPPBinds []Bind `json:"smpp_binds"`
+	// SIPTrunk is the partner's SIP trunk, nil when it has none.
+	SIPTrunk *Trunk `json:"sip_trunk,omitempty"`
+	// Sessions counts live MSRP sessions on this node.
+	Sessions int `json:"sessions"`
+	// Conversations counts conversations this node owns.
+	Conversations int `json:"conversations"`
+	// QueueDepth counts messages waiting in this partner's conversation
+	// queues.
+	QueueDepth int64 `json:"queue_depth"`
+	// Counters are the partner's message counters, keyed by the Counter*
+	// names.
+	Counters map[string]int64 `json:"counters"`
+	// LastErrors are the partner's most recent errors, newest first.
+	LastErrors []ErrorEntry `json:"last_errors"`
+}
+
+// Counter keys a Partner's Counters conventionally hold. The HTML page lists
+// these first, in this order, then any other key alphabetically.
+const (
+	CounterInSMPP     = "in_smpp"
+	CounterInSIP      = "in_sip"
+	CounterInMSRP     = "in_msrp"
+	CounterOutMSRP    = "out_msrp"
+	CounterOutSMPP    = "out_smpp"
+	CounterOutSIP     = "out_sip"
+	CounterFailed     = "failed"
+	CounterDuplicates = "duplicates"
+	CounterRefused    = "refused"
+)
+
+// Bind is one SMPP bind of a partner.
+type Bind struct {
+	// Name is the bind's configured name.
+	Name string `json:"name"`
+	// Role is "client" (this node bound to the partner's SMSC) or
+	// "server" (the partner's ESME bound to this node).
+	Role string `json:"role"`
+	// Mode is the bind type: "transmitter", "receiver", "transceiver".
+	Mode string `json:"mode"`
+	// State is the bind's state as the smpp package names it ("bound",
+	// "connecting", "closed", ...).
+	State string `json:"state"`
+	// Remote is the peer address.
+	Remote string `json:"remote"`
+	// Since is when the bind entered State.
+	Since time.Time `json:"since"`
+	// Submitted counts submit_sm sent or accepted on this bind.
+	Submitted int64 `json:"submitted"`
+	// Delivered counts deliver_sm sent or accepted on this bind.
+	Delivered int64 `json:"delivered"`
+	// Errors counts failed requests on this bind.
+	Errors int64 `json:"errors"`
+	// Window is the bind's configured window (SMPP 3.4 section 2.7:
+	// requests outstanding without a response).
+	Window int `json:"window"`
+	// Outstanding counts requests awaiting a response now.
+	Outstanding int `json:"outstanding"`
+}
+
+// Trunk is a partner's SIP trunk.
+type Trunk struct {
+	// NextHop is where MESSAGE and INVITE requests for the partner go.
+	NextHop string `json:"next_hop"`
+	// Transport is "udp", "tcp" or "tls".
+	Transport string `json:"transport"`
+	// AllowedSources are the networks requests from the partner may come
+	// from.
+	AllowedSources []string `json:"allowed_sources"`
+}
+
+// ErrorEntry is one recorded error.
+type ErrorEntry struct {
+	// Time is when the error was recorded.
+	Time time.Time `json:"time"`
+	// Where names the part that failed ("smpp", "msrp", "store", ...).
+	Where string `json:"where"`
+	// Error is the error text, cut to a bounded length.
+	Error string `json:"error"`
+}
+
+// takeSnapshot calls fn (when there is one) under timeout and fills in what
+// a snapshot function may leave out: Now, and empty rather than nil lists
+// and maps, so that JSON consumers see [] and {} rather than null. The
+// partners slice is copied before it is touched: its backing array may be
+// the caller's live state.
+func takeSnapshot(ctx context.Context, fn func(context.Context) Snapshot, timeout time.Duration) Snapshot {
+	var s Snapshot
+	if fn != nil {
+		ctx, cancel := context.WithTimeout(ctx, timeout)
+		s = fn(ctx)
+		cancel()
+	}
+	if s.Now.IsZero() {
+		s.Now = time.Now()
+	}
+	if s.Listeners == nil {
+		s.Listeners = []Listener{}
+	}
+	if s.Totals == nil {
+		s.Totals = map[string]int64{}
+	}
+	partners := make([]Partner, len(s.Partners))
+	copy(partners, s.Partners)
+	for i := range partners {
+		p := &partners[i]
+		if p.SMPPBinds == nil {
+			p.SMPPBinds = []Bind{}
+		}
+		if p.Counters == nil {
+			p.Counters = map[string]int64{}
+		}
+		if p.LastErrors == nil {
+			p.LastErrors = []ErrorEntry{}
+		}
+		if p.SIPTrunk != nil && p.SIPTrunk.AllowedSources == nil {
+			t := *p.SIPTrunk
+			t.AllowedSources = []string{}
+			p.SIPTrunk = &t
+		}
+	}
+	s.Partners = partners
+	return s
+}
