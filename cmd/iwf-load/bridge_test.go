@@ -1,0 +1,177 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"iwf/session"
+	"iwf/session/msrp"
+	"iwf/session/sipsession"
+	"iwf/smpp"
+	"iwf/smpp/receipt"
+)
+
+// bridge is a minimal stand-in for the IWF daemon, so that run is tested
+// end to end before the daemon exists: an SMPP server for the ESME
+// demo/demo, one MSRP session per conversation opened toward the RCS
+// side, messages sent in order as CPIM with a Success-Report, and each
+// Success-Report turned into a delivery receipt. It stores nothing:
+// exactly what the load tool must not be able to tell from the daemon.
+type bridge struct {
+	t   testing.TB
+	srv *smpp.Server
+	u   *uac
+	// fault, when set, says how many copies of a submitted text to send
+	// (0 drops it after acknowledging it: a loss).
+	fault func(text string) int
+
+	hop  atomic.Pointer[net.TCPAddr] // the RCS side's SIP TCP address
+	next atomic.Int64
+
+	mu    sync.Mutex
+	convs map[string]chan item
+	wg    sync.WaitGroup
+	ctx   context.Context
+}
+
+type item struct{ id, source, dest, text string }
+
+// startBridge runs a bridge on loopback until the test ends.
+func startBridge(t testing.TB, fault func(string) int) *bridge {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	b := &bridge{t: t, u: startUAC(t), fault: fault, convs: map[string]chan item{}, ctx: ctx}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := smpp.NewServer(ln, smpp.ServerConfig{Partners: []smpp.ServerPartner{
+		{Name: "demo", SystemID: "demo", Password: "demo", Window: 1000},
+	}}, smpp.SubmitHandlerFunc(b.submit), quietLog())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.srv = srv
+	done := make(chan error, 1)
+	go func() { done <- srv.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("bridge smpp: %v", err)
+		}
+		b.mu.Lock()
+		for _, ch := range b.convs {
+			close(ch)
+		}
+		b.convs = map[string]chan item{}
+		b.mu.Unlock()
+		b.wg.Wait()
+	})
+	return b
+}
+
+func (b *bridge) addr() string { return b.srv.Addr().String() }
+
+// rcsReady is Config.rcsReady: where to send the INVITEs.
+func (b *bridge) rcsReady(_, tcp net.Addr) { b.hop.Store(tcp.(*net.TCPAddr)) }
+
+// submit acknowledges at once and queues the message on its
+// conversation, in order of arrival.
+func (b *bridge) submit(_ context.Context, _ string, m *smpp.Message) (string, error) {
+	text, err := m.Text(false)
+	if err != nil {
+		return "", err
+	}
+	it := item{id: fmt.Sprintf("msg%08d", b.next.Add(1)), source: m.Source.Addr, dest: m.Dest.Addr, text: text}
+	key := it.source + ">" + it.dest
+	b.mu.Lock()
+	ch, ok := b.convs[key]
+	if !ok {
+		ch = make(chan item, 1<<16)
+		b.convs[key] = ch
+		b.wg.Go(func() { b.conversation(ch) })
+	}
+	ch <- it
+	b.mu.Unlock()
+	return it.id, nil
+}
+
+// conversation sends every message of a conversation in order on its
+// session, opened on the first message and again after the RCS side
+// ended it (a later run).
+func (b *bridge) conversation(ch chan item) {
+	var call *sipsession.Call
+	defer func() {
+		if call != nil {
+			_ = call.Close(context.Background())
+		}
+	}()
+	for it := range ch {
+		copies := 1
+		if b.fault != nil {
+			copies = b.fault(it.text)
+		}
+		body, err := wrapCPIM(it.source, it.dest, it.text)
+		if err != nil {
+			b.t.Errorf("bridge cpim: %v", err)
+			continue
+		}
+		for range copies {
+			if call = b.session(call, it); call == nil {
+				return
+			}
+			_, err := call.Send(b.ctx, &session.OutgoingMessage{
+				MessageID: it.id, ContentType: "message/cpim", Body: body,
+				SuccessReport: true, FailureReport: msrp.ReportYes,
+			})
+			if err != nil && b.ctx.Err() == nil {
+				b.t.Errorf("bridge send: %v", err)
+			}
+		}
+	}
+}
+
+// session returns call while it lives, else a new call for it's
+// conversation (nil when that fails).
+func (b *bridge) session(call *sipsession.Call, it item) *sipsession.Call {
+	if call != nil {
+		select {
+		case <-call.Done():
+		default:
+			return call
+		}
+	}
+	c, err := b.u.open(b.ctx, it.source, it.dest, b.hop.Load(), "tcp")
+	if err != nil {
+		if b.ctx.Err() == nil {
+			b.t.Errorf("bridge invite %s: %v", it.dest, err)
+		}
+		return nil
+	}
+	b.wg.Go(func() { b.receipts(c, it) })
+	return c
+}
+
+// receipts turns each Success-Report (RFC 4975 section 7.1.2) into a
+// delivery receipt toward the ESME; the MSRP Message-ID is the SMSC id.
+func (b *bridge) receipts(c *sipsession.Call, first item) {
+	src := smpp.Address{TON: 1, NPI: 1, Addr: first.dest}
+	dst := smpp.Address{TON: 1, NPI: 1, Addr: first.source}
+	for ev := range c.Events() {
+		if ev.Kind != sipsession.EventReport || ev.Report.Status != 200 {
+			continue
+		}
+		m, err := smpp.ReceiptMessage(src, dst, receipt.Receipt{ID: ev.Report.MessageID, State: receipt.Delivered, Submitted: 1, Delivered: 1})
+		if err != nil {
+			b.t.Errorf("bridge receipt: %v", err)
+			continue
+		}
+		if _, err := b.srv.Deliver(b.ctx, "demo", m); err != nil && b.ctx.Err() == nil {
+			b.t.Logf("bridge deliver: %v", err) // the ESME may have unbound
+		}
+	}
+}

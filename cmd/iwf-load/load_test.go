@@ -1,0 +1,171 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+func TestRunThroughBridge(t *testing.T) {
+	seqOf := func(text string) int {
+		p, err := parseText(text)
+		if err != nil {
+			return -1
+		}
+		return p.Seq
+	}
+	tests := []struct {
+		name     string
+		n, convs int
+		rate     float64
+		baseline bool
+		timeout  time.Duration
+		fault    func(text string) int
+		// want
+		lost, dups int
+		timedOut   bool
+	}{
+		{name: "clean", n: 2000, convs: 10, timeout: 30 * time.Second},
+		{name: "paced with baseline", n: 400, convs: 4, rate: 2000, baseline: true, timeout: 30 * time.Second},
+		{
+			name: "every 100th dropped after its ack", n: 500, convs: 5, timeout: 2 * time.Second,
+			fault: func(text string) int {
+				if seqOf(text)%100 == 7 {
+					return 0
+				}
+				return 1
+			},
+			lost: 5, timedOut: true,
+		},
+		{
+			name: "every 50th sent twice", n: 500, convs: 5, timeout: 30 * time.Second,
+			fault: func(text string) int {
+				if seqOf(text)%50 == 3 {
+					return 2
+				}
+				return 1
+			},
+			dups: 10,
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			noLeaks(t)
+			b := startBridge(t, tc.fault)
+			cfg := Config{
+				SMPP: b.addr(), RCS: "127.0.0.1:0",
+				N: tc.n, Conversations: tc.convs, Binds: 2, Window: 50, Rate: tc.rate,
+				Timeout: tc.timeout, ReceiptWait: 10 * time.Second, Baseline: tc.baseline,
+				Logger: quietLog(), rcsReady: b.rcsReady,
+			}
+			start := time.Now()
+			rep, err := run(ctxT(t), cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("%d messages in %v: %.0f/s end to end, p50 %v p99 %v", rep.Received, time.Since(start), rep.ReceiveRate, rep.Latency.P50, rep.Latency.P99)
+			wantRecv := tc.n - tc.lost
+			if rep.Submitted != tc.n || rep.Acknowledged != tc.n || rep.Refused != 0 || rep.Unconfirmed != 0 {
+				t.Errorf("submitted %d acknowledged %d refused %d unconfirmed %d, want %d acknowledged",
+					rep.Submitted, rep.Acknowledged, rep.Refused, rep.Unconfirmed, tc.n)
+			}
+			if rep.Received != wantRecv || rep.Lost != tc.lost || rep.Duplicates != tc.dups || rep.TimedOut != tc.timedOut {
+				t.Errorf("received %d lost %d duplicates %d timed out %v, want %d %d %d %v",
+					rep.Received, rep.Lost, rep.Duplicates, rep.TimedOut, wantRecv, tc.lost, tc.dups, tc.timedOut)
+			}
+			if rep.OutOfOrder != 0 || rep.Misrouted != 0 || rep.Foreign != 0 {
+				t.Errorf("out of order %d misrouted %d foreign %d, want none", rep.OutOfOrder, rep.Misrouted, rep.Foreign)
+			}
+			if rep.Sessions != tc.convs {
+				t.Errorf("%d sessions, want one per conversation (%d)", rep.Sessions, tc.convs)
+			}
+			if rep.Latency.Samples != wantRecv || rep.Latency.P50 <= 0 || rep.Latency.P50 > rep.Latency.P99 || rep.Latency.P99 > rep.Latency.Max {
+				t.Errorf("latency %+v over %d messages", rep.Latency, wantRecv)
+			}
+			if !tc.timedOut && (rep.Receipts < wantRecv || rep.ReceiptsMatched < wantRecv || rep.ReceiptStates["DELIVRD"] < wantRecv) {
+				t.Errorf("receipts %d matched %d states %v, want %d delivered", rep.Receipts, rep.ReceiptsMatched, rep.ReceiptStates, wantRecv)
+			}
+			if rep.ReceiveRate <= 0 || rep.AckRate <= 0 || rep.Elapsed <= 0 {
+				t.Errorf("rates %v / %v over %v", rep.AckRate, rep.ReceiveRate, rep.Elapsed)
+			}
+			if tc.baseline && (rep.Baseline == nil || rep.Baseline.Acknowledged != tc.n || rep.Baseline.Ratio <= 0) {
+				t.Errorf("baseline %+v", rep.Baseline)
+			}
+			if tc.rate > 0 {
+				// Paced: the last submit is due at (n-1)/rate.
+				if min := time.Duration(float64(tc.n-1) / tc.rate * float64(time.Second)); time.Duration(rep.SubmitElapsed) < min {
+					t.Errorf("submits took %v, pacing at %g/s needs %v", time.Duration(rep.SubmitElapsed), tc.rate, min)
+				}
+			}
+			if got := rep.Failed(); got != (tc.lost > 0 || tc.dups > 0) {
+				t.Errorf("Failed() = %v", got)
+			}
+		})
+	}
+}
+
+func TestRunErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		cfg  func(b *bridge) Config
+		want error
+	}{
+		{
+			name: "wrong password",
+			cfg: func(b *bridge) Config {
+				return Config{SMPP: b.addr(), Password: "wrong", BindTimeout: 300 * time.Millisecond}
+			},
+			want: errNotBound,
+		},
+		{
+			name: "invalid config",
+			cfg:  func(*bridge) Config { return Config{Window: -1} },
+			want: &flagError{},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			noLeaks(t)
+			b := startBridge(t, nil)
+			cfg := tc.cfg(b)
+			cfg.RCS, cfg.Logger, cfg.rcsReady = "127.0.0.1:0", quietLog(), b.rcsReady
+			_, err := run(ctxT(t), cfg)
+			var fe *flagError
+			switch {
+			case err == nil:
+				t.Fatal("no error")
+			case errors.As(tc.want, &fe):
+				if !errors.As(err, &fe) {
+					t.Errorf("error %v, want a flag error", err)
+				}
+			case !errors.Is(err, tc.want):
+				t.Errorf("error %v, want %v", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestRunInterrupted(t *testing.T) {
+	noLeaks(t)
+	ctx, cancel := context.WithCancel(ctxT(t))
+	const n = 10
+	var forwarded atomic.Int32
+	// The bridge acknowledges and drops everything; once it has taken the
+	// last submit, the run is stopped as Ctrl-C would.
+	b := startBridge(t, func(string) int {
+		if forwarded.Add(1) == n {
+			cancel()
+		}
+		return 0
+	})
+	cfg := Config{SMPP: b.addr(), RCS: "127.0.0.1:0", N: n, Conversations: 1, Logger: quietLog(), rcsReady: b.rcsReady}
+	rep, err := run(ctx, cfg)
+	if !errors.Is(err, errInterrupted) {
+		t.Fatalf("error %v, want errInterrupted", err)
+	}
+	if rep.Submitted != n || rep.Received != 0 || rep.RunID == "" {
+		t.Errorf("partial report %+v, want %d submitted and none received", rep, n)
+	}
+}
