@@ -1,27 +1,71 @@
 package main
 
 import (
-	"bytes"
-	"errors"
 	"fmt"
-	"io"
-	"maps"
-	"net"
 	"os"
-	"slices"
-	"strings"
+	"strconv"
 	"time"
 
-	"gopkg.in/yaml.v3"
-
+	"iwf/interwork"
+	"iwf/pager"
+	"iwf/pager/sipstack"
+	"iwf/pager/split"
 	"iwf/session/msrp"
+	"iwf/session/sipsession"
+	"iwf/smpp"
+	"iwf/smpp/concat"
 )
 
 // Config is the whole daemon configuration (configs/iwf.yaml). Defaults
-// live in defaults(); Validate names every faulty field by its path.
+// live in defaults() and partnerDefaults(); Validate names every faulty
+// field by its path. The sections reuse the packages' own configuration
+// types, so a key means here what it means in its package.
 type Config struct {
-	LogLevel string     `yaml:"log_level"`
-	MSRP     MSRPConfig `yaml:"msrp"`
+	LogLevel string `yaml:"log_level"`
+	// Node is this process's id in session leases (DESIGN "Scale-out");
+	// empty takes NodeID's default.
+	Node     string          `yaml:"node"`
+	Store    StoreConfig     `yaml:"store"`
+	Status   StatusConfig    `yaml:"status"`
+	Drain    DrainConfig     `yaml:"drain"`
+	MSRP     MSRPConfig      `yaml:"msrp"`
+	SIP      SIPConfig       `yaml:"sip"`
+	SMPP     SMPPConfig      `yaml:"smpp"`
+	RCS      RCSConfig       `yaml:"rcs"`
+	Partners []PartnerConfig `yaml:"partners"`
+}
+
+// StoreConfig is the Redis connection (package store converts it); Addr
+// "" runs the embedded store (miniredis on loopback).
+type StoreConfig struct {
+	Addr     string `yaml:"addr"`
+	Username string `yaml:"username"`
+	// Password may be "${ENV_NAME}" to read it from the environment.
+	Password string `yaml:"password"`
+	DB       int    `yaml:"db"`
+	TLS      bool   `yaml:"tls"`
+	// Prefix starts every key; the store adds the {hash tags} itself.
+	Prefix       string        `yaml:"prefix"`
+	PoolSize     int           `yaml:"pool_size"`
+	DialTimeout  time.Duration `yaml:"dial_timeout"`
+	ReadTimeout  time.Duration `yaml:"read_timeout"`
+	WriteTimeout time.Duration `yaml:"write_timeout"`
+}
+
+// StatusConfig is the HTTP status endpoint (/status, /metrics, /healthz,
+// /readyz).
+type StatusConfig struct {
+	// Listen is host:port; "" disables the endpoint.
+	Listen string `yaml:"listen"`
+	// Token, when set, is the bearer token /status and /metrics ask for;
+	// "${ENV_NAME}" reads it from the environment.
+	Token string `yaml:"token"`
+}
+
+// DrainConfig bounds the graceful stop on SIGTERM.
+type DrainConfig struct {
+	// Grace is how long in-flight work may take once new work is refused.
+	Grace time.Duration `yaml:"grace"`
 }
 
 // MSRPConfig configures the MSRP endpoint (session mode).
@@ -65,9 +109,165 @@ type RelayConfig struct {
 	Expires  time.Duration `yaml:"expires"`
 }
 
+// SIPConfig is the process's one SIP stack: sipstack.Config's keys
+// (listen, domain, user_agent) plus the certificate of its tls
+// listeners, which sipstack takes as a *tls.Config the loader cannot
+// decode.
+type SIPConfig struct {
+	Stack sipstack.Config `yaml:",inline"`
+	// TLS serves every tls listener and dials tls next hops; a listener's
+	// own cert_file/key_file serve it when TLS is nil.
+	TLS *TLSConfig `yaml:"tls"`
+}
+
+// SMPPConfig holds the SMPP server partners' ESMEs bind to; client binds
+// belong to each partner.
+type SMPPConfig struct {
+	Server SMPPServerSettings `yaml:"server"`
+}
+
+// SMPPServerSettings are the server-wide keys of smpp.ServerConfig plus
+// its socket. The server's partner list is built from
+// partners[].smpp.server (Config.SMPPServerConfig), so the inline
+// partners key must stay empty.
+type SMPPServerSettings struct {
+	// Listen is host:port; "" runs no SMPP server.
+	Listen string `yaml:"listen"`
+	// TLS, when set, accepts binds over TLS only on this listener.
+	TLS    *TLSConfig        `yaml:"tls"`
+	Server smpp.ServerConfig `yaml:",inline"`
+}
+
+// RCSConfig is the RCS network side: where INVITEs and pager-mode
+// MESSAGEs toward RCS users go, and what our MSRP media offers.
+type RCSConfig struct {
+	// Trunk sends INVITEs to sip:<recipient>@<next hop host:port>.
+	Trunk sipsession.Trunk `yaml:"trunk"`
+	// Pager carries pager-mode MESSAGEs toward RCS users (threshold or
+	// never promotion, pager fallback); its next_hop (and transport)
+	// default to the trunk's. Its allowed_sources are where the RCS
+	// network's INVITEs and MESSAGEs may come from.
+	Pager pager.Trunk `yaml:"pager"`
+	// AcceptTypes is our a=accept-types (RFC 4975 section 8.6).
+	AcceptTypes []string `yaml:"accept_types"`
+	// MaxSize is our a=max-size (RFC 4975 section 8.6); 0 takes
+	// msrp.max_message_size.
+	MaxSize int64 `yaml:"max_size"`
+}
+
+// RCSName is the partner name of the RCS side's pager trunk; no partner
+// may take it.
+const RCSName = "rcs"
+
+// PartnerConfig is one peering partner: how its messages arrive and how
+// ours reach it.
+type PartnerConfig struct {
+	// Name is [a-z0-9_-]+, unique: it labels logs, metrics and keys.
+	Name    string        `yaml:"name"`
+	Routing RoutingConfig `yaml:"routing"`
+	// DeliverVia is how RCS->SMS messages reach the partner: smpp or
+	// sip. Default smpp when the partner has an smpp server or clients,
+	// else sip.
+	DeliverVia string      `yaml:"deliver_via"`
+	SMPP       PartnerSMPP `yaml:"smpp"`
+	// SIP is the partner's SIP pager trunk; nil means none.
+	SIP *pager.Trunk `yaml:"sip"`
+	// Session is the partner's promotion and session policy.
+	Session interwork.Policy `yaml:"session"`
+}
+
+// The ways of delivering to a partner.
+const (
+	DeliverSMPP = "smpp"
+	DeliverSIP  = "sip"
+)
+
+// RoutingConfig says which recipients belong to a partner (RCS -> SMS
+// direction); the longest matching number prefix wins.
+type RoutingConfig struct {
+	// Numbers are E.164 prefixes: "+44", "+1212"; "+" alone is every
+	// number.
+	Numbers []string `yaml:"numbers"`
+	// Domains are the SIP domains of non-numeric identities.
+	Domains []string `yaml:"domains"`
+}
+
+// PartnerSMPP is a partner's SMPP side.
+type PartnerSMPP struct {
+	// Server holds the credentials the partner's ESMEs bind to our server
+	// with; nil means they do not bind to us.
+	Server *PartnerSMPPServer `yaml:"server"`
+	// Clients are our binds to the partner's SMSCs; each one's partner
+	// key is set from the partner's name.
+	Clients []smpp.ClientConfig `yaml:"clients"`
+	// SMS is how text is coded and segmented toward the partner.
+	SMS SMSConfig `yaml:"sms"`
+}
+
+// PartnerSMPPServer is smpp.ServerPartner without the name (the
+// partner's).
+type PartnerSMPPServer struct {
+	SystemID string `yaml:"system_id"`
+	// Password may be "${ENV_NAME}" to read it from the environment.
+	Password   string `yaml:"password"`
+	MaxBinds   int    `yaml:"max_binds"`
+	Window     int    `yaml:"window"`
+	RequireTLS bool   `yaml:"require_tls"`
+}
+
+// SMSCoding is the data coding of messages toward a partner.
+type SMSCoding string
+
+// The codings.
+const (
+	// CodingAuto is GSM-7 when every character fits the default alphabet
+	// and its extension table (TS 23.038 section 6.2.1), else UCS-2.
+	CodingAuto SMSCoding = "auto"
+	CodingGSM7 SMSCoding = "gsm7"
+	CodingUCS2 SMSCoding = "ucs2"
+)
+
+// SMSConfig is a partner's SMS text settings.
+type SMSConfig struct {
+	Coding SMSCoding `yaml:"coding"`
+	// Packed sends GSM-7 seven bits a septet instead of one per octet.
+	Packed bool `yaml:"packed"`
+	// Style is the concatenation: udh8, udh16, sar or payload
+	// (concat.ParseStyle).
+	Style string `yaml:"style"`
+	// MaxSegments caps the segments of one message (1..255).
+	MaxSegments int `yaml:"max_segments"`
+	// Overflow is split, truncate or reject (split.ParsePolicy): what a
+	// text over MaxSegments becomes.
+	Overflow string `yaml:"overflow"`
+	// Marker ends a truncated text.
+	Marker string `yaml:"marker"`
+	// ReassemblyTimeout bounds the wait for the segments of an incoming
+	// message (DESIGN: bounded segment reassembly time).
+	ReassemblyTimeout time.Duration `yaml:"reassembly_timeout"`
+	// Incomplete is deliver or fail: what a message whose segments stop
+	// arriving becomes (concat.DeliverPartial, concat.FailIncomplete).
+	Incomplete string `yaml:"incomplete"`
+	// Receipts asks the SMSC for delivery receipts (registered_delivery
+	// 1, SMPP 3.4 section 5.2.17) on our submits.
+	Receipts bool `yaml:"receipts"`
+}
+
+// defaults is the configuration an empty file means, except the
+// partners, which take partnerDefaults each.
 func defaults() Config {
+	rcsTrunk := sipsession.DefaultTrunk()
+	rcsTrunk.Name = RCSName
 	return Config{
 		LogLevel: "info",
+		Store: StoreConfig{
+			Prefix:       "iwf",
+			DialTimeout:  2 * time.Second,
+			ReadTimeout:  2 * time.Second,
+			WriteTimeout: 2 * time.Second,
+		},
+		Status: StatusConfig{Listen: "127.0.0.1:8080"},
+		Drain:  DrainConfig{Grace: 20 * time.Second},
 		MSRP: MSRPConfig{
 			Listen:             "127.0.0.1:2855",
 			Host:               "127.0.0.1",
@@ -84,6 +284,83 @@ func defaults() Config {
 			MaxHeaders:         msrp.DefaultLimits.MaxHeaders,
 			MaxChunk:           msrp.DefaultLimits.MaxChunk,
 		},
+		SIP: SIPConfig{Stack: sipstack.DefaultConfig()},
+		SMPP: SMPPConfig{Server: SMPPServerSettings{Server: smpp.ServerConfig{
+			SystemID:        smpp.DefaultServerSystemID,
+			BindTimeout:     smpp.DefaultBindTimeout,
+			IdleTimeout:     smpp.DefaultIdleTimeout,
+			ResponseTimeout: smpp.DefaultResponseTimeout,
+			HandlerTimeout:  smpp.DefaultHandlerTimeout,
+			MaxPDULen:       smpp.DefaultMaxPDULen,
+		}}},
+		RCS: RCSConfig{
+			Trunk:       rcsTrunk,
+			AcceptTypes: []string{"message/cpim", "text/plain"},
+		},
+	}
+}
+
+// partnerDefaults is what each partner's keys are decoded over.
+func partnerDefaults() PartnerConfig {
+	return PartnerConfig{
+		SMPP: PartnerSMPP{SMS: SMSConfig{
+			Coding:            CodingAuto,
+			Style:             concat.UDH8.String(),
+			MaxSegments:       10,
+			Overflow:          split.PolicySplit.String(),
+			Marker:            split.DefaultMarker,
+			ReassemblyTimeout: 2 * time.Minute,
+			Incomplete:        "deliver",
+			Receipts:          true,
+		}},
+		Session: interwork.Defaults(),
+	}
+}
+
+// smppClientDefaults is what each partners[].smpp.clients[] entry is
+// decoded over: msgqful_retries 0 means "never", so the default has to be
+// there before the keys are read.
+func smppClientDefaults() smpp.ClientConfig { return smpp.DefaultClientConfig() }
+
+// derive fills the defaults that depend on other keys; decoding calls it
+// after the file is read, before Validate.
+func (c *Config) derive() {
+	r := &c.RCS
+	if r.Pager.NextHop == "" {
+		r.Pager.NextHop = r.Trunk.NextHop
+		if r.Pager.Transport == "" {
+			r.Pager.Transport = r.Trunk.Transport
+		}
+	}
+	r.Pager.Partner = RCSName
+	r.Pager = r.Pager.WithDefaults()
+	for i := range c.Partners {
+		p := &c.Partners[i]
+		if p.DeliverVia == "" {
+			p.DeliverVia = DeliverSIP
+			if p.SMPP.Server != nil || len(p.SMPP.Clients) > 0 {
+				p.DeliverVia = DeliverSMPP
+			}
+		}
+		if s := p.SMPP.Server; s != nil {
+			if s.MaxBinds == 0 {
+				s.MaxBinds = smpp.DefaultMaxBinds
+			}
+			if s.Window == 0 {
+				s.Window = smpp.DefaultWindow
+			}
+		}
+		for j := range p.SMPP.Clients {
+			// A different name stays, for Validate to name it.
+			if p.SMPP.Clients[j].Partner == "" {
+				p.SMPP.Clients[j].Partner = p.Name
+			}
+		}
+		if p.SIP != nil {
+			t := p.SIP.WithDefaults()
+			t.Partner = p.Name
+			p.SIP = &t
+		}
 	}
 }
 
@@ -96,97 +373,114 @@ func LoadConfig(path string) (Config, error) {
 	return ParseConfig(data)
 }
 
-// ParseConfig decodes YAML over the defaults and validates the result.
+// ParseConfig decodes YAML over the defaults, reads "${NAME}" secrets
+// from the environment and validates the result.
 func ParseConfig(data []byte) (Config, error) {
-	cfg := defaults()
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
-		return Config{}, fmt.Errorf("config: %w", err)
-	}
-	cfg.expandSecrets()
-	if err := cfg.Validate(); err != nil {
-		return Config{}, err
-	}
-	return cfg, nil
+	return parseConfig(data, os.LookupEnv)
 }
 
-// expandSecrets replaces "${NAME}" values of secret fields with the
-// environment variable NAME, so secrets stay out of config files.
-func (c *Config) expandSecrets() {
-	if c.MSRP.Relay != nil {
-		c.MSRP.Relay.Password = expandEnv(c.MSRP.Relay.Password)
+// NodeID is this process's id in session leases: Node, else the host
+// name and the process id, which differ between two processes on one
+// machine.
+func (c Config) NodeID() string {
+	if c.Node != "" {
+		return c.Node
+	}
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "iwf"
+	}
+	return host + "-" + strconv.Itoa(os.Getpid())
+}
+
+// SMPPServerConfig is the SMPP server's configuration: the server-wide
+// keys and one smpp.ServerPartner for each partner with an smpp.server
+// section.
+func (c Config) SMPPServerConfig() smpp.ServerConfig {
+	sc := c.SMPP.Server.Server
+	sc.Partners = nil
+	for _, p := range c.Partners {
+		if s := p.SMPP.Server; s != nil {
+			sc.Partners = append(sc.Partners, s.serverPartner(p.Name))
+		}
+	}
+	return sc
+}
+
+func (s PartnerSMPPServer) serverPartner(name string) smpp.ServerPartner {
+	return smpp.ServerPartner{
+		Name: name, SystemID: s.SystemID, Password: s.Password,
+		MaxBinds: s.MaxBinds, Window: s.Window, RequireTLS: s.RequireTLS,
 	}
 }
 
-func expandEnv(v string) string {
-	if strings.HasPrefix(v, "${") && strings.HasSuffix(v, "}") {
-		return os.Getenv(v[2 : len(v)-1])
+// SMPPClients are every partner's client binds, each with its Partner
+// set.
+func (c Config) SMPPClients() []smpp.ClientConfig {
+	var out []smpp.ClientConfig
+	for _, p := range c.Partners {
+		for _, cl := range p.SMPP.Clients {
+			cl.Partner = p.Name
+			out = append(out, cl)
+		}
 	}
-	return v
+	return out
 }
 
-// Validate checks every field and joins the faults, each naming its path.
-func (c Config) Validate() error {
-	var errs []error
-	bad := func(path, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("config: %s: %s", path, fmt.Sprintf(format, args...)))
-	}
-	switch c.LogLevel {
-	case "debug", "info", "warn", "error":
-	default:
-		bad("log_level", "%q is not debug, info, warn or error", c.LogLevel)
-	}
-	m := c.MSRP
-	if _, _, err := net.SplitHostPort(m.Listen); err != nil {
-		bad("msrp.listen", "%v", err)
-	}
-	if m.Host == "" {
-		bad("msrp.host", "empty: peers need an address to connect to")
-	}
-	if m.Port < 0 || m.Port > 65535 {
-		bad("msrp.port", "%d out of range", m.Port)
-	}
-	if m.TLS != nil {
-		if m.TLS.CertFile == "" {
-			bad("msrp.tls.cert_file", "empty")
-		}
-		if m.TLS.KeyFile == "" {
-			bad("msrp.tls.key_file", "empty")
+// PagerTrunks are the SIP pager trunks of the partners that have one,
+// each with its Partner set and defaults applied. The RCS side's trunk is
+// RCSPagerTrunk.
+func (c Config) PagerTrunks() []pager.Trunk {
+	var out []pager.Trunk
+	for _, p := range c.Partners {
+		if p.SIP != nil {
+			t := p.SIP.WithDefaults()
+			t.Partner = p.Name
+			out = append(out, t)
 		}
 	}
-	positive := map[string]int64{
-		"msrp.chunk_size": int64(m.ChunkSize), "msrp.solo_chunk_size": int64(m.SoloChunkSize),
-		"msrp.window": int64(m.Window), "msrp.max_message_size": m.MaxMessageSize,
-		"msrp.max_incomplete": int64(m.MaxIncomplete), "msrp.max_header_bytes": int64(m.MaxHeaderBytes),
-		"msrp.max_headers": int64(m.MaxHeaders), "msrp.max_chunk": m.MaxChunk,
-		"msrp.transaction_timeout": int64(m.TransactionTimeout), "msrp.incomplete_timeout": int64(m.IncompleteTimeout),
-		"msrp.connect_timeout": int64(m.ConnectTimeout), "msrp.bind_timeout": int64(m.BindTimeout),
+	return out
+}
+
+// RCSPagerTrunk is the trunk of pager-mode MESSAGEs toward RCS users,
+// named RCSName, its next hop defaulted to the INVITE trunk's.
+func (c Config) RCSPagerTrunk() pager.Trunk {
+	t := c.RCS.Pager.WithDefaults()
+	t.Partner = RCSName
+	return t
+}
+
+// RCSMaxSize is the a=max-size we offer: rcs.max_size, else
+// msrp.max_message_size.
+func (c Config) RCSMaxSize() int64 {
+	if c.RCS.MaxSize > 0 {
+		return c.RCS.MaxSize
 	}
-	for _, path := range slices.Sorted(maps.Keys(positive)) {
-		if positive[path] <= 0 {
-			bad(path, "must be positive")
-		}
+	return c.MSRP.MaxMessageSize
+}
+
+// Policy is the partner's session policy with every default applied.
+func (p PartnerConfig) Policy() interwork.Policy { return p.Session.WithDefaults() }
+
+// ConcatOptions are the segmentation settings of messages toward the
+// partner.
+func (s SMSConfig) ConcatOptions() concat.Options {
+	st, _ := concat.ParseStyle(s.Style)
+	return concat.Options{Style: st, Packed: s.Packed, MaxSegments: s.MaxSegments}
+}
+
+// Reassembly configures the reassembly of the partner's concatenated
+// messages.
+func (s SMSConfig) Reassembly() concat.Config {
+	pol := concat.DeliverPartial
+	if s.Incomplete == "fail" {
+		pol = concat.FailIncomplete
 	}
-	if m.SoloChunkSize < m.ChunkSize {
-		bad("msrp.solo_chunk_size", "%d is below chunk_size %d", m.SoloChunkSize, m.ChunkSize)
-	}
-	if m.MaxHeaderBytes < 1024 {
-		bad("msrp.max_header_bytes", "%d is too small for real paths (at least 1024)", m.MaxHeaderBytes)
-	}
-	if r := m.Relay; r != nil {
-		if _, err := msrp.ParseURI(r.URI); err != nil {
-			bad("msrp.relay.uri", "%v", err)
-		}
-		if r.Username == "" {
-			bad("msrp.relay.username", "empty")
-		}
-		if r.Password == "" {
-			bad("msrp.relay.password", "empty (or its environment variable is unset)")
-		}
-		if r.Expires < 0 {
-			bad("msrp.relay.expires", "negative")
-		}
-	}
-	return errors.Join(errs...)
+	return concat.Config{Timeout: s.ReassemblyTimeout, Policy: pol, MaxSegments: s.MaxSegments}
+}
+
+// OverflowPolicy is what a text over MaxSegments becomes.
+func (s SMSConfig) OverflowPolicy() split.Policy {
+	p, _ := split.ParsePolicy(s.Overflow)
+	return p
 }
