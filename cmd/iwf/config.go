@@ -195,24 +195,14 @@ type RoutingConfig struct {
 // PartnerSMPP is a partner's SMPP side.
 type PartnerSMPP struct {
 	// Server holds the credentials the partner's ESMEs bind to our server
-	// with; nil means they do not bind to us.
-	Server *PartnerSMPPServer `yaml:"server"`
+	// with; nil means they do not bind to us. Its name key is set from
+	// the partner's name.
+	Server *smpp.ServerPartner `yaml:"server"`
 	// Clients are our binds to the partner's SMSCs; each one's partner
 	// key is set from the partner's name.
 	Clients []smpp.ClientConfig `yaml:"clients"`
 	// SMS is how text is coded and segmented toward the partner.
 	SMS SMSConfig `yaml:"sms"`
-}
-
-// PartnerSMPPServer is smpp.ServerPartner without the name (the
-// partner's).
-type PartnerSMPPServer struct {
-	SystemID string `yaml:"system_id"`
-	// Password may be "${ENV_NAME}" to read it from the environment.
-	Password   string `yaml:"password"`
-	MaxBinds   int    `yaml:"max_binds"`
-	Window     int    `yaml:"window"`
-	RequireTLS bool   `yaml:"require_tls"`
 }
 
 // SMSCoding is the data coding of messages toward a partner.
@@ -343,6 +333,10 @@ func (c *Config) derive() {
 			}
 		}
 		if s := p.SMPP.Server; s != nil {
+			// A different name stays, for Validate to name it.
+			if s.Name == "" {
+				s.Name = p.Name
+			}
 			if s.MaxBinds == 0 {
 				s.MaxBinds = smpp.DefaultMaxBinds
 			}
@@ -401,17 +395,12 @@ func (c Config) SMPPServerConfig() smpp.ServerConfig {
 	sc.Partners = nil
 	for _, p := range c.Partners {
 		if s := p.SMPP.Server; s != nil {
-			sc.Partners = append(sc.Partners, s.serverPartner(p.Name))
+			sp := *s
+			sp.Name = p.Name
+			sc.Partners = append(sc.Partners, sp)
 		}
 	}
 	return sc
-}
-
-func (s PartnerSMPPServer) serverPartner(name string) smpp.ServerPartner {
-	return smpp.ServerPartner{
-		Name: name, SystemID: s.SystemID, Password: s.Password,
-		MaxBinds: s.MaxBinds, Window: s.Window, RequireTLS: s.RequireTLS,
-	}
 }
 
 // SMPPClients are every partner's client binds, each with its Partner

@@ -266,10 +266,11 @@ func TestValidateRules(t *testing.T) {
 		{"server system id required", func(c *Config) { c.Partners[0].SMPP.Server.SystemID = "" }, "partners[0].smpp.server.system_id", "required"},
 		{"server window", func(c *Config) { c.Partners[0].SMPP.Server.Window = 5000 }, "partners[0].smpp.server.window", "outside"},
 		{"server system id twice", func(c *Config) {
-			c.Partners[1].SMPP.Server = &PartnerSMPPServer{SystemID: "alpha", Password: "x"}
+			c.Partners[1].SMPP.Server = &smpp.ServerPartner{Name: "beta", SystemID: "alpha", Password: "x"}
 		}, "partners[1].smpp.server.system_id", "also partners[0].smpp.server.system_id"},
 		{"server require tls", func(c *Config) { c.Partners[0].SMPP.Server.RequireTLS = true }, "partners[0].smpp.server.require_tls", "smpp.server.tls"},
 		{"server without listener", func(c *Config) { c.SMPP.Server.Listen = "" }, "partners[0].smpp.server", "no SMPP server"},
+		{"server name", func(c *Config) { c.Partners[0].SMPP.Server.Name = "other" }, "partners[0].smpp.server.name", "leave it out"},
 		{"client window", func(c *Config) { c.Partners[1].SMPP.Clients[0].Window = 5000 }, "partners[1].smpp.clients[0].window", "outside 1..1000"},
 		{"client address", func(c *Config) { c.Partners[1].SMPP.Clients[0].Address = "smsc" }, "partners[1].smpp.clients[0].address", "host:port"},
 		{"client mode", func(c *Config) { c.Partners[1].SMPP.Clients[0].Mode = "rx" }, "partners[1].smpp.clients[0].mode", "transceiver"},
@@ -516,7 +517,7 @@ func TestDefaults(t *testing.T) {
 		if !reflect.DeepEqual(beta.SMPP.Clients[0], want) || want.MsgQFullRetries != smpp.DefaultMsgQFullRetries {
 			t.Errorf("client %+v, want %+v", beta.SMPP.Clients[0], want)
 		}
-		if s := cfg.Partners[0].SMPP.Server; s.MaxBinds != smpp.DefaultMaxBinds || s.Window != smpp.DefaultWindow {
+		if s := cfg.Partners[0].SMPP.Server; s.MaxBinds != smpp.DefaultMaxBinds || s.Window != smpp.DefaultWindow || s.Name != "alpha" {
 			t.Errorf("server partner %+v", s)
 		}
 		if tr := cfg.Partners[0].SIP; tr.MaxBodyBytes != pager.DefaultMaxBodyBytes || tr.Partner != "alpha" || *tr.Overflow.Marker != split.DefaultMarker {

@@ -327,7 +327,12 @@ func (k *checks) routing(path string, r RoutingConfig, seen map[string]string) {
 func (k *checks) partnerSMPP(path string, p PartnerConfig, srv SMPPServerSettings, systemIDs map[string]string) {
 	if s := p.SMPP.Server; s != nil {
 		sp := path + ".server"
-		k.under(sp, s.serverPartner(p.Name).Validate())
+		named := *s
+		if s.Name != p.Name {
+			k.bad(sp+".name", "%q: set from the partner's name, leave it out", s.Name)
+			named.Name = p.Name
+		}
+		k.under(sp, named.Validate())
 		if srv.Listen == "" {
 			k.bad(sp, "smpp.server.listen is empty: no SMPP server runs")
 		}
