@@ -1,2 +1,37 @@
-// Package store is filled in by its own issue.
+// Package store keeps the IWF's durable state in Redis (go-redis/v9):
+// conversation queues with deduplication, conversation records, leases
+// that name the node owning a conversation's session, window counters,
+// small values with a TTL, cross-node wake-ups, cluster-wide counters, and
+// the SMS reassembly state of package smpp/concat.
+//
+// No go-redis type crosses the API: callers see strings, bytes, Entry and
+// the errors of errors.go. Failures to reach Redis match ErrUnavailable
+// (and describe themselves as SIP 503 / SMPP ESME_RX_T_APPN) so that the
+// sides answer "try again" instead of losing a message.
+//
+// With no address configured, Open starts an embedded miniredis on
+// 127.0.0.1:0 and the same code runs against it: nothing is written to
+// disk, so the embedded store is for one node and trials only (Open logs a
+// warning). miniredis expires keys only when its clock is moved; the store
+// moves it by the real elapsed time every 100 ms.
+//
+// # Keys and Redis Cluster
+//
+// Every key starts with the configured prefix. The keys of one
+// conversation carry the conversation, escaped, as their hash tag
+// ("iwf:{demo|+4611|+4622}:q"), so that they share a Cluster slot and the
+// scripts that touch several of them are legal there; see keys.go for the
+// full layout. Lua scripts declare every key they touch. The pending
+// index, the counters and the reassembly state are in other slots.
+//
+// # Queues
+//
+// A conversation's queue is a Redis Stream with one consumer group.
+// Enqueue checks the dedup marker and the length bound and appends, in one
+// script; Read returns first what was read and not acknowledged (so a new
+// owner after a crash delivers it again), then new entries; Ack
+// acknowledges and deletes, so that the stream's length is the backlog.
+// The pending index lists the conversations that may hold entries, oldest
+// first, for an owner (or a new owner) to drain; Settle takes a drained
+// conversation out of it and deletes its empty stream.
 package store

@@ -1,0 +1,242 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"iwf/smpp/coding"
+	"iwf/smpp/concat"
+)
+
+func part(seq int, text string) concat.Part {
+	return concat.Part{Seq: seq, Coding: coding.Latin1, Tables: coding.Tables{Single: coding.Spanish}, Units: []byte(text)}
+}
+
+func seqs(parts []concat.Part) []int {
+	return fields(parts, func(p concat.Part) int { return p.Seq })
+}
+
+// Eight nodes each receive one segment of one message at once: exactly one
+// of them sees the message complete.
+func TestPartsPutAtomic(t *testing.T) {
+	eachBackend(t, func(t *testing.T, e *env) {
+		ctx := ctxT(t)
+		ps := e.s.Parts(100)
+		key := concat.Key{Partner: "p", Source: "+4611", Destination: "+4622", Ref: 7, Total: 8}
+		now := time.Now()
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		complete := 0
+		for seq := 1; seq <= 8; seq++ {
+			wg.Go(func() {
+				parts, stored, err := ps.Put(ctx, key, part(seq, fmt.Sprint(seq)), now)
+				if err != nil || !stored {
+					t.Errorf("Put %d: stored %v, %v", seq, stored, err)
+					return
+				}
+				if len(parts) == key.Total {
+					mu.Lock()
+					complete++
+					mu.Unlock()
+				}
+			})
+		}
+		wg.Wait()
+		if complete != 1 {
+			t.Fatalf("%d Puts saw all parts, want exactly 1", complete)
+		}
+		got, err := ps.Parts(ctx, key)
+		must(t, err)
+		if !slices.Equal(seqs(got), []int{1, 2, 3, 4, 5, 6, 7, 8}) {
+			t.Fatalf("parts %v", seqs(got))
+		}
+		if want := part(3, "3"); !slices.Equal(got[2].Units, want.Units) || got[2].Coding != want.Coding || got[2].Tables != want.Tables {
+			t.Fatalf("part 3 = %+v, want %+v", got[2], want)
+		}
+	})
+}
+
+func TestPartsDuplicateAndDelete(t *testing.T) {
+	eachBackend(t, func(t *testing.T, e *env) {
+		ctx := ctxT(t)
+		ps := e.s.Parts(0)
+		key := concat.Key{Partner: "p|x", Source: "a%b", Destination: "{d}", Ref: 65535, Total: 3}
+		now := time.Now()
+		if _, stored, err := ps.Put(ctx, key, part(2, "two"), now); err != nil || !stored {
+			t.Fatalf("first Put: %v %v", stored, err)
+		}
+		parts, stored, err := ps.Put(ctx, key, part(2, "other"), now)
+		if err != nil || stored || len(parts) != 1 || string(parts[0].Units) != "two" {
+			t.Fatalf("duplicate Put: %v stored %v, %v; want the first part kept", parts, stored, err)
+		}
+		// Another total is another message.
+		other := key
+		other.Total = 4
+		if got, _ := ps.Parts(ctx, other); len(got) != 0 {
+			t.Fatalf("parts under another total: %v", seqs(got))
+		}
+		must(t, ps.Delete(ctx, key))
+		if got, _ := ps.Parts(ctx, key); len(got) != 0 {
+			t.Fatalf("parts after Delete: %v", seqs(got))
+		}
+		if keys, _ := ps.Expired(ctx, now.Add(time.Hour), 0); len(keys) != 0 {
+			t.Fatalf("index after Delete: %v", keys)
+		}
+		must(t, ps.Delete(ctx, key))
+	})
+}
+
+func TestPartsExpiredOrder(t *testing.T) {
+	eachBackend(t, func(t *testing.T, e *env) {
+		ctx := ctxT(t)
+		ps := e.s.Parts(0)
+		base := time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
+		keys := make([]concat.Key, 4)
+		// Put in an order unlike their ages.
+		for _, i := range []int{2, 0, 3, 1} {
+			keys[i] = concat.Key{Partner: "p", Source: fmt.Sprint("s", 3-i), Destination: "d", Ref: uint16(i), Total: 2}
+			if _, _, err := ps.Put(ctx, keys[i], part(1, "x"), base.Add(time.Duration(i)*time.Second)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// A later part does not make a message younger.
+		if _, _, err := ps.Put(ctx, keys[0], part(2, "y"), base.Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		for _, tc := range []struct {
+			name   string
+			cutoff time.Time
+			limit  int
+			want   []concat.Key
+		}{
+			{"none before the first", base, 0, nil},
+			{"strictly before cutoff", base.Add(2 * time.Second), 0, keys[:2]},
+			{"all, oldest first", base.Add(time.Minute), 0, keys},
+			{"limit", base.Add(time.Minute), 3, keys[:3]},
+			{"microseconds count", base.Add(time.Microsecond), 0, keys[:1]},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				got, err := ps.Expired(ctx, tc.cutoff, tc.limit)
+				must(t, err)
+				if !slices.Equal(got, tc.want) {
+					t.Fatalf("Expired = %v, want %v", got, tc.want)
+				}
+			})
+		}
+	})
+}
+
+func TestPartsStoreFull(t *testing.T) {
+	eachBackend(t, func(t *testing.T, e *env) {
+		ctx := ctxT(t)
+		ps := e.s.Parts(2)
+		key := func(ref uint16) concat.Key { return concat.Key{Partner: "p", Ref: ref, Total: 3} }
+		now := time.Now()
+		for ref := range uint16(2) {
+			if _, _, err := ps.Put(ctx, key(ref), part(1, "x"), now); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, _, err := ps.Put(ctx, key(2), part(1, "x"), now); !errors.Is(err, concat.ErrStoreFull) {
+			t.Fatalf("third message: %v, want concat.ErrStoreFull", err)
+		}
+		// Parts of a message already waiting still go in.
+		if _, stored, err := ps.Put(ctx, key(1), part(2, "y"), now); err != nil || !stored {
+			t.Fatalf("next part of a waiting message: %v %v", stored, err)
+		}
+		must(t, ps.Delete(ctx, key(0)))
+		if _, _, err := ps.Put(ctx, key(2), part(1, "x"), now); err != nil {
+			t.Fatalf("after a Delete: %v", err)
+		}
+	})
+}
+
+// The store serves concat.Reassembler end to end: out of order parts, a
+// duplicate, completion, release, and the timeout policy.
+func TestPartsReassembler(t *testing.T) {
+	eachBackend(t, func(t *testing.T, e *env) {
+		ctx := ctxT(t)
+		r, err := concat.NewReassembler(e.s.Parts(0), concat.Config{Timeout: time.Minute, GapMarker: "[...]"})
+		must(t, err)
+		now := time.Now()
+		key := concat.Key{Partner: "p", Source: "a", Destination: "b", Ref: 1, Total: 3}
+		for _, step := range []struct {
+			seq  int
+			text string
+			want concat.Status
+		}{{3, "c", concat.Pending}, {1, "a", concat.Pending}, {1, "a", concat.Duplicate}, {2, "b", concat.Complete}} {
+			res, err := r.Add(ctx, key, part(step.seq, step.text), now)
+			if err != nil || res.Status != step.want {
+				t.Fatalf("Add %d: %v, %v; want %v", step.seq, res.Status, err, step.want)
+			}
+			if res.Status == concat.Complete && res.Text != "abc" {
+				t.Fatalf("text %q", res.Text)
+			}
+		}
+		must(t, r.Release(ctx, key))
+		lost := key
+		lost.Ref = 2
+		if _, err := r.Add(ctx, lost, part(1, "x"), now); err != nil {
+			t.Fatal(err)
+		}
+		res, err := r.Expire(ctx, now.Add(2*time.Minute), 10)
+		must(t, err)
+		if len(res) != 1 || res[0].Key != lost || res[0].Status != concat.Partial || res[0].Text != "x[...]" {
+			t.Fatalf("Expire = %+v", res)
+		}
+	})
+}
+
+func TestRefs(t *testing.T) {
+	eachBackend(t, func(t *testing.T, e *env) {
+		ctx := ctxT(t)
+		refs := e.s.Refs()
+		next := func(s *Store, dest string) uint16 {
+			t.Helper()
+			r, err := s.Refs().NextRef(ctx, dest)
+			must(t, err)
+			return r
+		}
+		a1, a2 := next(e.s, "+4611"), next(e.s, "+4611")
+		if a2 != a1+1 {
+			t.Fatalf("consecutive refs %d, %d", a1, a2)
+		}
+		// Another node continues the same sequence.
+		if a3 := next(e.second(t), "+4611"); a3 != a2+1 {
+			t.Fatalf("ref from another node %d after %d", a3, a2)
+		}
+		b1 := next(e.s, "+4622")
+		if b1 == a1 || uint8(b1) == uint8(a1) {
+			t.Fatalf("two destinations start at %d and %d", a1, b1)
+		}
+		// 16-bit wrap: the counter passes 65535 and refs keep rotating.
+		must(t, e.raw(t).Set(ctx, e.s.keys.ref("+4633"), 65534, time.Hour).Err())
+		seen := map[uint16]bool{}
+		for range 4 {
+			r, err := refs.NextRef(ctx, "+4633")
+			must(t, err)
+			if seen[r] {
+				t.Fatalf("ref %d repeated across the wrap", r)
+			}
+			seen[r] = true
+		}
+		if ttl := e.raw(t).PTTL(ctx, e.s.keys.ref("+4633")).Val(); ttl <= 23*time.Hour || ttl > 24*time.Hour {
+			t.Fatalf("counter TTL %v, want a day", ttl)
+		}
+	})
+}
+
+func TestPartsUnavailable(t *testing.T) {
+	srv := redistestDurable(t)
+	s := open(t, Config{Addr: srv.Addr()})
+	srv.Kill()
+	_, _, err := s.Parts(0).Put(context.Background(), concat.Key{Total: 2}, part(1, "x"), time.Now())
+	if !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("Put with Redis down: %v", err)
+	}
+}

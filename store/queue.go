@@ -1,0 +1,267 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Conversation queues are Redis Streams with one consumer group ("iwf")
+// and one consumer ("owner") each: the conversation's lease guarantees a
+// single reader, and a fixed consumer name lets the next owner, after a
+// crash, find the entries the last one read and did not acknowledge in the
+// group's pending entries list (PEL).
+const (
+	groupName    = "iwf"
+	consumerName = "owner"
+)
+
+// Entry is one queued message.
+type Entry struct {
+	// ID is the stream entry ID, for Ack.
+	ID string
+	// MsgID is the message ID given to Enqueue.
+	MsgID string
+	// Payload is the message as given to Enqueue.
+	Payload []byte
+}
+
+// Enqueue appends payload to conv's queue unless msgID was enqueued on conv
+// within dedupTTL (dup is true, nothing is added), or the queue already
+// holds maxLen entries (ErrQueueFull). The check and the append are one Lua
+// script; in the same round trip conv is first added to the pending index
+// (a ZADD before the script: the index is in another Cluster slot, and
+// Redis executes a pipeline in order, so a crash never leaves a queued
+// entry unindexed) and again after it (so that a Settle racing in between
+// cannot drop it from the index). dedupTTL and maxLen must be positive.
+func (s *Store) Enqueue(ctx context.Context, conv, msgID string, payload []byte, dedupTTL time.Duration, maxLen int) (dup bool, err error) {
+	const op = "enqueue"
+	switch {
+	case conv == "":
+		return false, invalid(op, "empty conversation")
+	case msgID == "":
+		return false, invalid(op, "empty message id")
+	case dedupTTL <= 0:
+		return false, invalid(op, "dedup ttl %v", dedupTTL)
+	case maxLen <= 0:
+		return false, invalid(op, "max length %d", maxLen)
+	}
+	keys := []string{s.keys.queue(conv), s.keys.dedup(conv, msgID)}
+	args := []any{msgID, payload, ms(dedupTTL), maxLen}
+	res, err := s.enqueuePipe(ctx, conv, keys, args, s.lua.enqueue.EvalSha)
+	if redis.HasErrorPrefix(err, "NOSCRIPT") {
+		// The server's script cache is empty (a restart, SCRIPT FLUSH):
+		// EVAL loads it again. The ZADDs are idempotent (NX).
+		res, err = s.enqueuePipe(ctx, conv, keys, args, s.lua.enqueue.Eval)
+	}
+	if err != nil {
+		return false, wrap(op, err)
+	}
+	switch res {
+	case 0:
+		return true, nil
+	case -1:
+		return false, fmt.Errorf("store: enqueue: %d entries: %w", maxLen, ErrQueueFull)
+	}
+	return false, nil
+}
+
+// evalFunc is (*redis.Script).EvalSha or Eval.
+type evalFunc func(ctx context.Context, c redis.Scripter, keys []string, args ...any) *redis.Cmd
+
+// enqueuePipe sends ZADD NX, the enqueue script and ZADD NX in one
+// pipeline and returns the script's result.
+func (s *Store) enqueuePipe(ctx context.Context, conv string, keys []string, args []any, eval evalFunc) (int64, error) {
+	// The score is the time the conversation became pending: oldest first.
+	z := redis.Z{Score: float64(time.Now().UnixMilli()), Member: conv}
+	var cmd *redis.Cmd
+	_, err := s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		p.ZAddNX(ctx, s.keys.pending(), z)
+		cmd = eval(ctx, p, keys, args...)
+		p.ZAddNX(ctx, s.keys.pending(), z)
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	return cmd.Int64()
+}
+
+// Read returns up to count entries for conv's consumer: first those
+// delivered before and not acknowledged (a reader that crashed, or read
+// and did not Ack), then new ones. With block > 0 and nothing to return at
+// once it waits up to block for new entries (XREADGROUP BLOCK); it returns
+// no entries and no error when none came. The consumer group is created on
+// first use (XGROUP CREATE ... 0 MKSTREAM), so it sees every entry.
+func (s *Store) Read(ctx context.Context, conv string, count int, block time.Duration) ([]Entry, error) {
+	const op = "read"
+	switch {
+	case conv == "":
+		return nil, invalid(op, "empty conversation")
+	case count <= 0:
+		return nil, invalid(op, "count %d", count)
+	case block < 0:
+		return nil, invalid(op, "block %v", block)
+	}
+	q := s.keys.queue(conv)
+	entries, err := s.readNow(ctx, q, count)
+	if redis.HasErrorPrefix(err, "NOGROUP") {
+		err = s.client.XGroupCreateMkStream(ctx, q, groupName, "0").Err()
+		if err == nil || redis.HasErrorPrefix(err, "BUSYGROUP") {
+			entries, err = s.readNow(ctx, q, count)
+		}
+	}
+	if err != nil || len(entries) > 0 || block == 0 {
+		return entries, wrap(op, err)
+	}
+	// BLOCK 0 would wait forever: a positive block is at least 1 ms.
+	res, err := s.client.XReadGroup(ctx, &redis.XReadGroupArgs{
+		Group: groupName, Consumer: consumerName, Streams: []string{q, ">"},
+		Count: int64(count), Block: max(block, time.Millisecond),
+	}).Result()
+	switch {
+	case errors.Is(err, redis.Nil):
+		return nil, nil
+	case redis.HasErrorPrefix(err, "NOGROUP") || redis.HasErrorPrefix(err, "UNBLOCKED"):
+		// Settle deleted the empty stream while we waited; the next Read
+		// creates the group again.
+		return nil, nil
+	case err != nil:
+		return nil, wrap(op, err)
+	}
+	return s.entries(ctx, q, res, nil, count)
+}
+
+// readNow reads the consumer's pending entries and new ones, without
+// blocking, in one round trip. New entries read beyond count stay in the
+// pending list and come first next time, still in order.
+func (s *Store) readNow(ctx context.Context, q string, count int) ([]Entry, error) {
+	var pel, fresh *redis.XStreamSliceCmd
+	_, err := s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		args := func(id string) *redis.XReadGroupArgs {
+			return &redis.XReadGroupArgs{Group: groupName, Consumer: consumerName,
+				Streams: []string{q, id}, Count: int64(count), Block: -1}
+		}
+		pel = p.XReadGroup(ctx, args("0"))
+		fresh = p.XReadGroup(ctx, args(">"))
+		return nil
+	})
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return nil, err
+	}
+	old, err := pel.Result()
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return nil, err
+	}
+	res, err := fresh.Result()
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return nil, err
+	}
+	return s.entries(ctx, q, old, res, count)
+}
+
+// entries converts up to count messages of two replies into entries. An
+// entry deleted while pending (read back as an ID without fields) cannot be
+// delivered: it is acknowledged so that it stops taking a place in every
+// read.
+func (s *Store) entries(ctx context.Context, q string, a, b []redis.XStream, count int) ([]Entry, error) {
+	var out []Entry
+	var ghosts []string
+	for _, streams := range [][]redis.XStream{a, b} {
+		for _, st := range streams {
+			for _, m := range st.Messages {
+				if len(m.Values) == 0 {
+					ghosts = append(ghosts, m.ID)
+					continue
+				}
+				if len(out) == count {
+					continue
+				}
+				msgID, _ := m.Values["m"].(string)
+				payload, _ := m.Values["p"].(string)
+				out = append(out, Entry{ID: m.ID, MsgID: msgID, Payload: []byte(payload)})
+			}
+		}
+	}
+	if len(ghosts) > 0 {
+		if err := s.client.XAck(ctx, q, groupName, ghosts...).Err(); err != nil {
+			return out, wrap("read", err)
+		}
+	}
+	return out, nil
+}
+
+// Ack acknowledges and deletes the entries ids of conv's queue in one
+// MULTI/EXEC, so that a queue's length is what is left to deliver.
+// Acknowledging an unknown or already acknowledged ID is no error.
+func (s *Store) Ack(ctx context.Context, conv string, ids ...string) error {
+	if conv == "" {
+		return invalid("ack", "empty conversation")
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	q := s.keys.queue(conv)
+	_, err := s.client.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.XAck(ctx, q, groupName, ids...)
+		p.XDel(ctx, q, ids...)
+		return nil
+	})
+	return wrap("ack", err)
+}
+
+// QueueLen returns the number of entries of conv not yet acknowledged.
+func (s *Store) QueueLen(ctx context.Context, conv string) (int64, error) {
+	if conv == "" {
+		return 0, invalid("queue length", "empty conversation")
+	}
+	n, err := s.client.XLen(ctx, s.keys.queue(conv)).Result()
+	return n, wrap("queue length", err)
+}
+
+// PendingConversations lists up to limit conversations of the pending
+// index, the longest pending first. A listed conversation may turn out
+// empty (Settle it); a conversation with queued entries is always listed.
+func (s *Store) PendingConversations(ctx context.Context, limit int) ([]string, error) {
+	if limit <= 0 {
+		return nil, invalid("pending conversations", "limit %d", limit)
+	}
+	convs, err := s.client.ZRange(ctx, s.keys.pending(), 0, int64(limit)-1).Result()
+	return convs, wrap("pending conversations", err)
+}
+
+// Settle removes conv from the pending index when its queue is empty, and
+// deletes the empty stream with it (atomically: an Enqueue is either
+// before and keeps it, or after and creates it again). The index is in
+// another slot, so the removal is checked again: after the ZREM the queue
+// length is read once more and conv re-added if an Enqueue came in
+// meanwhile. Together with Enqueue's second ZADD this never leaves a
+// queued entry unindexed. It reports whether conv stayed removed.
+func (s *Store) Settle(ctx context.Context, conv string) (bool, error) {
+	const op = "settle"
+	if conv == "" {
+		return false, invalid(op, "empty conversation")
+	}
+	q := s.keys.queue(conv)
+	empty, err := s.lua.settle.Run(ctx, s.client, []string{q}).Int64()
+	if err != nil || empty == 0 {
+		return false, wrap(op, err)
+	}
+	if err := s.client.ZRem(ctx, s.keys.pending(), conv).Err(); err != nil {
+		return false, wrap(op, err)
+	}
+	if s.testHookSettle != nil {
+		s.testHookSettle()
+	}
+	n, err := s.client.XLen(ctx, q).Result()
+	if err == nil && n == 0 {
+		return true, nil
+	}
+	// Re-add also when the check failed: a spurious index entry costs one
+	// more Settle, a missing one a stuck message.
+	z := redis.Z{Score: float64(time.Now().UnixMilli()), Member: conv}
+	return false, wrap(op, errors.Join(err, s.client.ZAddNX(ctx, s.keys.pending(), z).Err()))
+}

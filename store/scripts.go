@@ -1,0 +1,110 @@
+package store
+
+import "github.com/redis/go-redis/v9"
+
+// scripts are the Lua scripts of one Store. Each touches only keys of one
+// hash tag (one Cluster slot) and declares them in KEYS. Redis runs a
+// script atomically (EVAL, "Atomicity of scripts"), which is what makes
+// check-then-write sequences below safe against other clients.
+type scripts struct {
+	enqueue, settle         *redis.Script
+	acquire, renew, release *redis.Script
+	hit, partsPut, refNext  *redis.Script
+}
+
+// newScripts prepares the scripts (go-redis computes each SHA-1 once, for
+// EVALSHA).
+func newScripts() scripts {
+	return scripts{
+		enqueue:  redis.NewScript(luaEnqueue),
+		settle:   redis.NewScript(luaSettle),
+		acquire:  redis.NewScript(luaAcquire),
+		renew:    redis.NewScript(luaRenew),
+		release:  redis.NewScript(luaRelease),
+		hit:      redis.NewScript(luaHit),
+		partsPut: redis.NewScript(luaPartsPut),
+		refNext:  redis.NewScript(luaRefNext),
+	}
+}
+
+// luaEnqueue: KEYS queue, dedup; ARGV msgID, payload, dedup TTL ms, max
+// length. Returns 1 queued, 0 duplicate, -1 full. The dedup marker is set
+// only once the entry is added, so a full queue does not swallow the
+// retry; it holds the entry's stream ID for inspection.
+const luaEnqueue = `
+if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
+if redis.call('XLEN', KEYS[1]) >= tonumber(ARGV[4]) then return -1 end
+local id = redis.call('XADD', KEYS[1], '*', 'm', ARGV[1], 'p', ARGV[2])
+redis.call('SET', KEYS[2], id, 'PX', ARGV[3])
+return 1
+`
+
+// luaSettle: KEYS queue. Deletes the stream (and its consumer group) when
+// it holds no entry, so that settled conversations leave no key behind.
+// Returns 1 when the queue is empty.
+const luaSettle = `
+if redis.call('XLEN', KEYS[1]) > 0 then return 0 end
+redis.call('DEL', KEYS[1])
+return 1
+`
+
+// luaAcquire: KEYS lease; ARGV owner, TTL ms. Takes a free lease or
+// extends one the owner holds. Returns 1 when the owner holds it.
+const luaAcquire = `
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 end
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return 1
+end
+return 0
+`
+
+// luaRenew: KEYS lease; ARGV owner, TTL ms. Extends only the holder's
+// lease. Returns 1 when extended.
+const luaRenew = `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return 1
+`
+
+// luaRelease: KEYS lease; ARGV owner. Deletes only the holder's lease.
+// Returns 1 when the lease is free afterwards, 0 when another holds it.
+const luaRelease = `
+local v = redis.call('GET', KEYS[1])
+if not v then return 1 end
+if v ~= ARGV[1] then return 0 end
+redis.call('DEL', KEYS[1])
+return 1
+`
+
+// luaHit: KEYS counter; ARGV window ms. A fixed window: the first hit
+// starts it. A counter found without a TTL (never written by this script)
+// gets one rather than counting forever.
+const luaHit = `
+local n = redis.call('INCR', KEYS[1])
+if n == 1 or redis.call('PTTL', KEYS[1]) < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+return n
+`
+
+// luaPartsPut: KEYS message hash, index; ARGV member, seq, encoded part,
+// arrival score, max messages. The first part of a message is refused
+// (-1) when max messages wait already; otherwise it records its arrival
+// in the index. Returns {stored 1/0, HGETALL}.
+const luaPartsPut = `
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[5]) and not redis.call('ZSCORE', KEYS[2], ARGV[1]) then
+    return {-1, {}}
+  end
+  redis.call('ZADD', KEYS[2], 'NX', ARGV[4], ARGV[1])
+end
+local stored = redis.call('HSETNX', KEYS[1], ARGV[2], ARGV[3])
+return {stored, redis.call('HGETALL', KEYS[1])}
+`
+
+// luaRefNext: KEYS counter; ARGV TTL ms. Returns the next count; the TTL
+// restarts with every use.
+const luaRefNext = `
+local n = redis.call('INCR', KEYS[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+return n
+`

@@ -1,0 +1,188 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"maps"
+	"slices"
+	"testing"
+	"time"
+)
+
+func TestConversationRecord(t *testing.T) {
+	eachBackend(t, func(t *testing.T, e *env) {
+		ctx := ctxT(t)
+		got, err := e.s.LoadConversation(ctx, conv)
+		if err != nil || got == nil || len(got) != 0 {
+			t.Fatalf("unknown record: %v, %v; want an empty map", got, err)
+		}
+		must(t, e.s.SaveConversation(ctx, conv, map[string]string{"state": "opening", "owner": "n1"}, time.Hour))
+		must(t, e.s.SaveConversation(ctx, conv, map[string]string{"state": "active"}, e.ttl))
+		got, err = e.s.LoadConversation(ctx, conv)
+		must(t, err)
+		if want := map[string]string{"state": "active", "owner": "n1"}; !maps.Equal(got, want) {
+			t.Fatalf("record %v, want %v", got, want)
+		}
+		// The last Save's TTL counts.
+		e.elapse(t, func() bool {
+			m, err := e.s.LoadConversation(ctx, conv)
+			return err == nil && len(m) == 0
+		})
+		must(t, e.s.SaveConversation(ctx, conv, map[string]string{"state": "idle"}, time.Hour))
+		must(t, e.s.DeleteConversation(ctx, conv))
+		if got, _ := e.s.LoadConversation(ctx, conv); len(got) != 0 {
+			t.Fatalf("record after Delete: %v", got)
+		}
+		must(t, e.s.DeleteConversation(ctx, conv))
+	})
+}
+
+func TestLeases(t *testing.T) {
+	eachBackend(t, func(t *testing.T, e *env) {
+		ctx := ctxT(t)
+		const name = conv
+		steps := []struct {
+			name  string
+			do    func() (bool, error)
+			want  bool
+			owner string // holder after the step
+		}{
+			{"n1 acquires a free lease", func() (bool, error) { return e.s.Acquire(ctx, name, "n1", time.Hour) }, true, "n1"},
+			{"n2 cannot acquire it", func() (bool, error) { return e.s.Acquire(ctx, name, "n2", time.Hour) }, false, "n1"},
+			{"n1 acquires again (extends)", func() (bool, error) { return e.s.Acquire(ctx, name, "n1", time.Hour) }, true, "n1"},
+			{"n2 cannot renew it", func() (bool, error) { return e.s.Renew(ctx, name, "n2", time.Hour) }, false, "n1"},
+			{"n1 renews", func() (bool, error) { return e.s.Renew(ctx, name, "n1", time.Hour) }, true, "n1"},
+			{"n2 cannot release it", func() (bool, error) {
+				err := e.s.Release(ctx, name, "n2")
+				return errors.Is(err, ErrNotHolder), nil
+			}, true, "n1"},
+			{"n1 releases", func() (bool, error) { return true, e.s.Release(ctx, name, "n1") }, true, ""},
+			{"releasing a free lease is no error", func() (bool, error) { return true, e.s.Release(ctx, name, "n1") }, true, ""},
+			{"n1 cannot renew a released lease", func() (bool, error) { return e.s.Renew(ctx, name, "n1", time.Hour) }, false, ""},
+			{"n2 acquires it", func() (bool, error) { return e.s.Acquire(ctx, name, "n2", e.ttl) }, true, "n2"},
+		}
+		for _, st := range steps {
+			got, err := st.do()
+			if err != nil || got != st.want {
+				t.Fatalf("%s: %v, %v; want %v", st.name, got, err, st.want)
+			}
+			owner, err := e.s.Owner(ctx, name)
+			if err != nil || owner != st.owner {
+				t.Fatalf("%s: owner %q, %v; want %q", st.name, owner, err, st.owner)
+			}
+		}
+		// A dead holder's lease expires and another node takes it.
+		e.elapse(t, func() bool { o, err := e.s.Owner(ctx, name); return err == nil && o == "" })
+		if ok, err := e.s.Renew(ctx, name, "n2", time.Hour); err != nil || ok {
+			t.Fatalf("renew after expiry: %v, %v", ok, err)
+		}
+		if ok, err := e.s.Acquire(ctx, name, "n1", time.Hour); err != nil || !ok {
+			t.Fatalf("acquire after expiry: %v, %v", ok, err)
+		}
+	})
+}
+
+func TestHitWindows(t *testing.T) {
+	eachBackend(t, func(t *testing.T, e *env) {
+		ctx := ctxT(t)
+		for want := int64(1); want <= 3; want++ {
+			n, err := e.s.Hit(ctx, "promote|"+conv, e.ttl)
+			if err != nil || n != want {
+				t.Fatalf("hit %d: %d, %v", want, n, err)
+			}
+		}
+		if n, _ := e.s.Hit(ctx, "other", e.ttl); n != 1 {
+			t.Fatalf("another key counted %d, want 1", n)
+		}
+		// Hits do not extend the window; after it the count restarts.
+		raw := e.raw(t)
+		e.elapse(t, func() bool { return raw.Exists(ctx, e.s.keys.hit("promote|"+conv)).Val() == 0 })
+		if n, err := e.s.Hit(ctx, "promote|"+conv, e.ttl); err != nil || n != 1 {
+			t.Fatalf("first hit of a new window: %d, %v", n, err)
+		}
+		if _, err := e.s.Hit(ctx, "k", 0); !errors.Is(err, ErrInvalidArgument) {
+			t.Fatalf("zero window: %v", err)
+		}
+	})
+}
+
+func TestPutGetTTL(t *testing.T) {
+	eachBackend(t, func(t *testing.T, e *env) {
+		ctx := ctxT(t)
+		if v, ok, err := e.s.Get(ctx, "smsc-1"); err != nil || ok || v != nil {
+			t.Fatalf("Get of nothing: %q %v %v", v, ok, err)
+		}
+		val := []byte{0, 1, 0xff, 'x'}
+		must(t, e.s.Put(ctx, "smsc-1", val, e.ttl))
+		must(t, e.s.Put(ctx, "smsc-2", []byte("y"), time.Hour))
+		if v, ok, err := e.s.Get(ctx, "smsc-1"); err != nil || !ok || !slices.Equal(v, val) {
+			t.Fatalf("Get: %q %v %v", v, ok, err)
+		}
+		e.elapse(t, func() bool { _, ok, err := e.s.Get(ctx, "smsc-1"); return err == nil && !ok })
+		must(t, e.s.Delete(ctx, "smsc-2"))
+		if _, ok, _ := e.s.Get(ctx, "smsc-2"); ok {
+			t.Fatal("value after Delete")
+		}
+		if err := e.s.Put(ctx, "k", nil, 0); !errors.Is(err, ErrInvalidArgument) {
+			t.Fatalf("Put without TTL: %v", err)
+		}
+	})
+}
+
+func TestNotifySubscribe(t *testing.T) {
+	eachBackend(t, func(t *testing.T, e *env) {
+		ctx := ctxT(t)
+		subCtx, cancel := context.WithCancel(ctx)
+		ch, err := e.s.Subscribe(subCtx, "node-b")
+		must(t, err)
+		other, err := e.s.Subscribe(ctx, "node-c")
+		must(t, err)
+		sender := e.second(t)
+		for _, c := range []string{"c1", "c2"} {
+			must(t, sender.Notify(ctx, "node-b", c))
+		}
+		for _, want := range []string{"c1", "c2"} {
+			select {
+			case got := <-ch:
+				if got != want {
+					t.Fatalf("wake-up %q, want %q", got, want)
+				}
+			case <-ctx.Done():
+				t.Fatal("no wake-up")
+			}
+		}
+		select {
+		case got := <-other:
+			t.Fatalf("node-c woken for %q", got)
+		default:
+		}
+		cancel()
+		for range ch {
+		}
+		// Close ends the other subscription.
+		must(t, e.s.Close())
+		for range other {
+		}
+		if _, err := e.s.Subscribe(ctx, "node-b"); !errors.Is(err, ErrUnavailable) {
+			t.Fatalf("Subscribe after Close: %v", err)
+		}
+	})
+}
+
+func TestCounters(t *testing.T) {
+	eachBackend(t, func(t *testing.T, e *env) {
+		ctx := ctxT(t)
+		got, err := e.s.Counters(ctx)
+		if err != nil || len(got) != 0 {
+			t.Fatalf("no counters: %v %v", got, err)
+		}
+		must(t, e.s.Count(ctx, "sms_in", 2))
+		must(t, e.s.Count(ctx, "sms_in", 3))
+		must(t, e.second(t).Count(ctx, "dropped", -1))
+		got, err = e.s.Counters(ctx)
+		must(t, err)
+		if want := map[string]int64{"sms_in": 5, "dropped": -1}; !maps.Equal(got, want) {
+			t.Fatalf("counters %v, want %v", got, want)
+		}
+	})
+}

@@ -1,0 +1,176 @@
+package store
+
+import (
+	"cmp"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/redis/go-redis/v9"
+)
+
+// embeddedTick is how often the embedded store moves miniredis's clock by
+// the real time elapsed: miniredis expires keys only when told that time
+// has passed, and doing it from a ticker costs one pass over the TTL'd
+// keys per tick instead of a clock reading per command (ClockTTL). TTLs are
+// honoured to this precision.
+const embeddedTick = 100 * time.Millisecond
+
+// Store is the IWF's durable state in Redis. It is safe for concurrent
+// use. No go-redis type crosses its API.
+type Store struct {
+	client *redis.Client
+	mini   *miniredis.Miniredis // nil with a configured Addr
+	addr   string
+	keys   keys
+	log    *slog.Logger
+	lua    scripts
+
+	mu     sync.Mutex
+	closed bool
+	done   chan struct{} // closed by Close: goroutines stop
+	wg     sync.WaitGroup
+
+	// testHookSettle, when set by a test, runs inside Settle between the
+	// ZREM and the re-check, where a racing Enqueue matters.
+	testHookSettle func()
+}
+
+// Open validates cfg, connects and pings. With an empty cfg.Addr it first
+// starts an embedded miniredis on 127.0.0.1:0, logs that its state is not
+// durable, and keeps its clock moving until Close. A Redis that does not
+// answer is an error matching ErrUnavailable.
+func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Store, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s := &Store{
+		addr: cfg.Addr,
+		keys: keys{prefix: cfg.Prefix},
+		log:  log.With("component", "store"),
+		lua:  newScripts(),
+		done: make(chan struct{}),
+	}
+	if cfg.Addr == "" {
+		m := miniredis.NewMiniRedis()
+		if cfg.Password != "" {
+			m.RequireUserAuth(cmp.Or(cfg.Username, "default"), cfg.Password)
+		}
+		if err := m.StartAddr("127.0.0.1:0"); err != nil {
+			return nil, fmt.Errorf("store: start embedded store: %w", err)
+		}
+		s.mini, s.addr = m, m.Addr()
+	}
+	opts := &redis.Options{
+		Addr:                  s.addr,
+		Username:              cfg.Username,
+		Password:              cfg.Password,
+		DB:                    cfg.DB,
+		PoolSize:              cfg.PoolSize,
+		DialTimeout:           cfg.DialTimeout,
+		ReadTimeout:           cfg.ReadTimeout,
+		WriteTimeout:          cfg.WriteTimeout,
+		ContextTimeoutEnabled: true,
+		// CLIENT SETINFO is one more round trip per connection and
+		// miniredis refuses it.
+		DisableIdentity: true,
+	}
+	if cfg.TLS {
+		host, _, _ := net.SplitHostPort(cfg.Addr)
+		opts.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, ServerName: host}
+	}
+	s.client = redis.NewClient(opts)
+	if err := s.Ping(ctx); err != nil {
+		return nil, errors.Join(err, s.Close())
+	}
+	if s.mini != nil {
+		s.log.Warn("embedded store: state is not durable", "addr", s.addr)
+		s.wg.Add(1)
+		go s.tick()
+	} else {
+		s.log.Info("store connected", "addr", s.addr, "db", cfg.DB, "prefix", cfg.Prefix)
+	}
+	return s, nil
+}
+
+// tick advances the embedded store's clock by the real elapsed time until
+// Close, so that TTLs (leases, dedup, windows) expire as on Redis.
+func (s *Store) tick() {
+	defer s.wg.Done()
+	t := time.NewTicker(embeddedTick)
+	defer t.Stop()
+	last := time.Now()
+	for {
+		select {
+		case <-s.done:
+			return
+		case <-t.C:
+			now := time.Now()
+			s.mini.FastForward(now.Sub(last))
+			last = now
+		}
+	}
+}
+
+// Close stops the store's goroutines (the embedded clock, subscriptions),
+// waits for them, closes the connections and the embedded server. It is
+// idempotent; later calls return nil.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	close(s.done)
+	s.mu.Unlock()
+	s.wg.Wait()
+	var err error
+	if s.client != nil {
+		if cerr := s.client.Close(); cerr != nil {
+			err = fmt.Errorf("store: close: %w", cerr)
+		}
+	}
+	if s.mini != nil {
+		s.mini.Close()
+	}
+	return err
+}
+
+// Embedded reports whether the store runs the in-process miniredis.
+func (s *Store) Embedded() bool { return s.mini != nil }
+
+// Addr returns the Redis "host:port" (the embedded server's when
+// Embedded).
+func (s *Store) Addr() string { return s.addr }
+
+// Ping checks that Redis answers.
+func (s *Store) Ping(ctx context.Context) error {
+	return wrap("ping", s.client.Ping(ctx).Err())
+}
+
+// goroutine registers a goroutine that Close waits for; false once the
+// store is closed.
+func (s *Store) goroutine() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false
+	}
+	s.wg.Add(1)
+	return true
+}
+
+// ms is d in whole milliseconds for PX/PEXPIRE, at least 1 so that a
+// positive sub-millisecond TTL does not mean "no TTL".
+func ms(d time.Duration) int64 { return max(d.Milliseconds(), 1) }
