@@ -34,8 +34,9 @@ const (
 	maxWindow = 1000
 	// maxBinds keeps a typo from opening thousands of connections.
 	maxBinds = 64
-	// maxMessages bounds -n: the records of a run live in memory.
-	maxMessages = 10_000_000
+	// maxMessages bounds -n: a run keeps about 100 bytes a message in
+	// memory.
+	maxMessages = 1_000_000
 )
 
 // Config is one load run. The zero value of a field takes its default

@@ -31,6 +31,12 @@ type Report struct {
 	RefusedStatuses   map[string]int `json:"refused_statuses,omitempty"`
 	Unconfirmed       int            `json:"unconfirmed"`
 	UnconfirmedCauses map[string]int `json:"unconfirmed_causes,omitempty"`
+	// Throttled and QueueFull count ESME_RTHROTTLED and ESME_RMSGQFUL
+	// answers, after which the client paused and sent the message again
+	// (SMPP 3.4 5.1.3): the daemon pushing back, often a window smaller
+	// than ours.
+	Throttled int `json:"throttled"`
+	QueueFull int `json:"queue_full"`
 
 	// Received counts distinct messages of this run received on the RCS
 	// side, Duplicates the extra copies, Lost the acknowledged ones never
@@ -209,7 +215,8 @@ func (t *tracker) report(r Report, end time.Time) Report {
 	r.Received, r.Duplicates, r.Lost, r.OutOfOrder = t.received, t.duplicates, a.lost, a.outOfOrder
 	r.Misrouted, r.Foreign, r.ForeignFirst = t.misrouted, t.foreign, t.foreignFirst
 	r.Sessions, r.SessionsEnded = t.sessions, t.ended
-	r.Receipts, r.ReceiptsMatched = t.receipts, t.matched
+	r.Receipts, r.ReceiptsMatched = t.receipts, t.matchedLocked()
+	r.Throttled, r.QueueFull = int(t.throttled), int(t.queueFull)
 	r.ReceiptStates, _ = countMap(t.states)
 	r.Latency = a.latency
 	if t.submitted == 0 {
@@ -267,6 +274,7 @@ func (r Report) writeText(w io.Writer) error {
 	line("acknowledged", "%d", r.Acknowledged)
 	line("refused", "%d%s", r.Refused, breakdown(r.RefusedStatuses))
 	line("unconfirmed", "%d%s", r.Unconfirmed, breakdown(r.UnconfirmedCauses))
+	line("retried", "%d throttled, %d queue full (sent again after a pause)", r.Throttled, r.QueueFull)
 	line("received", "%d on %d sessions (%d ended before the run)", r.Received, r.Sessions, r.SessionsEnded)
 	line("duplicates", "%d", r.Duplicates)
 	line("lost", "%d", r.Lost)

@@ -8,6 +8,9 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"iwf/smpp"
+	"iwf/smpp/receipt"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
@@ -203,6 +206,27 @@ func TestTrackerReport(t *testing.T) {
 			},
 		},
 		{
+			// The receipt may come on another bind before the response.
+			name: "receipts matched whatever their order with the responses",
+			play: func(tr *tracker) {
+				for seq := range 3 {
+					tr.sending(seq, at(seq))
+					tr.receive(payload{"run", seq}.text(), nil, "", at(5))
+				}
+				tr.receipt(receiptFor(t, "a1", receipt.Delivered))
+				tr.ack(0, "a1", at(10))
+				tr.ack(1, "255", at(11))
+				tr.receipt(receiptFor(t, "ff", receipt.Delivered)) // 255 in hex, as some SMSCs write it
+				tr.ack(2, "c3", at(12))
+				tr.receipt(receiptFor(t, "zz", receipt.Undeliverable))
+				tr.receipt(&smpp.Message{ShortMessage: []byte("a message, not a receipt")})
+				tr.doneSubmitting()
+			},
+			want: func(r Report) bool {
+				return r.Receipts == 3 && r.ReceiptsMatched == 2 && r.ReceiptStates["DELIVRD"] == 2 && r.ReceiptStates["UNDELIV"] == 1
+			},
+		},
+		{
 			name: "timed out with messages missing",
 			play: func(tr *tracker) {
 				tr.sending(0, at(0))
@@ -230,6 +254,16 @@ func TestTrackerReport(t *testing.T) {
 	}
 }
 
+// receiptFor is the deliver_sm of a receipt for id.
+func receiptFor(t *testing.T, id string, st receipt.State) *smpp.Message {
+	t.Helper()
+	m, err := smpp.ReceiptMessage(smpp.Address{Addr: "1"}, smpp.Address{Addr: "2"}, receipt.Receipt{ID: id, State: st})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
 func TestFailed(t *testing.T) {
 	tests := []struct {
 		name string
@@ -255,7 +289,7 @@ func goldenReport() Report {
 	return Report{
 		RunID: "1a2b3c4d", Messages: 20000, Conversations: 50, Binds: 2, Window: 100,
 		Submitted: 20000, Acknowledged: 19990, Refused: 8, RefusedStatuses: map[string]int{"ESME_RTHROTTLED (0x00000058)": 8},
-		Unconfirmed: 2, UnconfirmedCauses: map[string]int{"response timeout": 2},
+		Unconfirmed: 2, UnconfirmedCauses: map[string]int{"response timeout": 2}, Throttled: 12,
 		Received: 19989, Duplicates: 1, Lost: 1, OutOfOrder: 2, Foreign: 3, ForeignFirst: "iwf-load: payload: not of this run: load 9f 1",
 		Sessions: 50, SessionsEnded: 1,
 		Receipts: 19989, ReceiptsMatched: 19989, ReceiptStates: map[string]int{"DELIVRD": 19989},

@@ -72,6 +72,7 @@ func (s *smsSide) drive(ctx context.Context, after func(ctx context.Context) err
 	tctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
 	defer cancel()
 	s.submitAll(tctx)
+	s.countRetries()
 	s.tr.doneSubmitting()
 	if after == nil {
 		return ctx.Err()
@@ -113,6 +114,16 @@ func (s *smsSide) awaitBound(ctx context.Context) error {
 		case <-tick.C:
 		}
 	}
+}
+
+// countRetries sums the binds' throttling counters into the tracker.
+func (s *smsSide) countRetries() {
+	var th, qf uint64
+	for _, b := range s.client.Status() {
+		th += b.Counters.Throttled
+		qf += b.Counters.QueueFull
+	}
+	s.tr.retries(th, qf)
 }
 
 // submitAll runs Binds*Window submitters, one per window slot, that take

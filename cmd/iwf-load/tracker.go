@@ -53,9 +53,11 @@ type tracker struct {
 	sessions     int
 	ended        int // sessions ended by the peer or the network
 	receipts     int
-	matched      int            // receipts whose id is one we were given
-	states       map[string]int // receipt message_state
-	ids          map[string]bool
+	receiptIDs   []string        // the ids readable receipts name
+	states       map[string]int  // receipt message_state
+	ids          map[string]bool // message_ids of submit_sm_resp
+	throttled    uint64          // ESME_RTHROTTLED answers the client retried
+	queueFull    uint64          // ESME_RMSGQFUL answers
 	submitsDone  bool
 	firstSubmit  time.Time
 	lastAck      time.Time
@@ -167,6 +169,29 @@ func (t *tracker) doneSubmitting() {
 	t.notifyLocked()
 }
 
+// retries records the ESME_RTHROTTLED and ESME_RMSGQFUL answers the
+// client took and sent again.
+func (t *tracker) retries(throttled, queueFull uint64) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.throttled, t.queueFull = throttled, queueFull
+}
+
+// matchedLocked counts the receipts naming a message_id we were given,
+// in any of the spellings SMSCs use for it.
+func (t *tracker) matchedLocked() int {
+	n := 0
+	for _, id := range t.receiptIDs {
+		for _, f := range receipt.IDForms(id) {
+			if t.ids[f] {
+				n++
+				break
+			}
+		}
+	}
+	return n
+}
+
 // session counts a session the RCS side accepted.
 func (t *tracker) session() {
 	t.mu.Lock()
@@ -223,8 +248,9 @@ func (t *tracker) receive(text string, err error, to string, at time.Time) {
 }
 
 // receipt counts a deliver_sm from the daemon: delivery receipts (SMPP
-// 3.4 5.2.12 esm_class) by state and by whether their id is one a
-// submit_sm_resp gave us.
+// 3.4 5.2.12 esm_class) by state. Their ids are matched against the
+// submit_sm_resp ids only in the report: a receipt may come before the
+// response it follows is read (another bind, another goroutine).
 func (t *tracker) receipt(m *smpp.Message) {
 	if !m.IsReceipt() {
 		return
@@ -237,12 +263,7 @@ func (t *tracker) receipt(m *smpp.Message) {
 		t.states["unreadable"]++
 	} else {
 		t.states[r.State.Stat()]++
-		for _, id := range receipt.IDForms(r.ID) {
-			if t.ids[id] {
-				t.matched++
-				break
-			}
-		}
+		t.receiptIDs = append(t.receiptIDs, r.ID)
 	}
 	t.notifyLocked()
 }
