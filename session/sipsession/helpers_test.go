@@ -14,6 +14,7 @@ import (
 	"github.com/emiago/sipgo"
 
 	"iwf/pager/sipstack"
+	"iwf/pager/sipstack/sipstacktest"
 	"iwf/session"
 	"iwf/session/msrp"
 	"iwf/session/msrpsdp"
@@ -30,35 +31,10 @@ func ctxT(t testing.TB) context.Context {
 	return ctx
 }
 
-// startStack runs a sipstack (the process's SIP stack) on loopback UDP
-// and TCP, port 0, with handlers registered by register before it serves
-// (after Listen, so that its clients exist).
+// startStack runs a SIP stack on loopback UDP and TCP, port 0.
 func startStack(t testing.TB, register func(*sipstack.Stack, *sipgo.Server)) *sipstack.Stack {
 	t.Helper()
-	st, err := sipstack.New(sipstack.Config{Listen: []sipstack.Listener{
-		{Transport: "udp", Address: "127.0.0.1:0"},
-		{Transport: "tcp", Address: "127.0.0.1:0"},
-	}}, quietLog())
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Listen before registering: the handlers' clients and contacts exist
-	// from then on; nothing is served until Run.
-	if err := st.Listen(); err != nil {
-		t.Fatal(err)
-	}
-	register(st, st.Server())
-	done := make(chan error, 1)
-	ctx, cancel := context.WithCancel(context.Background())
-	go func() { done <- st.Run(ctx) }()
-	<-st.Ready()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("stack run: %v", err)
-		}
-	})
-	return st
+	return sipstacktest.Start(t, register)
 }
 
 // iwf is the system under test: a Manager on its own stack and endpoint.

@@ -1,0 +1,414 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"iwf/internal/status"
+	"iwf/interwork"
+	"iwf/pager"
+	"iwf/pager/sipstack"
+	"iwf/session"
+	"iwf/session/msrp"
+	"iwf/session/sipsession"
+	"iwf/smpp"
+	"iwf/smpp/coding"
+	"iwf/store"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+// daemon is every part of the running IWF.
+type daemon struct {
+	cfg     Config
+	log     *slog.Logger
+	started time.Time
+
+	store    *store.Store
+	ep       *session.Endpoint
+	msrpLn   net.Listener
+	stack    *sipstack.Stack
+	sessions *sipsession.Manager
+	inbound  *pager.Inbound
+	smppSrv  *smpp.Server
+	clients  map[string]*smpp.Client
+	eng      *interwork.Engine
+	errs     *status.Errors
+	statusLn net.Listener
+	reg      *prometheus.Registry
+}
+
+// run starts every part, serves until ctx ends, and stops. drain, when
+// it fires first, stops taking traffic and lets queued messages flow for
+// cfg.Drain.Grace before ctx is cancelled.
+func run(ctx context.Context, cfg Config, log *slog.Logger, drain <-chan struct{}) error {
+	d := &daemon{cfg: cfg, log: log, started: time.Now(), clients: map[string]*smpp.Client{}, errs: status.NewErrors(10)}
+	if err := d.build(ctx); err != nil {
+		d.closeBuilt()
+		return err
+	}
+	runCtx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var wg sync.WaitGroup
+	errc := make(chan error, 8)
+	start := func(name string, f func(context.Context) error) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := f(runCtx); err != nil && !errors.Is(err, context.Canceled) {
+				errc <- fmt.Errorf("%s: %w", name, err)
+			}
+		}()
+	}
+	start("msrp", func(ctx context.Context) error { return d.ep.Serve(ctx, d.msrpLn) })
+	start("sip", d.stack.Run)
+	start("interwork", d.eng.Run)
+	if d.smppSrv != nil {
+		start("smpp server", d.smppSrv.Run)
+	}
+	for name, c := range d.clients {
+		start("smpp client "+name, c.Run)
+	}
+	if d.statusLn != nil {
+		h := status.Handler(status.Options{Snapshot: d.snapshot, Ready: d.ready, Gatherer: d.reg, Token: cfg.Status.Token, Logger: log})
+		start("status", func(ctx context.Context) error { return status.Serve(ctx, d.statusLn, h) })
+	}
+	log.Info("iwf running", "node", cfg.NodeID(), "store", d.store.Addr(), "embedded_store", d.store.Embedded())
+
+	var failed error
+	select {
+	case <-ctx.Done():
+	case <-drain:
+		d.drain(ctx)
+	case failed = <-errc:
+		log.Error("part failed, stopping", "error", failed)
+	}
+	cancel()
+	wg.Wait()
+	stopCtx, stopCancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer stopCancel()
+	err := errors.Join(failed, d.sessions.Close(stopCtx), d.ep.Close(), d.stack.Close(), d.store.Close())
+	return err
+}
+
+// drain refuses new traffic and waits, up to the grace period, for the
+// local queues to empty into their sessions.
+func (d *daemon) drain(ctx context.Context) {
+	d.log.Info("draining", "grace", d.cfg.Drain.Grace)
+	d.eng.Drain()
+	deadline := time.NewTimer(d.cfg.Drain.Grace)
+	defer deadline.Stop()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		if d.eng.Idle(ctx) {
+			d.log.Info("drained")
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-deadline.C:
+			d.log.Warn("drain grace over; unsent messages stay queued for the next start")
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+func (d *daemon) build(ctx context.Context) error {
+	cfg := d.cfg
+	sc := cfg.Store
+	st, err := store.Open(ctx, store.Config{
+		Addr: sc.Addr, Username: sc.Username, Password: sc.Password, DB: sc.DB, TLS: sc.TLS,
+		Prefix: sc.Prefix, PoolSize: sc.PoolSize,
+		DialTimeout: sc.DialTimeout, ReadTimeout: sc.ReadTimeout, WriteTimeout: sc.WriteTimeout,
+	}, d.log)
+	if err != nil {
+		return err
+	}
+	d.store = st
+	if err := d.buildMSRP(); err != nil {
+		return err
+	}
+	sipCfg := cfg.SIP.Stack
+	if t := cfg.SIP.TLS; t != nil {
+		if sipCfg.TLS, err = loadTLS("sip.tls", t); err != nil {
+			return err
+		}
+	}
+	if d.stack, err = sipstack.New(sipCfg, d.log); err != nil {
+		return err
+	}
+	if err := d.stack.Listen(); err != nil {
+		return err
+	}
+	var trunkList []pager.Trunk
+	trunkList = append(trunkList, cfg.PagerTrunks()...)
+	trunkList = append(trunkList, cfg.RCSPagerTrunk())
+	trunks, err := pager.NewTrunks(trunkList)
+	if err != nil {
+		return err
+	}
+	sender, err := pager.NewSender(pager.SenderConfig{Trunks: trunks, Clients: d.stack, Domain: d.stack.Domain(), Logger: d.log})
+	if err != nil {
+		return err
+	}
+	var eng *interwork.Engine
+	d.sessions, err = sipsession.New(sipsession.Config{
+		Stack: d.stack, Endpoint: d.ep, Logger: d.log,
+		AcceptTypes: cfg.RCS.AcceptTypes, MaxSize: cfg.RCSMaxSize(), ManualReports: true,
+		OnIncoming: func(c *sipsession.Call) error { return eng.Incoming(c) },
+		OnMessage: func(ctx context.Context, c *sipsession.Call, m *session.Message) error {
+			return eng.Message(ctx, c, m)
+		},
+	})
+	if err != nil {
+		return err
+	}
+	if sa := cfg.SMPP.Server.Listen; sa != "" {
+		ln, err := net.Listen("tcp", sa)
+		if err != nil {
+			return fmt.Errorf("smpp.server.listen %s: %w", sa, err)
+		}
+		if t := cfg.SMPP.Server.TLS; t != nil {
+			tc, err := loadTLS("smpp.server.tls", t)
+			if err != nil {
+				ln.Close()
+				return err
+			}
+			ln = tls.NewListener(ln, tc)
+		}
+		h := smpp.SubmitHandlerFunc(func(ctx context.Context, partner string, m *smpp.Message) (string, error) {
+			return eng.HandleSubmit(ctx, partner, m)
+		})
+		if d.smppSrv, err = smpp.NewServer(ln, cfg.SMPPServerConfig(), h, d.log); err != nil {
+			ln.Close()
+			return err
+		}
+	}
+	deliver := smpp.DeliverHandlerFunc(func(ctx context.Context, partner string, m *smpp.Message) error {
+		return eng.HandleDeliver(ctx, partner, m)
+	})
+	for _, cc := range cfg.SMPPClients() {
+		c, err := smpp.NewClient(cc, deliver, d.log)
+		if err != nil {
+			return err
+		}
+		d.clients[cc.Partner] = c
+	}
+	d.reg = prometheus.NewRegistry()
+	d.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	metrics := status.NewMetrics(d.reg)
+	d.reg.MustRegister(status.NewCollector(d.snapshot))
+	var partners []interwork.Partner
+	for _, p := range cfg.Partners {
+		partners = append(partners, interworkPartner(p))
+	}
+	eng, err = interwork.New(interwork.Config{
+		Node: cfg.NodeID(), Store: st, Partners: partners,
+		RCS: interwork.RCS{
+			Sessions: d.sessions, Trunk: cfg.RCS.Trunk, Domain: d.stack.Domain(), PagerPartner: RCSName,
+		},
+		SMPPServer: d.smppSrv, SMPPClients: d.clients, Pager: sender,
+		Metrics: metrics, OnError: d.errs.Add, Logger: d.log,
+	})
+	if err != nil {
+		return err
+	}
+	d.eng = eng
+	in, err := pager.NewInbound(pager.InboundConfig{Trunks: trunks, Store: eng, Logger: d.log})
+	if err != nil {
+		return err
+	}
+	d.inbound = in
+	srv := d.stack.Server()
+	in.Register(ctx, srv)
+	d.sessions.Register(srv)
+	if a := cfg.Status.Listen; a != "" {
+		if d.statusLn, err = net.Listen("tcp", a); err != nil {
+			return fmt.Errorf("status.listen %s: %w", a, err)
+		}
+	}
+	return nil
+}
+
+func interworkPartner(p PartnerConfig) interwork.Partner {
+	var forced *coding.Coding
+	switch p.SMPP.SMS.Coding {
+	case CodingGSM7:
+		c := coding.GSM7
+		forced = &c
+	case CodingUCS2:
+		c := coding.UCS2
+		forced = &c
+	}
+	r := p.SMPP.SMS.Reassembly()
+	return interwork.Partner{
+		Name: p.Name, Policy: p.Policy(),
+		Numbers: p.Routing.Numbers, Domains: p.Routing.Domains,
+		DeliverVia: p.DeliverVia,
+		SMS: interwork.SMSOptions{
+			Text:              smpp.TextOptions{Coding: forced, Concat: p.SMPP.SMS.ConcatOptions()},
+			MaxSegments:       p.SMPP.SMS.MaxSegments,
+			Overflow:          p.SMPP.SMS.OverflowPolicy(),
+			Marker:            p.SMPP.SMS.Marker,
+			ReassemblyTimeout: r.Timeout,
+			Incomplete:        r.Policy,
+			Receipts:          p.SMPP.SMS.Receipts,
+		},
+	}
+}
+
+func (d *daemon) buildMSRP() error {
+	m := d.cfg.MSRP
+	ln, err := net.Listen("tcp", m.Listen)
+	if err != nil {
+		return fmt.Errorf("msrp listen %s: %w", m.Listen, err)
+	}
+	port := m.Port
+	if port == 0 {
+		port = ln.Addr().(*net.TCPAddr).Port
+	}
+	scfg := session.Config{
+		Host: m.Host, Port: port,
+		ChunkSize: m.ChunkSize, SoloChunkSize: m.SoloChunkSize, Window: m.Window,
+		TransactionTimeout: m.TransactionTimeout, MaxMessageSize: m.MaxMessageSize,
+		MaxIncomplete: m.MaxIncomplete, IncompleteTimeout: m.IncompleteTimeout,
+		ConnectTimeout: m.ConnectTimeout, BindTimeout: m.BindTimeout,
+		Limits: msrp.Limits{MaxHeaderBytes: m.MaxHeaderBytes, MaxHeaders: m.MaxHeaders, MaxChunk: m.MaxChunk},
+		Logger: d.log,
+	}
+	if m.TLS != nil {
+		if scfg.TLS, err = loadTLS("msrp.tls", m.TLS); err != nil {
+			ln.Close()
+			return err
+		}
+		scfg.Secure = true
+		ln = tls.NewListener(ln, scfg.TLS)
+	}
+	if r := m.Relay; r != nil {
+		scfg.Relay = &session.RelayConfig{URI: r.URI, Username: r.Username, Password: r.Password, Expires: r.Expires}
+	}
+	if d.ep, err = session.NewEndpoint(scfg); err != nil {
+		ln.Close()
+		return err
+	}
+	d.msrpLn = ln
+	d.log.Info("msrp listening", "component", "msrp", "addr", ln.Addr().String(), "secure", scfg.Secure, "advertised", m.Host)
+	return nil
+}
+
+// closeBuilt releases what build opened before it failed.
+func (d *daemon) closeBuilt() {
+	for _, c := range []interface{ Close() error }{d.statusLn, d.msrpLn} {
+		if c != nil && c != (net.Listener)(nil) {
+			_ = c.Close()
+		}
+	}
+	if d.stack != nil {
+		_ = d.stack.Close()
+	}
+	if d.ep != nil {
+		_ = d.ep.Close()
+	}
+	if d.store != nil {
+		_ = d.store.Close()
+	}
+}
+
+func loadTLS(field string, t *TLSConfig) (*tls.Config, error) {
+	cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
+	if err != nil {
+		return nil, fmt.Errorf("config: %s: %w", field, err)
+	}
+	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, nil
+}
+
+// ready is /readyz: the store answers and the node is not draining.
+func (d *daemon) ready(ctx context.Context) error {
+	if d.eng.Draining() {
+		return errors.New("draining")
+	}
+	return d.store.Ping(ctx)
+}
+
+// snapshot is /status.
+func (d *daemon) snapshot(ctx context.Context) status.Snapshot {
+	s := status.Snapshot{
+		Node: d.cfg.NodeID(), Version: version, Started: d.started, Now: time.Now(),
+		Draining: d.eng != nil && d.eng.Draining(),
+		Store:    status.StoreStatus{Addr: d.store.Addr(), Embedded: d.store.Embedded(), OK: true},
+	}
+	if err := d.store.Ping(ctx); err != nil {
+		s.Store.OK, s.Store.Error = false, err.Error()
+	}
+	s.Listeners = append(s.Listeners, status.Listener{Name: "msrp", Addr: d.msrpLn.Addr().String()})
+	for _, tp := range []string{"udp", "tcp", "tls"} {
+		if a := d.stack.Addr(tp); a != nil {
+			s.Listeners = append(s.Listeners, status.Listener{Name: "sip-" + tp, Addr: a.String()})
+		}
+	}
+	if d.smppSrv != nil {
+		s.Listeners = append(s.Listeners, status.Listener{Name: "smpp", Addr: d.smppSrv.Addr().String()})
+	}
+	if d.statusLn != nil {
+		s.Listeners = append(s.Listeners, status.Listener{Name: "status", Addr: d.statusLn.Addr().String()})
+	}
+	if totals, err := d.store.Counters(ctx); err == nil {
+		s.Totals = totals
+	}
+	var binds []status.Bind
+	var owners []string
+	if d.smppSrv != nil {
+		for _, b := range d.smppSrv.Status() {
+			binds, owners = append(binds, bindStatus(b, "server")), append(owners, b.Partner)
+		}
+	}
+	for _, c := range d.clients {
+		for _, b := range c.Status() {
+			binds, owners = append(binds, bindStatus(b, "client")), append(owners, b.Partner)
+		}
+	}
+	byName := map[string]PartnerConfig{}
+	for _, p := range d.cfg.Partners {
+		byName[p.Name] = p
+	}
+	if d.eng == nil {
+		return s
+	}
+	for _, ps := range d.eng.Status(ctx) {
+		p := status.Partner{Name: ps.Name, Sessions: ps.Sessions, Conversations: ps.Conversations,
+			QueueDepth: ps.QueueDepth, Counters: ps.Counters, LastErrors: d.errs.Last(ps.Name)}
+		for i, b := range binds {
+			if owners[i] == ps.Name {
+				p.SMPPBinds = append(p.SMPPBinds, b)
+			}
+		}
+		if pc := byName[ps.Name]; pc.SIP != nil {
+			p.SIPTrunk = &status.Trunk{NextHop: pc.SIP.NextHop, Transport: pc.SIP.Transport, AllowedSources: pc.SIP.AllowedSources}
+		}
+		s.Partners = append(s.Partners, p)
+	}
+	return s
+}
+
+func bindStatus(b smpp.BindStatus, role string) status.Bind {
+	c := b.Counters
+	return status.Bind{
+		Name: b.Name, Role: role, Mode: b.Kind, State: string(b.State), Remote: b.Remote, Since: b.Since,
+		Submitted: int64(c.Sent + c.Received), Delivered: int64(c.Accepted),
+		Errors:      int64(c.Rejected + c.Lost + c.ReceivedFailed + c.BindFailures),
+		Outstanding: b.Outstanding,
+	}
+}

@@ -1,0 +1,400 @@
+package interwork
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"sync"
+	"time"
+
+	"iwf/session"
+	"iwf/session/cpim"
+	"iwf/session/sipsession"
+)
+
+// conv is a conversation this node owns: its worker goroutine, the call
+// carrying its MSRP session, and what waits for reports.
+type conv struct {
+	e       *Engine
+	k       convKey
+	key     string
+	partner *partner
+
+	wakeCh   chan struct{}
+	attachCh chan *sipsession.Call
+
+	mu sync.Mutex
+	// call is the session's call (nil when none); written by the worker.
+	call *sipsession.Call
+	// awaiting maps the Message-ID of a message sent toward the RCS side
+	// to the receipt its REPORT or IMDN turns into.
+	awaiting map[string]*queued
+	// inbound maps the id of a message from the RCS side to the MSRP
+	// message its REPORT answers, once the pager side took it.
+	inbound map[string]*session.Message
+
+	attempts   int
+	lastActive time.Time
+	// gone is set, under Engine.mu, when the worker left the engine's
+	// table; a later message starts a new worker.
+	gone bool
+}
+
+func newConv(e *Engine, k convKey) *conv {
+	return &conv{
+		e: e, k: k, key: k.String(), partner: e.partners[k.Partner],
+		wakeCh:   make(chan struct{}, 1),
+		attachCh: make(chan *sipsession.Call, 4),
+		awaiting: make(map[string]*queued),
+		inbound:  make(map[string]*session.Message),
+	}
+}
+
+func (c *conv) wake() {
+	select {
+	case c.wakeCh <- struct{}{}:
+	default:
+	}
+}
+
+func (c *conv) currentCall() *sipsession.Call {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.call
+}
+
+func (c *conv) setCall(call *sipsession.Call) {
+	c.mu.Lock()
+	old := c.call
+	c.call = call
+	c.mu.Unlock()
+	if call != nil {
+		c.partner.sessions.Add(1)
+		go c.events(call)
+	}
+	if old != nil && old != call {
+		c.partner.sessions.Add(-1)
+		go c.closeCall(old)
+	}
+}
+
+// dropCall forgets the call (it died, or went idle) and ends it.
+func (c *conv) dropCall() {
+	c.mu.Lock()
+	old := c.call
+	c.call = nil
+	c.mu.Unlock()
+	if old != nil {
+		c.partner.sessions.Add(-1)
+		c.closeCall(old)
+	}
+}
+
+func (c *conv) closeCall(call *sipsession.Call) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = call.Close(ctx)
+}
+
+// events turns the call's REPORTs into receipts.
+func (c *conv) events(call *sipsession.Call) {
+	for ev := range call.Events() {
+		switch ev.Kind {
+		case sipsession.EventReport:
+			c.reported(ev.Report.MessageID, OutcomeOfMSRP(ev.Report.Status))
+		case sipsession.EventClosed:
+			c.wake()
+			return
+		}
+	}
+}
+
+// notification is an IMDN from the RCS side about a message we sent.
+func (c *conv) notification(n cpim.Notification) {
+	if n.Kind != cpim.DeliveryNotification {
+		return
+	}
+	c.reported(n.MessageID, OutcomeOfIMDN(n.Status))
+}
+
+func (c *conv) reported(id string, o Outcome) {
+	c.mu.Lock()
+	q, ok := c.awaiting[id]
+	delete(c.awaiting, id)
+	c.mu.Unlock()
+	if ok {
+		c.finish(context.Background(), q, o)
+	}
+}
+
+func (c *conv) expectReport(id string, m *session.Message) {
+	c.mu.Lock()
+	c.inbound[id] = m
+	c.mu.Unlock()
+}
+
+func (c *conv) forgetReport(id string) {
+	c.mu.Lock()
+	delete(c.inbound, id)
+	c.mu.Unlock()
+}
+
+// run is the conversation's worker: it holds the lease, reads the queue
+// in order and acknowledges each entry once it was handled.
+func (c *conv) run(ctx context.Context) {
+	e := c.e
+	log := e.log.With("conversation", c.key)
+	renewEvery := e.cfg.LeaseTTL / 3
+	renew := time.NewTicker(renewEvery)
+	idle := time.NewTimer(c.partner.Policy.IdleTimeout)
+	lost := false
+	defer func() {
+		renew.Stop()
+		idle.Stop()
+		c.dropCall()
+		bg, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		e.mu.Lock()
+		if !c.gone {
+			delete(e.convs, c.key)
+			c.gone = true
+		}
+		// A successor started since holds the same lease: keep it.
+		_, successor := e.convs[c.key]
+		if !lost && !successor {
+			_ = e.cfg.Store.Release(bg, c.key, e.cfg.Node)
+		}
+		e.mu.Unlock()
+		e.wg.Done()
+	}()
+	c.lastActive = time.Now()
+	var retry <-chan time.Time
+	for {
+		if retry == nil {
+			entries, err := e.cfg.Store.Read(ctx, c.key, 64, 0)
+			if ctx.Err() != nil {
+				return
+			}
+			if err != nil {
+				log.Warn("read queue", "error", err)
+				retry = time.After(500 * time.Millisecond)
+				continue
+			}
+			if len(entries) > 0 {
+				var acks []string
+				for _, en := range entries {
+					if !c.process(ctx, en.Payload) {
+						retry = time.After(c.partner.Policy.RetryDelay)
+						break
+					}
+					acks = append(acks, en.ID)
+				}
+				if len(acks) > 0 {
+					if err := e.cfg.Store.Ack(ctx, c.key, acks...); err != nil {
+						log.Warn("ack", "error", err)
+					}
+				}
+				c.lastActive = time.Now()
+				select {
+				case <-renew.C:
+					if lost = !c.renew(ctx); lost {
+						return
+					}
+				default:
+				}
+				continue
+			}
+			if c.currentCall() == nil {
+				if settled, err := e.cfg.Store.Settle(ctx, c.key); err == nil && settled && c.leave() {
+					return
+				}
+			}
+		}
+		idle.Reset(time.Until(c.lastActive.Add(c.partner.Policy.IdleTimeout)))
+		var done <-chan struct{}
+		if call := c.currentCall(); call != nil {
+			done = call.Done()
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-c.wakeCh:
+		case <-retry:
+			retry = nil
+		case call := <-c.attachCh:
+			c.setCall(call)
+			c.lastActive = time.Now()
+		case <-done:
+			c.dropCall()
+		case <-renew.C:
+			if lost = !c.renew(ctx); lost {
+				return
+			}
+		case <-idle.C:
+			if time.Since(c.lastActive) >= c.partner.Policy.IdleTimeout {
+				c.dropCall() // BYE; the record stays for the next message
+			}
+		}
+	}
+}
+
+func (c *conv) renew(ctx context.Context) bool {
+	ok, err := c.e.cfg.Store.Renew(ctx, c.key, c.e.cfg.Node, c.e.cfg.LeaseTTL)
+	if err != nil {
+		c.e.log.Warn("lease renewal", "conversation", c.key, "error", err)
+		return true // keep working; the store may be back before the lease ends
+	}
+	if !ok {
+		c.e.fail(c.partner.Name, "lease", errors.New("lease of "+c.key+" lost to another node"))
+	}
+	return ok
+}
+
+// process handles one queued message; false keeps it queued for a retry.
+func (c *conv) process(ctx context.Context, payload []byte) bool {
+	var q queued
+	if err := json.Unmarshal(payload, &q); err != nil {
+		c.e.fail(c.partner.Name, "queue", err)
+		return true
+	}
+	if q.Dir == toSMS {
+		return c.toSMS(ctx, &q)
+	}
+	return c.toRCS(ctx, &q)
+}
+
+// toRCS sends a pager message into the session, opening one when the
+// policy wants it, or relays it pager-mode.
+func (c *conv) toRCS(ctx context.Context, q *queued) bool {
+	p := c.partner
+	pol := p.Policy
+	call := c.currentCall()
+	if call == nil && !q.Promote {
+		o := c.relay(ctx, q)
+		if ctx.Err() != nil {
+			return false // stopping: the message stays queued for the next start
+		}
+		c.finish(ctx, q, o)
+		return true
+	}
+	if call == nil {
+		if p.sessions.Load() >= int64(pol.MaxSessions) {
+			if pol.OnSessionLimit == FallbackPager {
+				c.finish(ctx, q, c.relay(ctx, q))
+			} else {
+				c.finish(ctx, q, Rejected)
+			}
+			return true
+		}
+		opened, err := c.open(ctx)
+		if err != nil && ctx.Err() != nil {
+			return false // stopping, not a failure of the RCS side
+		}
+		c.e.cfg.Metrics.SessionOpen(p.Name, err == nil)
+		if err != nil {
+			c.e.fail(p.Name, "session open", err)
+			return c.fallback(ctx, q, outcomeOfOpen(err))
+		}
+		c.attempts = 0
+		c.setCall(opened)
+		call = opened
+	}
+	body, err := c.cpimBody(q)
+	if err != nil {
+		c.e.fail(p.Name, "cpim", err)
+		c.finish(ctx, q, Rejected)
+		return true
+	}
+	wantReport := q.Receipt != nil && pol.SuccessReports
+	if wantReport {
+		c.mu.Lock()
+		c.awaiting[q.ID] = q
+		c.mu.Unlock()
+	}
+	_, err = call.Send(ctx, &session.OutgoingMessage{
+		MessageID:     q.ID,
+		ContentType:   "message/cpim",
+		Body:          body,
+		SuccessReport: wantReport,
+	})
+	if err != nil {
+		c.mu.Lock()
+		delete(c.awaiting, q.ID)
+		c.mu.Unlock()
+		var se *session.StatusError
+		if errors.As(err, &se) && !se.Local {
+			// The RCS side answered: its answer is final.
+			c.finish(ctx, q, OutcomeOfMSRP(se.Code))
+			return true
+		}
+		if ctx.Err() != nil {
+			return false
+		}
+		c.e.fail(p.Name, "msrp send", err)
+		c.dropCall()
+		return c.fallback(ctx, q, Expired)
+	}
+	p.counters.add("out_msrp", 1)
+	c.e.cfg.Metrics.Message(p.Name, "to_session", q.Ingress, "delivered")
+	c.e.cfg.Metrics.Delivery(p.Name, "to_session", time.Since(time.Unix(0, q.At)))
+	if q.Receipt != nil && !wantReport {
+		c.finish(ctx, q, Delivered)
+	}
+	return true
+}
+
+// fallback applies the partner's open-failure policy to q.
+func (c *conv) fallback(ctx context.Context, q *queued, o Outcome) bool {
+	pol := c.partner.Policy
+	switch pol.OnOpenFailure {
+	case FallbackPager:
+		o := c.relay(ctx, q)
+		if ctx.Err() != nil {
+			return false
+		}
+		c.finish(ctx, q, o)
+		return true
+	case FallbackRetry:
+		c.attempts++
+		if c.attempts <= pol.MaxRetries {
+			return false
+		}
+		c.attempts = 0
+	}
+	c.finish(ctx, q, o)
+	return true
+}
+
+func outcomeOfOpen(err error) Outcome {
+	var se *sipsession.Error
+	if errors.As(err, &se) && se.Status > 0 {
+		return OutcomeOfSIP(se.Status)
+	}
+	return Expired
+}
+
+// finish ends a message toward the RCS side: counters and, when the SMS
+// sender asked, its delivery receipt.
+func (c *conv) finish(ctx context.Context, q *queued, o Outcome) {
+	p := c.partner
+	if o != Delivered {
+		p.counters.add("failed", 1)
+		c.e.cfg.Metrics.Message(p.Name, "to_session", q.Ingress, "failed")
+	}
+	if q.Receipt != nil {
+		c.e.receipt(ctx, p, q, o)
+	}
+}
+
+// leave takes the worker out of the engine's table unless a call or a
+// wake-up is on its way to it; Engine.mu orders it against both.
+func (c *conv) leave() bool {
+	c.e.mu.Lock()
+	defer c.e.mu.Unlock()
+	if len(c.attachCh) > 0 || len(c.wakeCh) > 0 || c.currentCall() != nil {
+		return false
+	}
+	delete(c.e.convs, c.key)
+	c.gone = true
+	return true
+}

@@ -1,0 +1,219 @@
+package interwork
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"iwf/pager"
+	"iwf/pager/address"
+	"iwf/pager/split"
+	"iwf/smpp"
+	"iwf/smpp/receipt"
+)
+
+// relay sends q pager-mode toward the RCS side as a SIP MESSAGE.
+func (c *conv) relay(ctx context.Context, q *queued) Outcome {
+	e := c.e
+	if e.cfg.Pager == nil || e.cfg.RCS.PagerPartner == "" {
+		e.fail(c.partner.Name, "pager relay", errNoPager)
+		return Undeliverable
+	}
+	from, err1 := address.Parse(c.k.SMS, address.Options{})
+	to, err2 := address.Parse(c.k.RCS, address.Options{})
+	if err := errors.Join(err1, err2); err != nil {
+		e.fail(c.partner.Name, "pager relay", err)
+		return Rejected
+	}
+	results, err := e.cfg.Pager.SendText(ctx, pager.Outgoing{Partner: e.cfg.RCS.PagerPartner, From: from, To: to, Text: q.Text, CallID: q.ID})
+	if err != nil {
+		e.fail(c.partner.Name, "pager relay", err)
+	}
+	o := Delivered
+	for _, r := range results {
+		if ro := OutcomeOfSIP(r.Status); ro != Delivered {
+			o = ro
+		}
+	}
+	if err != nil && o == Delivered {
+		o = Undeliverable
+	}
+	if o == Delivered {
+		c.partner.counters.add("relayed", 1)
+		e.cfg.Metrics.Message(c.partner.Name, "to_session", q.Ingress, "relayed")
+	}
+	return o
+}
+
+// toSMS delivers a message of the RCS side to the partner and reports
+// the outcome on the session it came from.
+func (c *conv) toSMS(ctx context.Context, q *queued) bool {
+	e := c.e
+	p := c.partner
+	o, err := c.deliverSMS(ctx, q)
+	if err != nil {
+		if ctx.Err() != nil {
+			return false
+		}
+		e.fail(p.Name, "deliver", err)
+	}
+	if o == Delivered {
+		p.counters.add("out_"+p.DeliverVia, 1)
+		e.cfg.Metrics.Message(p.Name, "to_pager", q.Ingress, "delivered")
+		e.cfg.Metrics.Delivery(p.Name, "to_pager", time.Since(time.Unix(0, q.At)))
+	} else {
+		p.counters.add("failed", 1)
+		e.cfg.Metrics.Message(p.Name, "to_pager", q.Ingress, "failed")
+	}
+	c.mu.Lock()
+	m := c.inbound[q.ID]
+	delete(c.inbound, q.ID)
+	c.mu.Unlock()
+	if m != nil {
+		code := o.MSRPStatus()
+		if errors.Is(err, split.ErrOverflow) {
+			code = 413
+		}
+		if rerr := m.Report(code, ""); rerr != nil {
+			e.log.Debug("report", "error", rerr)
+		}
+	}
+	c.lastActive = time.Now()
+	return true
+}
+
+// deliverSMS sends the text to the partner within its limits: several
+// concatenated SMS or MESSAGEs, one truncated, or none (overflow reject).
+func (c *conv) deliverSMS(ctx context.Context, q *queued) (Outcome, error) {
+	e := c.e
+	p := c.partner
+	if p.DeliverVia == "sip" {
+		if e.cfg.Pager == nil {
+			return Undeliverable, errNoPager
+		}
+		from, _ := address.Parse(c.k.RCS, address.Options{})
+		to, _ := address.Parse(c.k.SMS, address.Options{})
+		results, err := e.cfg.Pager.SendText(ctx, pager.Outgoing{Partner: p.Name, From: from, To: to, Text: q.Text, CallID: q.ID})
+		if err != nil {
+			if errors.Is(err, split.ErrOverflow) {
+				return Rejected, err
+			}
+			return Undeliverable, err
+		}
+		o := Delivered
+		for _, r := range results {
+			if ro := OutcomeOfSIP(r.Status); ro != Delivered {
+				o = ro
+			}
+		}
+		return o, nil
+	}
+	texts, err := c.smsTexts(q.Text)
+	if err != nil {
+		return Rejected, err
+	}
+	src, dst := smppAddress(c.k.RCS), smppAddress(c.k.SMS)
+	opts := p.SMS.Text
+	next := func() (uint16, error) { return e.refs.NextRef(ctx, c.k.SMS) }
+	for _, text := range texts {
+		msgs, err := smpp.TextMessages(src, dst, text, opts, next)
+		if err != nil {
+			return Rejected, err
+		}
+		for _, m := range msgs {
+			if err := c.sendSMS(ctx, m); err != nil {
+				var se *smpp.StatusError
+				if errors.As(err, &se) {
+					return Undeliverable, err
+				}
+				return Expired, err
+			}
+		}
+	}
+	return Delivered, nil
+}
+
+// smsTexts applies the partner's segment cap to text.
+func (c *conv) smsTexts(text string) ([]string, error) {
+	sms := c.partner.SMS
+	n, per, err := smpp.Units(text, sms.Text)
+	if err != nil {
+		return nil, err
+	}
+	limit := per * sms.MaxSegments
+	if sms.MaxSegments == 1 {
+		limit = n // one SMS: the single-segment capacity is the coding's own
+	}
+	if n <= limit {
+		return []string{text}, nil
+	}
+	measure := func(s string) int {
+		u, _, err := smpp.Units(s, sms.Text)
+		if err != nil {
+			return len(s) * 2
+		}
+		return u
+	}
+	parts, err := split.Text(text, split.Options{Measure: measure, Limit: limit, Policy: sms.Overflow, Marker: sms.Marker})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, len(parts))
+	for i, pt := range parts {
+		out[i] = pt.Text
+	}
+	return out, nil
+}
+
+// sendSMS sends one segment: deliver_sm to the partner's ESME binds, or
+// submit_sm to its SMSC.
+func (c *conv) sendSMS(ctx context.Context, m *smpp.Message) error {
+	e := c.e
+	name := c.partner.Name
+	if cl, ok := e.cfg.SMPPClients[name]; ok {
+		if c.partner.SMS.Receipts {
+			m.RegisteredDelivery = 1
+		}
+		_, err := cl.Submit(ctx, m)
+		return err
+	}
+	if e.cfg.SMPPServer == nil {
+		return fmt.Errorf("interwork: partner %s has no smpp binds", name)
+	}
+	_, err := e.cfg.SMPPServer.Deliver(ctx, name, m)
+	return err
+}
+
+// receipt sends an SMS delivery receipt for q to the partner ESME that
+// submitted it.
+func (e *Engine) receipt(ctx context.Context, p *partner, q *queued, o Outcome) {
+	if e.cfg.SMPPServer == nil {
+		return
+	}
+	rt := q.Receipt
+	now := time.Now().UTC()
+	r := receipt.Receipt{
+		ID:         rt.ID,
+		State:      o.ReceiptState(),
+		Submitted:  1,
+		SubmitDate: time.Unix(0, q.At).UTC(),
+		DoneDate:   now,
+		Text:       q.Text, // receipt.Build keeps the first 20 characters
+	}
+	if o == Delivered {
+		r.Delivered = 1
+	}
+	m, err := smpp.ReceiptMessage(rt.dest(), rt.source(), r)
+	if err != nil {
+		e.fail(p.Name, "receipt", err)
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	if _, err := e.cfg.SMPPServer.Deliver(ctx, p.Name, m); err != nil {
+		e.fail(p.Name, "receipt", err)
+		return
+	}
+	p.counters.add("receipts", 1)
+}

@@ -1,0 +1,250 @@
+package interwork
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/linxGnu/gosmpp/data"
+	"github.com/linxGnu/gosmpp/pdu"
+
+	"iwf/session"
+	"iwf/session/sipsession"
+	"iwf/smpp/concat"
+	"iwf/smpp/receipt"
+)
+
+// receiptOf reads a delivery receipt deliver_sm.
+func receiptOf(t testing.TB, q pdu.PDU) receipt.Receipt {
+	t.Helper()
+	d, ok := q.(*pdu.DeliverSM)
+	if !ok {
+		t.Fatalf("got %T, want a deliver_sm receipt", q)
+	}
+	b, err := d.Message.GetMessageData()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := receipt.Parse(b, receipt.Params{})
+	if err != nil {
+		t.Fatalf("receipt %q: %v", b, err)
+	}
+	return r
+}
+
+// Issue 5, must show (1): three submits from A to B make one INVITE, one
+// MSRP session and three SENDs in order; B's reports become receipts.
+func TestSubmitsBecomeOneSession(t *testing.T) {
+	rcs := startRCS(t, 0)
+	w := startIWF(t, startRedis(t), rcs, "n1", demoPartner())
+	e := bindESME(t, w.smpp.Addr().String(), "demo")
+	texts := []string{"one", "two", "three"}
+	var ids []string
+	// Each submit waits for its response: SMPP orders only what was
+	// acknowledged (a window lets requests overtake each other).
+	for _, s := range texts {
+		e.submit(t, "46700000001", "46700000002", s)
+		resp := e.nextResp(t)
+		if resp.CommandStatus != data.ESME_ROK || resp.MessageID == "" {
+			t.Fatalf("submit_sm_resp %+v", resp)
+		}
+		ids = append(ids, resp.MessageID)
+	}
+	var call any
+	for i, want := range texts {
+		m := rcs.next(t)
+		if m.text != want {
+			t.Fatalf("message %d is %q, want %q", i, m.text, want)
+		}
+		if call != nil && m.call != call {
+			t.Fatal("messages arrived on two sessions")
+		}
+		call = m.call
+		if got := m.cpim.From.URI; !strings.Contains(got, "+46700000001") {
+			t.Fatalf("CPIM From %q", got)
+		}
+	}
+	if n := len(rcs.calls); n != 1 {
+		t.Fatalf("%d INVITEs, want 1", n)
+	}
+	got := map[string]receipt.State{}
+	for range texts {
+		r := receiptOf(t, e.next(t))
+		got[r.ID] = r.State
+	}
+	for _, id := range ids {
+		if got[id] != receipt.Delivered {
+			t.Fatalf("receipt of %s: %v (all %v)", id, got[id], got)
+		}
+	}
+}
+
+// Issue 5, must show (3): the RCS side refuses the session; every
+// acknowledged message returns as a failure receipt and none stays queued.
+func TestOpenFailureReturnsReceipts(t *testing.T) {
+	rcs := startRCS(t, 486)
+	w := startIWF(t, startRedis(t), rcs, "n1", demoPartner())
+	e := bindESME(t, w.smpp.Addr().String(), "demo")
+	for _, s := range []string{"a", "b", "c"} {
+		e.submit(t, "46700000001", "46700000003", s)
+	}
+	ids := map[string]bool{}
+	receipts := map[string]receipt.State{}
+	for len(ids) < 3 || len(receipts) < 3 {
+		switch q := e.next(t).(type) {
+		case *pdu.SubmitSMResp:
+			ids[q.MessageID] = true
+		case *pdu.DeliverSM:
+			r := receiptOf(t, q)
+			receipts[r.ID] = r.State
+		}
+	}
+	for id := range ids {
+		if receipts[id] != receipt.Undeliverable {
+			t.Fatalf("receipt of %s: %v, want UNDELIV", id, receipts[id])
+		}
+	}
+	awaitQueueEmpty(t, w, convKey{"demo", "+46700000001", "+46700000003"})
+}
+
+// rcsOpen opens a session from the RCS peer toward an SMS number at the
+// IWF.
+func rcsOpen(t testing.TB, rcs *rcsPeer, w *iwf, from, to string) *sipsession.Call {
+	t.Helper()
+	trunk := sipsession.DefaultTrunk()
+	trunk.Name = "iwf"
+	trunk.NextHop = "sip:" + w.st.Addr("tcp").String() + ";transport=tcp"
+	call, err := rcs.m.Open(ctxT(t), sipsession.OpenRequest{From: from, To: to, Trunk: trunk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = call.Close(context.Background()) })
+	return call
+}
+
+// awaitReport returns the status of the next REPORT on call.
+func awaitReport(t testing.TB, call *sipsession.Call) session.Report {
+	t.Helper()
+	timeout := time.After(20 * time.Second)
+	for {
+		select {
+		case ev := <-call.Events():
+			if ev.Kind == sipsession.EventReport {
+				return ev.Report
+			}
+			if ev.Kind == sipsession.EventClosed {
+				t.Fatalf("call closed: %v", ev.Err)
+			}
+		case <-timeout:
+			t.Fatal("no REPORT")
+		}
+	}
+}
+
+// Issue 5, must show (2): a long MSRP message from the RCS side reaches
+// an SMPP receiver as correctly concatenated segments, and the sender
+// gets its Success-Report once the SMS side took every segment.
+func TestLongMSRPMessageBecomesConcatenatedSMS(t *testing.T) {
+	rcs := startRCS(t, 0)
+	p := demoPartner()
+	p.SMS.Text.Concat.Style = concat.UDH8
+	w := startIWF(t, startRedis(t), rcs, "n1", p)
+	e := bindESME(t, w.smpp.Addr().String(), "demo")
+	long := strings.Repeat("All work and no play. ", 18) // 396 GSM-7 characters: 3 segments
+	call := rcsOpen(t, rcs, w, "sip:+46700000009@rcs.test", "sip:+46700000001@iwf.test;user=phone")
+	if _, err := call.Send(ctxT(t), &session.OutgoingMessage{ContentType: "text/plain", Body: []byte(long), SuccessReport: true}); err != nil {
+		t.Fatal(err)
+	}
+	var got strings.Builder
+	var refs []byte
+	for i := 0; i < 3; i++ {
+		d, ok := e.next(t).(*pdu.DeliverSM)
+		if !ok {
+			t.Fatalf("segment %d is not a deliver_sm", i)
+		}
+		if d.EsmClass&0x40 == 0 {
+			t.Fatalf("segment %d without UDHI", i)
+		}
+		udh := d.Message.UDH()
+		if len(udh) != 1 || udh[0].ID != data.UDH_CONCAT_MSG_8_BIT_REF || len(udh[0].Data) != 3 {
+			t.Fatalf("segment %d UDH %+v", i, udh)
+		}
+		if int(udh[0].Data[1]) != 3 || int(udh[0].Data[2]) != i+1 {
+			t.Fatalf("segment %d says part %d of %d", i, udh[0].Data[2], udh[0].Data[1])
+		}
+		refs = append(refs, udh[0].Data[0])
+		if d.SourceAddr.Address() != "46700000009" || d.DestAddr.Address() != "46700000001" {
+			t.Fatalf("addresses %s -> %s", d.SourceAddr.Address(), d.DestAddr.Address())
+		}
+		s, err := d.Message.GetMessage()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got.WriteString(s)
+	}
+	if refs[0] != refs[1] || refs[1] != refs[2] {
+		t.Fatalf("segments carry references %v", refs)
+	}
+	if got.String() != long {
+		t.Fatalf("reassembled %q", got.String())
+	}
+	if r := awaitReport(t, call); r.Status != 200 {
+		t.Fatalf("REPORT %d", r.Status)
+	}
+}
+
+// awaitQueueEmpty waits until the conversation's queue is acknowledged
+// to the end. The acknowledgement follows the send it records, with no
+// event outside the store to await, so this polls the store.
+func awaitQueueEmpty(t testing.TB, w *iwf, key convKey) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		n, err := w.store.QueueLen(ctxT(t), key.String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d messages still queued", n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// Issue 5, must show (4), in process: the node stops after it
+// acknowledged messages and read them from its queue, while their
+// session is still opening; a restart delivers each exactly once.
+func TestRestartDeliversExactlyOnce(t *testing.T) {
+	redis := startRedis(t)
+	rcs := startRCS(t, 0)
+	rcs.hold = make(chan struct{})
+	w1 := startIWF(t, redis, rcs, "n1", demoPartner())
+	e := bindESME(t, w1.smpp.Addr().String(), "demo")
+	texts := []string{"first", "second", "third"}
+	for _, s := range texts {
+		e.submit(t, "46700000001", "46700000004", s)
+		if r := e.nextResp(t); r.CommandStatus != data.ESME_ROK {
+			t.Fatalf("submit_sm_resp %v", r.CommandStatus)
+		}
+	}
+	<-rcs.held // the INVITE is in; its answer is held
+	w1.stop(nil)
+	close(rcs.hold)
+	key := convKey{"demo", "+46700000001", "+46700000004"}
+	w2 := startIWF(t, redis, rcs, "n1", demoPartner())
+	for _, want := range texts {
+		if m := rcs.next(t); m.text != want {
+			t.Fatalf("got %q, want %q", m.text, want)
+		}
+	}
+	awaitQueueEmpty(t, w2, key)
+	select {
+	case m := <-rcs.msgs:
+		t.Fatalf("%q delivered twice", m.text)
+	default:
+	}
+}

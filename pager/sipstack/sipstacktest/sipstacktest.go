@@ -1,0 +1,43 @@
+// Package sipstacktest runs a sipstack.Stack on loopback for tests, in
+// the httptest style.
+package sipstacktest
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"testing"
+
+	"github.com/emiago/sipgo"
+
+	"iwf/pager/sipstack"
+)
+
+// Start runs a stack on 127.0.0.1 UDP and TCP, port 0, stopped when the
+// test ends. register adds the handlers after the listeners exist (their
+// clients and contacts need them) and before anything is served.
+func Start(tb testing.TB, register func(*sipstack.Stack, *sipgo.Server)) *sipstack.Stack {
+	tb.Helper()
+	st, err := sipstack.New(sipstack.Config{Listen: []sipstack.Listener{
+		{Transport: "udp", Address: "127.0.0.1:0"},
+		{Transport: "tcp", Address: "127.0.0.1:0"},
+	}}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := st.Listen(); err != nil {
+		tb.Fatal(err)
+	}
+	register(st, st.Server())
+	done := make(chan error, 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { done <- st.Run(ctx) }()
+	<-st.Ready()
+	tb.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			tb.Errorf("sip stack: %v", err)
+		}
+	})
+	return st
+}
