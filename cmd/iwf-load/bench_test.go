@@ -1,8 +1,13 @@
 package main
 
 import (
+	"context"
+	"sync"
 	"testing"
 	"time"
+
+	"iwf/session"
+	"iwf/session/sipsession"
 )
 
 // BenchmarkRunThroughBridge drives -n messages per iteration through the
@@ -52,4 +57,58 @@ func BenchmarkAnalyze(b *testing.B) {
 	for b.Loop() {
 		analyze(recs, 50)
 	}
+}
+
+// BenchmarkResponder is the RCS side alone: 50 sessions opened by a UAC
+// in the same process, each sending its share of b.N CPIM messages in
+// order, every one counted by the tracker.
+func BenchmarkResponder(b *testing.B) {
+	const sessions = 50
+	u := startUAC(b)
+	tr := newTracker("bench", b.N, sessions)
+	cfg := Config{RCS: "127.0.0.1:0", MSRP: "127.0.0.1:0", Logger: quietLog()}.withDefaults()
+	r, err := newResponder(cfg, tr)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- r.Run(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			b.Error(err)
+		}
+	}()
+	<-r.ready()
+	_, tcp := r.sipAddrs()
+	calls := make([]*sipsession.Call, sessions)
+	for i := range calls {
+		if calls[i], err = u.open(ctxT(b), "+46700000000", destination(i), tcp, "tcp"); err != nil {
+			b.Fatal(err)
+		}
+	}
+	bodies := make([][]byte, b.N)
+	for seq := range bodies {
+		bodies[seq] = cpimText(b, "+46700000000", destination(seq%sessions), payload{"bench", seq}.text())
+	}
+	b.ResetTimer()
+	var wg sync.WaitGroup
+	for i, c := range calls {
+		wg.Go(func() {
+			for seq := i; seq < b.N; seq += sessions {
+				if _, err := c.Send(ctx, &session.OutgoingMessage{ContentType: "message/cpim", Body: bodies[seq]}); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	b.StopTimer()
+	rep := tr.report(Report{}, time.Now())
+	if rep.Received != b.N || rep.Misrouted != 0 {
+		b.Fatalf("received %d of %d, misrouted %d", rep.Received, b.N, rep.Misrouted)
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
 }

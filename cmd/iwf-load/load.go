@@ -64,7 +64,8 @@ func run(ctx context.Context, cfg Config) (Report, error) {
 	err = sms.drive(ctx, func(tctx context.Context) error {
 		werr := tr.wait(tctx, allReceived)
 		end = time.Now()
-		timedOut = errors.Is(werr, context.DeadlineExceeded)
+		// The deadline may also have cut the submits short.
+		timedOut = errors.Is(tctx.Err(), context.DeadlineExceeded)
 		if werr != nil || cfg.ReceiptWait <= 0 {
 			return werr
 		}

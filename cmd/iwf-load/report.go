@@ -64,7 +64,8 @@ type Report struct {
 	ReceiptsMatched int            `json:"receipts_matched"`
 	ReceiptStates   map[string]int `json:"receipt_states,omitempty"`
 
-	// TimedOut is set when the timeout ended the wait for messages.
+	// TimedOut is set when the timeout cut the submits short or ended
+	// the wait for messages.
 	TimedOut bool `json:"timed_out"`
 	// Elapsed runs from the first submit to the last message received
 	// (or the end of the wait); SubmitElapsed to the last acknowledgement.
@@ -274,7 +275,11 @@ func (r Report) writeText(w io.Writer) error {
 	line("acknowledged", "%d", r.Acknowledged)
 	line("refused", "%d%s", r.Refused, breakdown(r.RefusedStatuses))
 	line("unconfirmed", "%d%s", r.Unconfirmed, breakdown(r.UnconfirmedCauses))
-	line("retried", "%d throttled, %d queue full (sent again after a pause)", r.Throttled, r.QueueFull)
+	hint := ""
+	if r.Throttled > 0 {
+		hint = "; throttling pauses a bind 1-30 s: is the daemon's window for this ESME below -window?"
+	}
+	line("retried", "%d throttled, %d queue full (sent again after a pause)%s", r.Throttled, r.QueueFull, hint)
 	line("received", "%d on %d sessions (%d ended before the run)", r.Received, r.Sessions, r.SessionsEnded)
 	line("duplicates", "%d", r.Duplicates)
 	line("lost", "%d", r.Lost)
