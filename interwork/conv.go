@@ -190,9 +190,13 @@ func (c *conv) run(ctx context.Context) {
 					acks = append(acks, en.ID)
 				}
 				if len(acks) > 0 {
-					if err := e.cfg.Store.Ack(ctx, c.key, acks...); err != nil {
+					// Sent is sent: a stop now must not leave them to be
+					// sent again by the next owner.
+					actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+					if err := e.cfg.Store.Ack(actx, c.key, acks...); err != nil {
 						log.Warn("ack", "error", err)
 					}
+					cancel()
 				}
 				c.lastActive = time.Now()
 				select {
@@ -311,7 +315,11 @@ func (c *conv) toRCS(ctx context.Context, q *queued) bool {
 		c.awaiting[q.ID] = q
 		c.mu.Unlock()
 	}
-	_, err = call.Send(ctx, &session.OutgoingMessage{
+	// A send in flight finishes even when the node stops: cut short, the
+	// peer may hold the message while it stays queued, and the next
+	// owner would send it again. The session's transaction timeout
+	// bounds it.
+	_, err = call.Send(context.WithoutCancel(ctx), &session.OutgoingMessage{
 		MessageID:     q.ID,
 		ContentType:   "message/cpim",
 		Body:          body,

@@ -51,7 +51,11 @@ func (c *conv) relay(ctx context.Context, q *queued) Outcome {
 func (c *conv) toSMS(ctx context.Context, q *queued) bool {
 	e := c.e
 	p := c.partner
-	o, err := c.deliverSMS(ctx, q)
+	// As with sends into a session, a delivery in flight finishes when
+	// the node stops (bounded), so that no segment goes out twice.
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	o, err := c.deliverSMS(dctx, q)
+	cancel()
 	if err != nil {
 		if ctx.Err() != nil {
 			return false

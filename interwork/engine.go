@@ -115,8 +115,10 @@ type Engine struct {
 	reasm    *concat.Reassembler
 	refs     concat.RefAllocator
 
-	ctx      context.Context // Run's; workers live under it
-	ready    chan struct{}
+	// ctx is the workers' context: it ends when Run's does (or at once
+	// when Run never started and stop is called).
+	ctx      context.Context
+	stop     context.CancelFunc
 	draining atomic.Bool
 
 	mu    sync.Mutex
@@ -158,9 +160,9 @@ func New(cfg Config) (*Engine, error) {
 		log:      cfg.Logger.With("component", "interwork"),
 		partners: make(map[string]*partner),
 		convs:    make(map[string]*conv),
-		ready:    make(chan struct{}),
 		refs:     cfg.Store.Refs(),
 	}
+	e.ctx, e.stop = context.WithCancel(context.Background())
 	reasmTimeout := time.Duration(0)
 	policy := concat.DeliverPartial
 	for i, pc := range cfg.Partners {
@@ -193,19 +195,20 @@ func New(cfg Config) (*Engine, error) {
 // and expires SMS reassemblies. Workers stop with ctx; Run returns after
 // they did.
 func (e *Engine) Run(ctx context.Context) error {
-	e.ctx = ctx
+	defer e.wg.Wait()
+	defer e.stop()
+	stopWorkers := context.AfterFunc(ctx, e.stop)
+	defer stopWorkers()
 	wake, err := e.cfg.Store.Subscribe(ctx, e.cfg.Node)
 	if err != nil {
 		return fmt.Errorf("interwork: %w", err)
 	}
-	close(e.ready)
 	e.recover(ctx)
 	tick := time.NewTicker(e.cfg.RecoverEvery)
 	defer tick.Stop()
 	for {
 		select {
 		case <-ctx.Done():
-			e.wg.Wait()
 			return nil
 		case conv, ok := <-wake:
 			if !ok {

@@ -248,3 +248,61 @@ func TestRestartDeliversExactlyOnce(t *testing.T) {
 	default:
 	}
 }
+
+// Issue 3 with a real Redis: the segments of a concatenated SMS arrive
+// out of order and one twice; the RCS side gets one whole message.
+func TestConcatenatedSubmitReassembled(t *testing.T) {
+	rcs := startRCS(t, 0)
+	w := startIWF(t, startRedis(t), rcs, "n1", demoPartner())
+	e := bindESME(t, w.smpp.Addr().String(), "demo")
+	parts := []struct {
+		seq  byte
+		text string
+	}{{2, "second half."}, {1, "First half, "}, {2, "second half."}, {3, " And the end."}}
+	for _, p := range parts {
+		e.submitPart(t, "46700000001", "46700000007", p.text, pdu.UDH{pdu.NewIEConcatMessage(3, p.seq, 42)})
+		if r := e.nextResp(t); r.CommandStatus != data.ESME_ROK {
+			t.Fatalf("segment %d answered %v", p.seq, r.CommandStatus)
+		}
+	}
+	if m := rcs.next(t); m.text != "First half, second half. And the end." {
+		t.Fatalf("RCS side got %q", m.text)
+	}
+	awaitQueueEmpty(t, w, convKey{"demo", "+46700000001", "+46700000007"})
+	select {
+	case m := <-rcs.msgs:
+		t.Fatalf("a second message %q", m.text)
+	default:
+	}
+}
+
+// DESIGN "Scale-out": two nodes share one Redis. A message that reaches
+// the node not owning the conversation is queued and sent by the owner,
+// in the owner's session; when the owner stops, the other node takes the
+// conversation over.
+func TestTwoNodesShareConversations(t *testing.T) {
+	redis := startRedis(t)
+	rcs := startRCS(t, 0)
+	n1 := startIWF(t, redis, rcs, "n1", demoPartner())
+	n2 := startIWF(t, redis, rcs, "n2", demoPartner())
+	e1 := bindESME(t, n1.smpp.Addr().String(), "demo")
+	e2 := bindESME(t, n2.smpp.Addr().String(), "demo")
+	e1.submit(t, "46700000001", "46700000008", "via node 1")
+	e1.nextResp(t)
+	first := rcs.next(t)
+	e2.submit(t, "46700000001", "46700000008", "via node 2")
+	e2.nextResp(t)
+	second := rcs.next(t)
+	if first.text != "via node 1" || second.text != "via node 2" {
+		t.Fatalf("got %q then %q", first.text, second.text)
+	}
+	if first.call != second.call {
+		t.Fatal("the second node opened its own session")
+	}
+	n1.stop(t)
+	e2.submit(t, "46700000001", "46700000008", "after node 1 stopped")
+	e2.nextResp(t)
+	if m := rcs.next(t); m.text != "after node 1 stopped" || m.call == first.call {
+		t.Fatalf("got %q on the old session: %v", m.text, m.call == first.call)
+	}
+}

@@ -2,7 +2,6 @@ package interwork
 
 import (
 	"context"
-	"io"
 	"log/slog"
 	"net"
 	"strings"
@@ -15,6 +14,7 @@ import (
 	"github.com/linxGnu/gosmpp/data"
 	"github.com/linxGnu/gosmpp/pdu"
 
+	"iwf/pager"
 	"iwf/pager/sipstack"
 	"iwf/pager/sipstack/sipstacktest"
 	"iwf/session"
@@ -26,7 +26,7 @@ import (
 	"iwf/store/redistest"
 )
 
-func quietLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+func quietLog() *slog.Logger { return slog.New(slog.DiscardHandler) }
 
 func ctxT(t testing.TB) context.Context {
 	t.Helper()
@@ -142,6 +142,22 @@ type iwf struct {
 // redisAddr.
 func startIWF(t testing.TB, redisAddr string, rcs *rcsPeer, node string, partners ...Partner) *iwf {
 	t.Helper()
+	return startIWFWith(t, redisAddr, rcs, node, partners, nil)
+}
+
+// engineStore is the pager.Store of a harness: the engine, created after
+// the SIP handlers that need it.
+type engineStore struct{ e **Engine }
+
+func (s engineStore) Accept(ctx context.Context, m *pager.Message) error {
+	return (*s.e).Accept(ctx, m)
+}
+
+// startIWFWith also runs the SIP pager side when trunks are given: MESSAGE
+// in from them, MESSAGE out to them; the trunk named "rcs" is the pager
+// trunk toward the RCS side.
+func startIWFWith(t testing.TB, redisAddr string, rcs *rcsPeer, node string, partners []Partner, trunks []pager.Trunk) *iwf {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	w := &iwf{cancel: cancel, done: make(chan struct{})}
 	st, err := store.Open(ctx, store.Config{Addr: redisAddr}, quietLog())
@@ -152,6 +168,7 @@ func startIWF(t testing.TB, redisAddr string, rcs *rcsPeer, node string, partner
 	ep := msrptest.NewEndpoint(t, session.Config{})
 	var eng *Engine
 	var mgr *sipsession.Manager
+	var sender *pager.Sender
 	w.st = startStack(t, func(stk *sipstack.Stack, srv *sipgo.Server) {
 		mgr, err = sipsession.New(sipsession.Config{
 			Stack: stk, Endpoint: ep, Logger: quietLog(), ManualReports: true,
@@ -164,6 +181,21 @@ func startIWF(t testing.TB, redisAddr string, rcs *rcsPeer, node string, partner
 			t.Fatal(err)
 		}
 		mgr.Register(srv)
+		if len(trunks) == 0 {
+			return
+		}
+		tt, err := pager.NewTrunks(trunks)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sender, err = pager.NewSender(pager.SenderConfig{Trunks: tt, Clients: stk, Domain: stk.Domain(), Logger: quietLog()}); err != nil {
+			t.Fatal(err)
+		}
+		in, err := pager.NewInbound(pager.InboundConfig{Trunks: tt, Store: engineStore{&eng}, Logger: quietLog()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		in.Register(ctx, srv)
 	})
 	var sps []smpp.ServerPartner
 	for _, p := range partners {
@@ -185,8 +217,9 @@ func startIWF(t testing.TB, redisAddr string, rcs *rcsPeer, node string, partner
 	trunk.InviteTimeout = 5 * time.Second
 	eng, err = New(Config{
 		Node: node, Store: st, Partners: partners,
-		RCS:          RCS{Sessions: mgr, Trunk: trunk, Domain: "iwf.test"},
+		RCS:          RCS{Sessions: mgr, Trunk: trunk, Domain: "iwf.test", PagerPartner: "rcs"},
 		SMPPServer:   w.smpp,
+		Pager:        sender,
 		LeaseTTL:     3 * time.Second,
 		RecoverEvery: 200 * time.Millisecond,
 		Logger:       quietLog(),
@@ -262,6 +295,12 @@ func bindESME(t testing.TB, addr, systemID string) *esme {
 // submit sends a GSM-7 submit_sm asking for a delivery receipt.
 func (e *esme) submit(t testing.TB, from, to, text string) {
 	t.Helper()
+	e.submitPart(t, from, to, text, nil)
+}
+
+// submitPart sends a submit_sm, a segment when udh is set.
+func (e *esme) submitPart(t testing.TB, from, to, text string, udh pdu.UDH) {
+	t.Helper()
 	sm := pdu.NewSubmitSM().(*pdu.SubmitSM)
 	src := pdu.NewAddress()
 	src.SetTon(1)
@@ -276,6 +315,10 @@ func (e *esme) submit(t testing.TB, from, to, text string) {
 		t.Fatal(err)
 	}
 	sm.RegisteredDelivery = 1
+	if udh != nil {
+		sm.Message.SetUDH(udh)
+		sm.EsmClass |= 0x40
+	}
 	if err := e.sess.Transceiver().Submit(sm); err != nil {
 		t.Fatal(err)
 	}
