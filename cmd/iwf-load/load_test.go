@@ -1,8 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"net"
+	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -181,5 +186,83 @@ func TestRunInterrupted(t *testing.T) {
 	}
 	if rep.Submitted != n || rep.Received != 0 || rep.RunID == "" {
 		t.Errorf("partial report %+v, want %d submitted and none received", rep, n)
+	}
+}
+
+// freePort returns a loopback port free for both TCP and UDP a moment
+// ago, for a flag that needs a fixed port.
+func freePort(t *testing.T) int {
+	t.Helper()
+	for range 20 {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		port := ln.Addr().(*net.TCPAddr).Port
+		pc, err := net.ListenPacket("udp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+		ln.Close()
+		if err == nil {
+			pc.Close()
+			return port
+		}
+	}
+	t.Fatal("no port free for both tcp and udp")
+	return 0
+}
+
+func TestCLIThroughBridge(t *testing.T) {
+	tests := []struct {
+		name   string
+		json   bool
+		fault  func(string) int
+		status int
+		check  func(t *testing.T, stdout string)
+	}{
+		{
+			name: "json report, exit 0", json: true, status: 0,
+			check: func(t *testing.T, stdout string) {
+				var r Report
+				if err := json.Unmarshal([]byte(stdout), &r); err != nil {
+					t.Fatalf("%v in %q", err, stdout)
+				}
+				if r.Received != 100 || r.Lost != 0 || r.Sessions != 4 || r.Latency.Samples != 100 {
+					t.Errorf("report %+v", r)
+				}
+			},
+		},
+		{
+			name: "a loss fails the run with exit 1", status: 1,
+			fault: func(text string) int {
+				if p, _ := parseText(text); p.Seq == 42 {
+					return 0
+				}
+				return 1
+			},
+			check: func(t *testing.T, stdout string) {
+				for _, want := range []string{"lost           1\n", "FAIL", "(timed out)"} {
+					if !strings.Contains(stdout, want) {
+						t.Errorf("report does not say %q:\n%s", want, stdout)
+					}
+				}
+			},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			noLeaks(t)
+			b := startBridge(t, tc.fault)
+			port := freePort(t)
+			b.hop.Store(&net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port})
+			args := []string{"-smpp", b.addr(), "-rcs", "127.0.0.1:" + strconv.Itoa(port),
+				"-n", "100", "-conversations", "4", "-timeout", "2s", "-receipt-wait", "0"}
+			if tc.json {
+				args = append(args, "-json")
+			}
+			var stdout, stderr bytes.Buffer
+			if got := cli(args, &stdout, &stderr); got != tc.status {
+				t.Errorf("exit %d, want %d; stderr %s", got, tc.status, stderr.String())
+			}
+			tc.check(t, stdout.String())
+		})
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -105,6 +106,17 @@ type millis time.Duration
 // MarshalJSON writes milliseconds with microsecond precision.
 func (m millis) MarshalJSON() ([]byte, error) {
 	return strconv.AppendFloat(nil, float64(time.Duration(m).Microseconds())/1000, 'f', -1, 64), nil
+}
+
+// UnmarshalJSON reads what MarshalJSON writes, so that a saved report
+// reads back.
+func (m *millis) UnmarshalJSON(b []byte) error {
+	v, err := strconv.ParseFloat(string(b), 64)
+	if err != nil {
+		return fmt.Errorf("iwf-load: milliseconds %q: %w", b, err)
+	}
+	*m = millis(math.Round(v * float64(time.Millisecond)))
+	return nil
 }
 
 func (m millis) String() string { return time.Duration(m).Round(roundTo(time.Duration(m))).String() }

@@ -332,6 +332,25 @@ func TestReportGolden(t *testing.T) {
 	}
 }
 
+func TestReportJSONRoundTrip(t *testing.T) {
+	var b bytes.Buffer
+	want := goldenReport()
+	if err := want.writeJSON(&b); err != nil {
+		t.Fatal(err)
+	}
+	var got Report
+	if err := json.Unmarshal(b.Bytes(), &got); err != nil {
+		t.Fatal(err)
+	}
+	var again bytes.Buffer
+	if err := got.writeJSON(&again); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(b.Bytes(), again.Bytes()) || got.Latency != want.Latency || got.Elapsed != want.Elapsed {
+		t.Errorf("read back\n%s\nwrote\n%s", again.Bytes(), b.Bytes())
+	}
+}
+
 func TestReportJSONFields(t *testing.T) {
 	var b bytes.Buffer
 	if err := goldenReport().writeJSON(&b); err != nil {
