@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"iwf/session"
@@ -32,6 +33,13 @@ type conv struct {
 	// inbound maps the id of a message from the RCS side to the MSRP
 	// message its REPORT answers, once the pager side took it.
 	inbound map[string]*session.Message
+
+	// cancel ends the worker when its lease is lost (Engine.renewLeases).
+	cancel context.CancelCauseFunc
+	lost   atomic.Bool
+
+	// from and to are the parties as CPIM identities, parsed once.
+	from, to string
 
 	attempts   int
 	lastActive time.Time
@@ -144,13 +152,10 @@ func (c *conv) forgetReport(id string) {
 func (c *conv) run(ctx context.Context) {
 	e := c.e
 	log := e.log.With("conversation", c.key)
-	renewEvery := e.cfg.LeaseTTL / 3
-	renew := time.NewTicker(renewEvery)
 	idle := time.NewTimer(c.partner.Policy.IdleTimeout)
-	lost := false
 	defer func() {
-		renew.Stop()
 		idle.Stop()
+		lost := c.lost.Load()
 		c.dropCall()
 		bg, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
@@ -199,13 +204,6 @@ func (c *conv) run(ctx context.Context) {
 					cancel()
 				}
 				c.lastActive = time.Now()
-				select {
-				case <-renew.C:
-					if lost = !c.renew(ctx); lost {
-						return
-					}
-				default:
-				}
 				continue
 			}
 			if c.currentCall() == nil {
@@ -230,28 +228,12 @@ func (c *conv) run(ctx context.Context) {
 			c.lastActive = time.Now()
 		case <-done:
 			c.dropCall()
-		case <-renew.C:
-			if lost = !c.renew(ctx); lost {
-				return
-			}
 		case <-idle.C:
 			if time.Since(c.lastActive) >= c.partner.Policy.IdleTimeout {
 				c.dropCall() // BYE; the record stays for the next message
 			}
 		}
 	}
-}
-
-func (c *conv) renew(ctx context.Context) bool {
-	ok, err := c.e.cfg.Store.Renew(ctx, c.key, c.e.cfg.Node, c.e.cfg.LeaseTTL)
-	if err != nil {
-		c.e.log.Warn("lease renewal", "conversation", c.key, "error", err)
-		return true // keep working; the store may be back before the lease ends
-	}
-	if !ok {
-		c.e.fail(c.partner.Name, "lease", errors.New("lease of "+c.key+" lost to another node"))
-	}
-	return ok
 }
 
 // process handles one queued message; false keeps it queued for a retry.
@@ -390,7 +372,7 @@ func (c *conv) finish(ctx context.Context, q *queued, o Outcome) {
 		c.e.cfg.Metrics.Message(p.Name, "to_session", q.Ingress, "failed")
 	}
 	if q.Receipt != nil {
-		c.e.receipt(ctx, p, q, o)
+		c.e.queueReceipt(ctx, receiptJob{p, q, o, time.Now()})
 	}
 }
 

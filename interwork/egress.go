@@ -189,14 +189,51 @@ func (c *conv) sendSMS(ctx context.Context, m *smpp.Message) error {
 	return err
 }
 
-// receipt sends an SMS delivery receipt for q to the partner ESME that
-// submitted it.
-func (e *Engine) receipt(ctx context.Context, p *partner, q *queued, o Outcome) {
+// receiptJob is a delivery receipt waiting to be sent.
+type receiptJob struct {
+	p    *partner
+	q    *queued
+	o    Outcome
+	done time.Time
+}
+
+// receiptSenders is how many receipts are in flight at once: each waits
+// for its deliver_sm_resp, and the MSRP reader that saw the REPORT must
+// not wait with it.
+const receiptSenders = 64
+
+// queueReceipt hands a receipt to the senders; a full queue slows the
+// caller down rather than dropping it.
+func (e *Engine) queueReceipt(ctx context.Context, j receiptJob) {
 	if e.cfg.SMPPServer == nil {
 		return
 	}
+	select {
+	case e.receipts <- j:
+	case <-e.ctx.Done():
+	case <-ctx.Done():
+	}
+}
+
+// sendReceipts sends queued receipts until the engine stops.
+func (e *Engine) sendReceipts() {
+	defer e.wg.Done()
+	for {
+		select {
+		case j := <-e.receipts:
+			e.receipt(e.ctx, j)
+		case <-e.ctx.Done():
+			return
+		}
+	}
+}
+
+// receipt sends an SMS delivery receipt to the partner ESME that
+// submitted the message.
+func (e *Engine) receipt(ctx context.Context, j receiptJob) {
+	p, q, o := j.p, j.q, j.o
 	rt := q.Receipt
-	now := time.Now().UTC()
+	now := j.done.UTC()
 	r := receipt.Receipt{
 		ID:         rt.ID,
 		State:      o.ReceiptState(),
@@ -213,7 +250,7 @@ func (e *Engine) receipt(ctx context.Context, p *partner, q *queued, o Outcome) 
 		e.fail(p.Name, "receipt", err)
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	if _, err := e.cfg.SMPPServer.Deliver(ctx, p.Name, m); err != nil {
 		e.fail(p.Name, "receipt", err)

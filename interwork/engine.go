@@ -123,6 +123,8 @@ type Engine struct {
 
 	mu    sync.Mutex
 	convs map[string]*conv
+	// receipts feeds the receipt senders.
+	receipts chan receiptJob
 	// calls maps the calls the RCS side opened to their conversations.
 	calls map[*sipsession.Call]convKey
 	wg    sync.WaitGroup
@@ -163,6 +165,11 @@ func New(cfg Config) (*Engine, error) {
 		refs:     cfg.Store.Refs(),
 	}
 	e.ctx, e.stop = context.WithCancel(context.Background())
+	e.receipts = make(chan receiptJob, 4096)
+	e.wg.Add(receiptSenders)
+	for range receiptSenders {
+		go e.sendReceipts()
+	}
 	reasmTimeout := time.Duration(0)
 	policy := concat.DeliverPartial
 	for i, pc := range cfg.Partners {
@@ -206,10 +213,14 @@ func (e *Engine) Run(ctx context.Context) error {
 	e.recover(ctx)
 	tick := time.NewTicker(e.cfg.RecoverEvery)
 	defer tick.Stop()
+	renew := time.NewTicker(e.cfg.LeaseTTL / 3)
+	defer renew.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
+		case <-renew.C:
+			e.renewLeases(ctx)
 		case conv, ok := <-wake:
 			if !ok {
 				wake = nil
@@ -222,6 +233,33 @@ func (e *Engine) Run(ctx context.Context) error {
 		}
 	}
 }
+
+// renewLeases extends the lease of every local conversation, apart from
+// the workers, which may be busy for longer than a lease (opening a
+// session). A worker whose lease went to another node stops at once.
+func (e *Engine) renewLeases(ctx context.Context) {
+	e.mu.Lock()
+	convs := make([]*conv, 0, len(e.convs))
+	for _, c := range e.convs {
+		convs = append(convs, c)
+	}
+	e.mu.Unlock()
+	for _, c := range convs {
+		ok, err := e.cfg.Store.Renew(ctx, c.key, e.cfg.Node, e.cfg.LeaseTTL)
+		if err != nil {
+			// Keep working: the store may be back before the lease ends.
+			e.log.Warn("lease renewal", "conversation", c.key, "error", err)
+			continue
+		}
+		if !ok {
+			c.lost.Store(true)
+			e.fail(c.partner.Name, "lease", errors.New("lease of "+c.key+" lost to another node"))
+			c.cancel(errLeaseLost)
+		}
+	}
+}
+
+var errLeaseLost = errors.New("interwork: lease lost")
 
 // Drain stops taking new messages; queued ones still flow.
 func (e *Engine) Drain() { e.draining.Store(true) }
@@ -321,7 +359,12 @@ func (e *Engine) ensureWorker(ctx context.Context, key convKey) *conv {
 	e.convs[k] = c
 	e.wg.Add(1)
 	e.mu.Unlock()
-	go c.run(e.ctx)
+	wctx, cancel := context.WithCancelCause(e.ctx)
+	c.cancel = cancel
+	go func() {
+		defer cancel(nil)
+		c.run(wctx)
+	}()
 	return c
 }
 

@@ -44,8 +44,8 @@ func TestSubmitsBecomeOneSession(t *testing.T) {
 	// Each submit waits for its response: SMPP orders only what was
 	// acknowledged (a window lets requests overtake each other).
 	for _, s := range texts {
-		e.submit(t, "46700000001", "46700000002", s)
-		resp := e.nextResp(t)
+		e.Submit(t, "46700000001", "46700000002", s)
+		resp := e.NextResp(t)
 		if resp.CommandStatus != data.ESME_ROK || resp.MessageID == "" {
 			t.Fatalf("submit_sm_resp %+v", resp)
 		}
@@ -53,24 +53,24 @@ func TestSubmitsBecomeOneSession(t *testing.T) {
 	}
 	var call any
 	for i, want := range texts {
-		m := rcs.next(t)
-		if m.text != want {
-			t.Fatalf("message %d is %q, want %q", i, m.text, want)
+		m := rcs.Next(t)
+		if m.Text != want {
+			t.Fatalf("message %d is %q, want %q", i, m.Text, want)
 		}
-		if call != nil && m.call != call {
+		if call != nil && m.Call != call {
 			t.Fatal("messages arrived on two sessions")
 		}
-		call = m.call
-		if got := m.cpim.From.URI; !strings.Contains(got, "+46700000001") {
+		call = m.Call
+		if got := m.CPIM.From.URI; !strings.Contains(got, "+46700000001") {
 			t.Fatalf("CPIM From %q", got)
 		}
 	}
-	if n := len(rcs.calls); n != 1 {
+	if n := len(rcs.Calls); n != 1 {
 		t.Fatalf("%d INVITEs, want 1", n)
 	}
 	got := map[string]receipt.State{}
 	for range texts {
-		r := receiptOf(t, e.next(t))
+		r := receiptOf(t, e.Next(t))
 		got[r.ID] = r.State
 	}
 	for _, id := range ids {
@@ -87,12 +87,12 @@ func TestOpenFailureReturnsReceipts(t *testing.T) {
 	w := startIWF(t, startRedis(t), rcs, "n1", demoPartner())
 	e := bindESME(t, w.smpp.Addr().String(), "demo")
 	for _, s := range []string{"a", "b", "c"} {
-		e.submit(t, "46700000001", "46700000003", s)
+		e.Submit(t, "46700000001", "46700000003", s)
 	}
 	ids := map[string]bool{}
 	receipts := map[string]receipt.State{}
 	for len(ids) < 3 || len(receipts) < 3 {
-		switch q := e.next(t).(type) {
+		switch q := e.Next(t).(type) {
 		case *pdu.SubmitSMResp:
 			ids[q.MessageID] = true
 		case *pdu.DeliverSM:
@@ -115,7 +115,7 @@ func rcsOpen(t testing.TB, rcs *rcsPeer, w *iwf, from, to string) *sipsession.Ca
 	trunk := sipsession.DefaultTrunk()
 	trunk.Name = "iwf"
 	trunk.NextHop = "sip:" + w.st.Addr("tcp").String() + ";transport=tcp"
-	call, err := rcs.m.Open(ctxT(t), sipsession.OpenRequest{From: from, To: to, Trunk: trunk})
+	call, err := rcs.Manager.Open(ctxT(t), sipsession.OpenRequest{From: from, To: to, Trunk: trunk})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,7 +159,7 @@ func TestLongMSRPMessageBecomesConcatenatedSMS(t *testing.T) {
 	var got strings.Builder
 	var refs []byte
 	for i := 0; i < 3; i++ {
-		d, ok := e.next(t).(*pdu.DeliverSM)
+		d, ok := e.Next(t).(*pdu.DeliverSM)
 		if !ok {
 			t.Fatalf("segment %d is not a deliver_sm", i)
 		}
@@ -221,30 +221,30 @@ func awaitQueueEmpty(t testing.TB, w *iwf, key convKey) {
 func TestRestartDeliversExactlyOnce(t *testing.T) {
 	redis := startRedis(t)
 	rcs := startRCS(t, 0)
-	rcs.hold = make(chan struct{})
+	rcs.Hold = make(chan struct{})
 	w1 := startIWF(t, redis, rcs, "n1", demoPartner())
 	e := bindESME(t, w1.smpp.Addr().String(), "demo")
 	texts := []string{"first", "second", "third"}
 	for _, s := range texts {
-		e.submit(t, "46700000001", "46700000004", s)
-		if r := e.nextResp(t); r.CommandStatus != data.ESME_ROK {
+		e.Submit(t, "46700000001", "46700000004", s)
+		if r := e.NextResp(t); r.CommandStatus != data.ESME_ROK {
 			t.Fatalf("submit_sm_resp %v", r.CommandStatus)
 		}
 	}
-	<-rcs.held // the INVITE is in; its answer is held
+	<-rcs.Held // the INVITE is in; its answer is held
 	w1.stop(nil)
-	close(rcs.hold)
+	close(rcs.Hold)
 	key := convKey{"demo", "+46700000001", "+46700000004"}
 	w2 := startIWF(t, redis, rcs, "n1", demoPartner())
 	for _, want := range texts {
-		if m := rcs.next(t); m.text != want {
-			t.Fatalf("got %q, want %q", m.text, want)
+		if m := rcs.Next(t); m.Text != want {
+			t.Fatalf("got %q, want %q", m.Text, want)
 		}
 	}
 	awaitQueueEmpty(t, w2, key)
 	select {
-	case m := <-rcs.msgs:
-		t.Fatalf("%q delivered twice", m.text)
+	case m := <-rcs.Msgs:
+		t.Fatalf("%q delivered twice", m.Text)
 	default:
 	}
 }
@@ -260,18 +260,18 @@ func TestConcatenatedSubmitReassembled(t *testing.T) {
 		text string
 	}{{2, "second half."}, {1, "First half, "}, {2, "second half."}, {3, " And the end."}}
 	for _, p := range parts {
-		e.submitPart(t, "46700000001", "46700000007", p.text, pdu.UDH{pdu.NewIEConcatMessage(3, p.seq, 42)})
-		if r := e.nextResp(t); r.CommandStatus != data.ESME_ROK {
+		e.SubmitPart(t, "46700000001", "46700000007", p.text, pdu.UDH{pdu.NewIEConcatMessage(3, p.seq, 42)})
+		if r := e.NextResp(t); r.CommandStatus != data.ESME_ROK {
 			t.Fatalf("segment %d answered %v", p.seq, r.CommandStatus)
 		}
 	}
-	if m := rcs.next(t); m.text != "First half, second half. And the end." {
-		t.Fatalf("RCS side got %q", m.text)
+	if m := rcs.Next(t); m.Text != "First half, second half. And the end." {
+		t.Fatalf("RCS side got %q", m.Text)
 	}
 	awaitQueueEmpty(t, w, convKey{"demo", "+46700000001", "+46700000007"})
 	select {
-	case m := <-rcs.msgs:
-		t.Fatalf("a second message %q", m.text)
+	case m := <-rcs.Msgs:
+		t.Fatalf("a second message %q", m.Text)
 	default:
 	}
 }
@@ -287,22 +287,22 @@ func TestTwoNodesShareConversations(t *testing.T) {
 	n2 := startIWF(t, redis, rcs, "n2", demoPartner())
 	e1 := bindESME(t, n1.smpp.Addr().String(), "demo")
 	e2 := bindESME(t, n2.smpp.Addr().String(), "demo")
-	e1.submit(t, "46700000001", "46700000008", "via node 1")
-	e1.nextResp(t)
-	first := rcs.next(t)
-	e2.submit(t, "46700000001", "46700000008", "via node 2")
-	e2.nextResp(t)
-	second := rcs.next(t)
-	if first.text != "via node 1" || second.text != "via node 2" {
-		t.Fatalf("got %q then %q", first.text, second.text)
+	e1.Submit(t, "46700000001", "46700000008", "via node 1")
+	e1.NextResp(t)
+	first := rcs.Next(t)
+	e2.Submit(t, "46700000001", "46700000008", "via node 2")
+	e2.NextResp(t)
+	second := rcs.Next(t)
+	if first.Text != "via node 1" || second.Text != "via node 2" {
+		t.Fatalf("got %q then %q", first.Text, second.Text)
 	}
-	if first.call != second.call {
+	if first.Call != second.Call {
 		t.Fatal("the second node opened its own session")
 	}
 	n1.stop(t)
-	e2.submit(t, "46700000001", "46700000008", "after node 1 stopped")
-	e2.nextResp(t)
-	if m := rcs.next(t); m.text != "after node 1 stopped" || m.call == first.call {
-		t.Fatalf("got %q on the old session: %v", m.text, m.call == first.call)
+	e2.Submit(t, "46700000001", "46700000008", "after node 1 stopped")
+	e2.NextResp(t)
+	if m := rcs.Next(t); m.Text != "after node 1 stopped" || m.Call == first.Call {
+		t.Fatalf("got %q on the old session: %v", m.Text, m.Call == first.Call)
 	}
 }

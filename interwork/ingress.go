@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"iwf/pager"
@@ -282,6 +283,12 @@ func (e *Engine) reassembled(ctx context.Context, r concat.Result) {
 // become E.164 with "+".
 func smsAddress(a smpp.Address) string {
 	s := a.Addr
+	if a.TON == 1 {
+		// The common case, without the general parser.
+		if digits := strings.TrimPrefix(s, "+"); allDigits(digits) {
+			return "+" + digits
+		}
+	}
 	if a.TON == 1 && len(s) > 0 && s[0] != '+' {
 		s = "+" + s
 	}
@@ -306,4 +313,13 @@ func smppAddress(s string) smpp.Address {
 		return smpp.Address{TON: 1, NPI: 1, Addr: s[1:]}
 	}
 	return smpp.Address{TON: 5, NPI: 0, Addr: s}
+}
+
+func allDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
 }

@@ -60,9 +60,9 @@ func TestMessageBecomesSession(t *testing.T) {
 	if code := sendMESSAGE(t, w, "+441110001", "+46700000005", "hello from ims"); code != 202 {
 		t.Fatalf("MESSAGE answered %d, want 202", code)
 	}
-	m := rcs.next(t)
-	if m.text != "hello from ims" {
-		t.Fatalf("RCS side got %q", m.text)
+	m := rcs.Next(t)
+	if m.Text != "hello from ims" {
+		t.Fatalf("RCS side got %q", m.Text)
 	}
 }
 
@@ -137,8 +137,8 @@ func TestThresholdPromotion(t *testing.T) {
 	w := startIWFWith(t, startRedis(t), rcs, "n1", []Partner{p}, []pager.Trunk{rcsTrunk.WithDefaults()})
 	e := bindESME(t, w.smpp.Addr().String(), "demo")
 	for _, s := range []string{"m1", "m2", "m3"} {
-		e.submit(t, "46700000001", "46700000006", s)
-		e.nextResp(t)
+		e.Submit(t, "46700000001", "46700000006", s)
+		e.NextResp(t)
 	}
 	for _, want := range []string{"m1", "m2"} {
 		select {
@@ -150,10 +150,10 @@ func TestThresholdPromotion(t *testing.T) {
 			t.Fatal("no pager-mode relay")
 		}
 	}
-	if m := rcs.next(t); m.text != "m3" {
-		t.Fatalf("session got %q, want m3", m.text)
+	if m := rcs.Next(t); m.Text != "m3" {
+		t.Fatalf("session got %q, want m3", m.Text)
 	}
-	if n := len(rcs.calls); n != 1 {
+	if n := len(rcs.Calls); n != 1 {
 		t.Fatalf("%d sessions", n)
 	}
 }

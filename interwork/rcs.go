@@ -162,13 +162,16 @@ func (c *conv) open(ctx context.Context) (*sipsession.Call, error) {
 // cpimBody wraps text for the RCS side with its IMDN Message-ID, asking
 // for a delivery notification when the SMS sender wants a receipt.
 func (c *conv) cpimBody(q *queued) ([]byte, error) {
-	from, _ := address.Parse(c.k.SMS, address.Options{})
-	to, _ := address.Parse(c.k.RCS, address.Options{})
+	if c.from == "" {
+		from, _ := address.Parse(c.k.SMS, address.Options{})
+		to, _ := address.Parse(c.k.RCS, address.Options{})
+		c.from, c.to = identity(from, c.e.cfg.RCS.Domain), identity(to, c.e.cfg.RCS.Domain)
+	}
 	i := cpim.IMDN{MessageID: q.ID, DateTime: time.Unix(0, q.At).UTC()}
 	if q.Receipt != nil {
 		i.Disposition = cpim.PositiveDelivery | cpim.NegativeDelivery
 	}
-	m, err := cpim.Wrap(identity(from, c.e.cfg.RCS.Domain), identity(to, c.e.cfg.RCS.Domain), "text/plain;charset=UTF-8", []byte(q.Text), i)
+	m, err := cpim.Wrap(c.from, c.to, "text/plain;charset=UTF-8", []byte(q.Text), i)
 	if err != nil {
 		return nil, err
 	}

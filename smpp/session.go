@@ -522,10 +522,12 @@ func (s *session) onMessage(h header, frame []byte, kind bindKind) {
 	s.mu.Unlock()
 	go func() {
 		defer s.handlers.Done()
-		defer func() { <-slots }()
 		ctx, cancel := context.WithTimeout(s.ctx, s.opts.handlerTimeout)
 		id, err := s.opts.handle(ctx, m)
 		cancel()
+		// Free the slot before answering: a peer whose window is exactly
+		// ours sends its next request as soon as it reads this answer.
+		<-slots
 		status := StatusOf(err)
 		if err != nil {
 			s.opts.counters.inFailed.Add(1)

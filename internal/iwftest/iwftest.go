@@ -1,0 +1,229 @@
+// Package iwftest plays the outer ends of the IWF in tests, on loopback:
+// an RCS core that answers INVITEs and collects the MSRP messages of
+// every session, and a partner ESME (gosmpp's own client session) that
+// submits and receives over SMPP.
+package iwftest
+
+import (
+	"context"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/emiago/sipgo"
+	"github.com/linxGnu/gosmpp"
+	"github.com/linxGnu/gosmpp/data"
+	"github.com/linxGnu/gosmpp/pdu"
+
+	"iwf/pager/sipstack"
+	"iwf/pager/sipstack/sipstacktest"
+	"iwf/session"
+	"iwf/session/cpim"
+	"iwf/session/msrptest"
+	"iwf/session/sipsession"
+)
+
+// Wait bounds every wait of this package.
+const Wait = 20 * time.Second
+
+// Received is a message the RCS side got.
+type Received struct {
+	Call *sipsession.Call
+	// ID is the MSRP Message-ID.
+	ID   string
+	Text string
+	// CPIM is the parsed body when it was message/cpim.
+	CPIM *cpim.Message
+}
+
+// RCS plays the RCS network: it answers INVITEs (or refuses them with
+// Refuse) and collects the messages of every session on Msgs.
+type RCS struct {
+	Stack   *sipstack.Stack
+	Manager *sipsession.Manager
+	// Calls receives every accepted call, Msgs every message.
+	Calls chan *sipsession.Call
+	Msgs  chan Received
+	// Refuse, when not 0, answers every INVITE with that status.
+	Refuse int
+	// Hold, when set before INVITEs come, keeps them unanswered until it
+	// is closed; Held receives one value per INVITE held.
+	Hold chan struct{}
+	Held chan struct{}
+}
+
+// StartRCS starts an RCS side on 127.0.0.1, stopped when the test ends.
+func StartRCS(t testing.TB, refuse int) *RCS {
+	t.Helper()
+	r := &RCS{Calls: make(chan *sipsession.Call, 64), Msgs: make(chan Received, 1<<16), Refuse: refuse, Held: make(chan struct{}, 64)}
+	ep := msrptest.NewEndpoint(t, session.Config{})
+	r.Stack = sipstacktest.Start(t, func(st *sipstack.Stack, srv *sipgo.Server) {
+		m, err := sipsession.New(sipsession.Config{
+			Stack: st, Endpoint: ep, Logger: slog.New(slog.DiscardHandler), AckTimeout: 2 * time.Second,
+			OnIncoming: r.incoming,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		m.Register(srv)
+		r.Manager = m
+	})
+	t.Cleanup(func() { _ = r.Manager.Close(context.Background()) })
+	return r
+}
+
+func (r *RCS) incoming(c *sipsession.Call) error {
+	if r.Refuse != 0 {
+		return sipsession.Reject(r.Refuse, "refused by test")
+	}
+	if r.Hold != nil {
+		r.Held <- struct{}{}
+		select {
+		case <-r.Hold:
+		case <-c.Context().Done():
+			return sipsession.Reject(487, "cancelled")
+		}
+	}
+	r.Calls <- c
+	go func() {
+		for ev := range c.Events() {
+			if ev.Kind != sipsession.EventMessage {
+				continue
+			}
+			rc := Received{Call: c, ID: ev.Message.ID, Text: string(ev.Message.Body)}
+			if strings.HasPrefix(ev.Message.ContentType, "message/cpim") {
+				if cm, err := cpim.Parse(ev.Message.Body); err == nil {
+					rc.CPIM, rc.Text = cm, string(cm.Body)
+				}
+			}
+			r.Msgs <- rc
+		}
+	}()
+	return nil
+}
+
+// TCP is the RCS side's SIP address over TCP, for a trunk's next hop.
+func (r *RCS) TCP() string { return r.Stack.Addr("tcp").String() }
+
+// Next returns the next message, failing the test after Wait.
+func (r *RCS) Next(t testing.TB) Received {
+	t.Helper()
+	select {
+	case m := <-r.Msgs:
+		return m
+	case <-time.After(Wait):
+		t.Fatal("the RCS side received nothing")
+		return Received{}
+	}
+}
+
+// ESME is a partner ESME bound as a transceiver.
+type ESME struct {
+	Session *gosmpp.Session
+	pdus    chan pdu.PDU
+	// held are PDUs NextResp passed over, for Next.
+	held []pdu.PDU
+}
+
+// BindESME binds a transceiver to the SMPP server at addr. It answers
+// deliver_sm (receipts and messages) and collects them with the
+// submit_sm_resp PDUs for Next.
+func BindESME(t testing.TB, addr, systemID, password string) *ESME {
+	t.Helper()
+	e := &ESME{pdus: make(chan pdu.PDU, 1<<16)}
+	settings := gosmpp.Settings{
+		ReadTimeout: 10 * time.Second,
+		// OnAllPDU, not OnPDU: gosmpp's OnPDU answers deliver_sm before
+		// the application sees it (LIBRARIES.md).
+		OnAllPDU: func(q pdu.PDU) (pdu.PDU, bool) {
+			switch q.(type) {
+			case *pdu.DeliverSM:
+				e.pdus <- q
+				return q.GetResponse(), false
+			case *pdu.SubmitSMResp:
+				e.pdus <- q
+			case *pdu.EnquireLink:
+				return q.GetResponse(), false
+			case *pdu.Unbind:
+				return q.GetResponse(), true
+			}
+			return nil, false
+		},
+	}
+	sess, err := gosmpp.NewSession(gosmpp.TRXConnector(gosmpp.NonTLSDialer, gosmpp.Auth{SMSC: addr, SystemID: systemID, Password: password}), settings, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sess.Close() })
+	e.Session = sess
+	return e
+}
+
+// Submit sends a GSM-7 submit_sm asking for a delivery receipt; from and
+// to are international numbers without "+".
+func (e *ESME) Submit(t testing.TB, from, to, text string) {
+	t.Helper()
+	e.SubmitPart(t, from, to, text, nil)
+}
+
+// SubmitPart sends a submit_sm, a segment when udh is set.
+func (e *ESME) SubmitPart(t testing.TB, from, to, text string, udh pdu.UDH) {
+	t.Helper()
+	sm := pdu.NewSubmitSM().(*pdu.SubmitSM)
+	src := pdu.NewAddress()
+	src.SetTon(1)
+	src.SetNpi(1)
+	_ = src.SetAddress(from)
+	dst := pdu.NewAddress()
+	dst.SetTon(1)
+	dst.SetNpi(1)
+	_ = dst.SetAddress(to)
+	sm.SourceAddr, sm.DestAddr = src, dst
+	if err := sm.Message.SetMessageWithEncoding(text, data.GSM7BIT); err != nil {
+		t.Fatal(err)
+	}
+	sm.RegisteredDelivery = 1
+	if udh != nil {
+		sm.Message.SetUDH(udh)
+		sm.EsmClass |= 0x40
+	}
+	if err := e.Session.Transceiver().Submit(sm); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Next returns the next PDU received (submit_sm_resp or deliver_sm).
+func (e *ESME) Next(t testing.TB) pdu.PDU {
+	t.Helper()
+	if len(e.held) > 0 {
+		q := e.held[0]
+		e.held = e.held[1:]
+		return q
+	}
+	select {
+	case q := <-e.pdus:
+		return q
+	case <-time.After(Wait):
+		t.Fatal("the ESME received nothing")
+		return nil
+	}
+}
+
+// NextResp returns the next submit_sm_resp, keeping what came before it
+// for Next.
+func (e *ESME) NextResp(t testing.TB) *pdu.SubmitSMResp {
+	t.Helper()
+	for {
+		select {
+		case q := <-e.pdus:
+			if r, ok := q.(*pdu.SubmitSMResp); ok {
+				return r
+			}
+			e.held = append(e.held, q)
+		case <-time.After(Wait):
+			t.Fatal("no submit_sm_resp")
+			return nil
+		}
+	}
+}
