@@ -596,3 +596,32 @@ func TestServerClose(t *testing.T) {
 		t.Errorf("Deliver after Close: %v", err)
 	}
 }
+
+// A client whose window equals the server's per-bind window is never
+// throttled: the server frees a slot before it answers, so the request the
+// answer lets the client send finds the slot free.
+func TestServerWindowEqualToClientWindow(t *testing.T) {
+	const window = 4
+	p := acme()
+	p.Window = window
+	srv := startServer(t, serverConfig(p), nil)
+	cfg := clientConfig(srv.Addr().String())
+	cfg.Partner, cfg.SystemID, cfg.Password, cfg.Window = "acme", "acme", "pw", window
+	c := startClient(t, cfg, nil, nil)
+	ctx := testCtx(t)
+	errs := make(chan error, 200)
+	for range 200 {
+		go func() {
+			_, err := c.Submit(ctx, testMessage("hi"))
+			errs <- err
+		}()
+	}
+	for range 200 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if st := srv.Status()[0]; st.Counters.ReceivedThrottled != 0 || st.Counters.Received != 200 {
+		t.Fatalf("server counters %+v: throttled a client within its window", st.Counters)
+	}
+}
