@@ -1,0 +1,275 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/linxGnu/gosmpp/data"
+
+	"iwf/internal/iwftest"
+	"iwf/store/redistest"
+)
+
+// TestMain lets the end-to-end tests run this test binary as the daemon:
+// with IWF_E2E_DAEMON set it is main itself.
+func TestMain(m *testing.M) {
+	if os.Getenv("IWF_E2E_DAEMON") != "" {
+		os.Args = append([]string{os.Args[0]}, strings.Fields(os.Getenv("IWF_E2E_DAEMON"))...)
+		main()
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// freePort returns a loopback port free for TCP and UDP at the time.
+func freePort(t *testing.T) int {
+	t.Helper()
+	for range 20 {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		port := ln.Addr().(*net.TCPAddr).Port
+		ln.Close()
+		if pc, err := net.ListenPacket("udp", fmt.Sprintf("127.0.0.1:%d", port)); err == nil {
+			pc.Close()
+			return port
+		}
+	}
+	t.Fatal("no free port")
+	return 0
+}
+
+// e2eConfig is a daemon configuration on fresh loopback ports, with the
+// store at redis and the RCS side at rcs.
+type e2eConfig struct {
+	path                        string
+	sip, msrp, smppPort, status int
+}
+
+func writeE2EConfig(t *testing.T, redis, rcs string) e2eConfig {
+	t.Helper()
+	c := e2eConfig{sip: freePort(t), msrp: freePort(t), smppPort: freePort(t), status: freePort(t)}
+	yaml := fmt.Sprintf(`log_level: info
+node: e2e
+store: {addr: %q}
+status: {listen: 127.0.0.1:%d}
+drain: {grace: 5s}
+msrp: {listen: 127.0.0.1:%d, host: 127.0.0.1}
+sip:
+  listen:
+    - {transport: udp, address: 127.0.0.1:%d}
+    - {transport: tcp, address: 127.0.0.1:%d}
+smpp:
+  server: {listen: 127.0.0.1:%d}
+rcs:
+  trunk: {next_hop: "sip:%s;transport=tcp", invite_timeout: 10s}
+  pager: {allowed_sources: [127.0.0.1]}
+partners:
+  - name: demo
+    routing: {numbers: ["+"]}
+    smpp:
+      server: {system_id: demo, password: demo, window: 100}
+    session: {promotion: always, open_timeout: 10s}
+`, redis, c.status, c.msrp, c.sip, c.sip, c.smppPort, rcs)
+	c.path = filepath.Join(t.TempDir(), "iwf.yaml")
+	if err := os.WriteFile(c.path, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// daemonProc is the daemon running as a child process.
+type daemonProc struct {
+	cmd    *exec.Cmd
+	exited chan error
+}
+
+// startDaemon runs the daemon on cfg and returns once it logged that it
+// runs (every listener is up by then).
+func startDaemon(t *testing.T, cfg e2eConfig) *daemonProc {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "IWF_E2E_DAEMON=-config "+cfg.path)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	d := &daemonProc{cmd: cmd, exited: make(chan error, 1)}
+	running := make(chan struct{})
+	var log strings.Builder
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		signalled := false
+		for sc.Scan() {
+			line := sc.Text()
+			if len(line) < 4096 {
+				log.WriteString(line + "\n")
+			}
+			if !signalled && strings.Contains(line, `msg="iwf running"`) {
+				close(running)
+				signalled = true
+			}
+		}
+		d.exited <- cmd.Wait()
+	}()
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			_ = cmd.Process.Kill()
+			<-d.exited
+		}
+	})
+	select {
+	case <-running:
+	case err := <-d.exited:
+		t.Fatalf("daemon exited: %v\n%s", err, log.String())
+	case <-time.After(30 * time.Second):
+		t.Fatalf("daemon did not start\n%s", log.String())
+	}
+	return d
+}
+
+// kill stops the daemon with SIGKILL: no drain, no clean-up.
+func (d *daemonProc) kill(t *testing.T) {
+	t.Helper()
+	if err := d.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	<-d.exited
+}
+
+// Issue 5, must show (4): the daemon acknowledged three submits and was
+// killed with SIGKILL before it could send them (the RCS side held its
+// INVITE); after a restart each is delivered exactly once.
+func TestKilledDaemonDeliversExactlyOnceAfterRestart(t *testing.T) {
+	redis := redistest.Start(t)
+	rcs := iwftest.StartRCS(t, 0)
+	rcs.Hold = make(chan struct{})
+	cfg := writeE2EConfig(t, redis, rcs.TCP())
+	d := startDaemon(t, cfg)
+	esme := iwftest.BindESME(t, fmt.Sprintf("127.0.0.1:%d", cfg.smppPort), "demo", "demo")
+	texts := []string{"alpha", "beta", "gamma"}
+	for _, s := range texts {
+		esme.Submit(t, "46700000001", "46700000002", s)
+		if r := esme.NextResp(t); r.CommandStatus != data.ESME_ROK {
+			t.Fatalf("submit_sm_resp %v", r.CommandStatus)
+		}
+	}
+	select {
+	case <-rcs.Held:
+	case <-time.After(iwftest.Wait):
+		t.Fatal("no INVITE reached the RCS side")
+	}
+	d.kill(t)
+	close(rcs.Hold)
+
+	startDaemon(t, cfg)
+	seen := map[string]int{}
+	for i, want := range texts {
+		m := rcs.Next(t)
+		if m.Text != want {
+			t.Fatalf("message %d is %q, want %q", i, m.Text, want)
+		}
+		seen[m.ID]++
+	}
+	// A resent message would come before anything queued after it in the
+	// same conversation: a marker message closes the check.
+	esme = iwftest.BindESME(t, fmt.Sprintf("127.0.0.1:%d", cfg.smppPort), "demo", "demo")
+	esme.Submit(t, "46700000001", "46700000002", "marker")
+	if m := rcs.Next(t); m.Text != "marker" {
+		t.Fatalf("%q (Message-ID %s) delivered again", m.Text, m.ID)
+	}
+	if len(seen) != 3 {
+		t.Fatalf("Message-IDs %v", seen)
+	}
+}
+
+func httpGet(t *testing.T, url string) (int, string) {
+	t.Helper()
+	res, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res.StatusCode, string(b)
+}
+
+// The status endpoint shows the partner's bind, its session and its
+// counters after a message went through; SIGTERM drains and exits 0.
+func TestDaemonStatusAndDrain(t *testing.T) {
+	rcs := iwftest.StartRCS(t, 0)
+	cfg := writeE2EConfig(t, redistest.Start(t), rcs.TCP())
+	d := startDaemon(t, cfg)
+	base := fmt.Sprintf("http://127.0.0.1:%d", cfg.status)
+	esme := iwftest.BindESME(t, fmt.Sprintf("127.0.0.1:%d", cfg.smppPort), "demo", "demo")
+	esme.Submit(t, "46700000001", "46700000003", "status check")
+	esme.NextResp(t)
+	if m := rcs.Next(t); m.Text != "status check" {
+		t.Fatalf("RCS side got %q", m.Text)
+	}
+	if code, _ := httpGet(t, base+"/healthz"); code != 200 {
+		t.Fatalf("/healthz %d", code)
+	}
+	if code, body := httpGet(t, base+"/readyz"); code != 200 {
+		t.Fatalf("/readyz %d %s", code, body)
+	}
+	code, body := httpGet(t, base+"/status")
+	if code != 200 {
+		t.Fatalf("/status %d", code)
+	}
+	var st struct {
+		Partners []struct {
+			Name      string `json:"name"`
+			Sessions  int    `json:"sessions"`
+			SMPPBinds []struct {
+				Role, State string
+			} `json:"smpp_binds"`
+			Counters map[string]int64 `json:"counters"`
+		} `json:"partners"`
+	}
+	if err := json.Unmarshal([]byte(body), &st); err != nil {
+		t.Fatal(err)
+	}
+	if len(st.Partners) != 1 || st.Partners[0].Name != "demo" {
+		t.Fatalf("/status partners %+v", st.Partners)
+	}
+	p := st.Partners[0]
+	if p.Sessions != 1 || p.Counters["in_smpp"] != 1 || p.Counters["out_msrp"] != 1 {
+		t.Fatalf("/status demo %+v", p)
+	}
+	if len(p.SMPPBinds) != 1 || p.SMPPBinds[0].Role != "server" || p.SMPPBinds[0].State != "bound" {
+		t.Fatalf("/status binds %+v", p.SMPPBinds)
+	}
+	if _, metrics := httpGet(t, base+"/metrics"); !strings.Contains(metrics, `iwf_messages_total{direction="to_session",ingress="smpp",outcome="delivered",partner="demo"} 1`) {
+		t.Fatalf("/metrics lacks the delivered message:\n%s", metrics)
+	}
+	if err := d.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-d.exited:
+		if err != nil {
+			t.Fatalf("daemon exit after SIGTERM: %v", err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("no exit within the drain grace")
+	}
+}
