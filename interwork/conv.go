@@ -78,6 +78,7 @@ func (c *conv) setCall(call *sipsession.Call) {
 	c.mu.Unlock()
 	if call != nil {
 		c.partner.sessions.Add(1)
+		c.record(context.Background(), "active", call)
 		go c.events(call)
 	}
 	if old != nil && old != call {
@@ -94,7 +95,9 @@ func (c *conv) dropCall() {
 	c.mu.Unlock()
 	if old != nil {
 		c.partner.sessions.Add(-1)
+		c.record(context.Background(), "closing", old)
 		c.closeCall(old)
+		c.record(context.Background(), "idle", nil)
 	}
 }
 

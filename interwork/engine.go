@@ -38,6 +38,7 @@ type Store interface {
 	PendingConversations(ctx context.Context, limit int) ([]string, error)
 	Settle(ctx context.Context, conv string) (bool, error)
 	SaveConversation(ctx context.Context, conv string, fields map[string]string, ttl time.Duration) error
+	LoadConversation(ctx context.Context, conv string) (map[string]string, error)
 	Acquire(ctx context.Context, name, owner string, ttl time.Duration) (bool, error)
 	Renew(ctx context.Context, name, owner string, ttl time.Duration) (bool, error)
 	Release(ctx context.Context, name, owner string) error

@@ -306,3 +306,37 @@ func TestTwoNodesShareConversations(t *testing.T) {
 		t.Fatalf("got %q on the old session: %v", m.Text, m.Call == first.Call)
 	}
 }
+
+// An idle session gets its BYE; the conversation record stays, and the
+// next message's session carries the same Conversation-ID.
+func TestIdleSessionClosedAndConversationRegroups(t *testing.T) {
+	rcs := startRCS(t, 0)
+	p := demoPartner()
+	p.Policy.IdleTimeout = 300 * time.Millisecond
+	w := startIWF(t, startRedis(t), rcs, "n1", p)
+	e := bindESME(t, w.smpp.Addr().String(), "demo")
+	e.Submit(t, "46700000001", "46700000010", "before idle")
+	first := rcs.Next(t)
+	select {
+	case <-first.Call.Done():
+	case <-time.After(10 * time.Second):
+		t.Fatal("no BYE after the idle timeout")
+	}
+	key := convKey{"demo", "+46700000001", "+46700000010"}.String()
+	rec, err := w.store.LoadConversation(ctxT(t), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The BYE went out between "closing" and "idle".
+	if (rec["state"] != "closing" && rec["state"] != "idle") || rec["conversation_id"] != first.Call.ConversationID() || rec["node"] != "n1" {
+		t.Fatalf("record after idle close: %v", rec)
+	}
+	e.Submit(t, "46700000001", "46700000010", "after idle")
+	second := rcs.Next(t)
+	if second.Text != "after idle" || second.Call == first.Call {
+		t.Fatalf("got %q on the closed session", second.Text)
+	}
+	if second.Call.ConversationID() != first.Call.ConversationID() {
+		t.Fatalf("Conversation-ID %q, then %q", first.Call.ConversationID(), second.Call.ConversationID())
+	}
+}

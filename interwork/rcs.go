@@ -152,10 +152,18 @@ func (c *conv) open(ctx context.Context) (*sipsession.Call, error) {
 	}
 	trunk := e.cfg.RCS.Trunk
 	trunk.Name = c.partner.Name
+	// A later session of the conversation keeps its Conversation-ID
+	// (OMA CPM): the RCS client shows one thread.
+	var convID string
+	if rec, err := e.cfg.Store.LoadConversation(ctx, c.key); err == nil {
+		convID = rec["conversation_id"]
+	}
+	c.record(ctx, "opening", nil)
 	return e.cfg.RCS.Sessions.Open(ctx, sipsession.OpenRequest{
-		From:  from.SIPURI(e.cfg.RCS.Domain),
-		To:    to.SIPURI(hop),
-		Trunk: trunk,
+		From:           from.SIPURI(e.cfg.RCS.Domain),
+		To:             to.SIPURI(hop),
+		Trunk:          trunk,
+		ConversationID: convID,
 	})
 }
 
@@ -207,3 +215,28 @@ func nextHopHost(uri string) string {
 }
 
 var errNoPager = errors.New("interwork: no pager trunk toward the RCS side")
+
+// record saves the conversation's record (DESIGN flow 1 step 3): its
+// state, owner, parties, last activity and, with a call, the session's
+// identifiers. It outlives the session by conversation_ttl, so that the
+// next message regroups under the same Conversation-ID.
+func (c *conv) record(ctx context.Context, state string, call *sipsession.Call) {
+	f := map[string]string{
+		"state": state, "node": c.e.cfg.Node, "partner": c.k.Partner, "sms": c.k.SMS, "rcs": c.k.RCS,
+		"last_activity": time.Now().UTC().Format(time.RFC3339Nano),
+	}
+	if call != nil {
+		f["conversation_id"] = call.ConversationID()
+		f["contribution_id"] = call.ContributionID()
+		f["call_id"] = call.CallID()
+		f["direction"] = call.Direction().String()
+		if s := call.Session(); s != nil {
+			f["msrp_session"] = s.LocalURI().SessionID
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	defer cancel()
+	if err := c.e.cfg.Store.SaveConversation(ctx, c.key, f, c.partner.Policy.ConversationTTL); err != nil {
+		c.e.log.Warn("conversation record", "conversation", c.key, "error", err)
+	}
+}
