@@ -30,9 +30,9 @@ type conv struct {
 	// awaiting maps the Message-ID of a message sent toward the RCS side
 	// to the receipt its REPORT or IMDN turns into.
 	awaiting map[string]*queued
-	// inbound maps the id of a message from the RCS side to the MSRP
-	// message its REPORT answers, once the pager side took it.
-	inbound map[string]*session.Message
+	// inbound maps the id of a message from the RCS side to what answers
+	// it once the pager side took it: its REPORT and IMDN.
+	inbound map[string]inboundMsg
 
 	// cancel ends the worker when its lease is lost (Engine.renewLeases).
 	cancel context.CancelCauseFunc
@@ -54,7 +54,7 @@ func newConv(e *Engine, k convKey) *conv {
 		wakeCh:   make(chan struct{}, 1),
 		attachCh: make(chan *sipsession.Call, 4),
 		awaiting: make(map[string]*queued),
-		inbound:  make(map[string]*session.Message),
+		inbound:  make(map[string]inboundMsg),
 	}
 }
 
@@ -138,7 +138,15 @@ func (c *conv) reported(id string, o Outcome) {
 	}
 }
 
-func (c *conv) expectReport(id string, m *session.Message) {
+// inboundMsg is a message from the RCS side waiting for its outcome.
+type inboundMsg struct {
+	msg *session.Message
+	// cpim is its CPIM document when the sender asked for IMDN delivery
+	// notifications, else nil.
+	cpim *cpim.Message
+}
+
+func (c *conv) expectReport(id string, m inboundMsg) {
 	c.mu.Lock()
 	c.inbound[id] = m
 	c.mu.Unlock()

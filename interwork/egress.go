@@ -9,6 +9,9 @@ import (
 	"iwf/pager"
 	"iwf/pager/address"
 	"iwf/pager/split"
+	"iwf/session"
+	"iwf/session/cpim"
+	"iwf/session/msrp"
 	"iwf/smpp"
 	"iwf/smpp/receipt"
 )
@@ -71,17 +74,18 @@ func (c *conv) toSMS(ctx context.Context, q *queued) bool {
 		e.cfg.Metrics.Message(p.Name, "to_pager", q.Ingress, "failed")
 	}
 	c.mu.Lock()
-	m := c.inbound[q.ID]
+	in, ok := c.inbound[q.ID]
 	delete(c.inbound, q.ID)
 	c.mu.Unlock()
-	if m != nil {
+	if ok {
 		code := o.MSRPStatus()
 		if errors.Is(err, split.ErrOverflow) {
 			code = 413
 		}
-		if rerr := m.Report(code, ""); rerr != nil {
+		if rerr := in.msg.Report(code, ""); rerr != nil {
 			e.log.Debug("report", "error", rerr)
 		}
+		c.notify(ctx, in, o)
 	}
 	c.lastActive = time.Now()
 	return true
@@ -257,4 +261,37 @@ func (e *Engine) receipt(ctx context.Context, j receiptJob) {
 		return
 	}
 	p.counters.add("receipts", 1)
+}
+
+// notify sends the IMDN delivery notification the RCS sender asked for
+// (RFC 5438 section 7.2.1) on the conversation's session.
+func (c *conv) notify(ctx context.Context, in inboundMsg, o Outcome) {
+	if in.cpim == nil {
+		return
+	}
+	i, err := in.cpim.IMDN()
+	if err != nil || !i.Wants(cpim.DeliveryNotification, o.IMDNStatus()) {
+		return
+	}
+	call := c.currentCall()
+	if call == nil {
+		return
+	}
+	n, err := cpim.NewNotification(in.cpim, cpim.DeliveryNotification, o.IMDNStatus())
+	if err != nil {
+		return
+	}
+	nm, err := cpim.NotificationMessage(in.cpim, n, msrp.NewID(), time.Now())
+	if err != nil {
+		return
+	}
+	body, err := nm.Marshal()
+	if err != nil {
+		return
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	if _, err := call.Send(sctx, &session.OutgoingMessage{ContentType: "message/cpim", Body: body}); err != nil {
+		c.e.log.Debug("imdn", "error", err)
+	}
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/linxGnu/gosmpp/pdu"
 
 	"iwf/session"
+	"iwf/session/cpim"
 	"iwf/session/sipsession"
 	"iwf/smpp/concat"
 	"iwf/smpp/receipt"
@@ -338,5 +339,51 @@ func TestIdleSessionClosedAndConversationRegroups(t *testing.T) {
 	}
 	if second.Call.ConversationID() != first.Call.ConversationID() {
 		t.Fatalf("Conversation-ID %q, then %q", first.Call.ConversationID(), second.Call.ConversationID())
+	}
+}
+
+// An RCS sender that asks for IMDN delivery notifications gets one, with
+// status delivered, once the SMS side took the message.
+func TestIMDNDeliveryNotificationToRCSSender(t *testing.T) {
+	rcs := startRCS(t, 0)
+	w := startIWF(t, startRedis(t), rcs, "n1", demoPartner())
+	e := bindESME(t, w.smpp.Addr().String(), "demo")
+	call := rcsOpen(t, rcs, w, "sip:+46700000009@rcs.test", "sip:+46700000011@iwf.test;user=phone")
+	doc, err := cpim.Wrap("<tel:+46700000009>", "<tel:+46700000011>", "text/plain", []byte("notify me"),
+		cpim.IMDN{MessageID: "imdn-42", DateTime: time.Now(), Disposition: cpim.PositiveDelivery})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := doc.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := call.Send(ctxT(t), &session.OutgoingMessage{ContentType: "message/cpim", Body: body}); err != nil {
+		t.Fatal(err)
+	}
+	if d, ok := e.Next(t).(*pdu.DeliverSM); !ok {
+		t.Fatal("no deliver_sm")
+	} else if s, _ := d.Message.GetMessage(); s != "notify me" {
+		t.Fatalf("deliver_sm %q", s)
+	}
+	timeout := time.After(20 * time.Second)
+	for {
+		select {
+		case ev := <-call.Events():
+			if ev.Kind != sipsession.EventMessage {
+				continue
+			}
+			cm, err := cpim.Parse(ev.Message.Body)
+			if err != nil || !cm.IsNotification() {
+				t.Fatalf("a message that is not an IMDN: %q", ev.Message.Body)
+			}
+			n, err := cm.Notification()
+			if err != nil || n.MessageID != "imdn-42" || n.Status != cpim.StatusDelivered {
+				t.Fatalf("notification %+v, %v", n, err)
+			}
+			return
+		case <-timeout:
+			t.Fatal("no IMDN")
+		}
 	}
 }

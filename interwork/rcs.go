@@ -63,7 +63,7 @@ func (e *Engine) Message(ctx context.Context, call *sipsession.Call, m *session.
 		}
 		key = c.k
 	}
-	text, id, note, err := readContent(m)
+	text, id, cm, note, err := readContent(m)
 	if err != nil {
 		return err
 	}
@@ -82,7 +82,13 @@ func (e *Engine) Message(ctx context.Context, call *sipsession.Call, m *session.
 	}
 	q := &queued{ID: id, Dir: toSMS, Ingress: "msrp", Text: text, At: time.Now().UnixNano()}
 	if c != nil {
-		c.expectReport(id, m)
+		in := inboundMsg{msg: m}
+		if cm != nil {
+			if i, err := cm.IMDN(); err == nil && i.Disposition&(cpim.PositiveDelivery|cpim.NegativeDelivery) != 0 {
+				in.cpim = cm
+			}
+		}
+		c.expectReport(id, in)
 	}
 	if _, err := e.enqueue(ctx, p, key, "msrp:"+m.ID, q); err != nil {
 		if c != nil {
@@ -105,35 +111,35 @@ func (e *Engine) convOfCall(call *sipsession.Call) *conv {
 }
 
 // readContent takes the text out of an MSRP message: text/plain as is,
-// message/cpim unwrapped (its imdn.Message-ID is the message's id), or
-// an IMDN notification about a message we sent.
-func readContent(m *session.Message) (text, id string, note *cpim.Notification, err error) {
+// message/cpim unwrapped (its imdn.Message-ID is the message's id, cm the
+// document), or an IMDN notification about a message we sent.
+func readContent(m *session.Message) (text, id string, cm *cpim.Message, note *cpim.Notification, err error) {
 	mt := strings.ToLower(strings.TrimSpace(strings.SplitN(m.ContentType, ";", 2)[0]))
 	switch mt {
 	case "text/plain":
-		return string(m.Body), "", nil, nil
+		return string(m.Body), "", nil, nil, nil
 	case "message/cpim":
 	default:
-		return "", "", nil, session.Reject(415, "unsupported content type")
+		return "", "", nil, nil, session.Reject(415, "unsupported content type")
 	}
-	cm, err := cpim.Parse(m.Body)
+	cm, err = cpim.Parse(m.Body)
 	if err != nil {
-		return "", "", nil, session.Reject(400, "bad message/cpim")
+		return "", "", nil, nil, session.Reject(400, "bad message/cpim")
 	}
 	if cm.IsNotification() {
 		n, err := cm.Notification()
 		if err != nil {
-			return "", "", nil, session.Reject(400, "bad imdn")
+			return "", "", nil, nil, session.Reject(400, "bad imdn")
 		}
-		return "", "", &n, nil
+		return "", "", nil, &n, nil
 	}
 	if cm.MediaType() != "text/plain" {
-		return "", "", nil, session.Reject(415, "unsupported wrapped type")
+		return "", "", nil, nil, session.Reject(415, "unsupported wrapped type")
 	}
 	if i, err := cm.IMDN(); err == nil {
 		id = i.MessageID
 	}
-	return string(cm.Body), id, nil, nil
+	return string(cm.Body), id, cm, nil, nil
 }
 
 // open starts an MSRP session toward the conversation's RCS party.
