@@ -9,6 +9,8 @@ import (
 	"github.com/linxGnu/gosmpp/data"
 	"github.com/linxGnu/gosmpp/pdu"
 
+	"iwf/pager"
+	"iwf/pager/pagertest"
 	"iwf/session"
 	"iwf/session/cpim"
 	"iwf/session/sipsession"
@@ -385,5 +387,78 @@ func TestIMDNDeliveryNotificationToRCSSender(t *testing.T) {
 		case <-timeout:
 			t.Fatal("no IMDN")
 		}
+	}
+}
+
+// The same flow on the embedded store (miniredis in process), which the
+// daemon uses when no Redis address is configured.
+func TestSubmitsOnEmbeddedStore(t *testing.T) {
+	rcs := startRCS(t, 0)
+	w := startIWF(t, "", rcs, "n1", demoPartner())
+	if !w.store.Embedded() {
+		t.Fatal("not the embedded store")
+	}
+	e := bindESME(t, w.smpp.Addr().String(), "demo")
+	for _, s := range []string{"e1", "e2"} {
+		e.Submit(t, "46700000001", "46700000012", s)
+		e.NextResp(t)
+	}
+	for _, want := range []string{"e1", "e2"} {
+		if m := rcs.Next(t); m.Text != want {
+			t.Fatalf("got %q, want %q", m.Text, want)
+		}
+	}
+}
+
+// Beyond the partner's rate limit, submits are refused with
+// ESME_RTHROTTLED before anything is stored.
+func TestRateLimitThrottles(t *testing.T) {
+	rcs := startRCS(t, 0)
+	p := demoPartner()
+	p.Policy.RateLimit = 2 // a bucket of two, refilled at 2/s
+	w := startIWF(t, startRedis(t), rcs, "n1", p)
+	e := bindESME(t, w.smpp.Addr().String(), "demo")
+	var ok, throttled int
+	for range 4 {
+		e.Submit(t, "46700000001", "46700000013", "x")
+		switch r := e.NextResp(t); r.CommandStatus {
+		case data.ESME_ROK:
+			ok++
+		case data.ESME_RTHROTTLED:
+			throttled++
+		default:
+			t.Fatalf("status %v", r.CommandStatus)
+		}
+	}
+	if ok < 2 || throttled == 0 {
+		t.Fatalf("%d accepted, %d throttled: want at least 2 and some", ok, throttled)
+	}
+	for range ok {
+		rcs.Next(t)
+	}
+}
+
+// Beyond max_sessions a conversation falls back to pager mode: the
+// message goes to the RCS side as a MESSAGE.
+func TestSessionLimitFallsBackToPager(t *testing.T) {
+	rcs := startRCS(t, 0)
+	rcsPager := pagertest.StartPartner(t, func(int, pagertest.Received) pagertest.Answer { return pagertest.Answer{} })
+	p := demoPartner()
+	p.Policy.MaxSessions, p.Policy.OnSessionLimit = 1, FallbackPager
+	rcsTrunk := pager.Trunk{Partner: "rcs", NextHop: rcsPager.NextHop("udp"), AllowedSources: []string{"127.0.0.2"}}
+	w := startIWFWith(t, startRedis(t), rcs, "n1", []Partner{p}, []pager.Trunk{rcsTrunk.WithDefaults()})
+	e := bindESME(t, w.smpp.Addr().String(), "demo")
+	e.Submit(t, "46700000001", "46700000014", "in a session")
+	if m := rcs.Next(t); m.Text != "in a session" {
+		t.Fatalf("session got %q", m.Text)
+	}
+	e.Submit(t, "46700000001", "46700000015", "over the limit")
+	select {
+	case r := <-rcsPager.Got():
+		if r.Body != "over the limit" {
+			t.Fatalf("MESSAGE %q", r.Body)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("no pager-mode fallback")
 	}
 }
