@@ -1,6 +1,7 @@
 package interwork
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"time"
@@ -99,48 +100,23 @@ func Defaults() Policy {
 	}
 }
 
-// WithDefaults fills zero fields from Defaults.
+// WithDefaults fills zero fields from Defaults. RateLimit and
+// SuccessReports have no zero to fill: zero means none and no.
 func (p Policy) WithDefaults() Policy {
 	d := Defaults()
-	if p.Promotion == "" {
-		p.Promotion = d.Promotion
-	}
-	if p.Threshold == 0 {
-		p.Threshold = d.Threshold
-	}
-	if p.ThresholdWindow == 0 {
-		p.ThresholdWindow = d.ThresholdWindow
-	}
-	if p.IdleTimeout == 0 {
-		p.IdleTimeout = d.IdleTimeout
-	}
-	if p.ConversationTTL == 0 {
-		p.ConversationTTL = d.ConversationTTL
-	}
-	if p.OpenTimeout == 0 {
-		p.OpenTimeout = d.OpenTimeout
-	}
-	if p.OnOpenFailure == "" {
-		p.OnOpenFailure = d.OnOpenFailure
-	}
-	if p.RetryDelay == 0 {
-		p.RetryDelay = d.RetryDelay
-	}
-	if p.MaxRetries == 0 {
-		p.MaxRetries = d.MaxRetries
-	}
-	if p.MaxSessions == 0 {
-		p.MaxSessions = d.MaxSessions
-	}
-	if p.OnSessionLimit == "" {
-		p.OnSessionLimit = d.OnSessionLimit
-	}
-	if p.QueueMax == 0 {
-		p.QueueMax = d.QueueMax
-	}
-	if p.DedupTTL == 0 {
-		p.DedupTTL = d.DedupTTL
-	}
+	p.Promotion = cmp.Or(p.Promotion, d.Promotion)
+	p.Threshold = cmp.Or(p.Threshold, d.Threshold)
+	p.ThresholdWindow = cmp.Or(p.ThresholdWindow, d.ThresholdWindow)
+	p.IdleTimeout = cmp.Or(p.IdleTimeout, d.IdleTimeout)
+	p.ConversationTTL = cmp.Or(p.ConversationTTL, d.ConversationTTL)
+	p.OpenTimeout = cmp.Or(p.OpenTimeout, d.OpenTimeout)
+	p.OnOpenFailure = cmp.Or(p.OnOpenFailure, d.OnOpenFailure)
+	p.RetryDelay = cmp.Or(p.RetryDelay, d.RetryDelay)
+	p.MaxRetries = cmp.Or(p.MaxRetries, d.MaxRetries)
+	p.MaxSessions = cmp.Or(p.MaxSessions, d.MaxSessions)
+	p.OnSessionLimit = cmp.Or(p.OnSessionLimit, d.OnSessionLimit)
+	p.QueueMax = cmp.Or(p.QueueMax, d.QueueMax)
+	p.DedupTTL = cmp.Or(p.DedupTTL, d.DedupTTL)
 	return p
 }
 
