@@ -64,7 +64,15 @@ func (c *conv) toSMS(ctx context.Context, q *queued) bool {
 			return false
 		}
 		e.fail(p.Name, "deliver", err)
+		// Nothing went out (the partner has no bind up, the connection
+		// dropped): keep the message queued and try again later, within
+		// the partner's retry policy.
+		if errors.Is(err, errNotSent) && c.attempts < p.Policy.MaxRetries {
+			c.attempts++
+			return false
+		}
 	}
+	c.attempts = 0
 	if o == Delivered {
 		p.counters.add("out_"+p.DeliverVia, 1)
 		e.cfg.Metrics.Message(p.Name, "to_pager", q.Ingress, "delivered")
@@ -124,6 +132,7 @@ func (c *conv) deliverSMS(ctx context.Context, q *queued) (Outcome, error) {
 	src, dst := smppAddress(c.k.RCS), smppAddress(c.k.SMS)
 	opts := p.SMS.Text
 	next := func() (uint16, error) { return e.refs.NextRef(ctx, c.k.SMS) }
+	sent := 0
 	for _, text := range texts {
 		msgs, err := smpp.TextMessages(src, dst, text, opts, next)
 		if err != nil {
@@ -132,11 +141,15 @@ func (c *conv) deliverSMS(ctx context.Context, q *queued) (Outcome, error) {
 		for _, m := range msgs {
 			if err := c.sendSMS(ctx, m); err != nil {
 				var se *smpp.StatusError
-				if errors.As(err, &se) {
+				switch {
+				case errors.As(err, &se):
 					return Undeliverable, err
+				case sent == 0:
+					return Expired, fmt.Errorf("%w: %w", errNotSent, err)
 				}
 				return Expired, err
 			}
+			sent++
 		}
 	}
 	return Delivered, nil
@@ -295,3 +308,6 @@ func (c *conv) notify(ctx context.Context, in inboundMsg, o Outcome) {
 		c.e.log.Debug("imdn", "error", err)
 	}
 }
+
+// errNotSent marks a delivery that failed before its first segment left.
+var errNotSent = errors.New("interwork: nothing sent")

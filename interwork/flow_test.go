@@ -462,3 +462,27 @@ func TestSessionLimitFallsBackToPager(t *testing.T) {
 		t.Fatal("no pager-mode fallback")
 	}
 }
+
+// A message for a partner whose ESME is not bound stays queued and goes
+// out once it binds.
+func TestDeliveryWaitsForPartnerBind(t *testing.T) {
+	rcs := startRCS(t, 0)
+	p := demoPartner()
+	p.Policy.RetryDelay, p.Policy.MaxRetries = 100*time.Millisecond, 100
+	w := startIWF(t, startRedis(t), rcs, "n1", p)
+	call := rcsOpen(t, rcs, w, "sip:+46700000009@rcs.test", "sip:+46700000016@iwf.test;user=phone")
+	if _, err := call.Send(ctxT(t), &session.OutgoingMessage{ContentType: "text/plain", Body: []byte("wait for me"), SuccessReport: true}); err != nil {
+		t.Fatal(err)
+	}
+	e := bindESME(t, w.smpp.Addr().String(), "demo")
+	d, ok := e.Next(t).(*pdu.DeliverSM)
+	if !ok {
+		t.Fatal("no deliver_sm")
+	}
+	if s, _ := d.Message.GetMessage(); s != "wait for me" {
+		t.Fatalf("deliver_sm %q", s)
+	}
+	if r := awaitReport(t, call); r.Status != 200 {
+		t.Fatalf("REPORT %d", r.Status)
+	}
+}
