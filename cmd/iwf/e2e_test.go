@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -18,6 +19,7 @@ import (
 	"github.com/linxGnu/gosmpp/data"
 
 	"iwf/internal/iwftest"
+	"iwf/session/sipsession"
 	"iwf/store/redistest"
 )
 
@@ -272,4 +274,31 @@ func TestDaemonStatusAndDrain(t *testing.T) {
 	case <-time.After(15 * time.Second):
 		t.Fatal("no exit within the drain grace")
 	}
+}
+
+// INVITEs from outside rcs.pager.allowed_sources are refused with 403.
+func TestInviteFromUnknownSourceRefused(t *testing.T) {
+	rcs := iwftest.StartRCS(t, 0)
+	cfg := writeE2EConfig(t, redistest.Start(t), rcs.TCP())
+	startDaemon(t, cfg)
+	// The RCS side below sends from 127.0.0.1, which the config allows;
+	// a second one on 127.0.0.3 is outside every trunk.
+	other := iwftest.StartRCSOn(t, "127.0.0.3")
+	trunk := sipsession.DefaultTrunk()
+	trunk.Name = "iwf"
+	trunk.NextHop = fmt.Sprintf("sip:127.0.0.1:%d;transport=tcp", cfg.sip)
+	// Over UDP, which leaves from the listener's own address (a TCP
+	// connection to 127.0.0.1 would leave from 127.0.0.1).
+	udp := trunk
+	udp.NextHop = fmt.Sprintf("sip:127.0.0.1:%d;transport=udp", cfg.sip)
+	_, err := other.Manager.Open(t.Context(), sipsession.OpenRequest{From: "sip:+46700000009@rcs.test", To: "sip:+46700000001@iwf.test;user=phone", Trunk: udp})
+	var se *sipsession.Error
+	if !errors.As(err, &se) || se.Status != 403 {
+		t.Fatalf("INVITE from 127.0.0.3: %v, want 403", err)
+	}
+	call, err := rcs.Manager.Open(t.Context(), sipsession.OpenRequest{From: "sip:+46700000009@rcs.test", To: "sip:+46700000001@iwf.test;user=phone", Trunk: trunk})
+	if err != nil {
+		t.Fatalf("INVITE from the RCS network: %v", err)
+	}
+	_ = call.Close(t.Context())
 }

@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"sync"
 	"time"
 
+	"github.com/emiago/sipgo/sip"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
@@ -168,7 +170,14 @@ func (d *daemon) build(ctx context.Context) error {
 	d.sessions, err = sipsession.New(sipsession.Config{
 		Stack: d.stack, Endpoint: d.ep, Logger: d.log,
 		AcceptTypes: cfg.RCS.AcceptTypes, MaxSize: cfg.RCSMaxSize(), ManualReports: true,
-		OnIncoming: func(c *sipsession.Call) error { return eng.Incoming(c) },
+		// INVITEs are taken only from the RCS network (rcs.pager.allowed_sources).
+		Partner: func(req *sip.Request) string { return sourcePartner(trunks, req) },
+		OnIncoming: func(c *sipsession.Call) error {
+			if c.Partner() != RCSName {
+				return sipsession.Reject(403, "source is not the RCS network")
+			}
+			return eng.Incoming(c)
+		},
 		OnMessage: func(ctx context.Context, c *sipsession.Call, m *session.Message) error {
 			return eng.Message(ctx, c, m)
 		},
@@ -411,4 +420,19 @@ func bindStatus(b smpp.BindStatus, role string) status.Bind {
 		Errors:      int64(c.Rejected + c.Lost + c.ReceivedFailed + c.BindFailures),
 		Outstanding: b.Outstanding,
 	}
+}
+
+// sourcePartner names the trunk whose allowed_sources hold the request's
+// source address, "" when none does.
+func sourcePartner(trunks *pager.Trunks, req *sip.Request) string {
+	host, _, err := net.SplitHostPort(req.Source())
+	if err != nil {
+		host = req.Source()
+	}
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
+		return ""
+	}
+	name, _ := trunks.BySource(ip.Unmap())
+	return name
 }

@@ -56,9 +56,21 @@ type RCS struct {
 // StartRCS starts an RCS side on 127.0.0.1, stopped when the test ends.
 func StartRCS(t testing.TB, refuse int) *RCS {
 	t.Helper()
+	return startRCS(t, refuse, "127.0.0.1")
+}
+
+// StartRCSOn starts an RCS side on another loopback address (a source no
+// trunk allows, say).
+func StartRCSOn(t testing.TB, ip string) *RCS {
+	t.Helper()
+	return startRCS(t, 0, ip)
+}
+
+func startRCS(t testing.TB, refuse int, ip string) *RCS {
+	t.Helper()
 	r := &RCS{Calls: make(chan *sipsession.Call, 64), Msgs: make(chan Received, 1<<16), Refuse: refuse, Held: make(chan struct{}, 64)}
-	ep := msrptest.NewEndpoint(t, session.Config{})
-	r.Stack = sipstacktest.Start(t, func(st *sipstack.Stack, srv *sipgo.Server) {
+	ep := msrptest.NewEndpoint(t, session.Config{Host: ip})
+	r.Stack = sipstacktest.StartOn(t, ip, func(st *sipstack.Stack, srv *sipgo.Server) {
 		m, err := sipsession.New(sipsession.Config{
 			Stack: st, Endpoint: ep, Logger: slog.New(slog.DiscardHandler), AckTimeout: 2 * time.Second,
 			OnIncoming: r.incoming,

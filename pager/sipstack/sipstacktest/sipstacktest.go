@@ -6,6 +6,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net"
 	"testing"
 
 	"github.com/emiago/sipgo"
@@ -18,9 +19,15 @@ import (
 // clients and contacts need them) and before anything is served.
 func Start(tb testing.TB, register func(*sipstack.Stack, *sipgo.Server)) *sipstack.Stack {
 	tb.Helper()
+	return StartOn(tb, "127.0.0.1", register)
+}
+
+// StartOn is Start on another loopback address.
+func StartOn(tb testing.TB, ip string, register func(*sipstack.Stack, *sipgo.Server)) *sipstack.Stack {
+	tb.Helper()
 	st, err := sipstack.New(sipstack.Config{Listen: []sipstack.Listener{
-		{Transport: "udp", Address: "127.0.0.1:0"},
-		{Transport: "tcp", Address: "127.0.0.1:0"},
+		{Transport: "udp", Address: net.JoinHostPort(ip, "0")},
+		{Transport: "tcp", Address: net.JoinHostPort(ip, "0")},
 	}}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		tb.Fatal(err)
