@@ -2,6 +2,7 @@ package interwork
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -270,10 +271,87 @@ func (e *Engine) receipt(ctx context.Context, j receiptJob) {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	if _, err := e.cfg.SMPPServer.Deliver(ctx, p.Name, m); err != nil {
+		if errors.Is(err, smpp.ErrNoBind) {
+			// The partner's receiving binds are on other nodes (or
+			// down): whichever node has one takes it (relayReceipts).
+			e.parkReceipt(ctx, j)
+			return
+		}
 		e.fail(p.Name, "receipt", err)
 		return
 	}
 	p.counters.add("receipts", 1)
+}
+
+// parkedReceipt is a receiptJob as it waits in the store.
+type parkedReceipt struct {
+	Message *queued `json:"message"`
+	Outcome Outcome `json:"outcome"`
+	Done    int64   `json:"done"`
+}
+
+// receiptList is the store list where a partner's receipts wait for a
+// node with one of its receiving binds.
+func receiptList(partner string) string { return "receipts:" + partner }
+
+// maxParkedReceipts bounds a partner's waiting receipts.
+const maxParkedReceipts = 100000
+
+func (e *Engine) parkReceipt(ctx context.Context, j receiptJob) {
+	b, err := json.Marshal(parkedReceipt{Message: j.q, Outcome: j.o, Done: j.done.UnixNano()})
+	if err == nil {
+		err = e.cfg.Store.Push(ctx, receiptList(j.p.Name), b, maxParkedReceipts)
+	}
+	if err != nil {
+		e.fail(j.p.Name, "receipt", fmt.Errorf("no receiving bind, and the receipt could not wait: %w", err))
+		return
+	}
+	j.p.counters.add("receipts_parked", 1)
+}
+
+// relayReceipts delivers the partner's parked receipts while this node
+// has one of its receiving binds.
+func (e *Engine) relayReceipts(ctx context.Context, p *partner) {
+	defer e.wg.Done()
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for ctx.Err() == nil {
+		if !hasReceiver(e.cfg.SMPPServer, p.Name) {
+			select {
+			case <-ctx.Done():
+			case <-tick.C:
+			}
+			continue
+		}
+		v, ok, err := e.cfg.Store.Pop(ctx, receiptList(p.Name), time.Second)
+		if err != nil || !ok {
+			if err != nil && ctx.Err() == nil {
+				e.log.Warn("parked receipts", "partner", p.Name, "error", err)
+				select {
+				case <-ctx.Done():
+				case <-tick.C:
+				}
+			}
+			continue
+		}
+		var pr parkedReceipt
+		if err := json.Unmarshal(v, &pr); err != nil || pr.Message == nil || pr.Message.Receipt == nil {
+			e.fail(p.Name, "receipt", fmt.Errorf("unreadable parked receipt: %v", err))
+			continue
+		}
+		e.receipt(ctx, receiptJob{p: p, q: pr.Message, o: pr.Outcome, done: time.Unix(0, pr.Done)})
+	}
+}
+
+// hasReceiver reports whether partner has a bound receiver or
+// transceiver on srv.
+func hasReceiver(srv *smpp.Server, partner string) bool {
+	for _, b := range srv.Status() {
+		if b.Partner == partner && b.State == smpp.StateBound && (b.Kind == "receiver" || b.Kind == "transceiver") {
+			return true
+		}
+	}
+	return false
 }
 
 // notify sends the IMDN delivery notification the RCS sender asked for

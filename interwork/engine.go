@@ -46,6 +46,8 @@ type Store interface {
 	Hit(ctx context.Context, key string, window time.Duration) (int64, error)
 	Put(ctx context.Context, key string, value []byte, ttl time.Duration) error
 	Get(ctx context.Context, key string) ([]byte, bool, error)
+	Push(ctx context.Context, list string, value []byte, maxLen int) error
+	Pop(ctx context.Context, list string, block time.Duration) ([]byte, bool, error)
 	Notify(ctx context.Context, node, conv string) error
 	Subscribe(ctx context.Context, node string) (<-chan string, error)
 	Count(ctx context.Context, name string, by int64) error
@@ -210,6 +212,12 @@ func (e *Engine) Run(ctx context.Context) error {
 	wake, err := e.cfg.Store.Subscribe(ctx, e.cfg.Node)
 	if err != nil {
 		return fmt.Errorf("interwork: %w", err)
+	}
+	if e.cfg.SMPPServer != nil {
+		for _, p := range e.order {
+			e.wg.Add(1)
+			go e.relayReceipts(e.ctx, p)
+		}
 	}
 	e.recover(ctx)
 	tick := time.NewTicker(e.cfg.RecoverEvery)

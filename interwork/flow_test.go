@@ -9,6 +9,7 @@ import (
 	"github.com/linxGnu/gosmpp/data"
 	"github.com/linxGnu/gosmpp/pdu"
 
+	"iwf/internal/iwftest"
 	"iwf/pager"
 	"iwf/pager/pagertest"
 	"iwf/session"
@@ -484,5 +485,37 @@ func TestDeliveryWaitsForPartnerBind(t *testing.T) {
 	}
 	if r := awaitReport(t, call); r.Status != 200 {
 		t.Fatalf("REPORT %d", r.Status)
+	}
+}
+
+// A receipt for a message whose conversation another node owns goes out
+// through the node that has the partner's receiving bind.
+func TestReceiptThroughAnotherNodesBind(t *testing.T) {
+	redis := startRedis(t)
+	rcs := startRCS(t, 0)
+	n1 := startIWF(t, redis, rcs, "n1", demoPartner())
+	n2 := startIWF(t, redis, rcs, "n2", demoPartner())
+	tx := iwftest.BindTransmitter(t, n1.smpp.Addr().String(), "demo", "pw")
+	tx.Submit(t, "46700000001", "46700000017", "owned by n1")
+	tx.NextResp(t)
+	rcs.Next(t)
+	trx := bindESME(t, n2.smpp.Addr().String(), "demo")
+	trx.Submit(t, "46700000001", "46700000017", "receipt via n2")
+	id := trx.NextResp(t).MessageID
+	if m := rcs.Next(t); m.Text != "receipt via n2" {
+		t.Fatalf("RCS side got %q", m.Text)
+	}
+	// Both receipts come through n2: the first message's too, which
+	// waited in the store for a receiving bind of the partner.
+	got := map[string]receipt.State{}
+	for range 2 {
+		r := receiptOf(t, trx.Next(t))
+		got[r.Text] = r.State
+		if r.Text == "receipt via n2" && r.ID != id {
+			t.Fatalf("receipt for %s, want %s", r.ID, id)
+		}
+	}
+	if got["owned by n1"] != receipt.Delivered || got["receipt via n2"] != receipt.Delivered {
+		t.Fatalf("receipts %v", got)
 	}
 }

@@ -135,7 +135,8 @@ type ESME struct {
 	Session *gosmpp.Session
 	pdus    chan pdu.PDU
 	// held are PDUs NextResp passed over, for Next.
-	held []pdu.PDU
+	held   []pdu.PDU
+	txOnly bool
 }
 
 // BindESME binds a transceiver to the SMPP server at addr. It answers
@@ -143,7 +144,18 @@ type ESME struct {
 // submit_sm_resp PDUs for Next.
 func BindESME(t testing.TB, addr, systemID, password string) *ESME {
 	t.Helper()
-	e := &ESME{pdus: make(chan pdu.PDU, 1<<16)}
+	return bindESME(t, addr, systemID, password, false)
+}
+
+// BindTransmitter binds a transmitter: it submits and receives nothing.
+func BindTransmitter(t testing.TB, addr, systemID, password string) *ESME {
+	t.Helper()
+	return bindESME(t, addr, systemID, password, true)
+}
+
+func bindESME(t testing.TB, addr, systemID, password string, txOnly bool) *ESME {
+	t.Helper()
+	e := &ESME{pdus: make(chan pdu.PDU, 1<<16), txOnly: txOnly}
 	settings := gosmpp.Settings{
 		ReadTimeout: 10 * time.Second,
 		// OnAllPDU, not OnPDU: gosmpp's OnPDU answers deliver_sm before
@@ -163,7 +175,12 @@ func BindESME(t testing.TB, addr, systemID, password string) *ESME {
 			return nil, false
 		},
 	}
-	sess, err := gosmpp.NewSession(gosmpp.TRXConnector(gosmpp.NonTLSDialer, gosmpp.Auth{SMSC: addr, SystemID: systemID, Password: password}), settings, 0)
+	auth := gosmpp.Auth{SMSC: addr, SystemID: systemID, Password: password}
+	conn := gosmpp.TRXConnector(gosmpp.NonTLSDialer, auth)
+	if txOnly {
+		conn = gosmpp.TXConnector(gosmpp.NonTLSDialer, auth)
+	}
+	sess, err := gosmpp.NewSession(conn, settings, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -200,7 +217,11 @@ func (e *ESME) SubmitPart(t testing.TB, from, to, text string, udh pdu.UDH) {
 		sm.Message.SetUDH(udh)
 		sm.EsmClass |= 0x40
 	}
-	if err := e.Session.Transceiver().Submit(sm); err != nil {
+	tx := e.Session.Transceiver()
+	if e.txOnly {
+		tx = e.Session.Transmitter()
+	}
+	if err := tx.Submit(sm); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -1,0 +1,39 @@
+package store
+
+import (
+	"errors"
+	"testing"
+	"time"
+)
+
+func TestPushPop(t *testing.T) {
+	eachBackend(t, func(t *testing.T, e *env) {
+		ctx := ctxT(t)
+		if _, ok, err := e.s.Pop(ctx, "receipts:demo", 0); err != nil || ok {
+			t.Fatalf("Pop of an empty list: %v %v", ok, err)
+		}
+		must(t, e.s.Push(ctx, "receipts:demo", []byte("a"), 2))
+		must(t, e.s.Push(ctx, "receipts:demo", []byte{0, 0xff}, 2))
+		if err := e.s.Push(ctx, "receipts:demo", []byte("c"), 2); !errors.Is(err, ErrQueueFull) {
+			t.Fatalf("Push over the bound: %v", err)
+		}
+		if v, ok, err := e.s.Pop(ctx, "receipts:demo", 0); err != nil || !ok || string(v) != "a" {
+			t.Fatalf("first Pop %q %v %v", v, ok, err)
+		}
+		if v, ok, err := e.s.Pop(ctx, "receipts:demo", time.Second); err != nil || !ok || string(v) != "\x00\xff" {
+			t.Fatalf("blocking Pop %q %v %v", v, ok, err)
+		}
+		got := make(chan string, 1)
+		go func() {
+			v, _, _ := e.s.Pop(ctx, "receipts:demo", 5*time.Second)
+			got <- string(v)
+		}()
+		must(t, e.s.Push(ctx, "receipts:demo", []byte("late"), 2))
+		if v := <-got; v != "late" {
+			t.Fatalf("a waiting Pop got %q", v)
+		}
+		if err := e.s.Push(ctx, "", nil, 1); !errors.Is(err, ErrInvalidArgument) {
+			t.Fatalf("Push to no list: %v", err)
+		}
+	})
+}
