@@ -35,7 +35,7 @@ func eachBackend(t *testing.T, fn func(t *testing.T, e *env)) {
 			cfg := Config{}
 			if b.real {
 				cfg.Addr = redistest.Start(t)
-				e.ttl = 300 * time.Millisecond
+				e.ttl = time.Second
 			}
 			e.s = open(t, cfg)
 			fn(t, e)

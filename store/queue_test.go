@@ -234,6 +234,22 @@ func TestReadBlocks(t *testing.T) {
 	})
 }
 
+// A block longer than the read timeout is no timeout: the client waits
+// the block time on top of ReadTimeout.
+func TestReadBlockBeyondReadTimeout(t *testing.T) {
+	eachBackend(t, func(t *testing.T, e *env) {
+		s := open(t, Config{Addr: e.s.Addr(), ReadTimeout: 50 * time.Millisecond})
+		start := time.Now()
+		es, err := s.Read(ctxT(t), conv, 1, 300*time.Millisecond)
+		if err != nil || len(es) != 0 {
+			t.Fatalf("Read: %v, %v", msgIDs(es), err)
+		}
+		if d := time.Since(start); d < 250*time.Millisecond {
+			t.Fatalf("Read returned after %v, want the 300ms block", d)
+		}
+	})
+}
+
 func TestPendingConversations(t *testing.T) {
 	eachBackend(t, func(t *testing.T, e *env) {
 		ctx := ctxT(t)
