@@ -141,6 +141,8 @@ func (c *conv) reported(id string, o Outcome) {
 // inboundMsg is a message from the RCS side waiting for its outcome.
 type inboundMsg struct {
 	msg *session.Message
+	// call carried it; its IMDN goes back on it.
+	call *sipsession.Call
 	// cpim is its CPIM document when the sender asked for IMDN delivery
 	// notifications, else nil.
 	cpim *cpim.Message

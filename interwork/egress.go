@@ -364,7 +364,12 @@ func (c *conv) notify(ctx context.Context, in inboundMsg, o Outcome) {
 	if err != nil || !i.Wants(cpim.DeliveryNotification, o.IMDNStatus()) {
 		return
 	}
-	call := c.currentCall()
+	// The session the message came on; the worker may not have taken
+	// that call yet.
+	call := in.call
+	if call == nil {
+		call = c.currentCall()
+	}
 	if call == nil {
 		return
 	}

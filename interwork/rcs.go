@@ -82,7 +82,7 @@ func (e *Engine) Message(ctx context.Context, call *sipsession.Call, m *session.
 	}
 	q := &queued{ID: id, Dir: toSMS, Ingress: "msrp", Text: text, At: time.Now().UnixNano()}
 	if c != nil {
-		in := inboundMsg{msg: m}
+		in := inboundMsg{msg: m, call: call}
 		if cm != nil {
 			if i, err := cm.IMDN(); err == nil && i.Disposition&(cpim.PositiveDelivery|cpim.NegativeDelivery) != 0 {
 				in.cpim = cm
