@@ -14,6 +14,7 @@ import (
 	"iwf/session/sipsession"
 	"iwf/smpp"
 	"iwf/smpp/concat"
+	"iwf/store"
 )
 
 // Config is the whole daemon configuration (configs/iwf.yaml). Defaults
@@ -35,22 +36,9 @@ type Config struct {
 	Partners []PartnerConfig `yaml:"partners"`
 }
 
-// StoreConfig is the Redis connection (package store converts it); Addr
-// "" runs the embedded store (miniredis on loopback).
-type StoreConfig struct {
-	Addr     string `yaml:"addr"`
-	Username string `yaml:"username"`
-	// Password may be "${ENV_NAME}" to read it from the environment.
-	Password string `yaml:"password"`
-	DB       int    `yaml:"db"`
-	TLS      bool   `yaml:"tls"`
-	// Prefix starts every key; the store adds the {hash tags} itself.
-	Prefix       string        `yaml:"prefix"`
-	PoolSize     int           `yaml:"pool_size"`
-	DialTimeout  time.Duration `yaml:"dial_timeout"`
-	ReadTimeout  time.Duration `yaml:"read_timeout"`
-	WriteTimeout time.Duration `yaml:"write_timeout"`
-}
+// StoreConfig is the Redis connection: package store's own Config (addr
+// "" runs the embedded store, miniredis on loopback).
+type StoreConfig = store.Config
 
 // StatusConfig is the HTTP status endpoint (/status, /metrics, /healthz,
 // /readyz).

@@ -88,15 +88,6 @@ func (k *checks) certs(path string, t *TLSConfig) {
 	}
 }
 
-// nonNegative checks durations and sizes where zero has a meaning.
-func (k *checks) nonNegative(fields map[string]int64) {
-	for _, path := range slices.Sorted(maps.Keys(fields)) {
-		if fields[path] < 0 {
-			k.bad(path, "must not be negative")
-		}
-	}
-}
-
 // positive checks durations and sizes that must be set.
 func (k *checks) positive(fields map[string]int64) {
 	for _, path := range slices.Sorted(maps.Keys(fields)) {
@@ -107,20 +98,7 @@ func (k *checks) positive(fields map[string]int64) {
 }
 
 func (k *checks) store(s StoreConfig) {
-	if s.Addr != "" {
-		k.hostPort("store.addr", s.Addr)
-	}
-	// The store wraps each conversation's keys in {hash tags} after the
-	// prefix (Redis Cluster keyspace, section "Hash tags"); a brace in
-	// the prefix would move the tag.
-	if s.Prefix == "" || strings.ContainsAny(s.Prefix, "{} \t\r\n") {
-		k.bad("store.prefix", "%q: must be non-empty, without braces or spaces", s.Prefix)
-	}
-	k.nonNegative(map[string]int64{
-		"store.db": int64(s.DB), "store.pool_size": int64(s.PoolSize),
-		"store.dial_timeout": int64(s.DialTimeout), "store.read_timeout": int64(s.ReadTimeout),
-		"store.write_timeout": int64(s.WriteTimeout),
-	})
+	k.under("store", s.Validate())
 }
 
 func (k *checks) status(s StatusConfig) {

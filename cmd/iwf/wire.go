@@ -130,12 +130,7 @@ func (d *daemon) drain(ctx context.Context) {
 
 func (d *daemon) build(ctx context.Context) error {
 	cfg := d.cfg
-	sc := cfg.Store
-	st, err := store.Open(ctx, store.Config{
-		Addr: sc.Addr, Username: sc.Username, Password: sc.Password, DB: sc.DB, TLS: sc.TLS,
-		Prefix: sc.Prefix, PoolSize: sc.PoolSize,
-		DialTimeout: sc.DialTimeout, ReadTimeout: sc.ReadTimeout, WriteTimeout: sc.WriteTimeout,
-	}, d.log)
+	st, err := store.Open(ctx, cfg.Store, d.log)
 	if err != nil {
 		return err
 	}
