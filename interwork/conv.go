@@ -8,8 +8,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"iwf/internal/cpim"
 	"iwf/session"
-	"iwf/session/cpim"
 	"iwf/session/sipsession"
 )
 

@@ -7,11 +7,11 @@ import (
 	"fmt"
 	"time"
 
+	"iwf/internal/address"
+	"iwf/internal/cpim"
 	"iwf/pager"
-	"iwf/pager/address"
 	"iwf/pager/split"
 	"iwf/session"
-	"iwf/session/cpim"
 	"iwf/session/msrp"
 	"iwf/smpp"
 	"iwf/smpp/receipt"

@@ -9,11 +9,11 @@ import (
 	"github.com/linxGnu/gosmpp/data"
 	"github.com/linxGnu/gosmpp/pdu"
 
+	"iwf/internal/cpim"
 	"iwf/internal/iwftest"
 	"iwf/pager"
 	"iwf/pager/pagertest"
 	"iwf/session"
-	"iwf/session/cpim"
 	"iwf/session/sipsession"
 	"iwf/smpp/concat"
 	"iwf/smpp/receipt"

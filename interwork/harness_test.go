@@ -11,9 +11,9 @@ import (
 	"github.com/emiago/sipgo"
 
 	"iwf/internal/iwftest"
+	"iwf/internal/sipstack"
+	"iwf/internal/sipstack/sipstacktest"
 	"iwf/pager"
-	"iwf/pager/sipstack"
-	"iwf/pager/sipstack/sipstacktest"
 	"iwf/session"
 	"iwf/session/msrptest"
 	"iwf/session/sipsession"

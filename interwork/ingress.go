@@ -8,8 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"iwf/internal/address"
 	"iwf/pager"
-	"iwf/pager/address"
 	"iwf/session/msrp"
 	"iwf/smpp"
 	"iwf/smpp/coding"

@@ -9,9 +9,9 @@ import (
 
 	"github.com/emiago/sipgo/sip"
 
-	"iwf/pager/address"
+	"iwf/internal/address"
+	"iwf/internal/cpim"
 	"iwf/session"
-	"iwf/session/cpim"
 	"iwf/session/sipsession"
 )
 

@@ -1,7 +1,7 @@
 package interwork
 
 import (
-	"iwf/session/cpim"
+	"iwf/internal/cpim"
 	"iwf/smpp/receipt"
 )
 

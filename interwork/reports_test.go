@@ -4,7 +4,7 @@ import (
 	"testing"
 	"time"
 
-	"iwf/session/cpim"
+	"iwf/internal/cpim"
 	"iwf/smpp/receipt"
 )
 

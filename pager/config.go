@@ -9,7 +9,7 @@ import (
 
 	"github.com/emiago/sipgo/sip"
 
-	"iwf/pager/address"
+	"iwf/internal/address"
 	"iwf/pager/split"
 )
 

@@ -9,8 +9,8 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"iwf/internal/address"
 	"iwf/pager"
-	"iwf/pager/address"
 	"iwf/pager/split"
 )
 

@@ -7,11 +7,11 @@
 //
 //   - pager/split cuts a text into parts that fit a limit (SIP bytes, SMS
 //     septets or UCS-2 units), shared by every pager-side delivery.
-//   - pager/address normalises sip:, sips:, tel: URIs and bare numbers
+//   - internal/address normalises sip:, sips:, tel: URIs and bare numbers
 //     into the key conversations use.
 //   - pager/body decodes MESSAGE bodies: text/plain in any charset,
 //     message/cpim with its IMDN headers.
-//   - pager/sipstack builds the process's one sipgo user agent and server
+//   - internal/sipstack builds the process's one sipgo user agent and server
 //     and its listeners; session registers INVITE/ACK/BYE/CANCEL on the
 //     same server.
 //   - pager/pagertest has a fake Store and a scripted partner for tests.

@@ -13,9 +13,9 @@ import (
 
 	"github.com/emiago/sipgo/sip"
 
+	"iwf/internal/sipstack"
 	"iwf/pager"
 	"iwf/pager/pagertest"
-	"iwf/pager/sipstack"
 )
 
 // iwf is an IWF SIP side on loopback: the stack, the inbound handler and

@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"time"
 
-	"iwf/pager/address"
+	"iwf/internal/address"
 	"iwf/pager/body"
 )
 

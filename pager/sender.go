@@ -14,7 +14,7 @@ import (
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 
-	"iwf/pager/address"
+	"iwf/internal/address"
 	"iwf/pager/split"
 )
 

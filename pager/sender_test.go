@@ -8,10 +8,10 @@ import (
 	"testing"
 	"time"
 
+	"iwf/internal/address"
+	"iwf/internal/sipstack"
 	"iwf/pager"
-	"iwf/pager/address"
 	"iwf/pager/pagertest"
-	"iwf/pager/sipstack"
 	"iwf/pager/split"
 )
 

@@ -10,7 +10,7 @@ import (
 
 	"github.com/emiago/sipgo/sip"
 
-	"iwf/pager/address"
+	"iwf/internal/address"
 )
 
 // Trunks is the validated table of every partner's trunk, with the

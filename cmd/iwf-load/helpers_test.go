@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"iwf/pager/sipstack"
+	"iwf/internal/cpim"
+	"iwf/internal/sipstack"
 	"iwf/session"
-	"iwf/session/cpim"
 	"iwf/session/sipsession"
 )
 

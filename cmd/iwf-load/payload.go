@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"strings"
 
-	"iwf/session/cpim"
+	"iwf/internal/cpim"
 )
 
 // The text of every message is "load <run-id> <seq>": the run id keeps a

@@ -9,7 +9,7 @@ import (
 	"sync"
 	"time"
 
-	"iwf/pager/sipstack"
+	"iwf/internal/sipstack"
 	"iwf/session"
 	"iwf/session/sipsession"
 )

@@ -6,9 +6,9 @@ import (
 	"strconv"
 	"time"
 
+	"iwf/internal/sipstack"
 	"iwf/interwork"
 	"iwf/pager"
-	"iwf/pager/sipstack"
 	"iwf/pager/split"
 	"iwf/session/msrp"
 	"iwf/session/sipsession"

@@ -13,9 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"iwf/internal/sipstack"
 	"iwf/interwork"
 	"iwf/pager"
-	"iwf/pager/sipstack"
 	"iwf/pager/split"
 	"iwf/smpp"
 	"iwf/smpp/concat"

@@ -15,10 +15,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"iwf/internal/sipstack"
 	"iwf/internal/status"
 	"iwf/interwork"
 	"iwf/pager"
-	"iwf/pager/sipstack"
 	"iwf/session"
 	"iwf/session/msrp"
 	"iwf/session/sipsession"

@@ -16,10 +16,10 @@ import (
 	"github.com/linxGnu/gosmpp/data"
 	"github.com/linxGnu/gosmpp/pdu"
 
-	"iwf/pager/sipstack"
-	"iwf/pager/sipstack/sipstacktest"
+	"iwf/internal/cpim"
+	"iwf/internal/sipstack"
+	"iwf/internal/sipstack/sipstacktest"
 	"iwf/session"
-	"iwf/session/cpim"
 	"iwf/session/msrptest"
 	"iwf/session/sipsession"
 )

@@ -10,7 +10,7 @@ import (
 
 	"github.com/emiago/sipgo/sip"
 
-	"iwf/pager/sipstack"
+	"iwf/internal/sipstack"
 )
 
 // Received is a MESSAGE as a Partner got it.

@@ -167,7 +167,7 @@ func isToken(s string) bool {
 }
 
 // Stack is what the package needs of the process's SIP stack
-// (pager/sipstack.Stack satisfies it): a client per transport, sending
+// (internal/sipstack.Stack satisfies it): a client per transport, sending
 // from the listener's address, and our Contact on that transport.
 type Stack interface {
 	Client(transport string) (*sipgo.Client, error)

@@ -1,7 +1,7 @@
 // Package sipsession opens and answers the SIP INVITE dialogs that carry
 // MSRP sessions (RFC 4975 section 4, RFC 3261, RFC 3264 offer/answer): the
 // IWF's side of RCS chat sessions. It owns no socket: the process's one
-// sipgo server and its clients (pager/sipstack) are passed in, and
+// sipgo server and its clients (internal/sipstack) are passed in, and
 // [Manager.Register] adds the INVITE, ACK, BYE and CANCEL handlers to that
 // server before it serves.
 //

@@ -13,8 +13,8 @@ import (
 
 	"github.com/emiago/sipgo"
 
-	"iwf/pager/sipstack"
-	"iwf/pager/sipstack/sipstacktest"
+	"iwf/internal/sipstack"
+	"iwf/internal/sipstack/sipstacktest"
 	"iwf/session"
 	"iwf/session/msrp"
 	"iwf/session/msrpsdp"

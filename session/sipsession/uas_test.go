@@ -10,7 +10,7 @@ import (
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 
-	"iwf/pager/sipstack"
+	"iwf/internal/sipstack"
 	"iwf/session"
 	"iwf/session/msrp"
 	"iwf/session/msrpsdp"

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"time"
 
-	"iwf/session/cpim"
+	"iwf/internal/cpim"
 )
 
 // show prints a document with its CRLF line ends as plain newlines.

@@ -11,7 +11,7 @@ import (
 
 	"github.com/emiago/sipgo"
 
-	"iwf/pager/sipstack"
+	"iwf/internal/sipstack"
 )
 
 // Start runs a stack on 127.0.0.1 UDP and TCP, port 0, stopped when the

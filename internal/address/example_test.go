@@ -3,7 +3,7 @@ package address_test
 import (
 	"fmt"
 
-	"iwf/pager/address"
+	"iwf/internal/address"
 )
 
 // Three spellings of one UK number, from an IMS network, a tel URI and an
