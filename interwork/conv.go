@@ -20,26 +20,25 @@ type conv struct {
 	k       convKey
 	key     string
 	partner *partner
+	// ctx is the worker's context; work that must finish after it ended
+	// (a BYE, the record of the end) derives from it WithoutCancel.
+	ctx context.Context
+	// cancel ends the worker when its lease is lost (Engine.renewLeases).
+	cancel context.CancelCauseFunc
+	lost   atomic.Bool
 
 	wakeCh   chan struct{}
-	attachCh chan *sipsession.Call
+	attachCh chan Call
 
 	mu sync.Mutex
 	// call is the session's call (nil when none); written by the worker.
-	call *sipsession.Call
+	call Call
 	// awaiting maps the Message-ID of a message sent toward the RCS side
 	// to the receipt its REPORT or IMDN turns into.
 	awaiting map[string]*queued
 	// inbound maps the id of a message from the RCS side to what answers
 	// it once the pager side took it: its REPORT and IMDN.
 	inbound map[string]inboundMsg
-
-	// cancel ends the worker when its lease is lost (Engine.renewLeases).
-	cancel context.CancelCauseFunc
-	lost   atomic.Bool
-
-	// from and to are the parties as CPIM identities, parsed once.
-	from, to string
 
 	attempts   int
 	lastActive time.Time
@@ -48,14 +47,21 @@ type conv struct {
 	gone bool
 }
 
-func newConv(e *Engine, k convKey) *conv {
+func newConv(e *Engine, k convKey, ctx context.Context, cancel context.CancelCauseFunc) *conv {
 	return &conv{
 		e: e, k: k, key: k.String(), partner: e.partners[k.Partner],
+		ctx: ctx, cancel: cancel,
 		wakeCh:   make(chan struct{}, 1),
-		attachCh: make(chan *sipsession.Call, 4),
+		attachCh: make(chan Call, 4),
 		awaiting: make(map[string]*queued),
 		inbound:  make(map[string]inboundMsg),
 	}
+}
+
+// afterwards is a context for work that must be done even though the
+// worker is stopping, bounded by d.
+func (c *conv) afterwards(d time.Duration) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(c.ctx), d)
 }
 
 func (c *conv) wake() {
@@ -65,20 +71,20 @@ func (c *conv) wake() {
 	}
 }
 
-func (c *conv) currentCall() *sipsession.Call {
+func (c *conv) currentCall() Call {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.call
 }
 
-func (c *conv) setCall(call *sipsession.Call) {
+func (c *conv) setCall(call Call) {
 	c.mu.Lock()
 	old := c.call
 	c.call = call
 	c.mu.Unlock()
 	if call != nil {
 		c.partner.sessions.Add(1)
-		c.record(context.Background(), "active", call)
+		c.record(stateActive, call)
 		go c.events(call)
 	}
 	if old != nil && old != call {
@@ -95,20 +101,20 @@ func (c *conv) dropCall() {
 	c.mu.Unlock()
 	if old != nil {
 		c.partner.sessions.Add(-1)
-		c.record(context.Background(), "closing", old)
+		c.record(stateClosing, old)
 		c.closeCall(old)
-		c.record(context.Background(), "idle", nil)
+		c.record(stateIdle, nil)
 	}
 }
 
-func (c *conv) closeCall(call *sipsession.Call) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+func (c *conv) closeCall(call Call) {
+	ctx, cancel := c.afterwards(5 * time.Second)
 	defer cancel()
 	_ = call.Close(ctx)
 }
 
 // events turns the call's REPORTs into receipts.
-func (c *conv) events(call *sipsession.Call) {
+func (c *conv) events(call Call) {
 	for ev := range call.Events() {
 		switch ev.Kind {
 		case sipsession.EventReport:
@@ -134,7 +140,9 @@ func (c *conv) reported(id string, o Outcome) {
 	delete(c.awaiting, id)
 	c.mu.Unlock()
 	if ok {
-		c.finish(context.Background(), q, o)
+		// A report may come after the worker stopped (an IMDN much
+		// later): its receipt is still due while the engine runs.
+		c.finish(context.WithoutCancel(c.ctx), q, o)
 	}
 }
 
@@ -142,7 +150,7 @@ func (c *conv) reported(id string, o Outcome) {
 type inboundMsg struct {
 	msg *session.Message
 	// call carried it; its IMDN goes back on it.
-	call *sipsession.Call
+	call Call
 	// cpim is its CPIM document when the sender asked for IMDN delivery
 	// notifications, else nil.
 	cpim *cpim.Message
@@ -160,75 +168,40 @@ func (c *conv) forgetReport(id string) {
 	c.mu.Unlock()
 }
 
+// takeReport returns and forgets what answers the inbound message id.
+func (c *conv) takeReport(id string) (inboundMsg, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	in, ok := c.inbound[id]
+	delete(c.inbound, id)
+	return in, ok
+}
+
+// queueBatch is how many queued messages a worker reads at once.
+const queueBatch = 64
+
 // run is the conversation's worker: it holds the lease, reads the queue
 // in order and acknowledges each entry once it was handled.
 func (c *conv) run(ctx context.Context) {
-	e := c.e
-	log := e.log.With("conversation", c.key)
 	idle := time.NewTimer(c.partner.Policy.IdleTimeout)
 	defer func() {
 		idle.Stop()
-		lost := c.lost.Load()
-		c.dropCall()
-		bg, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		e.mu.Lock()
-		if !c.gone {
-			delete(e.convs, c.key)
-			c.gone = true
-		}
-		// A successor started since holds the same lease: keep it.
-		_, successor := e.convs[c.key]
-		if !lost && !successor {
-			_ = e.cfg.Store.Release(bg, c.key, e.cfg.Node)
-		}
-		e.mu.Unlock()
-		e.wg.Done()
+		c.stop()
 	}()
 	c.lastActive = time.Now()
 	var retry <-chan time.Time
 	for {
 		if retry == nil {
-			entries, err := e.cfg.Store.Read(ctx, c.key, 64, 0)
-			if ctx.Err() != nil {
+			var done bool
+			retry, done = c.work(ctx)
+			if done {
 				return
-			}
-			if err != nil {
-				log.Warn("read queue", "error", err)
-				retry = time.After(500 * time.Millisecond)
-				continue
-			}
-			if len(entries) > 0 {
-				var acks []string
-				for _, en := range entries {
-					if !c.process(ctx, en.Payload) {
-						retry = time.After(c.partner.Policy.RetryDelay)
-						break
-					}
-					acks = append(acks, en.ID)
-				}
-				if len(acks) > 0 {
-					// Sent is sent: a stop now must not leave them to be
-					// sent again by the next owner.
-					actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
-					if err := e.cfg.Store.Ack(actx, c.key, acks...); err != nil {
-						log.Warn("ack", "error", err)
-					}
-					cancel()
-				}
-				c.lastActive = time.Now()
-				continue
-			}
-			if c.currentCall() == nil {
-				if settled, err := e.cfg.Store.Settle(ctx, c.key); err == nil && settled && c.leave() {
-					return
-				}
 			}
 		}
 		idle.Reset(time.Until(c.lastActive.Add(c.partner.Policy.IdleTimeout)))
-		var done <-chan struct{}
+		var ended <-chan struct{}
 		if call := c.currentCall(); call != nil {
-			done = call.Done()
+			ended = call.Done()
 		}
 		select {
 		case <-ctx.Done():
@@ -239,13 +212,81 @@ func (c *conv) run(ctx context.Context) {
 		case call := <-c.attachCh:
 			c.setCall(call)
 			c.lastActive = time.Now()
-		case <-done:
+		case <-ended:
 			c.dropCall()
 		case <-idle.C:
 			if time.Since(c.lastActive) >= c.partner.Policy.IdleTimeout {
 				c.dropCall() // BYE; the record stays for the next message
 			}
 		}
+	}
+}
+
+// work handles what is queued. It returns a timer when the queue must be
+// read again later (a message waits for a retry, the store failed), and
+// done when the worker is to stop: it was stopped, or nothing is left
+// and it left the engine's table.
+func (c *conv) work(ctx context.Context) (retry <-chan time.Time, done bool) {
+	e := c.e
+	entries, err := e.cfg.Queue.Read(ctx, c.key, queueBatch, 0)
+	if ctx.Err() != nil {
+		return nil, true
+	}
+	if err != nil {
+		e.log.Warn("read queue", "conversation", c.key, "error", err)
+		return time.After(500 * time.Millisecond), false
+	}
+	if len(entries) == 0 {
+		if c.currentCall() == nil {
+			if settled, err := e.cfg.Queue.Settle(ctx, c.key); err == nil && settled && c.leave() {
+				return nil, true
+			}
+		}
+		return nil, false
+	}
+	var acks []string
+	for _, en := range entries {
+		if !c.process(ctx, en.Payload) {
+			retry = time.After(c.partner.Policy.RetryDelay)
+			break
+		}
+		acks = append(acks, en.ID)
+	}
+	if len(acks) > 0 {
+		// Sent is sent: a stop now must not leave them to be sent again
+		// by the next owner.
+		actx, cancel := c.afterwards(2 * time.Second)
+		if err := e.cfg.Queue.Ack(actx, c.key, acks...); err != nil {
+			e.log.Warn("ack", "conversation", c.key, "error", err)
+		}
+		cancel()
+	}
+	c.lastActive = time.Now()
+	if retry == nil {
+		// More may be queued: read again before waiting.
+		c.wake()
+	}
+	return retry, false
+}
+
+// stop ends the worker: its call, its place in the engine's table, and
+// its lease unless another node or a successor here holds it.
+func (c *conv) stop() {
+	e := c.e
+	lost := c.lost.Load()
+	c.dropCall()
+	ctx, cancel := c.afterwards(2 * time.Second)
+	defer cancel()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if !c.gone {
+		delete(e.convs, c.key)
+		c.gone = true
+	}
+	// A successor started since holds the same lease: keep it.
+	_, successor := e.convs[c.key]
+	if !lost && !successor {
+		_ = e.cfg.Leases.Release(ctx, c.key, e.cfg.Node)
 	}
 }
 
@@ -298,13 +339,19 @@ func (c *conv) toRCS(ctx context.Context, q *queued) bool {
 		c.setCall(opened)
 		call = opened
 	}
+	return c.send(ctx, call, q)
+}
+
+// send puts q into the session.
+func (c *conv) send(ctx context.Context, call Call, q *queued) bool {
+	p := c.partner
 	body, err := c.cpimBody(q)
 	if err != nil {
 		c.e.fail(p.Name, "cpim", err)
 		c.finish(ctx, q, Rejected)
 		return true
 	}
-	wantReport := q.Receipt != nil && pol.SuccessReports
+	wantReport := q.Receipt != nil && p.Policy.SuccessReports
 	if wantReport {
 		c.mu.Lock()
 		c.awaiting[q.ID] = q
@@ -337,9 +384,9 @@ func (c *conv) toRCS(ctx context.Context, q *queued) bool {
 		c.dropCall()
 		return c.fallback(ctx, q, Expired)
 	}
-	p.counters.add("out_msrp", 1)
-	c.e.cfg.Metrics.Message(p.Name, "to_session", q.Ingress, "delivered")
-	c.e.cfg.Metrics.Delivery(p.Name, "to_session", time.Since(time.Unix(0, q.At)))
+	p.counters.add(counterOutMSRP, 1)
+	c.e.cfg.Metrics.Message(p.Name, toRCS.metric(), string(q.Ingress), outcomeDelivered)
+	c.e.cfg.Metrics.Delivery(p.Name, toRCS.metric(), time.Since(time.Unix(0, q.At)))
 	if q.Receipt != nil && !wantReport {
 		c.finish(ctx, q, Delivered)
 	}
@@ -381,8 +428,8 @@ func outcomeOfOpen(err error) Outcome {
 func (c *conv) finish(ctx context.Context, q *queued, o Outcome) {
 	p := c.partner
 	if o != Delivered {
-		p.counters.add("failed", 1)
-		c.e.cfg.Metrics.Message(p.Name, "to_session", q.Ingress, "failed")
+		p.counters.add(counterFailed, 1)
+		c.e.cfg.Metrics.Message(p.Name, toRCS.metric(), string(q.Ingress), outcomeFailed)
 	}
 	if q.Receipt != nil {
 		c.e.queueReceipt(ctx, receiptJob{p, q, o, time.Now()})

@@ -2,19 +2,16 @@ package interwork
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
 
-	"iwf/internal/address"
 	"iwf/internal/cpim"
 	"iwf/pager"
 	"iwf/pager/split"
 	"iwf/session"
 	"iwf/session/msrp"
 	"iwf/smpp"
-	"iwf/smpp/receipt"
 )
 
 // relay sends q pager-mode toward the RCS side as a SIP MESSAGE.
@@ -24,8 +21,8 @@ func (c *conv) relay(ctx context.Context, q *queued) Outcome {
 		e.fail(c.partner.Name, "pager relay", errNoPager)
 		return Undeliverable
 	}
-	from, err1 := address.Parse(c.k.SMS, address.Options{})
-	to, err2 := address.Parse(c.k.RCS, address.Options{})
+	from, err1 := c.k.SMS.address()
+	to, err2 := c.k.RCS.address()
 	if err := errors.Join(err1, err2); err != nil {
 		e.fail(c.partner.Name, "pager relay", err)
 		return Rejected
@@ -34,18 +31,25 @@ func (c *conv) relay(ctx context.Context, q *queued) Outcome {
 	if err != nil {
 		e.fail(c.partner.Name, "pager relay", err)
 	}
+	o := outcomeOfResults(results)
+	if err != nil && o == Delivered {
+		o = Undeliverable
+	}
+	if o == Delivered {
+		c.partner.counters.add(counterRelayed, 1)
+		e.cfg.Metrics.Message(c.partner.Name, toRCS.metric(), string(q.Ingress), outcomeRelayed)
+	}
+	return o
+}
+
+// outcomeOfResults is the outcome of a text sent as one or more
+// MESSAGEs: the last failure, else delivered.
+func outcomeOfResults(results []pager.Result) Outcome {
 	o := Delivered
 	for _, r := range results {
 		if ro := OutcomeOfSIP(r.Status); ro != Delivered {
 			o = ro
 		}
-	}
-	if err != nil && o == Delivered {
-		o = Undeliverable
-	}
-	if o == Delivered {
-		c.partner.counters.add("relayed", 1)
-		e.cfg.Metrics.Message(c.partner.Name, "to_session", q.Ingress, "relayed")
 	}
 	return o
 }
@@ -75,24 +79,20 @@ func (c *conv) toSMS(ctx context.Context, q *queued) bool {
 	}
 	c.attempts = 0
 	if o == Delivered {
-		p.counters.add("out_"+p.DeliverVia, 1)
-		e.cfg.Metrics.Message(p.Name, "to_pager", q.Ingress, "delivered")
-		e.cfg.Metrics.Delivery(p.Name, "to_pager", time.Since(time.Unix(0, q.At)))
+		p.counters.add(counterOut(p.DeliverVia), 1)
+		e.cfg.Metrics.Message(p.Name, toSMS.metric(), string(q.Ingress), outcomeDelivered)
+		e.cfg.Metrics.Delivery(p.Name, toSMS.metric(), time.Since(time.Unix(0, q.At)))
 	} else {
-		p.counters.add("failed", 1)
-		e.cfg.Metrics.Message(p.Name, "to_pager", q.Ingress, "failed")
+		p.counters.add(counterFailed, 1)
+		e.cfg.Metrics.Message(p.Name, toSMS.metric(), string(q.Ingress), outcomeFailed)
 	}
-	c.mu.Lock()
-	in, ok := c.inbound[q.ID]
-	delete(c.inbound, q.ID)
-	c.mu.Unlock()
-	if ok {
+	if in, ok := c.takeReport(q.ID); ok {
 		code := o.MSRPStatus()
 		if errors.Is(err, split.ErrOverflow) {
 			code = 413
 		}
 		if rerr := in.msg.Report(code, ""); rerr != nil {
-			e.log.Debug("report", "error", rerr)
+			e.log.Debug("report", "conversation", c.key, "error", rerr)
 		}
 		c.notify(ctx, in, o)
 	}
@@ -103,36 +103,20 @@ func (c *conv) toSMS(ctx context.Context, q *queued) bool {
 // deliverSMS sends the text to the partner within its limits: several
 // concatenated SMS or MESSAGEs, one truncated, or none (overflow reject).
 func (c *conv) deliverSMS(ctx context.Context, q *queued) (Outcome, error) {
+	if c.partner.DeliverVia == ViaSIP {
+		return c.deliverSIP(ctx, q)
+	}
 	e := c.e
-	p := c.partner
-	if p.DeliverVia == "sip" {
-		if e.cfg.Pager == nil {
-			return Undeliverable, errNoPager
-		}
-		from, _ := address.Parse(c.k.RCS, address.Options{})
-		to, _ := address.Parse(c.k.SMS, address.Options{})
-		results, err := e.cfg.Pager.SendText(ctx, pager.Outgoing{Partner: p.Name, From: from, To: to, Text: q.Text, CallID: q.ID})
-		if err != nil {
-			if errors.Is(err, split.ErrOverflow) {
-				return Rejected, err
-			}
-			return Undeliverable, err
-		}
-		o := Delivered
-		for _, r := range results {
-			if ro := OutcomeOfSIP(r.Status); ro != Delivered {
-				o = ro
-			}
-		}
-		return o, nil
+	if e.cfg.SMS == nil {
+		return Undeliverable, fmt.Errorf("interwork: partner %s: no smpp side", c.partner.Name)
 	}
 	texts, err := c.smsTexts(q.Text)
 	if err != nil {
 		return Rejected, err
 	}
-	src, dst := smppAddress(c.k.RCS), smppAddress(c.k.SMS)
-	opts := p.SMS.Text
-	next := func() (uint16, error) { return e.refs.NextRef(ctx, c.k.SMS) }
+	src, dst := smpp.AddressOf(c.k.RCS.id), smpp.AddressOf(c.k.SMS.id)
+	opts := c.partner.SMS.Text
+	next := func() (uint16, error) { return e.cfg.Refs.NextRef(ctx, c.k.SMS.id) }
 	sent := 0
 	for _, text := range texts {
 		msgs, err := smpp.TextMessages(src, dst, text, opts, next)
@@ -140,7 +124,7 @@ func (c *conv) deliverSMS(ctx context.Context, q *queued) (Outcome, error) {
 			return Rejected, err
 		}
 		for _, m := range msgs {
-			if err := c.sendSMS(ctx, m); err != nil {
+			if err := e.cfg.SMS.Send(ctx, c.partner.Name, m, c.partner.SMS.Receipts); err != nil {
 				var se *smpp.StatusError
 				switch {
 				case errors.As(err, &se):
@@ -154,6 +138,26 @@ func (c *conv) deliverSMS(ctx context.Context, q *queued) (Outcome, error) {
 		}
 	}
 	return Delivered, nil
+}
+
+// deliverSIP sends the text to a SIP pager partner.
+func (c *conv) deliverSIP(ctx context.Context, q *queued) (Outcome, error) {
+	if c.e.cfg.Pager == nil {
+		return Undeliverable, errNoPager
+	}
+	from, err1 := c.k.RCS.address()
+	to, err2 := c.k.SMS.address()
+	if err := errors.Join(err1, err2); err != nil {
+		return Rejected, err
+	}
+	results, err := c.e.cfg.Pager.SendText(ctx, pager.Outgoing{Partner: c.partner.Name, From: from, To: to, Text: q.Text, CallID: q.ID})
+	if err != nil {
+		if errors.Is(err, split.ErrOverflow) {
+			return Rejected, err
+		}
+		return Undeliverable, err
+	}
+	return outcomeOfResults(results), nil
 }
 
 // smsTexts applies the partner's segment cap to text.
@@ -186,172 +190,6 @@ func (c *conv) smsTexts(text string) ([]string, error) {
 		out[i] = pt.Text
 	}
 	return out, nil
-}
-
-// sendSMS sends one segment: deliver_sm to the partner's ESME binds, or
-// submit_sm to its SMSC.
-func (c *conv) sendSMS(ctx context.Context, m *smpp.Message) error {
-	e := c.e
-	name := c.partner.Name
-	if cl, ok := e.cfg.SMPPClients[name]; ok {
-		if c.partner.SMS.Receipts {
-			m.RegisteredDelivery = 1
-		}
-		_, err := cl.Submit(ctx, m)
-		return err
-	}
-	if e.cfg.SMPPServer == nil {
-		return fmt.Errorf("interwork: partner %s has no smpp binds", name)
-	}
-	_, err := e.cfg.SMPPServer.Deliver(ctx, name, m)
-	return err
-}
-
-// receiptJob is a delivery receipt waiting to be sent.
-type receiptJob struct {
-	p    *partner
-	q    *queued
-	o    Outcome
-	done time.Time
-}
-
-// receiptSenders is how many receipts are in flight at once: each waits
-// for its deliver_sm_resp, and the MSRP reader that saw the REPORT must
-// not wait with it.
-const receiptSenders = 64
-
-// queueReceipt hands a receipt to the senders; a full queue slows the
-// caller down rather than dropping it.
-func (e *Engine) queueReceipt(ctx context.Context, j receiptJob) {
-	if e.cfg.SMPPServer == nil {
-		return
-	}
-	select {
-	case e.receipts <- j:
-	case <-e.ctx.Done():
-	case <-ctx.Done():
-	}
-}
-
-// sendReceipts sends queued receipts until the engine stops.
-func (e *Engine) sendReceipts() {
-	defer e.wg.Done()
-	for {
-		select {
-		case j := <-e.receipts:
-			e.receipt(e.ctx, j)
-		case <-e.ctx.Done():
-			return
-		}
-	}
-}
-
-// receipt sends an SMS delivery receipt to the partner ESME that
-// submitted the message.
-func (e *Engine) receipt(ctx context.Context, j receiptJob) {
-	p, q, o := j.p, j.q, j.o
-	rt := q.Receipt
-	now := j.done.UTC()
-	r := receipt.Receipt{
-		ID:         rt.ID,
-		State:      o.ReceiptState(),
-		Submitted:  1,
-		SubmitDate: time.Unix(0, q.At).UTC(),
-		DoneDate:   now,
-		Text:       q.Text, // receipt.Build keeps the first 20 characters
-	}
-	if o == Delivered {
-		r.Delivered = 1
-	}
-	m, err := smpp.ReceiptMessage(rt.dest(), rt.source(), r)
-	if err != nil {
-		e.fail(p.Name, "receipt", err)
-		return
-	}
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	if _, err := e.cfg.SMPPServer.Deliver(ctx, p.Name, m); err != nil {
-		if errors.Is(err, smpp.ErrNoBind) {
-			// The partner's receiving binds are on other nodes (or
-			// down): whichever node has one takes it (relayReceipts).
-			e.parkReceipt(ctx, j)
-			return
-		}
-		e.fail(p.Name, "receipt", err)
-		return
-	}
-	p.counters.add("receipts", 1)
-}
-
-// parkedReceipt is a receiptJob as it waits in the store.
-type parkedReceipt struct {
-	Message *queued `json:"message"`
-	Outcome Outcome `json:"outcome"`
-	Done    int64   `json:"done"`
-}
-
-// receiptList is the store list where a partner's receipts wait for a
-// node with one of its receiving binds.
-func receiptList(partner string) string { return "receipts:" + partner }
-
-// maxParkedReceipts bounds a partner's waiting receipts.
-const maxParkedReceipts = 100000
-
-func (e *Engine) parkReceipt(ctx context.Context, j receiptJob) {
-	b, err := json.Marshal(parkedReceipt{Message: j.q, Outcome: j.o, Done: j.done.UnixNano()})
-	if err == nil {
-		err = e.cfg.Store.Push(ctx, receiptList(j.p.Name), b, maxParkedReceipts)
-	}
-	if err != nil {
-		e.fail(j.p.Name, "receipt", fmt.Errorf("no receiving bind, and the receipt could not wait: %w", err))
-		return
-	}
-	j.p.counters.add("receipts_parked", 1)
-}
-
-// relayReceipts delivers the partner's parked receipts while this node
-// has one of its receiving binds.
-func (e *Engine) relayReceipts(ctx context.Context, p *partner) {
-	defer e.wg.Done()
-	tick := time.NewTicker(time.Second)
-	defer tick.Stop()
-	for ctx.Err() == nil {
-		if !hasReceiver(e.cfg.SMPPServer, p.Name) {
-			select {
-			case <-ctx.Done():
-			case <-tick.C:
-			}
-			continue
-		}
-		v, ok, err := e.cfg.Store.Pop(ctx, receiptList(p.Name), time.Second)
-		if err != nil || !ok {
-			if err != nil && ctx.Err() == nil {
-				e.log.Warn("parked receipts", "partner", p.Name, "error", err)
-				select {
-				case <-ctx.Done():
-				case <-tick.C:
-				}
-			}
-			continue
-		}
-		var pr parkedReceipt
-		if err := json.Unmarshal(v, &pr); err != nil || pr.Message == nil || pr.Message.Receipt == nil {
-			e.fail(p.Name, "receipt", fmt.Errorf("unreadable parked receipt: %v", err))
-			continue
-		}
-		e.receipt(ctx, receiptJob{p: p, q: pr.Message, o: pr.Outcome, done: time.Unix(0, pr.Done)})
-	}
-}
-
-// hasReceiver reports whether partner has a bound receiver or
-// transceiver on srv.
-func hasReceiver(srv *smpp.Server, partner string) bool {
-	for _, b := range srv.Status() {
-		if b.Partner == partner && b.State == smpp.StateBound && (b.Kind == "receiver" || b.Kind == "transceiver") {
-			return true
-		}
-	}
-	return false
 }
 
 // notify sends the IMDN delivery notification the RCS sender asked for
@@ -388,9 +226,6 @@ func (c *conv) notify(ctx context.Context, in inboundMsg, o Outcome) {
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
 	if _, err := call.Send(sctx, &session.OutgoingMessage{ContentType: "message/cpim", Body: body}); err != nil {
-		c.e.log.Debug("imdn", "error", err)
+		c.e.log.Debug("imdn", "conversation", c.key, "error", err)
 	}
 }
-
-// errNotSent marks a delivery that failed before its first segment left.
-var errNotSent = errors.New("interwork: nothing sent")

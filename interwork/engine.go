@@ -1,82 +1,31 @@
-// Package interwork is the core of the IWF: it groups pager messages
-// (SMPP and SIP MESSAGE) into conversations kept in the store, promotes
-// them into MSRP sessions toward the RCS side, delivers messages of
-// RCS-opened sessions to the SMS and SIP pager side, and maps the
-// outcomes back as delivery receipts and MSRP reports.
-//
-// Every message crosses the store before it is acknowledged: ingress
-// appends it to its conversation's queue (a stream consumed with
-// explicit acknowledgement) and only then answers 202 / submit_sm_resp /
-// MSRP 200. One node at a time owns a conversation under a lease and
-// runs its worker, which reads the queue (unacknowledged entries first,
-// so a crash between read and send resends), sends, and acknowledges.
 package interwork
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"iwf/pager"
 	"iwf/session/sipsession"
-	"iwf/smpp"
 	"iwf/smpp/concat"
-	"iwf/store"
 )
-
-// Store is what interwork keeps in Redis; *store.Store implements it.
-type Store interface {
-	Enqueue(ctx context.Context, conv, msgID string, payload []byte, dedupTTL time.Duration, maxLen int) (bool, error)
-	Read(ctx context.Context, conv string, count int, block time.Duration) ([]store.Entry, error)
-	Ack(ctx context.Context, conv string, ids ...string) error
-	QueueLen(ctx context.Context, conv string) (int64, error)
-	PendingConversations(ctx context.Context, limit int) ([]string, error)
-	Settle(ctx context.Context, conv string) (bool, error)
-	SaveConversation(ctx context.Context, conv string, fields map[string]string, ttl time.Duration) error
-	LoadConversation(ctx context.Context, conv string) (map[string]string, error)
-	Acquire(ctx context.Context, name, owner string, ttl time.Duration) (bool, error)
-	Renew(ctx context.Context, name, owner string, ttl time.Duration) (bool, error)
-	Release(ctx context.Context, name, owner string) error
-	Owner(ctx context.Context, name string) (string, error)
-	Hit(ctx context.Context, key string, window time.Duration) (int64, error)
-	Put(ctx context.Context, key string, value []byte, ttl time.Duration) error
-	Get(ctx context.Context, key string) ([]byte, bool, error)
-	Push(ctx context.Context, list string, value []byte, maxLen int) error
-	Pop(ctx context.Context, list string, block time.Duration) ([]byte, bool, error)
-	Notify(ctx context.Context, node, conv string) error
-	Subscribe(ctx context.Context, node string) (<-chan string, error)
-	Count(ctx context.Context, name string, by int64) error
-	Parts(maxMessages int) concat.PartStore
-	Refs() concat.RefAllocator
-}
-
-// Metrics receives events for /metrics; *status.Metrics implements it.
-type Metrics interface {
-	Message(partner, direction, ingress, outcome string)
-	SessionOpen(partner string, ok bool)
-	Delivery(partner, direction string, d time.Duration)
-	Error(partner, where string)
-}
 
 // RCS is the RCS network side.
 type RCS struct {
-	// Sessions opens and answers the INVITEs of MSRP sessions. Its
-	// OnIncoming and OnMessage must call Engine.Incoming and
-	// Engine.Message, and ManualReports must be set.
-	Sessions *sipsession.Manager
+	// Sessions opens the INVITEs of MSRP sessions toward RCS users.
+	Sessions Sessions
 	// Trunk is where INVITEs go; the Request-URI is the recipient at the
 	// next hop.
 	Trunk sipsession.Trunk
 	// Domain is the host of our identities (sip:+number@domain).
 	Domain string
-	// PagerPartner names the pager.Sender trunk for pager-mode relay
-	// toward RCS users (promotion threshold/never, pager fallback); empty
-	// means there is none and such messages fail.
+	// PagerPartner names the pager trunk for pager-mode relay toward RCS
+	// users (promotion threshold/never, pager fallback); empty means there
+	// is none and such messages fail.
 	PagerPartner string
 }
 
@@ -84,18 +33,23 @@ type RCS struct {
 type Config struct {
 	// Node names this process in leases; two processes sharing a store
 	// need different names, and a restarted process that keeps its name
-	// takes its conversations back at once.
-	Node     string
-	Store    Store
+	// takes its conversations back at once. Required.
+	Node string
+	// Queue, Leases and Records are the store, by role. Required.
+	Queue   Queue
+	Leases  Leases
+	Records Records
+	// Parts keeps the segments of concatenated SMS under reassembly, and
+	// Refs hands out the references of the ones we send. Required.
+	Parts    concat.PartStore
+	Refs     concat.RefAllocator
 	Partners []Partner
 	RCS      RCS
-	// SMPPServer delivers to partner ESMEs; nil when none bind to us.
-	SMPPServer *smpp.Server
-	// SMPPClients submit to partners' SMSCs, by partner name.
-	SMPPClients map[string]*smpp.Client
+	// SMS reaches partners over SMPP; nil when no partner uses SMPP.
+	SMS SMS
 	// Pager sends SIP MESSAGEs (to pager partners and the RCS pager
 	// trunk); nil when there is no SIP pager side.
-	Pager *pager.Sender
+	Pager Pager
 	// LeaseTTL is how long a dead node's conversations wait before
 	// another takes them; default 10 s.
 	LeaseTTL time.Duration
@@ -108,6 +62,23 @@ type Config struct {
 	Logger  *slog.Logger
 }
 
+func (c Config) check() error {
+	var missing []error
+	for _, r := range []struct {
+		name string
+		nil  bool
+	}{
+		{"Node", c.Node == ""}, {"Queue", c.Queue == nil}, {"Leases", c.Leases == nil},
+		{"Records", c.Records == nil}, {"Parts", c.Parts == nil}, {"Refs", c.Refs == nil},
+		{"RCS.Sessions", c.RCS.Sessions == nil},
+	} {
+		if r.nil {
+			missing = append(missing, fmt.Errorf("interwork: Config.%s is required", r.name))
+		}
+	}
+	return errors.Join(missing...)
+}
+
 // Engine is the interworking core. Create it with New, start it with
 // Run, stop it by cancelling Run's context; Drain first for a graceful stop.
 type Engine struct {
@@ -116,44 +87,31 @@ type Engine struct {
 	partners map[string]*partner
 	order    []*partner
 	reasm    *concat.Reassembler
-	refs     concat.RefAllocator
 
-	// ctx is the workers' context: it ends when Run's does (or at once
-	// when Run never started and stop is called).
-	ctx      context.Context
-	stop     context.CancelFunc
 	draining atomic.Bool
 
-	mu    sync.Mutex
-	convs map[string]*conv
+	mu sync.Mutex
+	// ctx is the workers' context, derived from Run's; nil outside Run.
+	ctx context.Context
+	// stopped is set when Run returns: no worker starts after it.
+	stopped bool
+	// running is closed once Run set ctx.
+	running chan struct{}
+	convs   map[string]*conv
+	// calls maps the calls the RCS side opened to their conversations.
+	calls map[Call]convKey
 	// receipts feeds the receipt senders.
 	receipts chan receiptJob
-	// calls maps the calls the RCS side opened to their conversations.
-	calls map[*sipsession.Call]convKey
-	wg    sync.WaitGroup
+	wg       sync.WaitGroup
 }
 
-// ErrDraining refuses new traffic while the engine drains.
-var ErrDraining = errors.New("interwork: draining")
-
-// New checks cfg and builds an engine.
+// New checks cfg and builds an engine. It starts nothing: call Run.
 func New(cfg Config) (*Engine, error) {
-	if cfg.Store == nil {
-		return nil, errors.New("interwork: no store")
+	if err := cfg.check(); err != nil {
+		return nil, err
 	}
-	if cfg.RCS.Sessions == nil {
-		return nil, errors.New("interwork: no session manager")
-	}
-	if cfg.Node == "" {
-		h, _ := os.Hostname()
-		cfg.Node = h
-	}
-	if cfg.LeaseTTL <= 0 {
-		cfg.LeaseTTL = 10 * time.Second
-	}
-	if cfg.RecoverEvery <= 0 {
-		cfg.RecoverEvery = 2 * time.Second
-	}
+	cfg.LeaseTTL = cmp.Or(cfg.LeaseTTL, 10*time.Second)
+	cfg.RecoverEvery = cmp.Or(cfg.RecoverEvery, 2*time.Second)
 	if cfg.Metrics == nil {
 		cfg.Metrics = nopMetrics{}
 	}
@@ -165,13 +123,9 @@ func New(cfg Config) (*Engine, error) {
 		log:      cfg.Logger.With("component", "interwork"),
 		partners: make(map[string]*partner),
 		convs:    make(map[string]*conv),
-		refs:     cfg.Store.Refs(),
-	}
-	e.ctx, e.stop = context.WithCancel(context.Background())
-	e.receipts = make(chan receiptJob, 4096)
-	e.wg.Add(receiptSenders)
-	for range receiptSenders {
-		go e.sendReceipts()
+		calls:    make(map[Call]convKey),
+		receipts: make(chan receiptJob, 4096),
+		running:  make(chan struct{}),
 	}
 	reasmTimeout := time.Duration(0)
 	policy := concat.DeliverPartial
@@ -192,7 +146,7 @@ func New(cfg Config) (*Engine, error) {
 			policy = p.SMS.Incomplete
 		}
 	}
-	r, err := concat.NewReassembler(cfg.Store.Parts(100000), concat.Config{Timeout: reasmTimeout, Policy: policy})
+	r, err := concat.NewReassembler(cfg.Parts, concat.Config{Timeout: reasmTimeout, Policy: policy})
 	if err != nil {
 		return nil, fmt.Errorf("interwork: %w", err)
 	}
@@ -202,24 +156,42 @@ func New(cfg Config) (*Engine, error) {
 
 // Run works until ctx ends: it resumes conversations left queued (after a
 // restart, or by a dead node), listens for wake-ups from other nodes,
-// and expires SMS reassemblies. Workers stop with ctx; Run returns after
-// they did.
+// renews leases, sends receipts and expires SMS reassemblies. Workers
+// stop with ctx; Run returns after they did.
 func (e *Engine) Run(ctx context.Context) error {
-	defer e.wg.Wait()
-	defer e.stop()
-	stopWorkers := context.AfterFunc(ctx, e.stop)
-	defer stopWorkers()
-	wake, err := e.cfg.Store.Subscribe(ctx, e.cfg.Node)
+	e.mu.Lock()
+	started := e.ctx != nil || e.stopped
+	e.mu.Unlock()
+	if started {
+		return errors.New("interwork: Run called twice")
+	}
+	wake, err := e.cfg.Leases.Subscribe(ctx, e.cfg.Node)
 	if err != nil {
 		return fmt.Errorf("interwork: %w", err)
 	}
-	if e.cfg.SMPPServer != nil {
+	wctx, stop := context.WithCancel(ctx)
+	defer func() {
+		// stopped under mu orders every worker start (ensureWorker)
+		// before the Wait.
+		e.mu.Lock()
+		e.stopped = true
+		e.mu.Unlock()
+		stop()
+		e.wg.Wait()
+	}()
+	e.mu.Lock()
+	e.ctx = wctx
+	close(e.running)
+	e.mu.Unlock()
+	for range receiptSenders {
+		e.wg.Go(func() { e.sendReceipts(wctx) })
+	}
+	if e.cfg.SMS != nil && e.cfg.SMS.AcceptsBinds() {
 		for _, p := range e.order {
-			e.wg.Add(1)
-			go e.relayReceipts(e.ctx, p)
+			e.wg.Go(func() { e.relayReceipts(wctx, p) })
 		}
 	}
-	e.recover(ctx)
+	e.recover(wctx)
 	tick := time.NewTicker(e.cfg.RecoverEvery)
 	defer tick.Stop()
 	renew := time.NewTicker(e.cfg.LeaseTTL / 3)
@@ -229,32 +201,47 @@ func (e *Engine) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case <-renew.C:
-			e.renewLeases(ctx)
+			e.renewLeases(wctx)
 		case conv, ok := <-wake:
 			if !ok {
 				wake = nil
 				continue
 			}
-			e.wakeLocal(conv)
+			e.wakeLocal(wctx, conv)
 		case <-tick.C:
-			e.recover(ctx)
-			e.expireParts(ctx)
+			e.recover(wctx)
+			e.expireParts(wctx)
 		}
 	}
+}
+
+// workCtx is the workers' context, nil when the engine is not running.
+func (e *Engine) workCtx() context.Context {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.ctx == nil || e.stopped || e.ctx.Err() != nil {
+		return nil
+	}
+	return e.ctx
+}
+
+// localConvs lists the conversations this node works on.
+func (e *Engine) localConvs() []*conv {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	out := make([]*conv, 0, len(e.convs))
+	for _, c := range e.convs {
+		out = append(out, c)
+	}
+	return out
 }
 
 // renewLeases extends the lease of every local conversation, apart from
 // the workers, which may be busy for longer than a lease (opening a
 // session). A worker whose lease went to another node stops at once.
 func (e *Engine) renewLeases(ctx context.Context) {
-	e.mu.Lock()
-	convs := make([]*conv, 0, len(e.convs))
-	for _, c := range e.convs {
-		convs = append(convs, c)
-	}
-	e.mu.Unlock()
-	for _, c := range convs {
-		ok, err := e.cfg.Store.Renew(ctx, c.key, e.cfg.Node, e.cfg.LeaseTTL)
+	for _, c := range e.localConvs() {
+		ok, err := e.cfg.Leases.Renew(ctx, c.key, e.cfg.Node, e.cfg.LeaseTTL)
 		if err != nil {
 			// Keep working: the store may be back before the lease ends.
 			e.log.Warn("lease renewal", "conversation", c.key, "error", err)
@@ -268,21 +255,16 @@ func (e *Engine) renewLeases(ctx context.Context) {
 	}
 }
 
-var errLeaseLost = errors.New("interwork: lease lost")
-
 // Drain stops taking new messages; queued ones still flow.
 func (e *Engine) Drain() { e.draining.Store(true) }
 
+// Draining reports whether Drain was called.
+func (e *Engine) Draining() bool { return e.draining.Load() }
+
 // Idle reports whether no local conversation has queued work.
 func (e *Engine) Idle(ctx context.Context) bool {
-	e.mu.Lock()
-	keys := make([]string, 0, len(e.convs))
-	for k := range e.convs {
-		keys = append(keys, k)
-	}
-	e.mu.Unlock()
-	for _, k := range keys {
-		if n, err := e.cfg.Store.QueueLen(ctx, k); err != nil || n > 0 {
+	for _, c := range e.localConvs() {
+		if n, err := e.cfg.Queue.QueueLen(ctx, c.key); err != nil || n > 0 {
 			return false
 		}
 	}
@@ -294,7 +276,7 @@ func (e *Engine) recover(ctx context.Context) {
 	if e.draining.Load() {
 		return
 	}
-	keys, err := e.cfg.Store.PendingConversations(ctx, 1000)
+	keys, err := e.cfg.Queue.PendingConversations(ctx, 1000)
 	if err != nil {
 		e.log.Warn("pending conversations", "error", err)
 		return
@@ -331,7 +313,9 @@ func (e *Engine) expireParts(ctx context.Context) {
 }
 
 // ensureWorker wakes the conversation's worker here, starts one when
-// this node can take the lease, or tells the owner.
+// this node can take the lease, or tells the owner. It returns the local
+// worker, nil when there is none (another node owns the conversation, or
+// the engine is not running: Run's recovery will find the queue).
 func (e *Engine) ensureWorker(ctx context.Context, key convKey) *conv {
 	k := key.String()
 	e.mu.Lock()
@@ -343,15 +327,19 @@ func (e *Engine) ensureWorker(ctx context.Context, key convKey) *conv {
 	if ok {
 		return c
 	}
-	got, err := e.cfg.Store.Acquire(ctx, k, e.cfg.Node, e.cfg.LeaseTTL)
+	wctx := e.workCtx()
+	if wctx == nil {
+		return nil
+	}
+	got, err := e.cfg.Leases.Acquire(ctx, k, e.cfg.Node, e.cfg.LeaseTTL)
 	if err != nil {
 		e.log.Warn("lease", "conversation", k, "error", err)
 		return nil
 	}
 	if !got {
-		owner, err := e.cfg.Store.Owner(ctx, k)
+		owner, err := e.cfg.Leases.Owner(ctx, k)
 		if err == nil && owner != "" {
-			err = e.cfg.Store.Notify(ctx, owner, k)
+			err = e.cfg.Leases.Notify(ctx, owner, k)
 		}
 		if err != nil {
 			e.log.Warn("wake owner", "conversation", k, "error", err)
@@ -359,25 +347,26 @@ func (e *Engine) ensureWorker(ctx context.Context, key convKey) *conv {
 		return nil
 	}
 	e.mu.Lock()
+	defer e.mu.Unlock()
 	if c, ok = e.convs[k]; ok {
-		e.mu.Unlock()
 		c.wake()
 		return c
 	}
-	c = newConv(e, key)
+	if e.stopped || wctx.Err() != nil {
+		// Stopping: the lease lapses and the queue waits for the next owner.
+		return nil
+	}
+	cctx, cancel := context.WithCancelCause(wctx)
+	c = newConv(e, key, cctx, cancel)
 	e.convs[k] = c
-	e.wg.Add(1)
-	e.mu.Unlock()
-	wctx, cancel := context.WithCancelCause(e.ctx)
-	c.cancel = cancel
-	go func() {
+	e.wg.Go(func() {
 		defer cancel(nil)
-		c.run(wctx)
-	}()
+		c.run(cctx)
+	})
 	return c
 }
 
-func (e *Engine) wakeLocal(k string) {
+func (e *Engine) wakeLocal(ctx context.Context, k string) {
 	e.mu.Lock()
 	c, ok := e.convs[k]
 	if ok {
@@ -388,13 +377,13 @@ func (e *Engine) wakeLocal(k string) {
 		return
 	}
 	if key, err := parseConvKey(k); err == nil {
-		e.ensureWorker(e.ctx, key)
+		e.ensureWorker(ctx, key)
 	}
 }
 
 // attach hands a call the RCS side opened to its conversation's worker,
 // starting one if needed; false when another node owns the conversation.
-func (e *Engine) attach(ctx context.Context, key convKey, call *sipsession.Call) bool {
+func (e *Engine) attach(ctx context.Context, key convKey, call Call) bool {
 	for range 3 {
 		c := e.ensureWorker(ctx, key)
 		if c == nil {
@@ -441,17 +430,15 @@ type PartnerStatus struct {
 
 // Status returns each partner's figures, in configuration order.
 func (e *Engine) Status(ctx context.Context) []PartnerStatus {
-	e.mu.Lock()
 	byPartner := make(map[string][]string)
-	for k, c := range e.convs {
-		byPartner[c.partner.Name] = append(byPartner[c.partner.Name], k)
+	for _, c := range e.localConvs() {
+		byPartner[c.partner.Name] = append(byPartner[c.partner.Name], c.key)
 	}
-	e.mu.Unlock()
 	out := make([]PartnerStatus, 0, len(e.order))
 	for _, p := range e.order {
 		st := PartnerStatus{Name: p.Name, Sessions: int(p.sessions.Load()), Conversations: len(byPartner[p.Name]), Counters: p.counters.snapshot()}
 		for _, k := range byPartner[p.Name] {
-			if n, err := e.cfg.Store.QueueLen(ctx, k); err == nil {
+			if n, err := e.cfg.Queue.QueueLen(ctx, k); err == nil {
 				st.QueueDepth += n
 			}
 		}
@@ -459,13 +446,3 @@ func (e *Engine) Status(ctx context.Context) []PartnerStatus {
 	}
 	return out
 }
-
-type nopMetrics struct{}
-
-func (nopMetrics) Message(string, string, string, string) {}
-func (nopMetrics) SessionOpen(string, bool)               {}
-func (nopMetrics) Delivery(string, string, time.Duration) {}
-func (nopMetrics) Error(string, string)                   {}
-
-// Draining reports whether Drain was called.
-func (e *Engine) Draining() bool { return e.draining.Load() }

@@ -109,7 +109,7 @@ func TestOpenFailureReturnsReceipts(t *testing.T) {
 			t.Fatalf("receipt of %s: %v, want UNDELIV", id, receipts[id])
 		}
 	}
-	awaitQueueEmpty(t, w, convKey{"demo", "+46700000001", "+46700000003"})
+	awaitQueueEmpty(t, w, testKey("demo", "+46700000001", "+46700000003"))
 }
 
 // rcsOpen opens a session from the RCS peer toward an SMS number at the
@@ -238,7 +238,7 @@ func TestRestartDeliversExactlyOnce(t *testing.T) {
 	<-rcs.Held // the INVITE is in; its answer is held
 	w1.stop(nil)
 	close(rcs.Hold)
-	key := convKey{"demo", "+46700000001", "+46700000004"}
+	key := testKey("demo", "+46700000001", "+46700000004")
 	w2 := startIWF(t, redis, rcs, "n1", demoPartner())
 	for _, want := range texts {
 		if m := rcs.Next(t); m.Text != want {
@@ -272,7 +272,7 @@ func TestConcatenatedSubmitReassembled(t *testing.T) {
 	if m := rcs.Next(t); m.Text != "First half, second half. And the end." {
 		t.Fatalf("RCS side got %q", m.Text)
 	}
-	awaitQueueEmpty(t, w, convKey{"demo", "+46700000001", "+46700000007"})
+	awaitQueueEmpty(t, w, testKey("demo", "+46700000001", "+46700000007"))
 	select {
 	case m := <-rcs.Msgs:
 		t.Fatalf("a second message %q", m.Text)
@@ -306,7 +306,7 @@ func TestTwoNodesShareConversations(t *testing.T) {
 	// Either node may have taken the conversation first (the other's
 	// recovery scan races the enqueuing node for the lease): stop the
 	// owner and send through the other.
-	key := convKey{"demo", "+46700000001", "+46700000008"}.String()
+	key := testKey("demo", "+46700000001", "+46700000008").String()
 	owner, err := n1.store.Owner(ctxT(t), key)
 	if err != nil {
 		t.Fatal(err)
@@ -343,7 +343,7 @@ func TestIdleSessionClosedAndConversationRegroups(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("no BYE after the idle timeout")
 	}
-	key := convKey{"demo", "+46700000001", "+46700000010"}.String()
+	key := testKey("demo", "+46700000001", "+46700000010").String()
 	rec, err := w.store.LoadConversation(ctxT(t), key)
 	if err != nil {
 		t.Fatal(err)

@@ -37,6 +37,12 @@ func startStack(t testing.TB, register func(*sipstack.Stack, *sipgo.Server)) *si
 	return sipstacktest.Start(t, register)
 }
 
+// testKey is the key of a conversation between two parties given as
+// strings, read as ingress reads them.
+func testKey(partner, sms, rcs string) convKey {
+	return convKey{partner, readParty(sms), readParty(rcs)}
+}
+
 // iwf is the system under test with its SIP stack, MSRP endpoint, SMPP
 // server and store.
 type iwf struct {
@@ -57,17 +63,10 @@ func startIWF(t testing.TB, redisAddr string, rcs *rcsPeer, node string, partner
 	return startIWFWith(t, redisAddr, rcs, node, partners, nil)
 }
 
-// engineStore is the pager.Store of a harness: the engine, created after
-// the SIP handlers that need it.
-type engineStore struct{ e **Engine }
-
-func (s engineStore) Accept(ctx context.Context, m *pager.Message) error {
-	return (*s.e).Accept(ctx, m)
-}
-
 // startIWFWith also runs the SIP pager side when trunks are given: MESSAGE
 // in from them, MESSAGE out to them; the trunk named "rcs" is the pager
-// trunk toward the RCS side.
+// trunk toward the RCS side. As in cmd/iwf, the sides are built first and
+// take the engine as their handler once it exists, before they serve.
 func startIWFWith(t testing.TB, redisAddr string, rcs *rcsPeer, node string, partners []Partner, trunks []pager.Trunk) *iwf {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -77,38 +76,6 @@ func startIWFWith(t testing.TB, redisAddr string, rcs *rcsPeer, node string, par
 		t.Fatal(err)
 	}
 	w.store = st
-	ep := msrptest.NewEndpoint(t, session.Config{})
-	var eng *Engine
-	var mgr *sipsession.Manager
-	var sender *pager.Sender
-	w.st = startStack(t, func(stk *sipstack.Stack, srv *sipgo.Server) {
-		mgr, err = sipsession.New(sipsession.Config{
-			Stack: stk, Endpoint: ep, Logger: quietLog(), ManualReports: true,
-			OnIncoming: func(c *sipsession.Call) error { return eng.Incoming(c) },
-			OnMessage: func(ctx context.Context, c *sipsession.Call, m *session.Message) error {
-				return eng.Message(ctx, c, m)
-			},
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		mgr.Register(srv)
-		if len(trunks) == 0 {
-			return
-		}
-		tt, err := pager.NewTrunks(trunks)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if sender, err = pager.NewSender(pager.SenderConfig{Trunks: tt, Clients: stk, Domain: stk.Domain(), Logger: quietLog()}); err != nil {
-			t.Fatal(err)
-		}
-		in, err := pager.NewInbound(pager.InboundConfig{Trunks: tt, Store: engineStore{&eng}, Logger: quietLog()})
-		if err != nil {
-			t.Fatal(err)
-		}
-		in.Register(ctx, srv)
-	})
 	var sps []smpp.ServerPartner
 	for _, p := range partners {
 		sps = append(sps, smpp.ServerPartner{Name: p.Name, SystemID: p.Name, Password: "pw", MaxBinds: 4, Window: 100})
@@ -117,35 +84,63 @@ func startIWFWith(t testing.TB, redisAddr string, rcs *rcsPeer, node string, par
 	if err != nil {
 		t.Fatal(err)
 	}
-	var handler smpp.SubmitHandlerFunc = func(ctx context.Context, partner string, m *smpp.Message) (string, error) {
-		return eng.HandleSubmit(ctx, partner, m)
-	}
-	w.smpp, err = smpp.NewServer(ln, smpp.ServerConfig{Partners: sps}, handler, quietLog())
-	if err != nil {
+	if w.smpp, err = smpp.NewServer(ln, smpp.ServerConfig{Partners: sps}, nil, quietLog()); err != nil {
 		t.Fatal(err)
 	}
+	ep := msrptest.NewEndpoint(t, session.Config{})
 	trunk := sipsession.DefaultTrunk()
 	trunk.NextHop = "sip:" + rcs.TCP() + ";transport=tcp"
 	trunk.InviteTimeout = 5 * time.Second
-	eng, err = New(Config{
-		Node: node, Store: st, Partners: partners,
-		RCS:          RCS{Sessions: mgr, Trunk: trunk, Domain: "iwf.test", PagerPartner: "rcs"},
-		SMPPServer:   w.smpp,
-		Pager:        sender,
-		LeaseTTL:     3 * time.Second,
-		RecoverEvery: 200 * time.Millisecond,
-		Logger:       quietLog(),
+	// The stack calls this after its listeners exist and before it serves.
+	w.st = startStack(t, func(stk *sipstack.Stack, srv *sipgo.Server) {
+		w.mgr, err = sipsession.New(sipsession.Config{Stack: stk, Endpoint: ep, Logger: quietLog(), ManualReports: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var (
+			tt     *pager.Trunks
+			sender *pager.Sender
+			pg     Pager
+		)
+		if len(trunks) > 0 {
+			if tt, err = pager.NewTrunks(trunks); err != nil {
+				t.Fatal(err)
+			}
+			if sender, err = pager.NewSender(pager.SenderConfig{Trunks: tt, Clients: stk, Domain: stk.Domain(), Logger: quietLog()}); err != nil {
+				t.Fatal(err)
+			}
+			pg = sender
+		}
+		w.eng, err = New(Config{
+			Node: node, Queue: st, Leases: st, Records: st,
+			Parts: st.Parts(100000), Refs: st.Refs(),
+			Partners:     partners,
+			RCS:          RCS{Sessions: ManagerSessions{w.mgr}, Trunk: trunk, Domain: "iwf.test", PagerPartner: "rcs"},
+			SMS:          &smpp.Gateway{Server: w.smpp},
+			Pager:        pg,
+			LeaseTTL:     3 * time.Second,
+			RecoverEvery: 200 * time.Millisecond,
+			Logger:       quietLog(),
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.smpp.SetHandler(w.eng)
+		w.mgr.SetHandler(w.eng)
+		w.mgr.Register(srv)
+		if tt != nil {
+			in, err := pager.NewInbound(pager.InboundConfig{Trunks: tt, Store: w.eng, Logger: quietLog()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			in.Register(ctx, srv)
+		}
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.eng = eng
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() { defer wg.Done(); _ = w.smpp.Run(ctx) }()
-	go func() { defer wg.Done(); _ = eng.Run(ctx) }()
+	go func() { defer wg.Done(); _ = w.eng.Run(ctx) }()
 	go func() { wg.Wait(); close(w.done) }()
-	w.mgr = mgr
 	t.Cleanup(func() { w.stop(nil) })
 	return w
 }

@@ -5,10 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
-	"iwf/internal/address"
 	"iwf/pager"
 	"iwf/session/msrp"
 	"iwf/smpp"
@@ -17,18 +15,13 @@ import (
 	"iwf/store"
 )
 
-// Directions of a queued message.
-const (
-	toRCS = "rcs" // flow 1: pager side -> MSRP session
-	toSMS = "sms" // flow 2: MSRP session -> pager side
-)
-
-// queued is a message as it waits in its conversation's queue.
+// queued is a message as it waits in its conversation's queue. Its JSON
+// is what the store holds across restarts: keep it compatible.
 type queued struct {
-	ID      string `json:"id"`
-	Dir     string `json:"dir"`
-	Ingress string `json:"in"`
-	Text    string `json:"text"`
+	ID      string    `json:"id"`
+	Dir     direction `json:"dir"`
+	Ingress ingress   `json:"in"`
+	Text    string    `json:"text"`
 	// At is when it was accepted (Unix nanoseconds), for latency.
 	At int64 `json:"at"`
 	// Promote says the promotion policy wants a session for it.
@@ -61,35 +54,6 @@ func (r *receiptTo) dest() smpp.Address {
 	return smpp.Address{TON: r.DstTON, NPI: r.DstNPI, Addr: r.DstAddr}
 }
 
-// Refusal is an ingress refused before anything was stored; it carries
-// the answer for each side.
-type Refusal struct {
-	Reason string
-	SIP    int
-	SMPP   uint32
-	MSRP   int
-}
-
-func (r *Refusal) Error() string { return "interwork: " + r.Reason }
-
-// SIPStatus answers a MESSAGE (pager.Store).
-func (r *Refusal) SIPStatus() int { return r.SIP }
-
-// SMPPStatus answers a submit_sm (smpp.StatusOf).
-func (r *Refusal) SMPPStatus() uint32 { return r.SMPP }
-
-// MSRPStatus answers an MSRP SEND (session.Reject semantics).
-func (r *Refusal) MSRPStatus() int { return r.MSRP }
-
-var (
-	errThrottled   = &Refusal{"partner rate limit", 503, smpp.StatusThrottled, 503}
-	errQueueFull   = &Refusal{"conversation queue full", 503, smpp.StatusMsgQFul, 503}
-	errUnavailable = &Refusal{"store unavailable", 503, smpp.StatusXTAppn, 503}
-	errDrainingRef = &Refusal{"draining", 503, smpp.StatusXTAppn, 503}
-	errNoPartner   = &Refusal{"unknown partner", 403, smpp.StatusInvSysID, 403}
-	errBadText     = &Refusal{"text cannot be decoded", 415, smpp.StatusXPAppn, 415}
-)
-
 // admit checks the partner, draining and the rate limit.
 func (e *Engine) admit(name string) (*partner, error) {
 	p, ok := e.partners[name]
@@ -97,10 +61,10 @@ func (e *Engine) admit(name string) (*partner, error) {
 		return nil, errNoPartner
 	}
 	if e.draining.Load() {
-		return nil, errDrainingRef
+		return nil, errDraining
 	}
 	if p.limiter != nil && !p.limiter.allow() {
-		p.counters.add("throttled", 1)
+		p.counters.add(counterThrottled, 1)
 		return nil, errThrottled
 	}
 	return p, nil
@@ -115,7 +79,7 @@ func (e *Engine) enqueue(ctx context.Context, p *partner, key convKey, dedupID s
 		case PromoteAlways:
 			q.Promote = true
 		case PromoteThreshold:
-			n, err := e.cfg.Store.Hit(ctx, "hits:"+k, p.Policy.ThresholdWindow)
+			n, err := e.cfg.Records.Hit(ctx, "hits:"+k, p.Policy.ThresholdWindow)
 			if err != nil {
 				return false, fmt.Errorf("%w: %w", errUnavailable, err)
 			}
@@ -126,31 +90,24 @@ func (e *Engine) enqueue(ctx context.Context, p *partner, key convKey, dedupID s
 	if err != nil {
 		return false, err
 	}
-	dup, err = e.cfg.Store.Enqueue(ctx, k, dedupID, payload, p.Policy.DedupTTL, p.Policy.QueueMax)
+	dup, err = e.cfg.Queue.Enqueue(ctx, k, dedupID, payload, p.Policy.DedupTTL, p.Policy.QueueMax)
 	switch {
 	case errors.Is(err, store.ErrQueueFull):
-		p.counters.add("refused", 1)
-		e.cfg.Metrics.Message(p.Name, directionName(q.Dir), q.Ingress, "refused")
+		p.counters.add(counterRefused, 1)
+		e.cfg.Metrics.Message(p.Name, q.Dir.metric(), string(q.Ingress), outcomeRefused)
 		return false, errQueueFull
 	case err != nil:
 		e.fail(p.Name, "enqueue", err)
 		return false, fmt.Errorf("%w: %w", errUnavailable, err)
 	case dup:
-		p.counters.add("duplicates", 1)
-		e.cfg.Metrics.Message(p.Name, directionName(q.Dir), q.Ingress, "duplicate")
+		p.counters.add(counterDuplicates, 1)
+		e.cfg.Metrics.Message(p.Name, q.Dir.metric(), string(q.Ingress), outcomeDuplicate)
 		return true, nil
 	}
-	p.counters.add("in_"+q.Ingress, 1)
-	e.cfg.Metrics.Message(p.Name, directionName(q.Dir), q.Ingress, "accepted")
+	p.counters.add(counterIn(q.Ingress), 1)
+	e.cfg.Metrics.Message(p.Name, q.Dir.metric(), string(q.Ingress), outcomeAccepted)
 	e.ensureWorker(ctx, key)
 	return false, nil
-}
-
-func directionName(dir string) string {
-	if dir == toSMS {
-		return "to_pager"
-	}
-	return "to_session"
 }
 
 // Accept implements pager.Store: a SIP MESSAGE from a pager partner.
@@ -163,8 +120,8 @@ func (e *Engine) Accept(ctx context.Context, m *pager.Message) error {
 	if id == "" {
 		id = m.ID
 	}
-	q := &queued{ID: id, Dir: toRCS, Ingress: "sip", Text: m.Text, At: m.ReceivedAt.UnixNano()}
-	dup, err := e.enqueue(ctx, p, convKey{p.Name, party(m.From), party(m.To)}, m.ID, q)
+	q := &queued{ID: id, Dir: toRCS, Ingress: ingressSIP, Text: m.Text, At: m.ReceivedAt.UnixNano()}
+	dup, err := e.enqueue(ctx, p, convKey{p.Name, partyOf(m.From), partyOf(m.To)}, m.ID, q)
 	if err != nil {
 		return err
 	}
@@ -188,7 +145,7 @@ func (e *Engine) HandleSubmit(ctx context.Context, partnerName string, m *smpp.M
 	if m.RegisteredDelivery&0x03 != 0 {
 		rt = newReceiptTo(id, m)
 	}
-	return id, e.smsIn(ctx, p, m, id, rt, "smpp")
+	return id, e.smsIn(ctx, p, m, id, rt)
 }
 
 // HandleDeliver implements smpp.DeliverHandler: mobile-originated
@@ -198,7 +155,7 @@ func (e *Engine) HandleDeliver(ctx context.Context, partnerName string, m *smpp.
 		// Our submits toward the SMSC are reported when the SMSC accepts
 		// them (flow 2); its later receipts are counted, not relayed.
 		if p, ok := e.partners[partnerName]; ok {
-			p.counters.add("smsc_receipts", 1)
+			p.counters.add(counterSMSCReceipts, 1)
 		}
 		return nil
 	}
@@ -206,11 +163,20 @@ func (e *Engine) HandleDeliver(ctx context.Context, partnerName string, m *smpp.
 	if err != nil {
 		return err
 	}
-	return e.smsIn(ctx, p, m, msrp.NewID(), nil, "smpp")
+	return e.smsIn(ctx, p, m, msrp.NewID(), nil)
+}
+
+// smsParty reads an SMPP address as a conversation party.
+func smsParty(a smpp.Address) party {
+	id, err := a.Identity()
+	if err != nil {
+		return party{id: a.Addr, err: err}
+	}
+	return partyOf(id)
 }
 
 // smsIn reassembles and queues an SMS toward the RCS side.
-func (e *Engine) smsIn(ctx context.Context, p *partner, m *smpp.Message, id string, rt *receiptTo, ingress string) error {
+func (e *Engine) smsIn(ctx context.Context, p *partner, m *smpp.Message, id string, rt *receiptTo) error {
 	c, err := coding.FromDataCoding(m.DataCoding)
 	if err != nil {
 		return errBadText
@@ -220,8 +186,8 @@ func (e *Engine) smsIn(ctx context.Context, p *partner, m *smpp.Message, id stri
 		return errBadText
 	}
 	packed := p.SMS.Text.Concat.Packed
-	key := convKey{p.Name, smsAddress(m.Source), smsAddress(m.Dest)}
-	q := &queued{ID: id, Dir: toRCS, Ingress: ingress, At: time.Now().UnixNano(), Receipt: rt}
+	key := convKey{p.Name, smsParty(m.Source), smsParty(m.Dest)}
+	q := &queued{ID: id, Dir: toRCS, Ingress: ingressSMPP, At: time.Now().UnixNano(), Receipt: rt}
 	if !in.Concatenated {
 		if q.Text, err = in.Decode(c, packed); err != nil {
 			return errBadText
@@ -233,7 +199,7 @@ func (e *Engine) smsIn(ctx context.Context, p *partner, m *smpp.Message, id stri
 	if err != nil {
 		return errBadText
 	}
-	ck := in.Key(p.Name, key.SMS, key.RCS)
+	ck := in.Key(p.Name, key.SMS.id, key.RCS.id)
 	res, err := e.reasm.Add(ctx, ck, part, time.Now())
 	if errors.Is(err, concat.ErrStoreFull) {
 		return errQueueFull
@@ -245,18 +211,23 @@ func (e *Engine) smsIn(ctx context.Context, p *partner, m *smpp.Message, id stri
 	case concat.Pending:
 		return nil
 	case concat.Duplicate:
-		p.counters.add("duplicates", 1)
+		p.counters.add(counterDuplicates, 1)
 		return nil
 	case concat.Complete:
 		q.Text = res.Text
 		// The reassembly key is the message's identity: a resent last
 		// segment after a lost response is not queued twice.
-		if _, err := e.enqueue(ctx, p, key, fmt.Sprintf("sms:%s:%d:%d", ck.Source, ck.Ref, ck.Total), q); err != nil {
+		if _, err := e.enqueue(ctx, p, key, reassemblyID(ck), q); err != nil {
 			return err
 		}
 		return e.reasm.Release(ctx, ck)
 	}
 	return errBadText
+}
+
+// reassemblyID is the dedup id of a reassembled message.
+func reassemblyID(k concat.Key) string {
+	return fmt.Sprintf("sms:%s:%d:%d", k.Source, k.Ref, k.Total)
 }
 
 // reassembled handles a message whose segments timed out.
@@ -266,60 +237,15 @@ func (e *Engine) reassembled(ctx context.Context, r concat.Result) {
 		return
 	}
 	if r.Status != concat.Partial {
-		p.counters.add("failed", 1)
+		p.counters.add(counterFailed, 1)
 		e.fail(p.Name, "reassembly", fmt.Errorf("message from %s to %s incomplete: parts %v missing", r.Key.Source, r.Key.Destination, r.Missing))
 		return
 	}
-	key := convKey{p.Name, r.Key.Source, r.Key.Destination}
-	q := &queued{ID: msrp.NewID(), Dir: toRCS, Ingress: "smpp", Text: r.Text, At: time.Now().UnixNano()}
-	if _, err := e.enqueue(ctx, p, key, fmt.Sprintf("sms:%s:%d:%d", r.Key.Source, r.Key.Ref, r.Key.Total), q); err != nil {
+	key := convKey{p.Name, readParty(r.Key.Source), readParty(r.Key.Destination)}
+	q := &queued{ID: msrp.NewID(), Dir: toRCS, Ingress: ingressSMPP, Text: r.Text, At: time.Now().UnixNano()}
+	if _, err := e.enqueue(ctx, p, key, reassemblyID(r.Key), q); err != nil {
 		e.fail(p.Name, "reassembly", err)
 		return
 	}
 	_ = e.reasm.Release(ctx, r.Key)
-}
-
-// smsAddress normalises an SMPP address: international numbers (TON 1)
-// become E.164 with "+".
-func smsAddress(a smpp.Address) string {
-	s := a.Addr
-	if a.TON == 1 {
-		// The common case, without the general parser.
-		if digits := strings.TrimPrefix(s, "+"); allDigits(digits) {
-			return "+" + digits
-		}
-	}
-	if a.TON == 1 && len(s) > 0 && s[0] != '+' {
-		s = "+" + s
-	}
-	if ad, err := address.Parse(s, address.Options{}); err == nil {
-		return party(ad)
-	}
-	return s
-}
-
-// party is the form of an identity in conversation keys: E.164 numbers
-// as "+digits" (routing matches their prefixes), others as URIs.
-func party(a address.Address) string {
-	if a.Kind == address.KindGlobal {
-		return a.Number
-	}
-	return a.String()
-}
-
-// smppAddress is the SMPP form of a normalised address.
-func smppAddress(s string) smpp.Address {
-	if len(s) > 1 && s[0] == '+' {
-		return smpp.Address{TON: 1, NPI: 1, Addr: s[1:]}
-	}
-	return smpp.Address{TON: 5, NPI: 0, Addr: s}
-}
-
-func allDigits(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return s != ""
 }

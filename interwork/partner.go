@@ -3,7 +3,6 @@ package interwork
 import (
 	"errors"
 	"fmt"
-	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -22,8 +21,8 @@ type Partner struct {
 	// messages to this partner.
 	Numbers []string
 	Domains []string
-	// DeliverVia is "smpp" or "sip": how messages reach this partner.
-	DeliverVia string
+	// DeliverVia is how messages reach this partner.
+	DeliverVia Via
 	SMS        SMSOptions
 }
 
@@ -43,6 +42,15 @@ type SMSOptions struct {
 	Receipts bool
 }
 
+// Via is the protocol a partner's messages go out on.
+type Via string
+
+// The ways to a partner.
+const (
+	ViaSMPP Via = "smpp"
+	ViaSIP  Via = "sip"
+)
+
 // partner is a Partner with its live state.
 type partner struct {
 	Partner
@@ -60,7 +68,7 @@ func newPartner(p Partner) (*partner, error) {
 		return nil, err
 	}
 	switch p.DeliverVia {
-	case "smpp", "sip":
+	case ViaSMPP, ViaSIP:
 	default:
 		return nil, fmt.Errorf("deliver_via: %q is not smpp or sip", p.DeliverVia)
 	}
@@ -79,7 +87,8 @@ func newPartner(p Partner) (*partner, error) {
 
 // route finds the partner of an RCS-side recipient: the longest number
 // prefix, else a domain.
-func (e *Engine) route(addr string) (*partner, bool) {
+func (e *Engine) route(to party) (*partner, bool) {
+	addr := to.id
 	var best *partner
 	bestLen := -1
 	for _, p := range e.order {
@@ -106,13 +115,13 @@ func (e *Engine) route(addr string) (*partner, bool) {
 // counters are a partner's message counters for the status page.
 type counters struct {
 	mu sync.Mutex
-	m  map[string]int64
+	m  map[counter]int64
 }
 
-func (c *counters) add(name string, n int64) {
+func (c *counters) add(name counter, n int64) {
 	c.mu.Lock()
 	if c.m == nil {
-		c.m = make(map[string]int64)
+		c.m = make(map[counter]int64)
 	}
 	c.m[name] += n
 	c.mu.Unlock()
@@ -123,7 +132,7 @@ func (c *counters) snapshot() map[string]int64 {
 	defer c.mu.Unlock()
 	out := make(map[string]int64, len(c.m))
 	for k, v := range c.m {
-		out[k] = v
+		out[string(k)] = v
 	}
 	return out
 }
@@ -152,30 +161,4 @@ func (l *limiter) allow() bool {
 	}
 	l.tokens--
 	return true
-}
-
-// convKey names a conversation: the partner, the SMS-side party and the
-// RCS-side party, both normalised. Both directions share it.
-type convKey struct {
-	Partner, SMS, RCS string
-}
-
-func (k convKey) String() string {
-	return url.QueryEscape(k.Partner) + "|" + url.QueryEscape(k.SMS) + "|" + url.QueryEscape(k.RCS)
-}
-
-func parseConvKey(s string) (convKey, error) {
-	parts := strings.Split(s, "|")
-	if len(parts) != 3 {
-		return convKey{}, fmt.Errorf("interwork: conversation key %q", s)
-	}
-	var out [3]string
-	for i, p := range parts {
-		v, err := url.QueryUnescape(p)
-		if err != nil {
-			return convKey{}, fmt.Errorf("interwork: conversation key %q: %w", s, err)
-		}
-		out[i] = v
-	}
-	return convKey{Partner: out[0], SMS: out[1], RCS: out[2]}, nil
 }

@@ -2,15 +2,11 @@ package interwork
 
 import (
 	"cmp"
-	"errors"
 	"fmt"
 	"time"
 
 	"iwf/internal/cfgerr"
 )
-
-// ErrInvalidConfig matches every configuration error of this package.
-var ErrInvalidConfig = errors.New("interwork: invalid configuration")
 
 // Promotion says when pager-mode traffic of a conversation becomes an MSRP
 // session (DESIGN flow 1 step 4).

@@ -58,11 +58,11 @@ func TestReportMapping(t *testing.T) {
 
 func TestConvKeyRoundTrip(t *testing.T) {
 	for _, k := range []convKey{
-		{"demo", "+4611", "+4622"},
-		{"a|b", "sip:x|y@h", "tel:+1;phone-context=x%"},
+		testKey("demo", "+4611", "+4622"),
+		testKey("a|b", "sip:x|y@h", "tel:+1;phone-context=x%"),
 	} {
 		got, err := parseConvKey(k.String())
-		if err != nil || got != k {
+		if err != nil || got.String() != k.String() || got.Partner != k.Partner || got.SMS.id != k.SMS.id || got.RCS.id != k.RCS.id {
 			t.Fatalf("%q -> %+v, %v", k.String(), got, err)
 		}
 	}
@@ -83,7 +83,7 @@ func TestRoute(t *testing.T) {
 	for addr, want := range map[string]string{
 		"+4420123": "london", "+4479": "uk", "+4670": "all", "sip:bob@IMS.example": "london", "sip:bob@other": "",
 	} {
-		p, ok := e.route(addr)
+		p, ok := e.route(readParty(addr))
 		got := ""
 		if ok {
 			got = p.Name

@@ -40,6 +40,15 @@ func (m *Message) Report(code int, comment string) error {
 	return m.session.sendReport(m.ID, m.from, m.Size, code, comment)
 }
 
+// MediaType is the message's media type without parameters, lower case
+// (RFC 2045 section 5.1: type and subtype are case-insensitive).
+func (m *Message) MediaType() string { return mediaType(m.ContentType) }
+
+func mediaType(ct string) string {
+	mt, _, _ := strings.Cut(ct, ";")
+	return strings.ToLower(strings.TrimSpace(mt))
+}
+
 // inbound is a message being reassembled.
 type inbound struct {
 	msg     *Message
@@ -273,8 +282,7 @@ func (s *Session) drop(id string) {
 // accepts matches a content type against a=accept-types, with "*" and
 // "type/*" wildcards (RFC 4975 section 8.6); parameters are ignored.
 func (s *Session) accepts(ct string) bool {
-	mt, _, _ := strings.Cut(ct, ";")
-	mt = strings.ToLower(strings.TrimSpace(mt))
+	mt := mediaType(ct)
 	major, _, _ := strings.Cut(mt, "/")
 	for _, a := range s.opts.AcceptTypes {
 		a = strings.ToLower(a)

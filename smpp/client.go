@@ -64,12 +64,11 @@ type Client struct {
 }
 
 // NewClient checks cfg and returns a client. It starts nothing: call Run.
+// h may be nil when the application that takes the deliveries is built
+// later: set it with SetHandler before Run.
 func NewClient(cfg ClientConfig, h DeliverHandler, log *slog.Logger) (*Client, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
-	}
-	if h == nil {
-		return nil, errors.New("smpp: NewClient needs a DeliverHandler")
 	}
 	cfg = cfg.withDefaults()
 	c := &Client{
@@ -96,6 +95,9 @@ func NewClient(cfg ClientConfig, h DeliverHandler, log *slog.Logger) (*Client, e
 // then unbinds gracefully (responses in flight are waited for) and
 // returns nil.
 func (c *Client) Run(ctx context.Context) error {
+	if c.h == nil {
+		return errors.New("smpp: client has no DeliverHandler")
+	}
 	if err := c.life.begin(); err != nil {
 		return err
 	}
@@ -127,6 +129,9 @@ func (c *Client) Run(ctx context.Context) error {
 	wg.Wait()
 	return nil
 }
+
+// SetHandler sets the handler of deliveries. Call it before Run.
+func (c *Client) SetHandler(h DeliverHandler) { c.h = h }
 
 // Close unbinds every bind gracefully and waits for Run to return. It is
 // idempotent.

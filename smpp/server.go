@@ -77,12 +77,14 @@ type serverConn struct {
 
 // NewServer checks cfg and returns a server for the connections ln
 // accepts. Pass a tls.NewListener for TLS. It starts nothing: call Run.
+// h may be nil when the application that takes the submits is built
+// later: set it with SetHandler before Run.
 func NewServer(ln net.Listener, cfg ServerConfig, h SubmitHandler, log *slog.Logger) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if ln == nil || h == nil {
-		return nil, errors.New("smpp: NewServer needs a listener and a SubmitHandler")
+	if ln == nil {
+		return nil, errors.New("smpp: NewServer needs a listener")
 	}
 	cfg = cfg.withDefaults()
 	s := &Server{
@@ -103,6 +105,28 @@ func NewServer(ln net.Listener, cfg ServerConfig, h SubmitHandler, log *slog.Log
 	return s, nil
 }
 
+// SetHandler sets the handler of submits. Call it before Run: the
+// application behind a server is often built after the server, since it
+// delivers through it.
+func (s *Server) SetHandler(h SubmitHandler) { s.h = h }
+
+// HasReceiver reports whether partner has a bound receiver or
+// transceiver here, one that deliver_sm can go to.
+func (s *Server) HasReceiver(partner string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p, ok := s.byName[partner]
+	if !ok {
+		return false
+	}
+	for _, sc := range p.binds {
+		if sc.s.bound().delivers() && !sc.s.isClosing() {
+			return true
+		}
+	}
+	return false
+}
+
 // Addr is the listener's address.
 func (s *Server) Addr() net.Addr { return s.ln.Addr() }
 
@@ -110,6 +134,9 @@ func (s *Server) Addr() net.Addr { return s.ln.Addr() }
 // every partner gracefully and returns once all connections are gone. It
 // returns nil after a shutdown and the listener's error if accepting fails.
 func (s *Server) Run(ctx context.Context) error {
+	if s.h == nil {
+		return errors.New("smpp: server has no SubmitHandler")
+	}
 	if err := s.life.begin(); err != nil {
 		return err
 	}

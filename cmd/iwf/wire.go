@@ -8,12 +8,12 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
-	"sync"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"golang.org/x/sync/errgroup"
 
 	"iwf/internal/sipstack"
 	"iwf/internal/status"
@@ -40,6 +40,8 @@ type daemon struct {
 	ep       *session.Endpoint
 	msrpLn   net.Listener
 	stack    *sipstack.Stack
+	trunks   *pager.Trunks
+	sender   *pager.Sender
 	sessions *sipsession.Manager
 	inbound  *pager.Inbound
 	smppSrv  *smpp.Server
@@ -52,25 +54,24 @@ type daemon struct {
 
 // run starts every part, serves until ctx ends, and stops. drain, when
 // it fires first, stops taking traffic and lets queued messages flow for
-// cfg.Drain.Grace before ctx is cancelled.
+// cfg.Drain.Grace before the parts are stopped.
 func run(ctx context.Context, cfg Config, log *slog.Logger, drain <-chan struct{}) error {
 	d := &daemon{cfg: cfg, log: log, started: time.Now(), clients: map[string]*smpp.Client{}, errs: status.NewErrors(10)}
 	if err := d.build(ctx); err != nil {
 		d.closeBuilt()
 		return err
 	}
-	runCtx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var wg sync.WaitGroup
-	errc := make(chan error, 8)
+	// The parts outlive ctx while draining: they stop when stop is called.
+	runCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	defer stop()
+	g, gctx := errgroup.WithContext(runCtx)
 	start := func(name string, f func(context.Context) error) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := f(runCtx); err != nil && !errors.Is(err, context.Canceled) {
-				errc <- fmt.Errorf("%s: %w", name, err)
+		g.Go(func() error {
+			if err := f(gctx); err != nil && !errors.Is(err, context.Canceled) {
+				return fmt.Errorf("%s: %w", name, err)
 			}
-		}()
+			return nil
+		})
 	}
 	start("msrp", func(ctx context.Context) error { return d.ep.Serve(ctx, d.msrpLn) })
 	start("sip", d.stack.Run)
@@ -87,20 +88,21 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, drain <-chan struct{
 	}
 	log.Info("iwf running", "node", cfg.NodeID(), "store", d.store.Addr(), "embedded_store", d.store.Embedded())
 
-	var failed error
 	select {
 	case <-ctx.Done():
 	case <-drain:
 		d.drain(ctx)
-	case failed = <-errc:
+	case <-gctx.Done():
+		// A part failed; g.Wait returns its error.
+	}
+	stop()
+	failed := g.Wait()
+	if failed != nil {
 		log.Error("part failed, stopping", "error", failed)
 	}
-	cancel()
-	wg.Wait()
-	stopCtx, stopCancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer stopCancel()
-	err := errors.Join(failed, d.sessions.Close(stopCtx), d.ep.Close(), d.stack.Close(), d.store.Close())
-	return err
+	closeCtx, closeCancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer closeCancel()
+	return errors.Join(failed, d.sessions.Close(closeCtx), d.ep.Close(), d.stack.Close(), d.store.Close())
 }
 
 // drain refuses new traffic and waits, up to the grace period, for the
@@ -128,17 +130,35 @@ func (d *daemon) drain(ctx context.Context) {
 	}
 }
 
+// build makes every part, in the order their dependencies need: the
+// sides first, then the engine, which then becomes their handler. Nothing
+// serves yet.
 func (d *daemon) build(ctx context.Context) error {
-	cfg := d.cfg
-	st, err := store.Open(ctx, cfg.Store, d.log)
+	for _, part := range []func(context.Context) error{
+		d.buildStore, d.buildMSRP, d.buildSIP, d.buildSMPP, d.buildEngine, d.buildStatus,
+	} {
+		if err := part(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (d *daemon) buildStore(ctx context.Context) error {
+	st, err := store.Open(ctx, d.cfg.Store, d.log)
 	if err != nil {
 		return err
 	}
 	d.store = st
-	if err := d.buildMSRP(); err != nil {
-		return err
-	}
+	return nil
+}
+
+// buildSIP makes the process's SIP stack, the pager trunks and sender,
+// and the session manager; their handlers come with the engine.
+func (d *daemon) buildSIP(context.Context) error {
+	cfg := d.cfg
 	sipCfg := cfg.SIP.Stack
+	var err error
 	if t := cfg.SIP.TLS; t != nil {
 		if sipCfg.TLS, err = loadTLS("sip.tls", t); err != nil {
 			return err
@@ -150,36 +170,24 @@ func (d *daemon) build(ctx context.Context) error {
 	if err := d.stack.Listen(); err != nil {
 		return err
 	}
-	var trunkList []pager.Trunk
-	trunkList = append(trunkList, cfg.PagerTrunks()...)
-	trunkList = append(trunkList, cfg.RCSPagerTrunk())
-	trunks, err := pager.NewTrunks(trunkList)
-	if err != nil {
+	if d.trunks, err = pager.NewTrunks(append(cfg.PagerTrunks(), cfg.RCSPagerTrunk())); err != nil {
 		return err
 	}
-	sender, err := pager.NewSender(pager.SenderConfig{Trunks: trunks, Clients: d.stack, Domain: d.stack.Domain(), Logger: d.log})
-	if err != nil {
+	if d.sender, err = pager.NewSender(pager.SenderConfig{Trunks: d.trunks, Clients: d.stack, Domain: d.stack.Domain(), Logger: d.log}); err != nil {
 		return err
 	}
-	var eng *interwork.Engine
 	d.sessions, err = sipsession.New(sipsession.Config{
 		Stack: d.stack, Endpoint: d.ep, Logger: d.log,
 		AcceptTypes: cfg.RCS.AcceptTypes, MaxSize: cfg.RCSMaxSize(), ManualReports: true,
-		// INVITEs are taken only from the RCS network (rcs.pager.allowed_sources).
-		Partner: func(req *sip.Request) string { return sourcePartner(trunks, req) },
-		OnIncoming: func(c *sipsession.Call) error {
-			if c.Partner() != RCSName {
-				return sipsession.Reject(403, "source is not the RCS network")
-			}
-			return eng.Incoming(c)
-		},
-		OnMessage: func(ctx context.Context, c *sipsession.Call, m *session.Message) error {
-			return eng.Message(ctx, c, m)
-		},
+		Partner: func(req *sip.Request) string { return sourcePartner(d.trunks, req) },
 	})
-	if err != nil {
-		return err
-	}
+	return err
+}
+
+// buildSMPP makes the server partner ESMEs bind to and our clients to
+// partners' SMSCs; their handler comes with the engine.
+func (d *daemon) buildSMPP(context.Context) error {
+	cfg := d.cfg
 	if sa := cfg.SMPP.Server.Listen; sa != "" {
 		ln, err := net.Listen("tcp", sa)
 		if err != nil {
@@ -193,24 +201,25 @@ func (d *daemon) build(ctx context.Context) error {
 			}
 			ln = tls.NewListener(ln, tc)
 		}
-		h := smpp.SubmitHandlerFunc(func(ctx context.Context, partner string, m *smpp.Message) (string, error) {
-			return eng.HandleSubmit(ctx, partner, m)
-		})
-		if d.smppSrv, err = smpp.NewServer(ln, cfg.SMPPServerConfig(), h, d.log); err != nil {
+		if d.smppSrv, err = smpp.NewServer(ln, cfg.SMPPServerConfig(), nil, d.log); err != nil {
 			ln.Close()
 			return err
 		}
 	}
-	deliver := smpp.DeliverHandlerFunc(func(ctx context.Context, partner string, m *smpp.Message) error {
-		return eng.HandleDeliver(ctx, partner, m)
-	})
 	for _, cc := range cfg.SMPPClients() {
-		c, err := smpp.NewClient(cc, deliver, d.log)
+		c, err := smpp.NewClient(cc, nil, d.log)
 		if err != nil {
 			return err
 		}
 		d.clients[cc.Partner] = c
 	}
+	return nil
+}
+
+// buildEngine makes the interworking core over the sides and hands it to
+// them as their handler.
+func (d *daemon) buildEngine(ctx context.Context) error {
+	cfg := d.cfg
 	d.reg = prometheus.NewRegistry()
 	d.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	metrics := status.NewMetrics(d.reg)
@@ -219,27 +228,54 @@ func (d *daemon) build(ctx context.Context) error {
 	for _, p := range cfg.Partners {
 		partners = append(partners, interworkPartner(p))
 	}
-	eng, err = interwork.New(interwork.Config{
-		Node: cfg.NodeID(), Store: st, Partners: partners,
+	eng, err := interwork.New(interwork.Config{
+		Node: cfg.NodeID(), Queue: d.store, Leases: d.store, Records: d.store,
+		Parts: d.store.Parts(100000), Refs: d.store.Refs(),
+		Partners: partners,
 		RCS: interwork.RCS{
-			Sessions: d.sessions, Trunk: cfg.RCS.Trunk, Domain: d.stack.Domain(), PagerPartner: RCSName,
+			Sessions: interwork.ManagerSessions{Manager: d.sessions}, Trunk: cfg.RCS.Trunk,
+			Domain: d.stack.Domain(), PagerPartner: RCSName,
 		},
-		SMPPServer: d.smppSrv, SMPPClients: d.clients, Pager: sender,
+		SMS:     &smpp.Gateway{Server: d.smppSrv, Clients: d.clients},
+		Pager:   d.sender,
 		Metrics: metrics, OnError: d.errs.Add, Logger: d.log,
 	})
 	if err != nil {
 		return err
 	}
 	d.eng = eng
-	in, err := pager.NewInbound(pager.InboundConfig{Trunks: trunks, Store: eng, Logger: d.log})
-	if err != nil {
+	if d.smppSrv != nil {
+		d.smppSrv.SetHandler(eng)
+	}
+	for _, c := range d.clients {
+		c.SetHandler(eng)
+	}
+	d.sessions.SetHandler(rcsOnly{eng})
+	if d.inbound, err = pager.NewInbound(pager.InboundConfig{Trunks: d.trunks, Store: eng, Logger: d.log}); err != nil {
 		return err
 	}
-	d.inbound = in
 	srv := d.stack.Server()
-	in.Register(ctx, srv)
+	d.inbound.Register(ctx, srv)
 	d.sessions.Register(srv)
-	if a := cfg.Status.Listen; a != "" {
+	return nil
+}
+
+// rcsOnly takes INVITEs only from the RCS network
+// (rcs.pager.allowed_sources); a partner's SIP trunk does not open
+// sessions.
+type rcsOnly struct{ *interwork.Engine }
+
+// Incoming implements sipsession.Handler.
+func (h rcsOnly) Incoming(c *sipsession.Call) error {
+	if c.Partner() != RCSName {
+		return sipsession.Reject(403, "source is not the RCS network")
+	}
+	return h.Engine.Incoming(c)
+}
+
+func (d *daemon) buildStatus(context.Context) error {
+	if a := d.cfg.Status.Listen; a != "" {
+		var err error
 		if d.statusLn, err = net.Listen("tcp", a); err != nil {
 			return fmt.Errorf("status.listen %s: %w", a, err)
 		}
@@ -261,7 +297,7 @@ func interworkPartner(p PartnerConfig) interwork.Partner {
 	return interwork.Partner{
 		Name: p.Name, Policy: p.Policy(),
 		Numbers: p.Routing.Numbers, Domains: p.Routing.Domains,
-		DeliverVia: p.DeliverVia,
+		DeliverVia: interwork.Via(p.DeliverVia),
 		SMS: interwork.SMSOptions{
 			Text:              smpp.TextOptions{Coding: forced, Concat: p.SMPP.SMS.ConcatOptions()},
 			MaxSegments:       p.SMPP.SMS.MaxSegments,
@@ -274,7 +310,7 @@ func interworkPartner(p PartnerConfig) interwork.Partner {
 	}
 }
 
-func (d *daemon) buildMSRP() error {
+func (d *daemon) buildMSRP(context.Context) error {
 	m := d.cfg.MSRP
 	ln, err := net.Listen("tcp", m.Listen)
 	if err != nil {
@@ -322,6 +358,9 @@ func (d *daemon) closeBuilt() {
 	}
 	if d.stack != nil {
 		_ = d.stack.Close()
+	}
+	if d.smppSrv != nil {
+		_ = d.smppSrv.Close()
 	}
 	if d.ep != nil {
 		_ = d.ep.Close()

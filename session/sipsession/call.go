@@ -157,6 +157,15 @@ func (c *Call) ContributionID() string { return c.contribID }
 // Session is the MSRP session.
 func (c *Call) Session() *session.Session { return c.sess }
 
+// MSRPSessionID is the session-id of our MSRP URI (RFC 4975 section
+// 6), "" before the session exists.
+func (c *Call) MSRPSessionID() string {
+	if c.sess == nil {
+		return ""
+	}
+	return c.sess.LocalURI().SessionID
+}
+
 // Negotiated is the outcome of the offer/answer exchange (the peer's
 // accept-types, max-size, who connected).
 func (c *Call) Negotiated() msrpsdp.Negotiated { return c.neg }

@@ -126,6 +126,20 @@ func (t Trunk) nextHop() (sip.Uri, error) {
 	return u, err
 }
 
+// NextHopHost is the host[:port] of NextHop: the host our identities
+// carry in the Request-URI of an INVITE sent there. It is "" when NextHop
+// is not a SIP URI.
+func (t Trunk) NextHopHost() string {
+	u, err := t.nextHop()
+	if err != nil || u.Host == "" {
+		return ""
+	}
+	if u.Port > 0 {
+		return u.Host + ":" + strconv.Itoa(u.Port)
+	}
+	return u.Host
+}
+
 // transport is the trunk's transport, lowercase.
 func (t Trunk) transport(hop sip.Uri) string {
 	if t.Transport != "" {

@@ -8,6 +8,8 @@ import (
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
+
+	"iwf/session"
 )
 
 // Manager opens and answers the INVITE dialogs of MSRP sessions on a
@@ -40,6 +42,23 @@ func New(cfg Config) (*Manager, error) {
 		cancel: cancel,
 		calls:  make(map[string]*Call),
 	}, nil
+}
+
+// Handler is the application behind a Manager: it takes the calls the
+// far side opens and, when set, the messages of every call (see
+// Config.OnIncoming and Config.OnMessage for the contract).
+type Handler interface {
+	Incoming(c *Call) error
+	Message(ctx context.Context, c *Call, m *session.Message) error
+}
+
+// SetHandler makes h the OnIncoming and OnMessage of the Manager. The
+// application is usually built after the Manager, since it opens calls
+// through it; call SetHandler before Register, as the handlers are read
+// without a lock.
+func (m *Manager) SetHandler(h Handler) {
+	m.cfg.OnIncoming = h.Incoming
+	m.cfg.OnMessage = h.Message
 }
 
 // Register adds the INVITE, ACK, BYE and CANCEL handlers to srv, the

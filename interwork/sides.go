@@ -1,0 +1,125 @@
+package interwork
+
+import (
+	"context"
+	"time"
+
+	"iwf/pager"
+	"iwf/session"
+	"iwf/session/sipsession"
+	"iwf/smpp"
+	"iwf/store"
+)
+
+// What interwork needs from the store, by role. *store.Store implements
+// them all; tests put in-memory fakes in their place.
+
+// Queue holds each conversation's messages between their acknowledgement
+// and their delivery: a stream read in order and acknowledged explicitly.
+type Queue interface {
+	// Enqueue appends payload unless msgID was seen within dedupTTL
+	// (dup is then true); store.ErrQueueFull beyond maxLen.
+	Enqueue(ctx context.Context, conv, msgID string, payload []byte, dedupTTL time.Duration, maxLen int) (dup bool, err error)
+	// Read returns unacknowledged entries first, then new ones.
+	Read(ctx context.Context, conv string, count int, block time.Duration) ([]store.Entry, error)
+	Ack(ctx context.Context, conv string, ids ...string) error
+	QueueLen(ctx context.Context, conv string) (int64, error)
+	// PendingConversations lists conversations with queued messages.
+	PendingConversations(ctx context.Context, limit int) ([]string, error)
+	// Settle takes an empty conversation off the pending list; false when
+	// a message arrived meanwhile.
+	Settle(ctx context.Context, conv string) (bool, error)
+}
+
+// Leases say which node works on a conversation, and let nodes wake each
+// other's workers.
+type Leases interface {
+	Acquire(ctx context.Context, name, owner string, ttl time.Duration) (bool, error)
+	Renew(ctx context.Context, name, owner string, ttl time.Duration) (bool, error)
+	Release(ctx context.Context, name, owner string) error
+	Owner(ctx context.Context, name string) (string, error)
+	Notify(ctx context.Context, node, conv string) error
+	Subscribe(ctx context.Context, node string) (<-chan string, error)
+}
+
+// Records keeps what outlives a session: the conversation records, the
+// promotion threshold's windows, and receipts waiting for a node that
+// has their partner's bind.
+type Records interface {
+	SaveConversation(ctx context.Context, conv string, fields map[string]string, ttl time.Duration) error
+	LoadConversation(ctx context.Context, conv string) (map[string]string, error)
+	// Hit counts an event in a sliding window and returns the count.
+	Hit(ctx context.Context, key string, window time.Duration) (int64, error)
+	Push(ctx context.Context, list string, value []byte, maxLen int) error
+	Pop(ctx context.Context, list string, block time.Duration) ([]byte, bool, error)
+}
+
+// Sessions opens MSRP sessions toward the RCS side.
+type Sessions interface {
+	Open(ctx context.Context, r sipsession.OpenRequest) (Call, error)
+}
+
+// Call is an MSRP session with its SIP call, as a conversation uses it.
+// *sipsession.Call implements it.
+type Call interface {
+	Send(ctx context.Context, m *session.OutgoingMessage) (string, error)
+	// Events carries the session's REPORTs, and its end.
+	Events() <-chan sipsession.Event
+	Done() <-chan struct{}
+	Close(ctx context.Context) error
+
+	CallID() string
+	ConversationID() string
+	ContributionID() string
+	Direction() sipsession.Direction
+	MSRPSessionID() string
+}
+
+// ManagerSessions adapts a *sipsession.Manager to Sessions.
+type ManagerSessions struct{ *sipsession.Manager }
+
+// Open implements Sessions.
+func (m ManagerSessions) Open(ctx context.Context, r sipsession.OpenRequest) (Call, error) {
+	c, err := m.Manager.Open(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Pager sends SIP MESSAGEs, split to the trunk's size limit;
+// *pager.Sender implements it.
+type Pager interface {
+	SendText(ctx context.Context, m pager.Outgoing) ([]pager.Result, error)
+}
+
+// SMS reaches partners over SMPP; *smpp.Gateway implements it.
+type SMS interface {
+	// Send sends one segment toward partner (asking its SMSC for a
+	// receipt when receipt is set). A refusal by the peer is a
+	// *smpp.StatusError.
+	Send(ctx context.Context, partner string, m *smpp.Message, receipt bool) error
+	// AcceptsBinds reports whether partner ESMEs bind to us: only then
+	// do their submits get delivery receipts.
+	AcceptsBinds() bool
+	// Deliver sends a delivery receipt to one of partner's receiving
+	// ESME binds on this node; smpp.ErrNoBind when there is none here.
+	Deliver(ctx context.Context, partner string, m *smpp.Message) error
+	// HasReceiver reports whether partner has a receiving bind here.
+	HasReceiver(partner string) bool
+}
+
+// Metrics receives events for /metrics; *status.Metrics implements it.
+type Metrics interface {
+	Message(partner, direction, ingress, outcome string)
+	SessionOpen(partner string, ok bool)
+	Delivery(partner, direction string, d time.Duration)
+	Error(partner, where string)
+}
+
+type nopMetrics struct{}
+
+func (nopMetrics) Message(string, string, string, string) {}
+func (nopMetrics) SessionOpen(string, bool)               {}
+func (nopMetrics) Delivery(string, string, time.Duration) {}
+func (nopMetrics) Error(string, string)                   {}
