@@ -1,0 +1,335 @@
+package interwork
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"iwf/pager"
+	"iwf/session"
+	"iwf/session/sipsession"
+	"iwf/smpp"
+	"iwf/smpp/concat"
+	"iwf/store"
+)
+
+// The fakes below stand in for the store and the sides in unit tests of
+// the conversation worker; the flow tests run the same engine on real
+// Redis, SIP, MSRP and SMPP.
+
+// memStore is Queue, Leases and Records in memory.
+type memStore struct {
+	mu      sync.Mutex
+	seq     int
+	queues  map[string][]store.Entry
+	seen    map[string]bool
+	pending map[string]bool
+	leases  map[string]string
+	records map[string]map[string]string
+	// renewFails makes Renew answer that the lease went elsewhere.
+	renewFails bool
+	released   []string
+}
+
+func newMemStore() *memStore {
+	return &memStore{queues: map[string][]store.Entry{}, seen: map[string]bool{}, pending: map[string]bool{},
+		leases: map[string]string{}, records: map[string]map[string]string{}}
+}
+
+func (m *memStore) Enqueue(_ context.Context, conv, msgID string, payload []byte, _ time.Duration, maxLen int) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.seen[conv+"\x00"+msgID] {
+		return true, nil
+	}
+	if len(m.queues[conv]) >= maxLen {
+		return false, store.ErrQueueFull
+	}
+	m.seen[conv+"\x00"+msgID] = true
+	m.seq++
+	m.queues[conv] = append(m.queues[conv], store.Entry{ID: strconv.Itoa(m.seq), MsgID: msgID, Payload: payload})
+	m.pending[conv] = true
+	return false, nil
+}
+
+func (m *memStore) Read(_ context.Context, conv string, count int, _ time.Duration) ([]store.Entry, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	q := m.queues[conv]
+	return slices.Clone(q[:min(count, len(q))]), nil
+}
+
+func (m *memStore) Ack(_ context.Context, conv string, ids ...string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.queues[conv] = slices.DeleteFunc(m.queues[conv], func(e store.Entry) bool { return slices.Contains(ids, e.ID) })
+	return nil
+}
+
+func (m *memStore) QueueLen(_ context.Context, conv string) (int64, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return int64(len(m.queues[conv])), nil
+}
+
+func (m *memStore) PendingConversations(_ context.Context, limit int) ([]string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []string
+	for k := range m.pending {
+		if len(out) < limit {
+			out = append(out, k)
+		}
+	}
+	return out, nil
+}
+
+func (m *memStore) Settle(_ context.Context, conv string) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if len(m.queues[conv]) > 0 {
+		return false, nil
+	}
+	delete(m.pending, conv)
+	return true, nil
+}
+
+func (m *memStore) Acquire(_ context.Context, name, owner string, _ time.Duration) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if o, ok := m.leases[name]; ok && o != owner {
+		return false, nil
+	}
+	m.leases[name] = owner
+	return true, nil
+}
+
+func (m *memStore) Renew(_ context.Context, name, owner string, _ time.Duration) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.renewFails {
+		m.leases[name] = "other-node"
+		return false, nil
+	}
+	return m.leases[name] == owner, nil
+}
+
+func (m *memStore) Release(_ context.Context, name, owner string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.released = append(m.released, name)
+	if m.leases[name] == owner {
+		delete(m.leases, name)
+	}
+	return nil
+}
+
+func (m *memStore) Owner(_ context.Context, name string) (string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.leases[name], nil
+}
+
+func (m *memStore) Notify(context.Context, string, string) error { return nil }
+
+func (m *memStore) Subscribe(context.Context, string) (<-chan string, error) {
+	return make(chan string), nil
+}
+
+func (m *memStore) SaveConversation(_ context.Context, conv string, fields map[string]string, _ time.Duration) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.records[conv] = fields
+	return nil
+}
+
+func (m *memStore) LoadConversation(_ context.Context, conv string) (map[string]string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.records[conv], nil
+}
+
+func (m *memStore) Hit(context.Context, string, time.Duration) (int64, error) { return 1, nil }
+
+func (m *memStore) Push(context.Context, string, []byte, int) error { return nil }
+
+func (m *memStore) Pop(ctx context.Context, _ string, _ time.Duration) ([]byte, bool, error) {
+	<-ctx.Done()
+	return nil, false, nil
+}
+
+// fakeSessions opens calls as scripted: each Open takes the next answer.
+type fakeSessions struct {
+	mu      sync.Mutex
+	answers []error // nil opens a call
+	opens   int
+	// block makes Open wait for its context, as a slow INVITE does.
+	block bool
+	calls chan *fakeCall
+}
+
+func (f *fakeSessions) Open(ctx context.Context, _ sipsession.OpenRequest) (Call, error) {
+	f.mu.Lock()
+	f.opens++
+	var err error
+	if len(f.answers) > 0 {
+		err, f.answers = f.answers[0], f.answers[1:]
+	}
+	block := f.block
+	f.mu.Unlock()
+	if block {
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}
+	if err != nil {
+		return nil, err
+	}
+	c := newFakeCall()
+	f.calls <- c
+	return c, nil
+}
+
+func (f *fakeSessions) openCount() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.opens
+}
+
+// fakeCall records what is sent into it.
+type fakeCall struct {
+	sent   chan *session.OutgoingMessage
+	events chan sipsession.Event
+	done   chan struct{}
+	once   sync.Once
+}
+
+func newFakeCall() *fakeCall {
+	return &fakeCall{sent: make(chan *session.OutgoingMessage, 16), events: make(chan sipsession.Event), done: make(chan struct{})}
+}
+
+func (c *fakeCall) Send(_ context.Context, m *session.OutgoingMessage) (string, error) {
+	c.sent <- m
+	return m.MessageID, nil
+}
+func (c *fakeCall) Events() <-chan sipsession.Event { return c.events }
+func (c *fakeCall) Done() <-chan struct{}           { return c.done }
+func (c *fakeCall) Close(context.Context) error {
+	c.once.Do(func() { close(c.done); close(c.events) })
+	return nil
+}
+func (c *fakeCall) CallID() string                  { return "call-1" }
+func (c *fakeCall) ConversationID() string          { return "conv-1" }
+func (c *fakeCall) ContributionID() string          { return "contrib-1" }
+func (c *fakeCall) Direction() sipsession.Direction { return sipsession.Outgoing }
+func (c *fakeCall) MSRPSessionID() string           { return "msrp-1" }
+
+// fakePager records the MESSAGEs relayed pager-mode and answers them 202.
+type fakePager struct{ sent chan pager.Outgoing }
+
+func (f *fakePager) SendText(_ context.Context, m pager.Outgoing) ([]pager.Result, error) {
+	f.sent <- m
+	return []pager.Result{{Status: 202}}, nil
+}
+
+// fakeSMS takes receipts toward partner ESMEs.
+type fakeSMS struct{ receipts chan *smpp.Message }
+
+func (f *fakeSMS) Send(context.Context, string, *smpp.Message, bool) error {
+	return errors.New("fakeSMS: no sends in this test")
+}
+func (f *fakeSMS) AcceptsBinds() bool { return true }
+func (f *fakeSMS) Deliver(_ context.Context, _ string, m *smpp.Message) error {
+	f.receipts <- m
+	return nil
+}
+func (f *fakeSMS) HasReceiver(string) bool { return true }
+
+// unit is an engine on fakes, running until the test ends.
+type unit struct {
+	eng      *Engine
+	st       *memStore
+	sessions *fakeSessions
+	pager    *fakePager
+	sms      *fakeSMS
+	done     chan struct{}
+}
+
+func startUnit(t *testing.T, pol Policy, answers ...error) *unit {
+	t.Helper()
+	u := &unit{
+		st:       newMemStore(),
+		sessions: &fakeSessions{answers: answers, calls: make(chan *fakeCall, 8)},
+		pager:    &fakePager{sent: make(chan pager.Outgoing, 8)},
+		sms:      &fakeSMS{receipts: make(chan *smpp.Message, 8)},
+		done:     make(chan struct{}),
+	}
+	p := Partner{Name: "p", Numbers: []string{"+"}, DeliverVia: ViaSMPP, Policy: pol}
+	var err error
+	u.eng, err = New(Config{
+		Node: "n1", Queue: u.st, Leases: u.st, Records: u.st,
+		Parts: concat.NewMemoryStore(100), Refs: concat.NewMemoryRefs(100, 1),
+		Partners: []Partner{p},
+		RCS:      RCS{Sessions: u.sessions, Trunk: sipsession.DefaultTrunk(), Domain: "iwf.test", PagerPartner: "rcs"},
+		SMS:      u.sms, Pager: u.pager,
+		LeaseTTL: 30 * time.Millisecond, RecoverEvery: 10 * time.Millisecond,
+		Logger: quietLog(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { defer close(u.done); _ = u.eng.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-u.done })
+	return u
+}
+
+// submit hands the engine a submit_sm asking for a delivery receipt, as
+// an ESME of partner p sends it.
+func (u *unit) submit(t *testing.T, text string) {
+	t.Helper()
+	msgs, err := smpp.TextMessages(smpp.AddressOf("+46700000001"), smpp.AddressOf("+46700000002"), text, smpp.TextOptions{}, nil)
+	if err != nil || len(msgs) != 1 {
+		t.Fatalf("%d messages, %v", len(msgs), err)
+	}
+	msgs[0].RegisteredDelivery = 1
+	if _, err := u.eng.HandleSubmit(ctxT(t), "p", msgs[0]); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// receipt awaits the next delivery receipt toward the ESME.
+func (u *unit) receipt(t *testing.T) string {
+	t.Helper()
+	select {
+	case m := <-u.sms.receipts:
+		return string(m.ShortMessage)
+	case <-time.After(30 * time.Second):
+		t.Fatal("no receipt")
+		return ""
+	}
+}
+
+func (u *unit) queueLen(t *testing.T) int64 {
+	t.Helper()
+	n, err := u.st.QueueLen(ctxT(t), testKey("p", "+46700000001", "+46700000002").String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// eventually polls cond until it holds; the bound is a give-up, not a
+// timing assertion.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); !cond(); {
+		if time.Now().After(deadline) {
+			t.Fatal("never: " + what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
