@@ -131,7 +131,7 @@ func (c *conv) deliverSMS(ctx context.Context, q *queued) (Outcome, error) {
 		return Rejected, err
 	}
 	src, dst := smppAddress(c.k.RCS), smppAddress(c.k.SMS)
-	opts := p.SMS.Text
+	opts := p.SMS.TextOptions()
 	next := func() (uint16, error) { return e.refs.NextRef(ctx, c.k.SMS) }
 	sent := 0
 	for _, text := range texts {
@@ -159,7 +159,8 @@ func (c *conv) deliverSMS(ctx context.Context, q *queued) (Outcome, error) {
 // smsTexts applies the partner's segment cap to text.
 func (c *conv) smsTexts(text string) ([]string, error) {
 	sms := c.partner.SMS
-	n, per, err := smpp.Units(text, sms.Text)
+	opts := sms.TextOptions()
+	n, per, err := smpp.Units(text, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -171,13 +172,13 @@ func (c *conv) smsTexts(text string) ([]string, error) {
 		return []string{text}, nil
 	}
 	measure := func(s string) int {
-		u, _, err := smpp.Units(s, sms.Text)
+		u, _, err := smpp.Units(s, opts)
 		if err != nil {
 			return len(s) * 2
 		}
 		return u
 	}
-	parts, err := split.Text(text, split.Options{Measure: measure, Limit: limit, Policy: sms.Overflow, Marker: sms.Marker})
+	parts, err := split.Text(text, split.Options{Measure: measure, Limit: limit, Policy: sms.OverflowPolicy(), Marker: sms.Marker})
 	if err != nil {
 		return nil, err
 	}

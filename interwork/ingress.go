@@ -219,7 +219,7 @@ func (e *Engine) smsIn(ctx context.Context, p *partner, m *smpp.Message, id stri
 	if err != nil {
 		return errBadText
 	}
-	packed := p.SMS.Text.Concat.Packed
+	packed := p.SMS.Packed
 	key := convKey{p.Name, smsAddress(m.Source), smsAddress(m.Dest)}
 	q := &queued{ID: id, Dir: toRCS, Ingress: ingress, At: time.Now().UnixNano(), Receipt: rt}
 	if !in.Concatenated {
