@@ -115,7 +115,7 @@ func (c *conv) deliverSMS(ctx context.Context, q *queued) (Outcome, error) {
 		return Rejected, err
 	}
 	src, dst := smpp.AddressOf(c.k.RCS.id), smpp.AddressOf(c.k.SMS.id)
-	opts := c.partner.SMS.Text
+	opts := c.partner.SMS.TextOptions()
 	next := func() (uint16, error) { return e.cfg.Refs.NextRef(ctx, c.k.SMS.id) }
 	sent := 0
 	for _, text := range texts {
@@ -163,7 +163,8 @@ func (c *conv) deliverSIP(ctx context.Context, q *queued) (Outcome, error) {
 // smsTexts applies the partner's segment cap to text.
 func (c *conv) smsTexts(text string) ([]string, error) {
 	sms := c.partner.SMS
-	n, per, err := smpp.Units(text, sms.Text)
+	opts := sms.TextOptions()
+	n, per, err := smpp.Units(text, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -175,13 +176,13 @@ func (c *conv) smsTexts(text string) ([]string, error) {
 		return []string{text}, nil
 	}
 	measure := func(s string) int {
-		u, _, err := smpp.Units(s, sms.Text)
+		u, _, err := smpp.Units(s, opts)
 		if err != nil {
 			return len(s) * 2
 		}
 		return u
 	}
-	parts, err := split.Text(text, split.Options{Measure: measure, Limit: limit, Policy: sms.Overflow, Marker: sms.Marker})
+	parts, err := split.Text(text, split.Options{Measure: measure, Limit: limit, Policy: sms.OverflowPolicy(), Marker: sms.Marker})
 	if err != nil {
 		return nil, err
 	}

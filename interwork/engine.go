@@ -143,7 +143,7 @@ func New(cfg Config) (*Engine, error) {
 		// longest asked for, its policy the first partner's.
 		reasmTimeout = max(reasmTimeout, p.SMS.ReassemblyTimeout)
 		if i == 0 {
-			policy = p.SMS.Incomplete
+			policy = p.SMS.Reassembly().Policy
 		}
 	}
 	r, err := concat.NewReassembler(cfg.Parts, concat.Config{Timeout: reasmTimeout, Policy: policy})

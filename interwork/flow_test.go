@@ -152,7 +152,7 @@ func awaitReport(t testing.TB, call *sipsession.Call) session.Report {
 func TestLongMSRPMessageBecomesConcatenatedSMS(t *testing.T) {
 	rcs := startRCS(t, 0)
 	p := demoPartner()
-	p.SMS.Text.Concat.Style = concat.UDH8
+	p.SMS.Style = concat.UDH8.String()
 	w := startIWF(t, startRedis(t), rcs, "n1", p)
 	e := bindESME(t, w.smpp.Addr().String(), "demo")
 	long := strings.Repeat("All work and no play. ", 18) // 396 GSM-7 characters: 3 segments

@@ -185,7 +185,7 @@ func (e *Engine) smsIn(ctx context.Context, p *partner, m *smpp.Message, id stri
 	if err != nil {
 		return errBadText
 	}
-	packed := p.SMS.Text.Concat.Packed
+	packed := p.SMS.Packed
 	key := convKey{p.Name, smsParty(m.Source), smsParty(m.Dest)}
 	q := &queued{ID: id, Dir: toRCS, Ingress: ingressSMPP, At: time.Now().UnixNano(), Receipt: rt}
 	if !in.Concatenated {

@@ -8,9 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"iwf/pager/split"
-	"iwf/smpp"
-	"iwf/smpp/concat"
+	"iwf/internal/cfgerr"
 )
 
 // Partner is one peering partner as interwork sees it.
@@ -23,23 +21,9 @@ type Partner struct {
 	Domains []string
 	// DeliverVia is how messages reach this partner.
 	DeliverVia Via
-	SMS        SMSOptions
-}
-
-// SMSOptions are a partner's SMS text settings.
-type SMSOptions struct {
-	Text smpp.TextOptions
-	// MaxSegments caps one concatenated SMS; a longer text follows
-	// Overflow: several concatenated SMS, truncated, or refused.
-	MaxSegments int
-	Overflow    split.Policy
-	Marker      string
-	// ReassemblyTimeout and Incomplete apply to concatenated SMS coming
-	// in from the partner.
-	ReassemblyTimeout time.Duration
-	Incomplete        concat.Policy
-	// Receipts asks the partner's SMSC for delivery receipts.
-	Receipts bool
+	// SMS is how text is coded and segmented toward the partner; zero
+	// fields take DefaultSMSConfig's.
+	SMS SMSConfig
 }
 
 // Via is the protocol a partner's messages go out on.
@@ -72,11 +56,9 @@ func newPartner(p Partner) (*partner, error) {
 	default:
 		return nil, fmt.Errorf("deliver_via: %q is not smpp or sip", p.DeliverVia)
 	}
-	if p.SMS.MaxSegments <= 0 {
-		p.SMS.MaxSegments = 10
-	}
-	if p.SMS.ReassemblyTimeout <= 0 {
-		p.SMS.ReassemblyTimeout = 2 * time.Minute
+	p.SMS = p.SMS.WithDefaults()
+	if err := p.SMS.Validate(); err != nil {
+		return nil, cfgerr.Prefix("sms", err)
 	}
 	pp := &partner{Partner: p}
 	if p.Policy.RateLimit > 0 {

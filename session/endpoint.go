@@ -14,95 +14,9 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"iwf/session/msrp"
 )
-
-// Config configures an Endpoint. Zero fields take the defaults listed.
-type Config struct {
-	// Host is the host written into our MSRP URIs (a=path); it must be
-	// reachable by peers (a public address behind NAT).
-	Host string
-	// Port is the port written into our URIs; 0 takes the port of the
-	// first listener served.
-	Port int
-	// Secure makes our URIs msrps (TLS); peers then connect with TLS.
-	Secure bool
-	// ChunkSize is the body size of a chunk while several messages share
-	// a connection, small so that none waits long (default 2048).
-	ChunkSize int
-	// SoloChunkSize is the chunk body size while a message is alone on its
-	// connection, large for throughput (default 262144). A chat message
-	// that starts meanwhile waits for at most two such chunks.
-	SoloChunkSize int
-	// Window bounds the chunks of one message awaiting their response
-	// (default 32); with the write queue it bounds memory per message.
-	Window int
-	// TransactionTimeout is how long a request waits for its response
-	// before it fails with a local 408 (default 30 s, RFC 4975 section 7.3).
-	TransactionTimeout time.Duration
-	// MaxMessageSize is the default max-size of received messages
-	// (default 16 MiB); a session may lower or raise it.
-	MaxMessageSize int64
-	// MaxIncomplete bounds the messages a session reassembles at once
-	// (default 16).
-	MaxIncomplete int
-	// IncompleteTimeout drops a partly received message when no chunk
-	// arrived for this long (default 2 minutes).
-	IncompleteTimeout time.Duration
-	// ConnectTimeout bounds a TCP/TLS connect (default 10 s).
-	ConnectTimeout time.Duration
-	// BindTimeout is how long a passive session waits for the peer's
-	// first request (default 30 s).
-	BindTimeout time.Duration
-	// Limits are the parser limits (msrp.DefaultLimits).
-	Limits msrp.Limits
-	// TLS is used for msrps: as server config for TLS listeners wrapped by
-	// the caller, and as client config when dialing msrps peers.
-	TLS *tls.Config
-	// Relay, when set, routes every session through an RFC 4976 relay.
-	Relay *RelayConfig
-	// Logger receives structured logs (default slog.Default()).
-	Logger *slog.Logger
-}
-
-func (c Config) withDefaults() Config {
-	if c.ChunkSize <= 0 {
-		c.ChunkSize = 2048
-	}
-	if c.SoloChunkSize <= 0 {
-		c.SoloChunkSize = 256 << 10
-	}
-	if c.SoloChunkSize < c.ChunkSize {
-		c.SoloChunkSize = c.ChunkSize
-	}
-	if c.Window <= 0 {
-		c.Window = 32
-	}
-	if c.TransactionTimeout <= 0 {
-		c.TransactionTimeout = 30 * time.Second
-	}
-	if c.MaxMessageSize <= 0 {
-		c.MaxMessageSize = 16 << 20
-	}
-	if c.MaxIncomplete <= 0 {
-		c.MaxIncomplete = 16
-	}
-	if c.IncompleteTimeout <= 0 {
-		c.IncompleteTimeout = 2 * time.Minute
-	}
-	if c.ConnectTimeout <= 0 {
-		c.ConnectTimeout = 10 * time.Second
-	}
-	if c.BindTimeout <= 0 {
-		c.BindTimeout = 30 * time.Second
-	}
-	if c.Logger == nil {
-		c.Logger = slog.Default()
-	}
-	return c
-}
 
 // Endpoint owns MSRP listeners, connections and the table of sessions.
 type Endpoint struct {
@@ -126,8 +40,8 @@ type Endpoint struct {
 // session connects.
 func NewEndpoint(cfg Config) (*Endpoint, error) {
 	cfg = cfg.withDefaults()
-	if cfg.Host == "" {
-		return nil, errors.New("session: config host is empty")
+	if err := cfg.Validate(); err != nil {
+		return nil, err
 	}
 	e := &Endpoint{
 		cfg:       cfg,

@@ -12,18 +12,6 @@ import (
 	"iwf/session/msrp"
 )
 
-// RelayConfig names the RFC 4976 relay all sessions go through.
-type RelayConfig struct {
-	// URI of the relay, e.g. msrps://relay.example.net:2855;tcp.
-	URI string
-	// Username and Password answer its digest challenge.
-	Username string
-	Password string
-	// Expires is the registration lifetime asked for (default 10 min);
-	// a 423 answer raises it to the relay's Min-Expires.
-	Expires time.Duration
-}
-
 // ErrRelayAuth is wrapped by failures to authenticate to the relay.
 var ErrRelayAuth = errors.New("session: relay authentication failed")
 
@@ -43,9 +31,6 @@ func newRelayClient(e *Endpoint, cfg RelayConfig) (*relayClient, error) {
 	u, err := msrp.ParseURI(cfg.URI)
 	if err != nil {
 		return nil, fmt.Errorf("session: relay uri: %w", err)
-	}
-	if cfg.Expires <= 0 {
-		cfg.Expires = 10 * time.Minute
 	}
 	return &relayClient{e: e, uri: u, cfg: cfg}, nil
 }

@@ -9,18 +9,19 @@ import (
 	"iwf/internal/sipstack"
 	"iwf/interwork"
 	"iwf/pager"
-	"iwf/pager/split"
-	"iwf/session/msrp"
+	"iwf/session"
 	"iwf/session/sipsession"
 	"iwf/smpp"
-	"iwf/smpp/concat"
 	"iwf/store"
 )
 
-// Config is the whole daemon configuration (configs/iwf.yaml). Defaults
-// live in defaults() and partnerDefaults(); Validate names every faulty
-// field by its path. The sections reuse the packages' own configuration
-// types, so a key means here what it means in its package.
+// Config is the whole daemon configuration (configs/iwf.yaml). The
+// sections are the packages' own configuration types, with their
+// defaults and Validate, so a key means here what it means in its
+// package; this package adds the sockets and certificate files the
+// process opens, composes the defaults in defaults() and
+// partnerDefaults(), and checks the rules across sections. Validate names
+// every faulty field by its path.
 type Config struct {
 	LogLevel string `yaml:"log_level"`
 	// Node is this process's id in session leases (DESIGN "Scale-out");
@@ -56,45 +57,24 @@ type DrainConfig struct {
 	Grace time.Duration `yaml:"grace"`
 }
 
-// MSRPConfig configures the MSRP endpoint (session mode).
+// MSRPConfig is the msrp section: the endpoint's own keys
+// (session.Config, inline) plus the socket it serves, which the endpoint
+// is handed rather than opens: the listen address and the certificate
+// files, loaded here so that the endpoint reads no files.
 type MSRPConfig struct {
 	// Listen is the TCP address to accept MSRP connections on.
 	Listen string `yaml:"listen"`
-	// Host and Port are written into a=path URIs; Port 0 takes Listen's.
-	Host string `yaml:"host"`
-	Port int    `yaml:"port"`
 	// TLS, when set, makes the listener msrps.
 	TLS *TLSConfig `yaml:"tls"`
-
-	ChunkSize          int           `yaml:"chunk_size"`
-	SoloChunkSize      int           `yaml:"solo_chunk_size"`
-	Window             int           `yaml:"window"`
-	TransactionTimeout time.Duration `yaml:"transaction_timeout"`
-	MaxMessageSize     int64         `yaml:"max_message_size"`
-	MaxIncomplete      int           `yaml:"max_incomplete"`
-	IncompleteTimeout  time.Duration `yaml:"incomplete_timeout"`
-	ConnectTimeout     time.Duration `yaml:"connect_timeout"`
-	BindTimeout        time.Duration `yaml:"bind_timeout"`
-	MaxHeaderBytes     int           `yaml:"max_header_bytes"`
-	MaxHeaders         int           `yaml:"max_headers"`
-	MaxChunk           int64         `yaml:"max_chunk"`
-
-	Relay *RelayConfig `yaml:"relay"`
+	// Endpoint holds host, port, chunk sizes, timeouts, limits and relay;
+	// its Port 0 takes Listen's.
+	Endpoint session.Config `yaml:",inline"`
 }
 
 // TLSConfig names a certificate and key in PEM files.
 type TLSConfig struct {
 	CertFile string `yaml:"cert_file"`
 	KeyFile  string `yaml:"key_file"`
-}
-
-// RelayConfig is an RFC 4976 relay every session goes through.
-type RelayConfig struct {
-	URI      string `yaml:"uri"`
-	Username string `yaml:"username"`
-	// Password may be "${ENV_NAME}" to read it from the environment.
-	Password string        `yaml:"password"`
-	Expires  time.Duration `yaml:"expires"`
 }
 
 // SIPConfig is the process's one SIP stack: sipstack.Config's keys
@@ -190,45 +170,7 @@ type PartnerSMPP struct {
 	// key is set from the partner's name.
 	Clients []smpp.ClientConfig `yaml:"clients"`
 	// SMS is how text is coded and segmented toward the partner.
-	SMS SMSConfig `yaml:"sms"`
-}
-
-// SMSCoding is the data coding of messages toward a partner.
-type SMSCoding string
-
-// The codings.
-const (
-	// CodingAuto is GSM-7 when every character fits the default alphabet
-	// and its extension table (TS 23.038 section 6.2.1), else UCS-2.
-	CodingAuto SMSCoding = "auto"
-	CodingGSM7 SMSCoding = "gsm7"
-	CodingUCS2 SMSCoding = "ucs2"
-)
-
-// SMSConfig is a partner's SMS text settings.
-type SMSConfig struct {
-	Coding SMSCoding `yaml:"coding"`
-	// Packed sends GSM-7 seven bits a septet instead of one per octet.
-	Packed bool `yaml:"packed"`
-	// Style is the concatenation: udh8, udh16, sar or payload
-	// (concat.ParseStyle).
-	Style string `yaml:"style"`
-	// MaxSegments caps the segments of one message (1..255).
-	MaxSegments int `yaml:"max_segments"`
-	// Overflow is split, truncate or reject (split.ParsePolicy): what a
-	// text over MaxSegments becomes.
-	Overflow string `yaml:"overflow"`
-	// Marker ends a truncated text.
-	Marker string `yaml:"marker"`
-	// ReassemblyTimeout bounds the wait for the segments of an incoming
-	// message (DESIGN: bounded segment reassembly time).
-	ReassemblyTimeout time.Duration `yaml:"reassembly_timeout"`
-	// Incomplete is deliver or fail: what a message whose segments stop
-	// arriving becomes (concat.DeliverPartial, concat.FailIncomplete).
-	Incomplete string `yaml:"incomplete"`
-	// Receipts asks the SMSC for delivery receipts (registered_delivery
-	// 1, SMPP 3.4 section 5.2.17) on our submits.
-	Receipts bool `yaml:"receipts"`
+	SMS interwork.SMSConfig `yaml:"sms"`
 }
 
 // defaults is the configuration an empty file means, except the
@@ -246,23 +188,8 @@ func defaults() Config {
 		},
 		Status: StatusConfig{Listen: "127.0.0.1:8080"},
 		Drain:  DrainConfig{Grace: 20 * time.Second},
-		MSRP: MSRPConfig{
-			Listen:             "127.0.0.1:2855",
-			Host:               "127.0.0.1",
-			ChunkSize:          2048,
-			SoloChunkSize:      256 << 10,
-			Window:             32,
-			TransactionTimeout: 30 * time.Second,
-			MaxMessageSize:     16 << 20,
-			MaxIncomplete:      16,
-			IncompleteTimeout:  2 * time.Minute,
-			ConnectTimeout:     10 * time.Second,
-			BindTimeout:        30 * time.Second,
-			MaxHeaderBytes:     msrp.DefaultLimits.MaxHeaderBytes,
-			MaxHeaders:         msrp.DefaultLimits.MaxHeaders,
-			MaxChunk:           msrp.DefaultLimits.MaxChunk,
-		},
-		SIP: SIPConfig{Stack: sipstack.DefaultConfig()},
+		MSRP:   MSRPConfig{Listen: "127.0.0.1:2855", Endpoint: msrpDefaults()},
+		SIP:    SIPConfig{Stack: sipstack.DefaultConfig()},
 		SMPP: SMPPConfig{Server: SMPPServerSettings{Server: smpp.ServerConfig{
 			SystemID:        smpp.DefaultServerSystemID,
 			BindTimeout:     smpp.DefaultBindTimeout,
@@ -281,18 +208,17 @@ func defaults() Config {
 // partnerDefaults is what each partner's keys are decoded over.
 func partnerDefaults() PartnerConfig {
 	return PartnerConfig{
-		SMPP: PartnerSMPP{SMS: SMSConfig{
-			Coding:            CodingAuto,
-			Style:             concat.UDH8.String(),
-			MaxSegments:       10,
-			Overflow:          split.PolicySplit.String(),
-			Marker:            split.DefaultMarker,
-			ReassemblyTimeout: 2 * time.Minute,
-			Incomplete:        "deliver",
-			Receipts:          true,
-		}},
+		SMPP:    PartnerSMPP{SMS: interwork.DefaultSMSConfig()},
 		Session: interwork.Defaults(),
 	}
+}
+
+// msrpDefaults are session's defaults, with the host of our URIs on
+// loopback as the default listener is.
+func msrpDefaults() session.Config {
+	c := session.DefaultConfig()
+	c.Host = "127.0.0.1"
+	return c
 }
 
 // smppClientDefaults is what each partners[].smpp.clients[] entry is
@@ -433,31 +359,8 @@ func (c Config) RCSMaxSize() int64 {
 	if c.RCS.MaxSize > 0 {
 		return c.RCS.MaxSize
 	}
-	return c.MSRP.MaxMessageSize
+	return c.MSRP.Endpoint.MaxMessageSize
 }
 
 // Policy is the partner's session policy with every default applied.
 func (p PartnerConfig) Policy() interwork.Policy { return p.Session.WithDefaults() }
-
-// ConcatOptions are the segmentation settings of messages toward the
-// partner.
-func (s SMSConfig) ConcatOptions() concat.Options {
-	st, _ := concat.ParseStyle(s.Style)
-	return concat.Options{Style: st, Packed: s.Packed, MaxSegments: s.MaxSegments}
-}
-
-// Reassembly configures the reassembly of the partner's concatenated
-// messages.
-func (s SMSConfig) Reassembly() concat.Config {
-	pol := concat.DeliverPartial
-	if s.Incomplete == "fail" {
-		pol = concat.FailIncomplete
-	}
-	return concat.Config{Timeout: s.ReassemblyTimeout, Policy: pol, MaxSegments: s.MaxSegments}
-}
-
-// OverflowPolicy is what a text over MaxSegments becomes.
-func (s SMSConfig) OverflowPolicy() split.Policy {
-	p, _ := split.ParsePolicy(s.Overflow)
-	return p
-}

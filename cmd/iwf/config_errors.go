@@ -24,9 +24,9 @@ type FieldError struct {
 	// Reason says what is wrong.
 	Reason string
 	// Err is the package error this one re-roots (a pager, smpp,
-	// sipstack, sipsession or interwork configuration error), so that
-	// errors.Is still matches that package's sentinel; nil for rules
-	// checked here.
+	// sipstack, sipsession, session or interwork configuration error), so
+	// that errors.Is still matches that package's sentinel, or the YAML
+	// decoder's error it locates; nil for rules checked here.
 	Err error
 }
 
@@ -52,7 +52,7 @@ func (e *FieldError) Is(target error) bool { return target == ErrInvalidConfig }
 // under puts the errors a package's Validate returned (paths relative to
 // the section it was given) under prefix, the section's path in the whole
 // file, as *FieldError. cfgerr.Prefix re-roots every error that can
-// re-root itself (pager, sipstack, smpp, interwork); sipsession's
+// re-root itself (pager, sipstack, session, smpp, interwork); sipsession's
 // FieldError cannot, so it is re-rooted here.
 func under(prefix string, err error) []error {
 	var out []error

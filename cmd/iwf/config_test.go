@@ -17,8 +17,8 @@ import (
 	"iwf/interwork"
 	"iwf/pager"
 	"iwf/pager/split"
+	"iwf/session"
 	"iwf/smpp"
-	"iwf/smpp/concat"
 )
 
 // testEnv are the secrets the example files read from the environment.
@@ -93,8 +93,8 @@ func TestConfigsLoad(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if cfg.MSRP.Relay != nil && cfg.MSRP.Relay.Password != "from-env" {
-				t.Fatalf("secret not read from the environment: %q", cfg.MSRP.Relay.Password)
+			if cfg.MSRP.Endpoint.Relay != nil && cfg.MSRP.Endpoint.Relay.Password != "from-env" {
+				t.Fatalf("secret not read from the environment: %q", cfg.MSRP.Endpoint.Relay.Password)
 			}
 			for _, s := range cfg.secrets() {
 				if strings.Contains(*s.v, "${") {
@@ -215,12 +215,14 @@ func TestValidateRules(t *testing.T) {
 		{"status localhost", func(c *Config) { c.Status.Listen = "localhost:8080" }, "", ""},
 		{"status off", func(c *Config) { c.Status.Listen = "" }, "", ""},
 		{"drain grace", func(c *Config) { c.Drain.Grace = 0 }, "drain.grace", "positive"},
-		{"msrp window", func(c *Config) { c.MSRP.Window = 0 }, "msrp.window", "must be positive"},
-		{"msrp solo below chunk", func(c *Config) { c.MSRP.ChunkSize, c.MSRP.SoloChunkSize = 4096, 1024 }, "msrp.solo_chunk_size", "below"},
+		{"msrp window", func(c *Config) { c.MSRP.Endpoint.Window = 0 }, "msrp.window", "must be positive"},
+		{"msrp solo below chunk", func(c *Config) { c.MSRP.Endpoint.ChunkSize, c.MSRP.Endpoint.SoloChunkSize = 4096, 1024 }, "msrp.solo_chunk_size", "below"},
 		{"msrp tls without key", func(c *Config) { c.MSRP.TLS = &TLSConfig{CertFile: "a.pem"} }, "msrp.tls.key_file", "empty"},
-		{"msrp relay uri", func(c *Config) { c.MSRP.Relay = &RelayConfig{URI: "http://x", Username: "u", Password: "p"} }, "msrp.relay.uri", ""},
+		{"msrp relay uri", func(c *Config) {
+			c.MSRP.Endpoint.Relay = &session.RelayConfig{URI: "http://x", Username: "u", Password: "p"}
+		}, "msrp.relay.uri", ""},
 		{"msrp relay password", func(c *Config) {
-			c.MSRP.Relay = &RelayConfig{URI: "msrps://r.example.net;tcp", Username: "u"}
+			c.MSRP.Endpoint.Relay = &session.RelayConfig{URI: "msrps://r.example.net;tcp", Username: "u"}
 		}, "msrp.relay.password", "empty"},
 		{"sip transport", func(c *Config) { c.SIP.Stack.Listen[0].Transport = "sctp" }, "sip.listen[0].transport", "udp, tcp or tls"},
 		{"sip no listener", func(c *Config) { c.SIP.Stack.Listen = nil }, "sip.listen", "at least one"},
@@ -246,7 +248,7 @@ func TestValidateRules(t *testing.T) {
 		{"rcs accept types empty", func(c *Config) { c.RCS.AcceptTypes = nil }, "rcs.accept_types", "empty"},
 		{"rcs accept type", func(c *Config) { c.RCS.AcceptTypes = []string{"text/plain", "text"} }, "rcs.accept_types[1]", "type/subtype"},
 		{"rcs accept wildcard", func(c *Config) { c.RCS.AcceptTypes = []string{"message/cpim", "text/*", "*"} }, "", ""},
-		{"rcs max size", func(c *Config) { c.RCS.MaxSize = c.MSRP.MaxMessageSize + 1 }, "rcs.max_size", "above msrp.max_message_size"},
+		{"rcs max size", func(c *Config) { c.RCS.MaxSize = c.MSRP.Endpoint.MaxMessageSize + 1 }, "rcs.max_size", "above msrp.max_message_size"},
 		{"rcs max size negative", func(c *Config) { c.RCS.MaxSize = -1 }, "rcs.max_size", "negative"},
 		{"no partners", func(c *Config) { c.Partners = nil }, "partners", "at least one"},
 		{"partner name", func(c *Config) { c.Partners[0].Name = "Alpha Co" }, "partners[0].name", "[a-z0-9_-]+"},
@@ -279,7 +281,9 @@ func TestValidateRules(t *testing.T) {
 			c.Partners[1].SMPP.Clients[0].RebindMin, c.Partners[1].SMPP.Clients[0].RebindMax = time.Minute, time.Second
 		}, "partners[1].smpp.clients[0].rebind_max", "below"},
 		{"sms coding", func(c *Config) { c.Partners[0].SMPP.SMS.Coding = "latin9" }, "partners[0].smpp.sms.coding", "auto, gsm7 or ucs2"},
-		{"sms packed ucs2", func(c *Config) { c.Partners[0].SMPP.SMS.Coding, c.Partners[0].SMPP.SMS.Packed = CodingUCS2, true },
+		{"sms packed ucs2", func(c *Config) {
+			c.Partners[0].SMPP.SMS.Coding, c.Partners[0].SMPP.SMS.Packed = interwork.CodingUCS2, true
+		},
 			"partners[0].smpp.sms.packed", "GSM-7"},
 		{"sms style", func(c *Config) { c.Partners[0].SMPP.SMS.Style = "udh9" }, "partners[0].smpp.sms.style", "udh8, udh16, sar or payload"},
 		{"sms max segments", func(c *Config) { c.Partners[0].SMPP.SMS.MaxSegments = 256 }, "partners[0].smpp.sms.max_segments", "1..255"},
@@ -424,7 +428,7 @@ partners:
 		if err != nil {
 			t.Fatal(err)
 		}
-		got := []string{cfg.Store.Password, cfg.Status.Token, cfg.MSRP.Relay.Password, cfg.Partners[0].SMPP.Server.Password,
+		got := []string{cfg.Store.Password, cfg.Status.Token, cfg.MSRP.Endpoint.Relay.Password, cfg.Partners[0].SMPP.Server.Password,
 			cfg.Partners[0].SMPP.Clients[0].Password, cfg.Partners[0].SMPP.Clients[1].Password}
 		if want := []string{"r", "t", "m", "s", "c", "a${B}"}; !slices.Equal(got, want) {
 			t.Fatalf("secrets %q, want %q", got, want)
@@ -480,7 +484,7 @@ func TestDefaults(t *testing.T) {
 	t.Run("top level and derived", func(t *testing.T) {
 		cfg := parseBase(t)
 		if cfg.LogLevel != "info" || cfg.Status.Listen != "127.0.0.1:8080" || cfg.Drain.Grace != 20*time.Second ||
-			cfg.Store.Prefix != "iwf" || cfg.MSRP.Listen != "127.0.0.1:2855" || cfg.MSRP.ChunkSize != 2048 {
+			cfg.Store.Prefix != "iwf" || cfg.MSRP.Listen != "127.0.0.1:2855" || cfg.MSRP.Endpoint.ChunkSize != 2048 {
 			t.Errorf("top-level defaults: %+v", cfg)
 		}
 		if !reflect.DeepEqual(cfg.SIP.Stack, sipstack.DefaultConfig()) {
@@ -489,7 +493,7 @@ func TestDefaults(t *testing.T) {
 		if s := cfg.SMPPServerConfig(); s.SystemID != "iwf" || s.BindTimeout != smpp.DefaultBindTimeout || s.MaxPDULen != smpp.DefaultMaxPDULen {
 			t.Errorf("smpp server %+v", s)
 		}
-		if !slices.Equal(cfg.RCS.AcceptTypes, []string{"message/cpim", "text/plain"}) || cfg.RCSMaxSize() != cfg.MSRP.MaxMessageSize {
+		if !slices.Equal(cfg.RCS.AcceptTypes, []string{"message/cpim", "text/plain"}) || cfg.RCSMaxSize() != cfg.MSRP.Endpoint.MaxMessageSize {
 			t.Errorf("rcs %+v", cfg.RCS)
 		}
 		if !cfg.RCS.Trunk.AcceptContact || cfg.RCS.Trunk.Name != RCSName || cfg.RCS.Trunk.InviteTimeout == 0 {
@@ -619,21 +623,6 @@ func TestHelpers(t *testing.T) {
 		got := Config{}.NodeID()
 		if !strings.HasSuffix(got, "-"+strconv.Itoa(os.Getpid())) || host != "" && !strings.HasPrefix(got, host+"-") {
 			t.Fatalf("%q", got)
-		}
-	})
-	t.Run("sms", func(t *testing.T) {
-		s := SMSConfig{Style: "sar", Packed: true, MaxSegments: 4, Overflow: "truncate", Incomplete: "fail", ReassemblyTimeout: time.Minute}
-		if o := s.ConcatOptions(); o != (concat.Options{Style: concat.SAR, Packed: true, MaxSegments: 4}) {
-			t.Errorf("options %+v", o)
-		}
-		if r := s.Reassembly(); r.Policy != concat.FailIncomplete || r.Timeout != time.Minute || r.MaxSegments != 4 {
-			t.Errorf("reassembly %+v", r)
-		}
-		if s.OverflowPolicy() != split.PolicyTruncate {
-			t.Errorf("overflow %v", s.OverflowPolicy())
-		}
-		if d := partnerDefaults().SMPP.SMS; d.Reassembly().Policy != concat.DeliverPartial || d.ConcatOptions().Style != concat.UDH8 {
-			t.Errorf("defaults %+v", d)
 		}
 	})
 	t.Run("deliver via sip by default", func(t *testing.T) {

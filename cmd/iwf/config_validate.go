@@ -4,19 +4,13 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"maps"
 	"net"
 	"net/netip"
-	"slices"
 	"strconv"
 	"strings"
 	"unicode"
 
 	"github.com/emiago/sipgo/sip"
-
-	"iwf/pager/split"
-	"iwf/session/msrp"
-	"iwf/smpp/concat"
 )
 
 // checks collects the faults Validate finds.
@@ -52,7 +46,7 @@ func (c Config) Validate() error {
 	k.msrpSection(c.MSRP)
 	k.sipSection(c.SIP)
 	k.smppServer(c.SMPP.Server)
-	k.rcs(c.RCS, c.MSRP.MaxMessageSize)
+	k.rcs(c.RCS, c.MSRP.Endpoint.MaxMessageSize)
 	k.partners(c)
 	k.transports(c)
 	k.sources(c)
@@ -88,15 +82,6 @@ func (k *checks) certs(path string, t *TLSConfig) {
 	}
 }
 
-// positive checks durations and sizes that must be set.
-func (k *checks) positive(fields map[string]int64) {
-	for _, path := range slices.Sorted(maps.Keys(fields)) {
-		if fields[path] <= 0 {
-			k.bad(path, "must be positive")
-		}
-	}
-}
-
 func (k *checks) store(s StoreConfig) {
 	k.under("store", s.Validate())
 }
@@ -122,43 +107,12 @@ func isLoopback(host string) bool {
 	return err == nil && a.IsLoopback()
 }
 
+// msrpSection checks the socket here and the endpoint's keys in package
+// session.
 func (k *checks) msrpSection(m MSRPConfig) {
 	k.hostPort("msrp.listen", m.Listen)
-	if m.Host == "" {
-		k.bad("msrp.host", "empty: peers need an address to connect to")
-	}
-	if m.Port < 0 || m.Port > 65535 {
-		k.bad("msrp.port", "%d out of range", m.Port)
-	}
 	k.certs("msrp.tls", m.TLS)
-	k.positive(map[string]int64{
-		"msrp.chunk_size": int64(m.ChunkSize), "msrp.solo_chunk_size": int64(m.SoloChunkSize),
-		"msrp.window": int64(m.Window), "msrp.max_message_size": m.MaxMessageSize,
-		"msrp.max_incomplete": int64(m.MaxIncomplete), "msrp.max_header_bytes": int64(m.MaxHeaderBytes),
-		"msrp.max_headers": int64(m.MaxHeaders), "msrp.max_chunk": m.MaxChunk,
-		"msrp.transaction_timeout": int64(m.TransactionTimeout), "msrp.incomplete_timeout": int64(m.IncompleteTimeout),
-		"msrp.connect_timeout": int64(m.ConnectTimeout), "msrp.bind_timeout": int64(m.BindTimeout),
-	})
-	if m.SoloChunkSize < m.ChunkSize {
-		k.bad("msrp.solo_chunk_size", "%d is below chunk_size %d", m.SoloChunkSize, m.ChunkSize)
-	}
-	if m.MaxHeaderBytes < 1024 {
-		k.bad("msrp.max_header_bytes", "%d is too small for real paths (at least 1024)", m.MaxHeaderBytes)
-	}
-	if r := m.Relay; r != nil {
-		if _, err := msrp.ParseURI(r.URI); err != nil {
-			k.bad("msrp.relay.uri", "%v", err)
-		}
-		if r.Username == "" {
-			k.bad("msrp.relay.username", "empty")
-		}
-		if r.Password == "" {
-			k.bad("msrp.relay.password", "empty")
-		}
-		if r.Expires < 0 {
-			k.bad("msrp.relay.expires", "negative")
-		}
-	}
+	k.under("msrp", m.Endpoint.Validate())
 }
 
 func (k *checks) sipSection(s SIPConfig) {
@@ -331,41 +285,7 @@ func (k *checks) partnerSMPP(path string, p PartnerConfig, srv SMPPServerSetting
 		}
 		k.under(cp, cl.Validate())
 	}
-	k.sms(path+".sms", p.SMPP.SMS)
-}
-
-func (k *checks) sms(path string, s SMSConfig) {
-	switch s.Coding {
-	case CodingAuto, CodingGSM7:
-	case CodingUCS2:
-		if s.Packed {
-			k.bad(path+".packed", "packing is for GSM-7 (TS 23.038 section 6.1.2.1), coding is ucs2")
-		}
-	default:
-		k.bad(path+".coding", "%q is not auto, gsm7 or ucs2", s.Coding)
-	}
-	if _, err := concat.ParseStyle(s.Style); err != nil {
-		k.bad(path+".style", "%q is not udh8, udh16, sar or payload", s.Style)
-	}
-	// A concatenated message counts its segments in one octet (TS 23.040
-	// section 9.2.3.24.1, SMPP 3.4 section 5.3.2.23).
-	if s.MaxSegments < 1 || s.MaxSegments > concat.MaxSegments {
-		k.bad(path+".max_segments", "%d is not 1..%d", s.MaxSegments, concat.MaxSegments)
-	}
-	if _, err := split.ParsePolicy(s.Overflow); err != nil {
-		k.bad(path+".overflow", "%q is not split, truncate or reject", s.Overflow)
-	}
-	if len(s.Marker) > 32 || strings.ContainsFunc(s.Marker, func(r rune) bool { return r == '\uFFFD' || unicode.IsControl(r) }) {
-		k.bad(path+".marker", "%q: at most 32 bytes of printable UTF-8", s.Marker)
-	}
-	if s.ReassemblyTimeout <= 0 {
-		k.bad(path+".reassembly_timeout", "%v: must be positive", s.ReassemblyTimeout)
-	}
-	switch s.Incomplete {
-	case "deliver", "fail":
-	default:
-		k.bad(path+".incomplete", "%q is not deliver or fail", s.Incomplete)
-	}
+	k.under(path+".sms", p.SMPP.SMS.Validate())
 }
 
 // transports checks that every SIP next hop has a listener of its

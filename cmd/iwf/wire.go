@@ -20,10 +20,8 @@ import (
 	"iwf/interwork"
 	"iwf/pager"
 	"iwf/session"
-	"iwf/session/msrp"
 	"iwf/session/sipsession"
 	"iwf/smpp"
-	"iwf/smpp/coding"
 	"iwf/store"
 )
 
@@ -284,29 +282,11 @@ func (d *daemon) buildStatus(context.Context) error {
 }
 
 func interworkPartner(p PartnerConfig) interwork.Partner {
-	var forced *coding.Coding
-	switch p.SMPP.SMS.Coding {
-	case CodingGSM7:
-		c := coding.GSM7
-		forced = &c
-	case CodingUCS2:
-		c := coding.UCS2
-		forced = &c
-	}
-	r := p.SMPP.SMS.Reassembly()
 	return interwork.Partner{
 		Name: p.Name, Policy: p.Policy(),
 		Numbers: p.Routing.Numbers, Domains: p.Routing.Domains,
 		DeliverVia: interwork.Via(p.DeliverVia),
-		SMS: interwork.SMSOptions{
-			Text:              smpp.TextOptions{Coding: forced, Concat: p.SMPP.SMS.ConcatOptions()},
-			MaxSegments:       p.SMPP.SMS.MaxSegments,
-			Overflow:          p.SMPP.SMS.OverflowPolicy(),
-			Marker:            p.SMPP.SMS.Marker,
-			ReassemblyTimeout: r.Timeout,
-			Incomplete:        r.Policy,
-			Receipts:          p.SMPP.SMS.Receipts,
-		},
+		SMS:        p.SMPP.SMS,
 	}
 }
 
@@ -316,19 +296,11 @@ func (d *daemon) buildMSRP(context.Context) error {
 	if err != nil {
 		return fmt.Errorf("msrp listen %s: %w", m.Listen, err)
 	}
-	port := m.Port
-	if port == 0 {
-		port = ln.Addr().(*net.TCPAddr).Port
+	scfg := m.Endpoint
+	if scfg.Port == 0 {
+		scfg.Port = ln.Addr().(*net.TCPAddr).Port
 	}
-	scfg := session.Config{
-		Host: m.Host, Port: port,
-		ChunkSize: m.ChunkSize, SoloChunkSize: m.SoloChunkSize, Window: m.Window,
-		TransactionTimeout: m.TransactionTimeout, MaxMessageSize: m.MaxMessageSize,
-		MaxIncomplete: m.MaxIncomplete, IncompleteTimeout: m.IncompleteTimeout,
-		ConnectTimeout: m.ConnectTimeout, BindTimeout: m.BindTimeout,
-		Limits: msrp.Limits{MaxHeaderBytes: m.MaxHeaderBytes, MaxHeaders: m.MaxHeaders, MaxChunk: m.MaxChunk},
-		Logger: d.log,
-	}
+	scfg.Logger = d.log
 	if m.TLS != nil {
 		if scfg.TLS, err = loadTLS("msrp.tls", m.TLS); err != nil {
 			ln.Close()
@@ -337,15 +309,12 @@ func (d *daemon) buildMSRP(context.Context) error {
 		scfg.Secure = true
 		ln = tls.NewListener(ln, scfg.TLS)
 	}
-	if r := m.Relay; r != nil {
-		scfg.Relay = &session.RelayConfig{URI: r.URI, Username: r.Username, Password: r.Password, Expires: r.Expires}
-	}
 	if d.ep, err = session.NewEndpoint(scfg); err != nil {
 		ln.Close()
 		return err
 	}
 	d.msrpLn = ln
-	d.log.Info("msrp listening", "component", "msrp", "addr", ln.Addr().String(), "secure", scfg.Secure, "advertised", m.Host)
+	d.log.Info("msrp listening", "component", "msrp", "addr", ln.Addr().String(), "secure", scfg.Secure, "advertised", scfg.Host)
 	return nil
 }
 

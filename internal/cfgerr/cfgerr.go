@@ -1,7 +1,8 @@
-// Package cfgerr is the configuration error type that pager and
-// internal/sipstack share (a field named by its YAML path), and the one
-// prefixing walk that puts such paths in their place in the whole
-// configuration, for any error type that can re-root its path (smpp's too).
+// Package cfgerr is the configuration error type that pager,
+// internal/sipstack, session and interwork share (a field named by its
+// YAML path), and the one prefixing walk that puts such paths in their
+// place in the whole configuration, for any error type that can re-root
+// its path (smpp's too).
 package cfgerr
 
 import "errors"

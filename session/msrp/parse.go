@@ -9,17 +9,18 @@ import (
 )
 
 // Limits bound what a Reader accepts from a peer. Zero fields take the
-// defaults of DefaultLimits.
+// defaults of DefaultLimits. The YAML keys are those of the daemon's msrp
+// section; MaxNonSendBody has none.
 type Limits struct {
 	// MaxHeaderBytes bounds the start line plus headers of one frame.
-	MaxHeaderBytes int
+	MaxHeaderBytes int `yaml:"max_header_bytes"`
 	// MaxHeaders bounds the number of header lines.
-	MaxHeaders int
+	MaxHeaders int `yaml:"max_headers"`
 	// MaxNonSendBody bounds the body of anything but SEND (RFC 4975
 	// section 7.1: REPORT and other non-SEND bodies are small).
-	MaxNonSendBody int64
+	MaxNonSendBody int64 `yaml:"-"`
 	// MaxChunk bounds the body of one SEND chunk.
-	MaxChunk int64
+	MaxChunk int64 `yaml:"max_chunk"`
 }
 
 // DefaultLimits are the limits used for zero fields.

@@ -1,0 +1,96 @@
+package interwork
+
+import (
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"iwf/internal/cfgerr"
+	"iwf/pager/split"
+	"iwf/smpp/coding"
+	"iwf/smpp/concat"
+)
+
+func TestSMSConfigValidate(t *testing.T) {
+	if err := DefaultSMSConfig().Validate(); err != nil {
+		t.Fatalf("defaults: %v", err)
+	}
+	want := DefaultSMSConfig()
+	// Marker and Receipts have no "unset": the loader starts from the
+	// defaults.
+	want.Marker, want.Receipts = "", false
+	if got := (SMSConfig{}).WithDefaults(); got != want {
+		t.Fatalf("an empty section with defaults is %+v", got)
+	}
+	tests := []struct {
+		name   string
+		mod    func(*SMSConfig)
+		fields []string // "" alone: still valid
+		want   string
+	}{
+		{"gsm7 packed", func(s *SMSConfig) { s.Coding, s.Packed = CodingGSM7, true }, nil, ""},
+		{"no marker", func(s *SMSConfig) { s.Marker = "" }, nil, ""},
+		{"coding", func(s *SMSConfig) { s.Coding = "latin9" }, []string{"coding"}, "auto, gsm7 or ucs2"},
+		{"packed ucs2", func(s *SMSConfig) { s.Coding, s.Packed = CodingUCS2, true }, []string{"packed"}, "GSM-7"},
+		{"style", func(s *SMSConfig) { s.Style = "udh9" }, []string{"style"}, "udh8, udh16, sar or payload"},
+		{"max segments", func(s *SMSConfig) { s.MaxSegments = 256 }, []string{"max_segments"}, "1..255"},
+		{"no segments", func(s *SMSConfig) { s.MaxSegments = 0 }, []string{"max_segments"}, "1..255"},
+		{"overflow", func(s *SMSConfig) { s.Overflow = "drop" }, []string{"overflow"}, "split, truncate or reject"},
+		{"marker", func(s *SMSConfig) { s.Marker = "\x00" }, []string{"marker"}, "printable"},
+		{"long marker", func(s *SMSConfig) { s.Marker = strings.Repeat("x", 33) }, []string{"marker"}, "32 bytes"},
+		{"reassembly", func(s *SMSConfig) { s.ReassemblyTimeout = 0 }, []string{"reassembly_timeout"}, "positive"},
+		{"incomplete", func(s *SMSConfig) { s.Incomplete = "drop" }, []string{"incomplete"}, "deliver or fail"},
+		{"every fault", func(s *SMSConfig) { s.Style, s.Overflow = "", "" }, []string{"style", "overflow"}, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := DefaultSMSConfig()
+			tc.mod(&s)
+			err := s.Validate()
+			if len(tc.fields) == 0 {
+				if err != nil {
+					t.Fatalf("want valid, got %v", err)
+				}
+				return
+			}
+			var got []string
+			for _, e := range err.(interface{ Unwrap() []error }).Unwrap() {
+				var fe *cfgerr.FieldError
+				if errors.As(e, &fe) {
+					got = append(got, fe.Path)
+				}
+			}
+			if !slices.Equal(got, tc.fields) || !errors.Is(err, ErrInvalidConfig) || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got %v (fields %q), want faults at %q saying %q", err, got, tc.fields, tc.want)
+			}
+		})
+	}
+}
+
+func TestSMSConfigOptions(t *testing.T) {
+	s := SMSConfig{Style: "sar", Packed: true, MaxSegments: 4, Overflow: "truncate", Incomplete: "fail", ReassemblyTimeout: time.Minute}
+	if o := s.ConcatOptions(); o != (concat.Options{Style: concat.SAR, Packed: true, MaxSegments: 4}) {
+		t.Errorf("options %+v", o)
+	}
+	if r := s.Reassembly(); r.Policy != concat.FailIncomplete || r.Timeout != time.Minute || r.MaxSegments != 4 {
+		t.Errorf("reassembly %+v", r)
+	}
+	if s.OverflowPolicy() != split.PolicyTruncate {
+		t.Errorf("overflow %v", s.OverflowPolicy())
+	}
+	if d := DefaultSMSConfig(); d.Reassembly().Policy != concat.DeliverPartial || d.ConcatOptions().Style != concat.UDH8 {
+		t.Errorf("defaults %+v", d)
+	}
+	codings := []struct {
+		coding SMSCoding
+		want   *coding.Coding
+	}{{CodingAuto, nil}, {"", nil}, {CodingGSM7, new(coding.GSM7)}, {CodingUCS2, new(coding.UCS2)}}
+	for _, tc := range codings {
+		o := (SMSConfig{Coding: tc.coding, Style: "udh16"}).TextOptions()
+		if (o.Coding == nil) != (tc.want == nil) || o.Coding != nil && *o.Coding != *tc.want || o.Concat.Style != concat.UDH16 {
+			t.Errorf("coding %q: text options %+v", tc.coding, o)
+		}
+	}
+}

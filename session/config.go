@@ -1,0 +1,198 @@
+package session
+
+import (
+	"cmp"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"iwf/internal/cfgerr"
+	"iwf/session/msrp"
+)
+
+// Config configures an Endpoint; its YAML keys are the daemon's msrp
+// section. What an Endpoint is handed rather than opens stays with the
+// caller: the listener (Serve takes it) and the certificate, which is
+// loaded from files before NewEndpoint, so an Endpoint reads no files.
+//
+// NewEndpoint fills zero fields from DefaultConfig; Validate checks a
+// complete configuration, as decoding over DefaultConfig leaves it, so
+// there an explicit zero is a fault rather than "the default".
+type Config struct {
+	// Host is the host written into our MSRP URIs (a=path); it must be
+	// reachable by peers (a public address behind NAT).
+	Host string `yaml:"host"`
+	// Port is the port written into our URIs; 0 takes the port of the
+	// first listener served.
+	Port int `yaml:"port"`
+	// Secure makes our URIs msrps (TLS); peers then connect with TLS.
+	// It goes with TLS, so it has no key of its own.
+	Secure bool `yaml:"-"`
+	// ChunkSize is the body size of a chunk while several messages share
+	// a connection, small so that none waits long (default 2048).
+	ChunkSize int `yaml:"chunk_size"`
+	// SoloChunkSize is the chunk body size while a message is alone on its
+	// connection, large for throughput (default 262144, or ChunkSize when
+	// that is larger). A chat message that starts meanwhile waits for at
+	// most two such chunks.
+	SoloChunkSize int `yaml:"solo_chunk_size"`
+	// Window bounds the chunks of one message awaiting their response
+	// (default 32); with the write queue it bounds memory per message.
+	Window int `yaml:"window"`
+	// TransactionTimeout is how long a request waits for its response
+	// before it fails with a local 408 (default 30 s, RFC 4975 section 7.3).
+	TransactionTimeout time.Duration `yaml:"transaction_timeout"`
+	// MaxMessageSize is the default max-size of received messages
+	// (default 16 MiB); a session may lower or raise it.
+	MaxMessageSize int64 `yaml:"max_message_size"`
+	// MaxIncomplete bounds the messages a session reassembles at once
+	// (default 16).
+	MaxIncomplete int `yaml:"max_incomplete"`
+	// IncompleteTimeout drops a partly received message when no chunk
+	// arrived for this long (default 2 minutes).
+	IncompleteTimeout time.Duration `yaml:"incomplete_timeout"`
+	// ConnectTimeout bounds a TCP/TLS connect (default 10 s).
+	ConnectTimeout time.Duration `yaml:"connect_timeout"`
+	// BindTimeout is how long a passive session waits for the peer's
+	// first request (default 30 s).
+	BindTimeout time.Duration `yaml:"bind_timeout"`
+	// Limits are the parser limits (default msrp.DefaultLimits); their
+	// keys sit beside the others.
+	Limits msrp.Limits `yaml:",inline"`
+	// TLS is used for msrps: as server config for TLS listeners wrapped by
+	// the caller, and as client config when dialing msrps peers.
+	TLS *tls.Config `yaml:"-"`
+	// Relay, when set, routes every session through an RFC 4976 relay.
+	Relay *RelayConfig `yaml:"relay"`
+	// Logger receives structured logs (default slog.Default()).
+	Logger *slog.Logger `yaml:"-"`
+}
+
+// RelayConfig names the RFC 4976 relay all sessions go through.
+type RelayConfig struct {
+	// URI of the relay, e.g. msrps://relay.example.net:2855;tcp.
+	URI string `yaml:"uri"`
+	// Username and Password answer its digest challenge.
+	Username string `yaml:"username"`
+	// Password may be written "${ENV_NAME}" in the daemon's file, which
+	// reads it from the environment.
+	Password string `yaml:"password"`
+	// Expires is the registration lifetime asked for (default 10 min);
+	// a 423 answer raises it to the relay's Min-Expires.
+	Expires time.Duration `yaml:"expires"`
+}
+
+// defaultRelayExpires is RelayConfig.Expires when zero. It is not in
+// DefaultConfig because there is no relay by default.
+const defaultRelayExpires = 10 * time.Minute
+
+// ErrInvalidConfig is matched (errors.Is) by every configuration fault
+// Validate and NewEndpoint return.
+var ErrInvalidConfig = errors.New("session: invalid configuration")
+
+// DefaultConfig is what zero fields mean. It has no Host: peers must be
+// told an address that reaches us, which only the deployment knows.
+func DefaultConfig() Config {
+	return Config{
+		ChunkSize:          2048,
+		SoloChunkSize:      256 << 10,
+		Window:             32,
+		TransactionTimeout: 30 * time.Second,
+		MaxMessageSize:     16 << 20,
+		MaxIncomplete:      16,
+		IncompleteTimeout:  2 * time.Minute,
+		ConnectTimeout:     10 * time.Second,
+		BindTimeout:        30 * time.Second,
+		Limits:             msrp.DefaultLimits,
+	}
+}
+
+// withDefaults fills the zero fields from DefaultConfig.
+func (c Config) withDefaults() Config {
+	d := DefaultConfig()
+	c.ChunkSize = cmp.Or(c.ChunkSize, d.ChunkSize)
+	if c.SoloChunkSize == 0 {
+		// Solo chunks are never smaller than shared ones.
+		c.SoloChunkSize = max(d.SoloChunkSize, c.ChunkSize)
+	}
+	c.Window = cmp.Or(c.Window, d.Window)
+	c.TransactionTimeout = cmp.Or(c.TransactionTimeout, d.TransactionTimeout)
+	c.MaxMessageSize = cmp.Or(c.MaxMessageSize, d.MaxMessageSize)
+	c.MaxIncomplete = cmp.Or(c.MaxIncomplete, d.MaxIncomplete)
+	c.IncompleteTimeout = cmp.Or(c.IncompleteTimeout, d.IncompleteTimeout)
+	c.ConnectTimeout = cmp.Or(c.ConnectTimeout, d.ConnectTimeout)
+	c.BindTimeout = cmp.Or(c.BindTimeout, d.BindTimeout)
+	c.Limits.MaxHeaderBytes = cmp.Or(c.Limits.MaxHeaderBytes, d.Limits.MaxHeaderBytes)
+	c.Limits.MaxHeaders = cmp.Or(c.Limits.MaxHeaders, d.Limits.MaxHeaders)
+	c.Limits.MaxNonSendBody = cmp.Or(c.Limits.MaxNonSendBody, d.Limits.MaxNonSendBody)
+	c.Limits.MaxChunk = cmp.Or(c.Limits.MaxChunk, d.Limits.MaxChunk)
+	if c.Relay != nil {
+		r := *c.Relay
+		r.Expires = cmp.Or(r.Expires, defaultRelayExpires)
+		c.Relay = &r
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	return c
+}
+
+// Validate checks every field and returns the faults joined, each a
+// *cfgerr.FieldError naming its YAML path ("chunk_size",
+// "relay.password") and matching ErrInvalidConfig. Nothing is clamped.
+func (c Config) Validate() error {
+	var errs []error
+	bad := func(path, format string, args ...any) {
+		errs = append(errs, &cfgerr.FieldError{Pkg: "session", Path: path, Reason: fmt.Sprintf(format, args...), Kind: ErrInvalidConfig})
+	}
+	if c.Host == "" {
+		bad("host", "empty: peers need an address to connect to")
+	}
+	if c.Port < 0 || c.Port > 65535 {
+		bad("port", "%d out of range", c.Port)
+	}
+	for _, f := range []struct {
+		path string
+		v    int64
+	}{
+		{"bind_timeout", int64(c.BindTimeout)},
+		{"chunk_size", int64(c.ChunkSize)},
+		{"connect_timeout", int64(c.ConnectTimeout)},
+		{"incomplete_timeout", int64(c.IncompleteTimeout)},
+		{"max_chunk", c.Limits.MaxChunk},
+		{"max_header_bytes", int64(c.Limits.MaxHeaderBytes)},
+		{"max_headers", int64(c.Limits.MaxHeaders)},
+		{"max_incomplete", int64(c.MaxIncomplete)},
+		{"max_message_size", c.MaxMessageSize},
+		{"solo_chunk_size", int64(c.SoloChunkSize)},
+		{"transaction_timeout", int64(c.TransactionTimeout)},
+		{"window", int64(c.Window)},
+	} {
+		if f.v <= 0 {
+			bad(f.path, "must be positive")
+		}
+	}
+	if c.SoloChunkSize < c.ChunkSize {
+		bad("solo_chunk_size", "%d is below chunk_size %d", c.SoloChunkSize, c.ChunkSize)
+	}
+	if c.Limits.MaxHeaderBytes < 1024 {
+		bad("max_header_bytes", "%d is too small for real paths (at least 1024)", c.Limits.MaxHeaderBytes)
+	}
+	if r := c.Relay; r != nil {
+		if _, err := msrp.ParseURI(r.URI); err != nil {
+			bad("relay.uri", "%v", err)
+		}
+		if r.Username == "" {
+			bad("relay.username", "empty")
+		}
+		if r.Password == "" {
+			bad("relay.password", "empty")
+		}
+		if r.Expires < 0 {
+			bad("relay.expires", "negative")
+		}
+	}
+	return errors.Join(errs...)
+}
