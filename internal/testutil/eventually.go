@@ -16,8 +16,8 @@ const WaitTimeout = 30 * time.Second
 const maxPollInterval = 20 * time.Millisecond
 
 // Eventually calls cond, from the calling goroutine, until it returns
-// true, and fails the test with the message made of format and args when
-// WaitTimeout passes first. It is for state that offers no event to wait
+// true, and fails the test when WaitTimeout passes first; format and args
+// say what it waited for ("the bind to leave"). It is for state that offers no event to wait
 // on (a TTL in Redis, a counter another goroutine updates); where there is
 // a channel or a callback, wait on that instead.
 func Eventually(tb testing.TB, cond func() bool, format string, args ...any) {
@@ -28,7 +28,7 @@ func Eventually(tb testing.TB, cond func() bool, format string, args ...any) {
 func eventually(tb testing.TB, timeout time.Duration, cond func() bool, format string, args ...any) {
 	tb.Helper()
 	if !poll(timeout, cond) {
-		tb.Fatalf("still not so after %v: %s", timeout, fmt.Sprintf(format, args...))
+		tb.Fatalf("gave up after %v waiting for %s", timeout, fmt.Sprintf(format, args...))
 	}
 }
 

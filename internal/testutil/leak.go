@@ -21,7 +21,10 @@ var modulePrefixes = []string{"iwf/", "main."}
 func CheckLeaks(tb testing.TB, prefixes ...string) {
 	tb.Helper()
 	l := NewLeakCheck(prefixes...)
-	tb.Cleanup(func() { l.Check(tb) })
+	tb.Cleanup(func() {
+		tb.Helper() // so that a failure names the line that called CheckLeaks
+		l.Check(tb)
+	})
 }
 
 // LeakCheck remembers which goroutines ran when it was made, so that Check

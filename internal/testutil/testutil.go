@@ -39,14 +39,19 @@ func Context(tb testing.TB) context.Context {
 
 // Logger returns a logger for the code under test. It discards everything
 // unless LogEnv is set: most tests assert on behaviour, and the logs of a
-// passing test are noise.
+// passing test are noise. For a *testing.F it writes to standard error.
 func Logger(tb testing.TB) *slog.Logger {
 	if os.Getenv(LogEnv) == "" {
 		return slog.New(slog.DiscardHandler)
 	}
+	opts := &slog.HandlerOptions{Level: slog.LevelDebug}
+	if _, ok := tb.(*testing.F); ok {
+		// What a fuzz target runs may not log through f.
+		return slog.New(slog.NewTextHandler(os.Stderr, opts))
+	}
 	w := &tbWriter{tb: tb}
 	tb.Cleanup(w.close)
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	return slog.New(slog.NewTextHandler(w, opts))
 }
 
 // tbWriter passes each log line to tb.Log until tb's cleanups run. The
