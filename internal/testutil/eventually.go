@@ -17,9 +17,9 @@ const maxPollInterval = 20 * time.Millisecond
 
 // Eventually calls cond, from the calling goroutine, until it returns
 // true, and fails the test when WaitTimeout passes first; format and args
-// say what it waited for ("the bind to leave"). It is for state that offers no event to wait
-// on (a TTL in Redis, a counter another goroutine updates); where there is
-// a channel or a callback, wait on that instead.
+// say what it waited for ("the bind to leave"). It is for state that
+// offers no event to wait on (a TTL in Redis, a counter another goroutine
+// updates); where there is a channel or a callback, wait on that instead.
 func Eventually(tb testing.TB, cond func() bool, format string, args ...any) {
 	tb.Helper()
 	eventually(tb, WaitTimeout, cond, format, args...)
