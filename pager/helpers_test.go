@@ -14,6 +14,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"iwf/internal/sipstack"
+	"iwf/internal/sipstack/sipstacktest"
 	"iwf/pager"
 	"iwf/pager/pagertest"
 )
@@ -68,7 +69,7 @@ func startIWF(tb testing.TB, trunks []pager.Trunk, tune func(*pager.InboundConfi
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	in.Register(ctx, st.Server())
-	pagertest.Serve(tb, st)
+	sipstacktest.Serve(tb, st)
 	tb.Cleanup(cancel)
 	return &iwf{stack: st, inbound: in, store: store, trunks: ts, cancel: cancel}
 }
@@ -84,7 +85,7 @@ func client(tb testing.TB) *sipstack.Stack {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	pagertest.Serve(tb, st)
+	sipstacktest.Serve(tb, st)
 	return st
 }
 

@@ -2,7 +2,6 @@ package pager_test
 
 import (
 	"context"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -10,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"iwf/internal/testutil"
 	"iwf/pager"
 )
 
@@ -39,7 +39,7 @@ func sippRun(t testing.TB, iw *iwf, scenario, transport string, calls int, extra
 		"-s", "+447700900123",
 		"-t", mode,
 		"-i", "127.0.0.1",
-		"-p", itoa(freePort(t)), // SIPp's default is 5060
+		"-p", itoa(testutil.FreePort(t)), // SIPp's default is 5060
 		"-m", itoa(calls),
 		"-nostdin", "-skip_rlimit",
 		"-timeout", "30s", "-timeout_error",
@@ -65,27 +65,6 @@ func sippRun(t testing.TB, iw *iwf, scenario, transport string, calls int, extra
 		t.Fatalf("sipp %s: %v\n%s", scenario, err, traces.String())
 	}
 	return string(out)
-}
-
-// freePort returns a loopback port free for UDP and TCP at the time of
-// the call, for SIPp's own socket.
-func freePort(t testing.TB) int {
-	t.Helper()
-	for range 20 {
-		pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		port := pc.LocalAddr().(*net.UDPAddr).Port
-		ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", itoa(port)))
-		_ = pc.Close()
-		if err == nil {
-			_ = ln.Close()
-			return port
-		}
-	}
-	t.Fatal("no free port")
-	return 0
 }
 
 func TestSIPpMessage(t *testing.T) {

@@ -3,12 +3,10 @@ package session_test
 import (
 	"context"
 	"io"
-	"log/slog"
 	"net"
-	"runtime"
 	"testing"
-	"time"
 
+	"iwf/internal/testutil"
 	"iwf/session"
 )
 
@@ -47,25 +45,10 @@ func newEndpointNoCleanup(t *testing.T) *session.Endpoint {
 		t.Fatal(err)
 	}
 	ep, err := session.NewEndpoint(session.Config{Host: "127.0.0.1", Port: ln.Addr().(*net.TCPAddr).Port,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		Logger: testutil.Logger(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	go ep.Serve(context.Background(), ln)
 	return ep
-}
-
-// waitGoroutines waits until the goroutine count is back to n: goroutines
-// end asynchronously after Close returns in the runtime's own helpers.
-func waitGoroutines(t *testing.T, n int) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for runtime.NumGoroutine() > n {
-		if time.Now().After(deadline) {
-			buf := make([]byte, 1<<20)
-			t.Fatalf("goroutines leaked: %d > %d\n%s", runtime.NumGoroutine(), n, buf[:runtime.Stack(buf, true)])
-		}
-		runtime.Gosched()
-		time.Sleep(10 * time.Millisecond)
-	}
 }

@@ -6,14 +6,12 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
 	"net"
-	"runtime"
 	"testing"
 	"time"
 
 	"iwf/internal/testcert"
+	"iwf/internal/testutil"
 	"iwf/session"
 	"iwf/session/msrp"
 	"iwf/session/msrptest"
@@ -27,7 +25,7 @@ func TestTLSSession(t *testing.T) {
 	}
 	serverTLS := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	b, err := session.NewEndpoint(session.Config{Host: "127.0.0.1", Port: ln.Addr().(*net.TCPAddr).Port, Secure: true,
-		TLS: serverTLS, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		TLS: serverTLS, Logger: testutil.Logger(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,7 +37,7 @@ func TestTLSSession(t *testing.T) {
 	if !sb.LocalURI().Secure || sb.LocalPath()[0].String()[:8] != "msrps://" {
 		t.Fatalf("local path %v", sb.LocalPath())
 	}
-	if _, err := sa.Send(ctxT(t), &session.OutgoingMessage{ContentType: "text/plain", Body: []byte("over TLS")}); err != nil {
+	if _, err := sa.Send(testutil.Context(t), &session.OutgoingMessage{ContentType: "text/plain", Body: []byte("over TLS")}); err != nil {
 		t.Fatal(err)
 	}
 	if m := recv(t, rb.msgs, "TLS message"); string(m.Body) != "over TLS" {
@@ -66,12 +64,12 @@ func TestTLSRejectsUntrustedPeer(t *testing.T) {
 	}()
 	t.Cleanup(func() { ln.Close() })
 	a := msrptest.NewEndpoint(t, session.Config{})
-	s, err := a.NewSession(ctxT(t), session.SessionOptions{})
+	s, err := a.NewSession(testutil.Context(t), session.SessionOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	u := msrp.URI{Secure: true, Host: "127.0.0.1", Port: ln.Addr().(*net.TCPAddr).Port, SessionID: "x", Transport: "tcp"}
-	if err := s.Connect(ctxT(t), []msrp.URI{u}, true); err == nil {
+	if err := s.Connect(testutil.Context(t), []msrp.URI{u}, true); err == nil {
 		t.Fatal("connected to a peer with an untrusted certificate")
 	}
 	if st := a.Stats(); st.ConnectFailures != 1 {
@@ -80,7 +78,7 @@ func TestTLSRejectsUntrustedPeer(t *testing.T) {
 }
 
 func TestSenderSeesConnectionLossWithoutLeaks(t *testing.T) {
-	before := runtime.NumGoroutine()
+	leaks := testutil.NewLeakCheck()
 	func() {
 		a := newEndpointNoCleanup(t)
 		defer a.Close()
@@ -90,7 +88,7 @@ func TestSenderSeesConnectionLossWithoutLeaks(t *testing.T) {
 			NewSink: func(*session.Message) (session.Sink, error) { return sink, nil }})
 		errc := make(chan error, 1)
 		go func() {
-			_, err := sa.Send(ctxT(t), &session.OutgoingMessage{ContentType: "application/octet-stream", Reader: &patternReader{n: 1 << 40}, Size: -1})
+			_, err := sa.Send(testutil.Context(t), &session.OutgoingMessage{ContentType: "application/octet-stream", Reader: &patternReader{n: 1 << 40}, Size: -1})
 			errc <- err
 		}()
 		recv(t, sink.reached(1<<20), "first MB")
@@ -102,7 +100,7 @@ func TestSenderSeesConnectionLossWithoutLeaks(t *testing.T) {
 			t.Fatalf("session error %v", err)
 		}
 	}()
-	waitGoroutines(t, before)
+	leaks.Check(t)
 }
 
 func TestManualReports(t *testing.T) {
@@ -111,7 +109,7 @@ func TestManualReports(t *testing.T) {
 	ra, rb := newRecorder(), newRecorder()
 	sa, _ := pair(t, a, b, session.SessionOptions{Handler: ra}, session.SessionOptions{Handler: rb, ManualReports: true})
 	for _, body := range []string{"to be delivered", "to fail"} {
-		if _, err := sa.Send(ctxT(t), &session.OutgoingMessage{ContentType: "text/plain", Body: []byte(body), SuccessReport: true}); err != nil {
+		if _, err := sa.Send(testutil.Context(t), &session.OutgoingMessage{ContentType: "text/plain", Body: []byte(body), SuccessReport: true}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -154,14 +152,14 @@ func TestFailureReportPartialSkipsSuccessResponses(t *testing.T) {
 func TestSendThroughRelayUsesItsPath(t *testing.T) {
 	relay := msrptest.NewRelay(t, msrptest.RelayOptions{Username: "iwf", Password: "secret"})
 	ep := msrptest.NewEndpoint(t, session.Config{Relay: &session.RelayConfig{URI: relay.URI.String(), Username: "iwf", Password: "secret"}})
-	s, err := ep.NewSession(ctxT(t), session.SessionOptions{})
+	s, err := ep.NewSession(testutil.Context(t), session.SessionOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	peer := []msrp.URI{{Host: "relay.peer.example", Port: 2855, SessionID: "pr1", Transport: "tcp"},
 		{Host: "bob.example", Port: 7000, SessionID: "bob1", Transport: "tcp"}}
 	// Passive by SDP, but through a relay we always connect (RFC 4976).
-	if err := s.Connect(ctxT(t), peer, false); err != nil {
+	if err := s.Connect(testutil.Context(t), peer, false); err != nil {
 		t.Fatal(err)
 	}
 	fw := relay.Forwarded()
@@ -182,7 +180,7 @@ func TestRelayRegistrationIsRefreshed(t *testing.T) {
 	// The relay grants what is asked; 1 s makes the refresh due at 0.8 s.
 	ep := msrptest.NewEndpoint(t, session.Config{Relay: &session.RelayConfig{URI: relay.URI.String(),
 		Username: "iwf", Password: "secret", Expires: time.Second}})
-	if _, err := ep.NewSession(ctxT(t), session.SessionOptions{}); err != nil {
+	if _, err := ep.NewSession(testutil.Context(t), session.SessionOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	// Two rounds per registration (challenge, credentials); the refresh
@@ -200,7 +198,7 @@ func TestCEMADialsSDPAddress(t *testing.T) {
 	a := msrptest.NewEndpoint(t, session.Config{})
 	b := msrptest.NewEndpoint(t, session.Config{})
 	rb := newRecorder()
-	ctx := ctxT(t)
+	ctx := testutil.Context(t)
 	sa, err := a.NewSession(ctx, session.SessionOptions{CEMA: true})
 	if err != nil {
 		t.Fatal(err)

@@ -8,13 +8,13 @@ import (
 	"fmt"
 	"hash"
 	"io"
-	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"iwf/internal/testutil"
 	"iwf/session"
 	"iwf/session/msrp"
 	"iwf/session/msrptest"
@@ -55,17 +55,11 @@ func recv[T any](t *testing.T, ch <-chan T, what string) T {
 	}
 }
 
-func ctxT(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	t.Cleanup(cancel)
-	return ctx
-}
-
 // pair opens a session on a (active, the offerer) and one on b (passive)
 // and connects them as an SDP offer/answer would.
 func pair(t *testing.T, a, b *session.Endpoint, oa, ob session.SessionOptions) (*session.Session, *session.Session) {
 	t.Helper()
-	ctx := ctxT(t)
+	ctx := testutil.Context(t)
 	sa, err := a.NewSession(ctx, oa)
 	if err != nil {
 		t.Fatal(err)
@@ -88,7 +82,7 @@ func TestSendBothWaysWithReports(t *testing.T) {
 	b := msrptest.NewEndpoint(t, session.Config{})
 	ra, rb := newRecorder(), newRecorder()
 	sa, sb := pair(t, a, b, session.SessionOptions{Handler: ra}, session.SessionOptions{Handler: rb})
-	ctx := ctxT(t)
+	ctx := testutil.Context(t)
 
 	id, err := sa.Send(ctx, &session.OutgoingMessage{ContentType: "text/plain", Body: []byte("Hey Bob, are you there?"), SuccessReport: true})
 	if err != nil {
@@ -147,7 +141,7 @@ func TestLargeTransferDoesNotBlockChat(t *testing.T) {
 	if st := a.Stats(); st.Connections != 1 {
 		t.Fatalf("sessions to one peer use %d connections, want 1", st.Connections)
 	}
-	ctx := ctxT(t)
+	ctx := testutil.Context(t)
 	content := &patternReader{n: size}
 	bigErr := make(chan error, 1)
 	go func() {
@@ -254,7 +248,7 @@ func (s *hashSink) reached(n int64) <-chan struct{} {
 // connection, for exact frames on the wire.
 func rawSession(t *testing.T, ep *session.Endpoint, opts session.SessionOptions) (*session.Session, *msrptest.Peer, msrp.Frame) {
 	t.Helper()
-	ctx := ctxT(t)
+	ctx := testutil.Context(t)
 	s, err := ep.NewSession(ctx, opts)
 	if err != nil {
 		t.Fatal(err)
@@ -337,7 +331,7 @@ func TestSenderAbortsOnCancel(t *testing.T) {
 			}
 			return sink, nil
 		}})
-	ctx, cancel := context.WithCancel(ctxT(t))
+	ctx, cancel := context.WithCancel(testutil.Context(t))
 	errc := make(chan error, 1)
 	go func() {
 		_, err := sa.Send(ctx, &session.OutgoingMessage{ContentType: "application/octet-stream", Reader: &patternReader{n: 1 << 30}, Size: 1 << 30})
@@ -349,7 +343,7 @@ func TestSenderAbortsOnCancel(t *testing.T) {
 		t.Fatalf("send: %v", err)
 	}
 	// The session still works and the aborted message never surfaces.
-	if _, err := sa.Send(ctxT(t), &session.OutgoingMessage{ContentType: "text/plain", Body: []byte("still here")}); err != nil {
+	if _, err := sa.Send(testutil.Context(t), &session.OutgoingMessage{ContentType: "text/plain", Body: []byte("still here")}); err != nil {
 		t.Fatal(err)
 	}
 	if m := recv(t, rb.msgs, "message after abort"); string(m.Body) != "still here" {
@@ -440,12 +434,12 @@ func TestSendGets413AndAborts(t *testing.T) {
 	b := msrptest.NewEndpoint(t, session.Config{})
 	rb := newRecorder()
 	sa, _ := pair(t, a, b, session.SessionOptions{}, session.SessionOptions{Handler: rb, MaxSize: 1000})
-	_, err := sa.Send(ctxT(t), &session.OutgoingMessage{ContentType: "text/plain", Body: bytes.Repeat([]byte("x"), 5000)})
+	_, err := sa.Send(testutil.Context(t), &session.OutgoingMessage{ContentType: "text/plain", Body: bytes.Repeat([]byte("x"), 5000)})
 	var se *session.StatusError
 	if !errors.As(err, &se) || se.Code != 413 || se.Local {
 		t.Fatalf("send: %v", err)
 	}
-	if _, err := sa.Send(ctxT(t), &session.OutgoingMessage{ContentType: "text/plain", Body: []byte("small")}); err != nil {
+	if _, err := sa.Send(testutil.Context(t), &session.OutgoingMessage{ContentType: "text/plain", Body: []byte("small")}); err != nil {
 		t.Fatal(err)
 	}
 	if m := recv(t, rb.msgs, "small message"); string(m.Body) != "small" {
@@ -459,7 +453,7 @@ func TestHandlerRejectMapsToStatus(t *testing.T) {
 	rb := newRecorder()
 	rb.onMsg = func(*session.Message) error { return session.Reject(415, "no CPIM inside") }
 	sa, _ := pair(t, a, b, session.SessionOptions{}, session.SessionOptions{Handler: rb})
-	_, err := sa.Send(ctxT(t), &session.OutgoingMessage{ContentType: "text/plain", Body: []byte("x")})
+	_, err := sa.Send(testutil.Context(t), &session.OutgoingMessage{ContentType: "text/plain", Body: []byte("x")})
 	var se *session.StatusError
 	if !errors.As(err, &se) || se.Code != 415 {
 		t.Fatalf("send: %v", err)
@@ -502,12 +496,12 @@ func TestNoResponsesWhenFailureReportNo(t *testing.T) {
 
 func TestTransactionTimeout408(t *testing.T) {
 	a := msrptest.NewEndpoint(t, session.Config{TransactionTimeout: 300 * time.Millisecond})
-	s, err := a.NewSession(ctxT(t), session.SessionOptions{})
+	s, err := a.NewSession(testutil.Context(t), session.SessionOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ln := listenSilent(t) // a peer that accepts and never answers
-	err = s.Connect(ctxT(t), []msrp.URI{{Host: "127.0.0.1", Port: ln, SessionID: "x", Transport: "tcp"}}, true)
+	err = s.Connect(testutil.Context(t), []msrp.URI{{Host: "127.0.0.1", Port: ln, SessionID: "x", Transport: "tcp"}}, true)
 	var se *session.StatusError
 	if !errors.As(err, &se) || se.Code != 408 || !se.Local {
 		t.Fatalf("connect: %v", err)
@@ -515,12 +509,12 @@ func TestTransactionTimeout408(t *testing.T) {
 }
 
 func TestConnectionDropFailsSessionWithoutLeaks(t *testing.T) {
-	before := runtime.NumGoroutine()
+	leaks := testutil.NewLeakCheck()
 	func() {
 		ep := newEndpointNoCleanup(t)
 		defer ep.Close()
 		rec := newRecorder()
-		ctx := ctxT(t)
+		ctx := testutil.Context(t)
 		s, err := ep.NewSession(ctx, session.SessionOptions{Handler: rec})
 		if err != nil {
 			t.Fatal(err)
@@ -544,7 +538,7 @@ func TestConnectionDropFailsSessionWithoutLeaks(t *testing.T) {
 		default:
 		}
 	}()
-	waitGoroutines(t, before)
+	leaks.Check(t)
 }
 
 func TestRelayAuth(t *testing.T) {
@@ -564,7 +558,7 @@ func TestRelayAuth(t *testing.T) {
 			relay := msrptest.NewRelay(t, msrptest.RelayOptions{Username: "iwf", Password: "secret", MinExpires: tc.minExpires})
 			ep := msrptest.NewEndpoint(t, session.Config{Relay: &session.RelayConfig{
 				URI: relay.URI.String(), Username: "iwf", Password: tc.password, Expires: 10 * time.Minute}})
-			s, err := ep.NewSession(ctxT(t), session.SessionOptions{})
+			s, err := ep.NewSession(testutil.Context(t), session.SessionOptions{})
 			if tc.wantErr {
 				if !errors.Is(err, session.ErrRelayAuth) {
 					t.Fatalf("got %v, want ErrRelayAuth", err)
@@ -586,7 +580,7 @@ func TestRelayAuth(t *testing.T) {
 				t.Fatalf("retry Expires %d, want Min-Expires %d", last.Expires.Value, tc.minExpires)
 			}
 			// A second session reuses the registration.
-			if _, err := ep.NewSession(ctxT(t), session.SessionOptions{}); err != nil || len(relay.Attempts()) != tc.rounds {
+			if _, err := ep.NewSession(testutil.Context(t), session.SessionOptions{}); err != nil || len(relay.Attempts()) != tc.rounds {
 				t.Fatalf("second session re-authenticated: %v", err)
 			}
 		})

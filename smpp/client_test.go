@@ -12,12 +12,13 @@ import (
 	"testing"
 	"time"
 
+	"iwf/internal/testutil"
 	"iwf/smpp/receipt"
 	"iwf/smpp/smpptest"
 )
 
 func TestClientBindSubmit(t *testing.T) {
-	noLeaks(t)
+	testutil.CheckLeaks(t)
 	tests := []struct {
 		name      string
 		mode      BindMode
@@ -39,7 +40,7 @@ func TestClientBindSubmit(t *testing.T) {
 			msg := testMessage("hello")
 			msg.RegisteredDelivery = 1
 			msg.TLVs = []TLV{{Tag: 0x0204, Value: []byte{0x00, 0x07}}} // user_message_reference
-			res, err := c.Submit(testCtx(t), msg)
+			res, err := c.Submit(testutil.Context(t), msg)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -71,7 +72,7 @@ func TestClientBindSubmit(t *testing.T) {
 }
 
 func TestClientBindRefused(t *testing.T) {
-	noLeaks(t)
+	testutil.CheckLeaks(t)
 	smsc := startSMSC(t)
 	cfg := clientConfig(smsc.Addr())
 	cfg.Password = "wrong"
@@ -100,7 +101,7 @@ func TestClientBindRefused(t *testing.T) {
 }
 
 func TestClientFirstBindRetried(t *testing.T) {
-	noLeaks(t)
+	testutil.CheckLeaks(t)
 	smsc := startSMSC(t)
 	cfg := clientConfig(smsc.Addr())
 	var dials atomic.Int32
@@ -114,7 +115,7 @@ func TestClientFirstBindRetried(t *testing.T) {
 	clk := newFakeClock()
 	c := startClient(t, cfg, nil, clk)
 	// A submit needs the bind, so once it is accepted the bind is counted.
-	if _, err := c.Submit(testCtx(t), testMessage("x")); err != nil {
+	if _, err := c.Submit(testutil.Context(t), testMessage("x")); err != nil {
 		t.Fatal(err)
 	}
 	st := c.Status()[0]
@@ -128,7 +129,7 @@ func TestClientFirstBindRetried(t *testing.T) {
 }
 
 func TestClientWindow(t *testing.T) {
-	noLeaks(t)
+	testutil.CheckLeaks(t)
 	smsc := startSMSC(t)
 	cfg := clientConfig(smsc.Addr())
 	cfg.Window = 5
@@ -137,7 +138,7 @@ func TestClientWindow(t *testing.T) {
 	smsc.Hold()
 
 	const n = 20
-	ctx := testCtx(t)
+	ctx := testutil.Context(t)
 	var wg sync.WaitGroup
 	errs := make(chan error, n)
 	for i := range n {
@@ -175,7 +176,7 @@ func TestClientWindow(t *testing.T) {
 }
 
 func TestClientThroughput(t *testing.T) {
-	noLeaks(t)
+	testutil.CheckLeaks(t)
 	tests := []struct {
 		name  string
 		rate  float64
@@ -192,7 +193,7 @@ func TestClientThroughput(t *testing.T) {
 			cfg.Throughput, cfg.Burst = tc.rate, tc.burst
 			clk := newFakeClock()
 			c := startClient(t, cfg, nil, clk)
-			ctx := testCtx(t)
+			ctx := testutil.Context(t)
 			for i := range tc.n {
 				if _, err := c.Submit(ctx, testMessage(fmt.Sprint(i))); err != nil {
 					t.Fatal(err)
@@ -214,12 +215,12 @@ func TestClientThroughput(t *testing.T) {
 }
 
 func TestClientThrottleBackoff(t *testing.T) {
-	noLeaks(t)
+	testutil.CheckLeaks(t)
 	smsc := startSMSC(t)
 	clk := newFakeClock()
 	c := startClient(t, clientConfig(smsc.Addr()), nil, clk)
 	smsc.RespondNext(3, smpptest.StatusThrottled)
-	res, err := c.Submit(testCtx(t), testMessage("x"))
+	res, err := c.Submit(testutil.Context(t), testMessage("x"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -238,7 +239,7 @@ func TestClientThrottleBackoff(t *testing.T) {
 }
 
 func TestClientSubmitStatuses(t *testing.T) {
-	noLeaks(t)
+	testutil.CheckLeaks(t)
 	tests := []struct {
 		name         string
 		n            int
@@ -256,7 +257,7 @@ func TestClientSubmitStatuses(t *testing.T) {
 			smsc := startSMSC(t)
 			c := startClient(t, clientConfig(smsc.Addr()), nil, newFakeClock())
 			smsc.RespondNext(tc.n, tc.status)
-			res, err := c.Submit(testCtx(t), testMessage("x"))
+			res, err := c.Submit(testutil.Context(t), testMessage("x"))
 			var se *StatusError
 			switch {
 			case tc.wantErr == 0 && err != nil:
@@ -272,13 +273,15 @@ func TestClientSubmitStatuses(t *testing.T) {
 }
 
 func TestClientRebindAfterDrop(t *testing.T) {
-	noLeaks(t)
+	testutil.CheckLeaks(t)
 	smsc := startSMSC(t)
 	cfg := clientConfig(smsc.Addr())
 	cfg.Binds = 2
 	c := startClient(t, cfg, nil, newFakeClock())
-	waitSMSC(t, smsc, func(s smpptest.State) bool { return s.Bound == 2 })
-	ctx := testCtx(t)
+	// smpptest counts a bind when it answers, the client when it reads the
+	// answer: a drop in between would fail that bind instead of ending it.
+	testutil.Eventually(t, func() bool { return allBound(c, 1) }, "both binds bound")
+	ctx := testutil.Context(t)
 	if _, err := c.Submit(ctx, testMessage("before")); err != nil {
 		t.Fatal(err)
 	}
@@ -291,20 +294,21 @@ func TestClientRebindAfterDrop(t *testing.T) {
 	if res.MessageID != "msg-2" {
 		t.Errorf("message id %q after rebind", res.MessageID)
 	}
-	// smpptest counts a bind when it answers; the client when it reads the
-	// answer.
-	eventually(t, "both binds bound twice", func() bool {
-		for _, st := range c.Status() {
-			if st.Counters.Binds != 2 || st.State != StateBound {
-				return false
-			}
+	testutil.Eventually(t, func() bool { return allBound(c, 2) }, "both binds bound twice")
+}
+
+// allBound reports whether every bind of c is bound and has bound n times.
+func allBound(c *Client, n uint64) bool {
+	for _, st := range c.Status() {
+		if st.Counters.Binds != n || st.State != StateBound {
+			return false
 		}
-		return true
-	})
+	}
+	return true
 }
 
 func TestClientEnquireLink(t *testing.T) {
-	noLeaks(t)
+	testutil.CheckLeaks(t)
 	smsc := startSMSC(t)
 	cfg := clientConfig(smsc.Addr())
 	cfg.EnquireLink = 10 * time.Millisecond
@@ -313,7 +317,7 @@ func TestClientEnquireLink(t *testing.T) {
 }
 
 func TestClientDeliver(t *testing.T) {
-	noLeaks(t)
+	testutil.CheckLeaks(t)
 	tests := []struct {
 		name       string
 		receipt    bool
@@ -340,7 +344,7 @@ func TestClientDeliver(t *testing.T) {
 			cfg.Mode = ModeTxRx
 			startClient(t, cfg, h, nil)
 			waitSMSC(t, smsc, func(s smpptest.State) bool { return s.Bound == 2 })
-			ctx := testCtx(t)
+			ctx := testutil.Context(t)
 			var status uint32
 			var err error
 			if tc.receipt {
@@ -379,7 +383,7 @@ func TestClientDeliver(t *testing.T) {
 // TestClientDeliverAnsweredAfterHandler: the deliver_sm_resp leaves only
 // once the handler has returned.
 func TestClientDeliverAnsweredAfterHandler(t *testing.T) {
-	noLeaks(t)
+	testutil.CheckLeaks(t)
 	smsc := startSMSC(t)
 	entered, release := make(chan struct{}), make(chan struct{})
 	h := DeliverHandlerFunc(func(context.Context, string, *Message) error {
@@ -393,7 +397,7 @@ func TestClientDeliverAnsweredAfterHandler(t *testing.T) {
 	waitSMSC(t, smsc, func(s smpptest.State) bool { return s.Bound == 1 })
 	done := make(chan error, 1)
 	go func() {
-		_, err := smsc.Deliver(testCtx(t), smpptest.Deliver{Source: "1", Dest: "2", ShortMessage: []byte("x")})
+		_, err := smsc.Deliver(testutil.Context(t), smpptest.Deliver{Source: "1", Dest: "2", ShortMessage: []byte("x")})
 		done <- err
 	}()
 	select {
@@ -417,7 +421,7 @@ func TestClientDeliverAnsweredAfterHandler(t *testing.T) {
 }
 
 func TestClientClose(t *testing.T) {
-	noLeaks(t)
+	testutil.CheckLeaks(t)
 	smsc := startSMSC(t)
 	c := startClient(t, clientConfig(smsc.Addr()), nil, nil)
 	waitSMSC(t, smsc, func(s smpptest.State) bool { return s.Bound == 1 })
@@ -425,7 +429,7 @@ func TestClientClose(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitSMSC(t, smsc, func(s smpptest.State) bool { return s.Bound == 0 })
-	if _, err := c.Submit(testCtx(t), testMessage("late")); !errors.Is(err, ErrClosed) {
+	if _, err := c.Submit(testutil.Context(t), testMessage("late")); !errors.Is(err, ErrClosed) {
 		t.Errorf("Submit after Close: %v", err)
 	}
 	for _, st := range c.Status() {

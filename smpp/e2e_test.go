@@ -10,6 +10,7 @@ import (
 	"github.com/linxGnu/gosmpp"
 
 	"iwf/internal/testcert"
+	"iwf/internal/testutil"
 	"iwf/smpp/receipt"
 )
 
@@ -28,7 +29,7 @@ func startTLSServer(t *testing.T, cfg ServerConfig, h SubmitHandler) (*Server, *
 // partner that requires it: bind, submit one way, MT and a receipt the
 // other, and gosmpp's client over TLS as a second opinion.
 func TestEndToEndTLS(t *testing.T) {
-	noLeaks(t)
+	testutil.CheckLeaks(t)
 	p := acme()
 	p.RequireTLS = true
 	stored := make(chan *Message, 1)
@@ -44,7 +45,7 @@ func TestEndToEndTLS(t *testing.T) {
 		delivered <- m
 		return nil
 	}), nil)
-	ctx := testCtx(t)
+	ctx := testutil.Context(t)
 	res, err := c.Submit(ctx, testMessage("over tls"))
 	if err != nil {
 		t.Fatal(err)
@@ -52,7 +53,7 @@ func TestEndToEndTLS(t *testing.T) {
 	if m := recv(t, stored); res.MessageID != "iwf-1" || string(m.ShortMessage) != "over tls" {
 		t.Errorf("result %+v, stored %q", res, m.ShortMessage)
 	}
-	eventually(t, "the server to see the bind", func() bool { return boundCount(srv) == 1 })
+	testutil.Eventually(t, func() bool { return boundCount(srv) == 1 }, "the server to see the bind")
 	if _, err := srv.Deliver(ctx, "acme", testMessage("mt")); err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"iwf/internal/testutil"
+
 	"github.com/linxGnu/gosmpp/pdu"
 )
 
@@ -119,7 +121,7 @@ func FuzzServerConn(f *testing.F) {
 	cfg.ResponseTimeout = 50 * time.Millisecond
 	srv, err := NewServer(ln, cfg, SubmitHandlerFunc(func(context.Context, string, *Message) (string, error) {
 		return "id", nil
-	}), testLog())
+	}), testutil.Logger(f))
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -4,66 +4,17 @@ import (
 	"bufio"
 	"context"
 	"errors"
-	"log/slog"
 	"net"
-	"os"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"iwf/internal/testutil"
 	"iwf/smpp/smpptest"
 
 	"github.com/linxGnu/gosmpp/pdu"
 )
-
-// testLog discards logs unless SMPP_TEST_LOG is set (logging from
-// goroutines through t.Log would outlive short tests).
-func testLog() *slog.Logger {
-	if os.Getenv("SMPP_TEST_LOG") != "" {
-		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	}
-	return slog.New(slog.DiscardHandler)
-}
-
-// noLeaks fails the test if goroutines of this package outlive it. Call
-// it first, so that its cleanup runs after every Close.
-func noLeaks(t *testing.T) {
-	t.Helper()
-	t.Cleanup(func() {
-		// Close waits for the package's goroutines; a goroutine that has
-		// just signalled its WaitGroup may still be returning, so the
-		// check retries briefly before it fails.
-		deadline := time.Now().Add(5 * time.Second)
-		for {
-			left := ourGoroutines()
-			if len(left) == 0 {
-				return
-			}
-			if time.Now().After(deadline) {
-				t.Errorf("%d goroutines leaked:\n%s", len(left), strings.Join(left, "\n\n"))
-				return
-			}
-			runtime.Gosched()
-			<-time.After(10 * time.Millisecond)
-		}
-	})
-}
-
-func ourGoroutines() []string {
-	buf := make([]byte, 1<<20)
-	buf = buf[:runtime.Stack(buf, true)]
-	var out []string
-	for _, g := range strings.Split(string(buf), "\n\n") {
-		ours := strings.Contains(g, "iwf/smpp.") || strings.Contains(g, "iwf/smpp/smpptest.")
-		if !ours || strings.Contains(g, "testing.tRunner") || strings.Contains(g, "ourGoroutines") {
-			continue
-		}
-		out = append(out, g)
-	}
-	return out
-}
 
 // fakeClock advances by exactly what is slept: a test counts the waits the
 // token bucket and back-offs asked for instead of measuring wall time.
@@ -115,19 +66,13 @@ func recv[T any](t testing.TB, ch <-chan T) T {
 	}
 }
 
-func testCtx(t testing.TB) context.Context {
-	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
-	t.Cleanup(cancel)
-	return ctx
-}
-
 // startClient runs a client against addr until the test ends.
 func startClient(t testing.TB, cfg ClientConfig, h DeliverHandler, clk clock) *Client {
 	t.Helper()
 	if h == nil {
 		h = DeliverHandlerFunc(func(context.Context, string, *Message) error { return nil })
 	}
-	c, err := NewClient(cfg, h, testLog())
+	c, err := NewClient(cfg, h, testutil.Logger(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -175,7 +120,7 @@ func startSMSC(t testing.TB) *smpptest.Server {
 
 func waitSMSC(t testing.TB, s *smpptest.Server, cond func(smpptest.State) bool) {
 	t.Helper()
-	if err := s.Wait(testCtx(t), cond); err != nil {
+	if err := s.Wait(testutil.Context(t), cond); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -205,7 +150,7 @@ func serveOn(t *testing.T, ln net.Listener, cfg ServerConfig, h SubmitHandler) *
 	if h == nil {
 		h = SubmitHandlerFunc(func(context.Context, string, *Message) (string, error) { return "id-1", nil })
 	}
-	s, err := NewServer(ln, cfg, h, testLog())
+	s, err := NewServer(ln, cfg, h, testutil.Logger(t))
 	if err != nil {
 		t.Fatal(err)
 	}

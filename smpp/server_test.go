@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"iwf/internal/testutil"
 	"iwf/smpp/receipt"
 
 	"github.com/linxGnu/gosmpp"
@@ -94,7 +95,7 @@ func (p *peer) next(t *testing.T) pdu.PDU {
 	select {
 	case q := <-p.pdus:
 		return q
-	case <-testCtx(t).Done():
+	case <-testutil.Context(t).Done():
 		t.Fatal("peer received nothing")
 		return nil
 	}
@@ -113,7 +114,7 @@ func bindStatus(err error) uint32 {
 }
 
 func TestServerBind(t *testing.T) {
-	noLeaks(t)
+	testutil.CheckLeaks(t)
 	tlsOnly := acme()
 	tlsOnly.Name, tlsOnly.SystemID, tlsOnly.RequireTLS = "secure", "secure", true
 	srv := startServer(t, serverConfig(acme(), tlsOnly), nil)
@@ -150,21 +151,6 @@ func TestServerBind(t *testing.T) {
 	}
 }
 
-// eventually waits for cond, checking as the server changes state.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	ctx := testCtx(t)
-	tick := time.NewTicker(2 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		select {
-		case <-tick.C:
-		case <-ctx.Done():
-			t.Fatalf("timed out waiting for %s", what)
-		}
-	}
-}
-
 func boundCount(s *Server) int {
 	n := 0
 	for _, st := range s.Status() {
@@ -176,7 +162,7 @@ func boundCount(s *Server) int {
 }
 
 func TestServerBindCap(t *testing.T) {
-	noLeaks(t)
+	testutil.CheckLeaks(t)
 	p := acme()
 	p.MaxBinds = 2
 	srv := startServer(t, serverConfig(p), nil)
@@ -187,12 +173,12 @@ func TestServerBindCap(t *testing.T) {
 		t.Fatalf("third bind: %v, want ESME_RBINDFAIL", err)
 	}
 	_ = first.sess.Close()
-	eventually(t, "the closed bind to leave", func() bool { return boundCount(srv) == 1 })
+	testutil.Eventually(t, func() bool { return boundCount(srv) == 1 }, "the closed bind to leave")
 	mustPeer(t, addr, tx, nil)
 }
 
 func TestServerAlreadyBound(t *testing.T) {
-	noLeaks(t)
+	testutil.CheckLeaks(t)
 	srv := startServer(t, serverConfig(acme()), nil)
 	c := dialRaw(t, srv.Addr().String())
 	c.bind("acme", "pw", 1)
@@ -209,7 +195,7 @@ func TestServerAlreadyBound(t *testing.T) {
 }
 
 func TestServerSubmit(t *testing.T) {
-	noLeaks(t)
+	testutil.CheckLeaks(t)
 	entered, release := make(chan *Message, 1), make(chan struct{})
 	h := SubmitHandlerFunc(func(_ context.Context, partner string, m *Message) (string, error) {
 		if partner != "acme" {
@@ -265,7 +251,7 @@ func (e codedErr) Error() string      { return fmt.Sprintf("coded %d", uint32(e)
 func (e codedErr) SMPPStatus() uint32 { return uint32(e) }
 
 func TestServerSubmitStatuses(t *testing.T) {
-	noLeaks(t)
+	testutil.CheckLeaks(t)
 	tests := []struct {
 		name string
 		err  error
@@ -294,7 +280,7 @@ func TestServerSubmitStatuses(t *testing.T) {
 }
 
 func TestServerEnquireLinkUnbind(t *testing.T) {
-	noLeaks(t)
+	testutil.CheckLeaks(t)
 	srv := startServer(t, serverConfig(acme()), nil)
 	p := mustPeer(t, srv.Addr().String(), trx, nil)
 	el := pdu.NewEnquireLink()
@@ -311,11 +297,11 @@ func TestServerEnquireLinkUnbind(t *testing.T) {
 	if r, ok := p.next(t).(*pdu.UnbindResp); !ok || !r.IsOk() || r.SequenceNumber != ub.GetSequenceNumber() {
 		t.Fatalf("got %+v", r)
 	}
-	eventually(t, "the server to drop the unbound connection", func() bool { return len(srv.Status()) == 0 })
+	testutil.Eventually(t, func() bool { return len(srv.Status()) == 0 }, "the server to drop the unbound connection")
 }
 
 func TestServerGenericNack(t *testing.T) {
-	noLeaks(t)
+	testutil.CheckLeaks(t)
 	srv := startServer(t, serverConfig(acme()), nil)
 	hdr := func(length, cmd, seq uint32) []byte {
 		return appendHeader(nil, header{Length: length, Command: cmd, Seq: seq})
@@ -359,11 +345,11 @@ func TestServerGenericNack(t *testing.T) {
 }
 
 func TestServerDeliver(t *testing.T) {
-	noLeaks(t)
+	testutil.CheckLeaks(t)
 	srv := startServer(t, serverConfig(acme()), nil)
 	p := mustPeer(t, srv.Addr().String(), rx, nil)
-	eventually(t, "the bind", func() bool { return boundCount(srv) == 1 })
-	ctx := testCtx(t)
+	testutil.Eventually(t, func() bool { return boundCount(srv) == 1 }, "the bind")
+	ctx := testutil.Context(t)
 
 	mt := testMessage("hi there")
 	mt.ESMClass = 0x40 // UDHI: the header must pass through untouched
@@ -407,7 +393,7 @@ func TestServerDeliver(t *testing.T) {
 }
 
 func TestServerDeliverErrors(t *testing.T) {
-	noLeaks(t)
+	testutil.CheckLeaks(t)
 	tests := []struct {
 		name    string
 		conn    connectorFunc
@@ -431,8 +417,8 @@ func TestServerDeliverErrors(t *testing.T) {
 				}
 				return nil
 			})
-			eventually(t, "the bind", func() bool { return boundCount(srv) == 1 })
-			_, err := srv.Deliver(testCtx(t), tc.partner, testMessage("x"))
+			testutil.Eventually(t, func() bool { return boundCount(srv) == 1 }, "the bind")
+			_, err := srv.Deliver(testutil.Context(t), tc.partner, testMessage("x"))
 			var se *StatusError
 			switch {
 			case tc.wantErr != nil && !errors.Is(err, tc.wantErr):
@@ -445,15 +431,15 @@ func TestServerDeliverErrors(t *testing.T) {
 }
 
 func TestServerDeliverRoundRobin(t *testing.T) {
-	noLeaks(t)
+	testutil.CheckLeaks(t)
 	srv := startServer(t, serverConfig(acme()), nil)
 	a := mustPeer(t, srv.Addr().String(), rx, nil)
 	b := mustPeer(t, srv.Addr().String(), trx, nil)
 	mustPeer(t, srv.Addr().String(), tx, nil) // never chosen
-	eventually(t, "three binds", func() bool { return boundCount(srv) == 3 })
+	testutil.Eventually(t, func() bool { return boundCount(srv) == 3 }, "three binds")
 	seen := map[string]int{}
 	for i := range 6 {
-		res, err := srv.Deliver(testCtx(t), "acme", testMessage(fmt.Sprint(i)))
+		res, err := srv.Deliver(testutil.Context(t), "acme", testMessage(fmt.Sprint(i)))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -467,13 +453,13 @@ func TestServerDeliverRoundRobin(t *testing.T) {
 // TestServerDeliverWindow: with window 1, a second deliver_sm waits for the
 // first one's response.
 func TestServerDeliverWindow(t *testing.T) {
-	noLeaks(t)
+	testutil.CheckLeaks(t)
 	p := acme()
 	p.Window = 1
 	srv := startServer(t, serverConfig(p), nil)
 	c := dialRaw(t, srv.Addr().String())
 	c.bind("acme", "pw", 1)
-	ctx := testCtx(t)
+	ctx := testutil.Context(t)
 	var wg sync.WaitGroup
 	for i := range 2 {
 		wg.Go(func() {
@@ -504,7 +490,7 @@ func TestServerDeliverWindow(t *testing.T) {
 // TestServerInboundWindow: a partner with more submits in flight than its
 // window is answered ESME_RTHROTTLED at once.
 func TestServerInboundWindow(t *testing.T) {
-	noLeaks(t)
+	testutil.CheckLeaks(t)
 	p := acme()
 	p.Window = 2
 	release := make(chan struct{})
@@ -541,7 +527,7 @@ func TestServerInboundWindow(t *testing.T) {
 }
 
 func TestServerIdleTimeout(t *testing.T) {
-	noLeaks(t)
+	testutil.CheckLeaks(t)
 	cfg := serverConfig(acme())
 	cfg.IdleTimeout = 50 * time.Millisecond
 	cfg.BindTimeout = 50 * time.Millisecond
@@ -565,21 +551,21 @@ func TestServerIdleTimeout(t *testing.T) {
 
 // TestServerClose: Close unbinds bound partners and waits for them.
 func TestServerClose(t *testing.T) {
-	noLeaks(t)
+	testutil.CheckLeaks(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv, err := NewServer(ln, serverConfig(acme()), SubmitHandlerFunc(func(context.Context, string, *Message) (string, error) {
 		return "x", nil
-	}), testLog())
+	}), testutil.Logger(t))
 	if err != nil {
 		t.Fatal(err)
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Run(t.Context()) }()
 	p := mustPeer(t, srv.Addr().String(), trx, nil)
-	eventually(t, "the bind", func() bool { return boundCount(srv) == 1 })
+	testutil.Eventually(t, func() bool { return boundCount(srv) == 1 }, "the bind")
 	if err := srv.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -608,7 +594,7 @@ func TestServerWindowEqualToClientWindow(t *testing.T) {
 	cfg := clientConfig(srv.Addr().String())
 	cfg.Partner, cfg.SystemID, cfg.Password, cfg.Window = "acme", "acme", "pw", window
 	c := startClient(t, cfg, nil, nil)
-	ctx := testCtx(t)
+	ctx := testutil.Context(t)
 	errs := make(chan error, 200)
 	for range 200 {
 		go func() {

@@ -2,13 +2,13 @@ package store
 
 import (
 	"context"
-	"log/slog"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
+	"iwf/internal/testutil"
 	"iwf/store/redistest"
 )
 
@@ -46,7 +46,7 @@ func eachBackend(t *testing.T, fn func(t *testing.T, e *env)) {
 // open opens a store closed at the end of the test.
 func open(t testing.TB, cfg Config) *Store {
 	t.Helper()
-	s, err := Open(context.Background(), cfg, slog.New(slog.DiscardHandler))
+	s, err := Open(context.Background(), cfg, testutil.Logger(t))
 	if err != nil {
 		t.Fatalf("Open(%+v): %v", cfg, err)
 	}
@@ -74,8 +74,7 @@ func (e *env) raw(t *testing.T) *redis.Client {
 }
 
 // elapse lets e.ttl pass and waits until cond holds: the embedded store's
-// clock is moved at once, real Redis is polled until its TTL fires (with a
-// deadline, never a fixed sleep).
+// clock is moved at once, real Redis is polled until its TTL fires.
 func (e *env) elapse(t *testing.T, cond func() bool) {
 	t.Helper()
 	if !e.real {
@@ -85,13 +84,8 @@ func (e *env) elapse(t *testing.T, cond func() bool) {
 		}
 		return
 	}
-	deadline := time.Now().Add(e.ttl + 5*time.Second)
-	for wait := time.Millisecond; !cond(); wait = min(2*wait, 50*time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("condition still false %v after the TTL", 5*time.Second)
-		}
-		time.Sleep(wait) // polling Redis's clock: there is no expiry event to wait on
-	}
+	// Polling Redis's clock: there is no expiry event to wait on.
+	testutil.Eventually(t, cond, "the condition after the %v TTL", e.ttl)
 }
 
 // nextMilli waits until the wall clock reaches the next millisecond, so
@@ -99,13 +93,6 @@ func (e *env) elapse(t *testing.T, cond func() bool) {
 func nextMilli() {
 	for start := time.Now().UnixMilli(); time.Now().UnixMilli() == start; {
 	}
-}
-
-func ctxT(t *testing.T) context.Context {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	t.Cleanup(cancel)
-	return ctx
 }
 
 // must fails the test on err.

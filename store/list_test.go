@@ -4,11 +4,13 @@ import (
 	"errors"
 	"testing"
 	"time"
+
+	"iwf/internal/testutil"
 )
 
 func TestPushPop(t *testing.T) {
 	eachBackend(t, func(t *testing.T, e *env) {
-		ctx := ctxT(t)
+		ctx := testutil.Context(t)
 		if _, ok, err := e.s.Pop(ctx, "receipts:demo", 0); err != nil || ok {
 			t.Fatalf("Pop of an empty list: %v %v", ok, err)
 		}

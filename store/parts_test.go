@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"iwf/internal/testutil"
 	"iwf/smpp/coding"
 	"iwf/smpp/concat"
 )
@@ -25,7 +26,7 @@ func seqs(parts []concat.Part) []int {
 // of them sees the message complete.
 func TestPartsPutAtomic(t *testing.T) {
 	eachBackend(t, func(t *testing.T, e *env) {
-		ctx := ctxT(t)
+		ctx := testutil.Context(t)
 		ps := e.s.Parts(100)
 		key := concat.Key{Partner: "p", Source: "+4611", Destination: "+4622", Ref: 7, Total: 8}
 		now := time.Now()
@@ -63,7 +64,7 @@ func TestPartsPutAtomic(t *testing.T) {
 
 func TestPartsDuplicateAndDelete(t *testing.T) {
 	eachBackend(t, func(t *testing.T, e *env) {
-		ctx := ctxT(t)
+		ctx := testutil.Context(t)
 		ps := e.s.Parts(0)
 		key := concat.Key{Partner: "p|x", Source: "a%b", Destination: "{d}", Ref: 65535, Total: 3}
 		now := time.Now()
@@ -93,7 +94,7 @@ func TestPartsDuplicateAndDelete(t *testing.T) {
 
 func TestPartsExpiredOrder(t *testing.T) {
 	eachBackend(t, func(t *testing.T, e *env) {
-		ctx := ctxT(t)
+		ctx := testutil.Context(t)
 		ps := e.s.Parts(0)
 		base := time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
 		keys := make([]concat.Key, 4)
@@ -133,7 +134,7 @@ func TestPartsExpiredOrder(t *testing.T) {
 
 func TestPartsStoreFull(t *testing.T) {
 	eachBackend(t, func(t *testing.T, e *env) {
-		ctx := ctxT(t)
+		ctx := testutil.Context(t)
 		ps := e.s.Parts(2)
 		key := func(ref uint16) concat.Key { return concat.Key{Partner: "p", Ref: ref, Total: 3} }
 		now := time.Now()
@@ -160,7 +161,7 @@ func TestPartsStoreFull(t *testing.T) {
 // duplicate, completion, release, and the timeout policy.
 func TestPartsReassembler(t *testing.T) {
 	eachBackend(t, func(t *testing.T, e *env) {
-		ctx := ctxT(t)
+		ctx := testutil.Context(t)
 		r, err := concat.NewReassembler(e.s.Parts(0), concat.Config{Timeout: time.Minute, GapMarker: "[...]"})
 		must(t, err)
 		now := time.Now()
@@ -194,7 +195,7 @@ func TestPartsReassembler(t *testing.T) {
 
 func TestRefs(t *testing.T) {
 	eachBackend(t, func(t *testing.T, e *env) {
-		ctx := ctxT(t)
+		ctx := testutil.Context(t)
 		refs := e.s.Refs()
 		next := func(s *Store, dest string) uint16 {
 			t.Helper()

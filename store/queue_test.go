@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"iwf/internal/testutil"
 )
 
 const conv = "demo|+4611|+4622"
@@ -15,7 +17,7 @@ const conv = "demo|+4611|+4622"
 // enqueue adds payload under msgID and fails the test on error or dup.
 func enqueue(t *testing.T, s *Store, conv, msgID string) {
 	t.Helper()
-	dup, err := s.Enqueue(ctxT(t), conv, msgID, []byte("body of "+msgID), time.Hour, 1000)
+	dup, err := s.Enqueue(testutil.Context(t), conv, msgID, []byte("body of "+msgID), time.Hour, 1000)
 	if err != nil || dup {
 		t.Fatalf("Enqueue(%s) = dup %v, %v", msgID, dup, err)
 	}
@@ -38,7 +40,7 @@ func ids(es []Entry) []string    { return fields(es, func(e Entry) string { retu
 // the test unless their message IDs are want, in order.
 func readWant(t *testing.T, s *Store, conv string, count int, want ...string) []Entry {
 	t.Helper()
-	es, err := s.Read(ctxT(t), conv, count, 0)
+	es, err := s.Read(testutil.Context(t), conv, count, 0)
 	if err != nil || !slices.Equal(msgIDs(es), want) {
 		t.Fatalf("Read(%q, %d) = %q, %v; want %q", conv, count, msgIDs(es), err, want)
 	}
@@ -47,7 +49,7 @@ func readWant(t *testing.T, s *Store, conv string, count int, want ...string) []
 
 func TestEnqueueDedup(t *testing.T) {
 	eachBackend(t, func(t *testing.T, e *env) {
-		ctx := ctxT(t)
+		ctx := testutil.Context(t)
 		enq := func(msgID string) bool {
 			t.Helper()
 			dup, err := e.s.Enqueue(ctx, conv, msgID, []byte("x"), e.ttl, 100)
@@ -81,7 +83,7 @@ func TestEnqueueDedup(t *testing.T) {
 
 func TestEnqueueQueueFull(t *testing.T) {
 	eachBackend(t, func(t *testing.T, e *env) {
-		ctx := ctxT(t)
+		ctx := testutil.Context(t)
 		for i := range 3 {
 			if _, err := e.s.Enqueue(ctx, conv, fmt.Sprint(i), nil, time.Hour, 3); err != nil {
 				t.Fatalf("Enqueue %d: %v", i, err)
@@ -114,7 +116,7 @@ func TestEnqueueInvalid(t *testing.T) {
 		{"zero max", "c", "m", time.Second, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := s.Enqueue(ctxT(t), tc.conv, tc.msgID, nil, tc.ttl, tc.max)
+			_, err := s.Enqueue(testutil.Context(t), tc.conv, tc.msgID, nil, tc.ttl, tc.max)
 			if !errors.Is(err, ErrInvalidArgument) {
 				t.Fatalf("err %v, want ErrInvalidArgument", err)
 			}
@@ -124,7 +126,7 @@ func TestEnqueueInvalid(t *testing.T) {
 
 func TestReadOrderAndAck(t *testing.T) {
 	eachBackend(t, func(t *testing.T, e *env) {
-		ctx := ctxT(t)
+		ctx := testutil.Context(t)
 		var want []string
 		for i := range 50 {
 			id := fmt.Sprintf("m%02d", i)
@@ -166,7 +168,7 @@ func TestReadOrderAndAck(t *testing.T) {
 // order, then the new ones.
 func TestReadRedeliversUnacked(t *testing.T) {
 	eachBackend(t, func(t *testing.T, e *env) {
-		ctx := ctxT(t)
+		ctx := testutil.Context(t)
 		for _, id := range []string{"a", "b", "c"} {
 			enqueue(t, e.s, conv, id)
 		}
@@ -185,7 +187,7 @@ func TestReadRedeliversUnacked(t *testing.T) {
 func TestEnqueueSurvivesRedisCrash(t *testing.T) {
 	srv := redistestDurable(t)
 	s := open(t, Config{Addr: srv.Addr()})
-	ctx := ctxT(t)
+	ctx := testutil.Context(t)
 	enqueue(t, s, conv, "a")
 	srv.Kill()
 	_, err := s.Enqueue(ctx, conv, "b", nil, time.Hour, 10)
@@ -202,7 +204,7 @@ func TestEnqueueSurvivesRedisCrash(t *testing.T) {
 
 func TestReadBlocks(t *testing.T) {
 	eachBackend(t, func(t *testing.T, e *env) {
-		ctx := ctxT(t)
+		ctx := testutil.Context(t)
 		// Nothing queued: a short block returns nothing, after the block.
 		start := time.Now()
 		es, err := e.s.Read(ctx, conv, 5, 50*time.Millisecond)
@@ -240,7 +242,7 @@ func TestReadBlockBeyondReadTimeout(t *testing.T) {
 	eachBackend(t, func(t *testing.T, e *env) {
 		s := open(t, Config{Addr: e.s.Addr(), ReadTimeout: 50 * time.Millisecond})
 		start := time.Now()
-		es, err := s.Read(ctxT(t), conv, 1, 300*time.Millisecond)
+		es, err := s.Read(testutil.Context(t), conv, 1, 300*time.Millisecond)
 		if err != nil || len(es) != 0 {
 			t.Fatalf("Read: %v, %v", msgIDs(es), err)
 		}
@@ -252,7 +254,7 @@ func TestReadBlockBeyondReadTimeout(t *testing.T) {
 
 func TestPendingConversations(t *testing.T) {
 	eachBackend(t, func(t *testing.T, e *env) {
-		ctx := ctxT(t)
+		ctx := testutil.Context(t)
 		// Conversations in an order unlike their names; one millisecond
 		// apart, so their scores differ.
 		order := []string{"c", "a", "b"}
@@ -277,7 +279,7 @@ func TestPendingConversations(t *testing.T) {
 
 func TestSettle(t *testing.T) {
 	eachBackend(t, func(t *testing.T, e *env) {
-		ctx := ctxT(t)
+		ctx := testutil.Context(t)
 		raw := e.raw(t)
 		enqueue(t, e.s, conv, "a")
 		if ok, err := e.s.Settle(ctx, conv); err != nil || ok {
@@ -307,7 +309,7 @@ func TestSettle(t *testing.T) {
 // conversation in the index.
 func TestSettleRace(t *testing.T) {
 	eachBackend(t, func(t *testing.T, e *env) {
-		ctx := ctxT(t)
+		ctx := testutil.Context(t)
 		other := e.second(t)
 		e.s.testHookSettle = func() { enqueue(t, other, conv, "raced") }
 		ok, err := e.s.Settle(ctx, conv)
@@ -329,7 +331,7 @@ func TestSettleRace(t *testing.T) {
 // conversation with queued entries is in the index at the end.
 func TestSettleConcurrent(t *testing.T) {
 	eachBackend(t, func(t *testing.T, e *env) {
-		ctx := ctxT(t)
+		ctx := testutil.Context(t)
 		convs := []string{"c0", "c1", "c2", "c3"}
 		var wg sync.WaitGroup
 		stop := make(chan struct{})
@@ -386,7 +388,7 @@ func TestSettleConcurrent(t *testing.T) {
 // nothing, and its next Read works.
 func TestSettleWhileReading(t *testing.T) {
 	eachBackend(t, func(t *testing.T, e *env) {
-		ctx := ctxT(t)
+		ctx := testutil.Context(t)
 		readWant(t, e.s, conv, 1) // creates the group
 		done := make(chan error, 1)
 		go func() {
@@ -408,7 +410,7 @@ func TestSettleWhileReading(t *testing.T) {
 // conversation holds, and the tags of different conversations differ.
 func TestConversationKeysShareSlot(t *testing.T) {
 	eachBackend(t, func(t *testing.T, e *env) {
-		ctx := ctxT(t)
+		ctx := testutil.Context(t)
 		raw := e.raw(t)
 		for _, c := range []string{conv, "a{b}c", "}{", "%7B", "x}:q"} {
 			enqueue(t, e.s, c, "m}1")

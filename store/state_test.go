@@ -7,11 +7,13 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"iwf/internal/testutil"
 )
 
 func TestConversationRecord(t *testing.T) {
 	eachBackend(t, func(t *testing.T, e *env) {
-		ctx := ctxT(t)
+		ctx := testutil.Context(t)
 		got, err := e.s.LoadConversation(ctx, conv)
 		if err != nil || got == nil || len(got) != 0 {
 			t.Fatalf("unknown record: %v, %v; want an empty map", got, err)
@@ -39,7 +41,7 @@ func TestConversationRecord(t *testing.T) {
 
 func TestLeases(t *testing.T) {
 	eachBackend(t, func(t *testing.T, e *env) {
-		ctx := ctxT(t)
+		ctx := testutil.Context(t)
 		const name = conv
 		steps := []struct {
 			name  string
@@ -84,7 +86,7 @@ func TestLeases(t *testing.T) {
 
 func TestHitWindows(t *testing.T) {
 	eachBackend(t, func(t *testing.T, e *env) {
-		ctx := ctxT(t)
+		ctx := testutil.Context(t)
 		for want := int64(1); want <= 3; want++ {
 			n, err := e.s.Hit(ctx, "promote|"+conv, e.ttl)
 			if err != nil || n != want {
@@ -108,7 +110,7 @@ func TestHitWindows(t *testing.T) {
 
 func TestPutGetTTL(t *testing.T) {
 	eachBackend(t, func(t *testing.T, e *env) {
-		ctx := ctxT(t)
+		ctx := testutil.Context(t)
 		if v, ok, err := e.s.Get(ctx, "smsc-1"); err != nil || ok || v != nil {
 			t.Fatalf("Get of nothing: %q %v %v", v, ok, err)
 		}
@@ -131,7 +133,7 @@ func TestPutGetTTL(t *testing.T) {
 
 func TestNotifySubscribe(t *testing.T) {
 	eachBackend(t, func(t *testing.T, e *env) {
-		ctx := ctxT(t)
+		ctx := testutil.Context(t)
 		subCtx, cancel := context.WithCancel(ctx)
 		ch, err := e.s.Subscribe(subCtx, "node-b")
 		must(t, err)
@@ -171,7 +173,7 @@ func TestNotifySubscribe(t *testing.T) {
 
 func TestCounters(t *testing.T) {
 	eachBackend(t, func(t *testing.T, e *env) {
-		ctx := ctxT(t)
+		ctx := testutil.Context(t)
 		got, err := e.s.Counters(ctx)
 		if err != nil || len(got) != 0 {
 			t.Fatalf("no counters: %v %v", got, err)

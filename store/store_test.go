@@ -13,6 +13,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"iwf/internal/testutil"
 	"iwf/store/redistest"
 )
 
@@ -105,25 +106,19 @@ func TestOpenEmbedded(t *testing.T) {
 // without anyone moving it.
 func TestEmbeddedClockMoves(t *testing.T) {
 	s := open(t, Config{})
-	ctx := ctxT(t)
+	ctx := testutil.Context(t)
 	must(t, s.Put(ctx, "k", []byte("v"), 50*time.Millisecond))
-	deadline := time.Now().Add(5 * time.Second)
-	for wait := time.Millisecond; ; wait = min(2*wait, 50*time.Millisecond) {
+	// Polling the store's clock, which has no event.
+	testutil.Eventually(t, func() bool {
 		_, ok, err := s.Get(ctx, "k")
 		must(t, err)
-		if !ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("embedded TTL did not expire in 5s of real time")
-		}
-		time.Sleep(wait) // polling the store's clock, which has no event
-	}
+		return !ok
+	}, "the embedded TTL to expire in real time")
 }
 
 func TestEmbeddedPassword(t *testing.T) {
 	s := open(t, Config{Password: "pw"})
-	ctx := ctxT(t)
+	ctx := testutil.Context(t)
 	must(t, s.Ping(ctx))
 	_, err := Open(ctx, Config{Addr: s.Addr(), Password: "wrong"}, nil)
 	if err == nil || errors.Is(err, ErrUnavailable) {
@@ -136,8 +131,7 @@ func TestOpenUnavailable(t *testing.T) {
 	must(t, err)
 	addr := l.Addr().String()
 	l.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
+	ctx := testutil.Context(t)
 	_, err = Open(ctx, Config{Addr: addr, DialTimeout: 200 * time.Millisecond}, nil)
 	var ue *UnavailableError
 	if !errors.Is(err, ErrUnavailable) || !errors.As(err, &ue) || ue.Op != "ping" {
@@ -151,7 +145,7 @@ func TestOpenUnavailable(t *testing.T) {
 func TestOpenRealRedis(t *testing.T) {
 	addr := redistest.Start(t)
 	var logs bytes.Buffer
-	s, err := Open(ctxT(t), Config{Addr: addr, Prefix: "t1"}, slog.New(slog.NewTextHandler(&logs, nil)))
+	s, err := Open(testutil.Context(t), Config{Addr: addr, Prefix: "t1"}, slog.New(slog.NewTextHandler(&logs, nil)))
 	must(t, err)
 	t.Cleanup(func() { _ = s.Close() })
 	if s.Embedded() || s.Addr() != addr || strings.Contains(logs.String(), "not durable") {
@@ -160,7 +154,7 @@ func TestOpenRealRedis(t *testing.T) {
 	// Prefixes keep deployments apart on one Redis.
 	other := open(t, Config{Addr: addr, Prefix: "t2"})
 	enqueue(t, s, conv, "m")
-	if n, _ := other.QueueLen(ctxT(t), conv); n != 0 {
+	if n, _ := other.QueueLen(testutil.Context(t), conv); n != 0 {
 		t.Fatalf("prefix t2 sees %d entries of t1", n)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"iwf/internal/testutil"
 	"iwf/session"
 	"iwf/session/sipsession"
 )
@@ -20,11 +21,11 @@ func BenchmarkRunThroughBridge(b *testing.B) {
 	cfg := Config{
 		SMPP: br.addr(), RCS: "127.0.0.1:0", N: n, Conversations: 50, Binds: 2, Window: 100,
 		Timeout: time.Minute, ReceiptWait: 10 * time.Second, Baseline: true,
-		Logger: quietLog(), rcsReady: br.rcsReady,
+		Logger: testutil.Logger(b), rcsReady: br.rcsReady,
 	}
 	var recv, ack, base, ratio, p50, p99 float64
 	for b.Loop() {
-		rep, err := run(ctxT(b), cfg)
+		rep, err := run(testutil.Context(b), cfg)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -66,7 +67,7 @@ func BenchmarkResponder(b *testing.B) {
 	const sessions = 50
 	u := startUAC(b)
 	tr := newTracker("bench", b.N, sessions)
-	cfg := Config{RCS: "127.0.0.1:0", MSRP: "127.0.0.1:0", Logger: quietLog()}.withDefaults()
+	cfg := Config{RCS: "127.0.0.1:0", MSRP: "127.0.0.1:0", Logger: testutil.Logger(b)}.withDefaults()
 	r, err := newResponder(cfg, tr)
 	if err != nil {
 		b.Fatal(err)
@@ -84,7 +85,7 @@ func BenchmarkResponder(b *testing.B) {
 	_, tcp := r.sipAddrs()
 	calls := make([]*sipsession.Call, sessions)
 	for i := range calls {
-		if calls[i], err = u.open(ctxT(b), "+46700000000", destination(i), tcp, "tcp"); err != nil {
+		if calls[i], err = u.open(testutil.Context(b), "+46700000000", destination(i), tcp, "tcp"); err != nil {
 			b.Fatal(err)
 		}
 	}

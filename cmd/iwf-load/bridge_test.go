@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"iwf/internal/testutil"
 	"iwf/session"
 	"iwf/session/msrp"
 	"iwf/session/sipsession"
@@ -51,7 +52,7 @@ func startBridge(t testing.TB, fault func(string) int) *bridge {
 	}
 	srv, err := smpp.NewServer(ln, smpp.ServerConfig{Partners: []smpp.ServerPartner{
 		{Name: "demo", SystemID: "demo", Password: "demo", Window: 1000},
-	}}, smpp.SubmitHandlerFunc(b.submit), quietLog())
+	}}, smpp.SubmitHandlerFunc(b.submit), testutil.Logger(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"iwf/internal/testutil"
 )
 
 func TestRunThroughBridge(t *testing.T) {
@@ -63,16 +65,16 @@ func TestRunThroughBridge(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			noLeaks(t)
+			testutil.CheckLeaks(t)
 			b := startBridge(t, tc.fault)
 			cfg := Config{
 				SMPP: b.addr(), RCS: "127.0.0.1:0",
 				N: tc.n, Conversations: tc.convs, Binds: 2, Window: 50, Rate: tc.rate,
 				Timeout: tc.timeout, ReceiptWait: 10 * time.Second, Baseline: tc.baseline,
-				Logger: quietLog(), rcsReady: b.rcsReady,
+				Logger: testutil.Logger(t), rcsReady: b.rcsReady,
 			}
 			start := time.Now()
-			rep, err := run(ctxT(t), cfg)
+			rep, err := run(testutil.Context(t), cfg)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -147,11 +149,11 @@ func TestRunErrors(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			noLeaks(t)
+			testutil.CheckLeaks(t)
 			b := startBridge(t, nil)
 			cfg := tc.cfg(b)
-			cfg.RCS, cfg.Logger, cfg.rcsReady = "127.0.0.1:0", quietLog(), b.rcsReady
-			_, err := run(ctxT(t), cfg)
+			cfg.RCS, cfg.Logger, cfg.rcsReady = "127.0.0.1:0", testutil.Logger(t), b.rcsReady
+			_, err := run(testutil.Context(t), cfg)
 			var fe *flagError
 			switch {
 			case err == nil:
@@ -168,8 +170,8 @@ func TestRunErrors(t *testing.T) {
 }
 
 func TestRunInterrupted(t *testing.T) {
-	noLeaks(t)
-	ctx, cancel := context.WithCancel(ctxT(t))
+	testutil.CheckLeaks(t)
+	ctx, cancel := context.WithCancel(testutil.Context(t))
 	const n = 10
 	var forwarded atomic.Int32
 	// The bridge acknowledges and drops everything; once it has taken the
@@ -180,7 +182,7 @@ func TestRunInterrupted(t *testing.T) {
 		}
 		return 0
 	})
-	cfg := Config{SMPP: b.addr(), RCS: "127.0.0.1:0", N: n, Conversations: 1, Logger: quietLog(), rcsReady: b.rcsReady}
+	cfg := Config{SMPP: b.addr(), RCS: "127.0.0.1:0", N: n, Conversations: 1, Logger: testutil.Logger(t), rcsReady: b.rcsReady}
 	rep, err := run(ctx, cfg)
 	if !errors.Is(err, errInterrupted) {
 		t.Fatalf("error %v, want errInterrupted", err)
@@ -188,27 +190,6 @@ func TestRunInterrupted(t *testing.T) {
 	if rep.Submitted != n || rep.Received != 0 || rep.RunID == "" {
 		t.Errorf("partial report %+v, want %d submitted and none received", rep, n)
 	}
-}
-
-// freePort returns a loopback port free for both TCP and UDP a moment
-// ago, for a flag that needs a fixed port.
-func freePort(t *testing.T) int {
-	t.Helper()
-	for range 20 {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		port := ln.Addr().(*net.TCPAddr).Port
-		pc, err := net.ListenPacket("udp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
-		ln.Close()
-		if err == nil {
-			pc.Close()
-			return port
-		}
-	}
-	t.Fatal("no port free for both tcp and udp")
-	return 0
 }
 
 func TestCLIThroughBridge(t *testing.T) {
@@ -250,9 +231,9 @@ func TestCLIThroughBridge(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			noLeaks(t)
+			testutil.CheckLeaks(t)
 			b := startBridge(t, tc.fault)
-			port := freePort(t)
+			port := testutil.FreePort(t)
 			b.hop.Store(&net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port})
 			args := []string{"-smpp", b.addr(), "-rcs", "127.0.0.1:" + strconv.Itoa(port),
 				"-n", "100", "-conversations", "4", "-timeout", "2s", "-receipt-wait", "0"}

@@ -5,6 +5,7 @@ import (
 	"net"
 	"testing"
 
+	"iwf/internal/testutil"
 	"iwf/session"
 )
 
@@ -12,7 +13,7 @@ import (
 // ends, recording into tr.
 func startResponder(t *testing.T, tr *tracker) (udp, tcp net.Addr) {
 	t.Helper()
-	cfg := Config{RCS: "127.0.0.1:0", MSRP: "127.0.0.1:0", Logger: quietLog()}.withDefaults()
+	cfg := Config{RCS: "127.0.0.1:0", MSRP: "127.0.0.1:0", Logger: testutil.Logger(t)}.withDefaults()
 	r, err := newResponder(cfg, tr)
 	if err != nil {
 		t.Fatal(err)
@@ -86,12 +87,12 @@ func TestResponderCountsMessages(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			noLeaks(t)
+			testutil.CheckLeaks(t)
 			// The UAC outlives the responder, which ends its sessions with BYE.
 			u := startUAC(t)
 			tr := newTracker(run, 3, 1)
 			udp, tcp := startResponder(t, tr)
-			ctx := ctxT(t)
+			ctx := testutil.Context(t)
 			hop := udp
 			if tc.transport == "tcp" {
 				hop = tcp

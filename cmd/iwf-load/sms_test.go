@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"iwf/internal/testutil"
 	"iwf/smpp"
 	"iwf/smpp/smpptest"
 )
@@ -17,7 +18,7 @@ func driveSMSC(t *testing.T, cfg Config, before func(*smpptest.Server), during f
 	if before != nil {
 		before(srv)
 	}
-	cfg.Logger = quietLog()
+	cfg.Logger = testutil.Logger(t)
 	cfg = cfg.withDefaults()
 	tr := newTracker("r1", cfg.N, cfg.Conversations)
 	s, err := newSMSSide(cfg, srv.Addr(), tr)
@@ -25,7 +26,7 @@ func driveSMSC(t *testing.T, cfg Config, before func(*smpptest.Server), during f
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
-	go func() { done <- s.drive(ctxT(t), nil) }()
+	go func() { done <- s.drive(testutil.Context(t), nil) }()
 	if during != nil {
 		during(srv)
 	}
@@ -81,7 +82,7 @@ func TestSMSSide(t *testing.T) {
 			during: func(t *testing.T, s *smpptest.Server) {
 				// Held responses: the tool has binds*window outstanding,
 				// and no more.
-				err := s.Wait(ctxT(t), func(st smpptest.State) bool { return st.Outstanding == 10 })
+				err := s.Wait(testutil.Context(t), func(st smpptest.State) bool { return st.Outstanding == 10 })
 				if err != nil {
 					t.Error(err)
 				}
@@ -123,7 +124,7 @@ func TestSMSSide(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			noLeaks(t)
+			testutil.CheckLeaks(t)
 			var during func(*smpptest.Server)
 			if tc.during != nil {
 				during = func(s *smpptest.Server) { tc.during(t, s) }
@@ -135,7 +136,7 @@ func TestSMSSide(t *testing.T) {
 }
 
 func TestSMSSideTimeout(t *testing.T) {
-	noLeaks(t)
+	testutil.CheckLeaks(t)
 	// Responses held past the run's deadline: the submits end unconfirmed,
 	// and drive still returns in time without an error.
 	cfg := Config{N: 4, Conversations: 1, Binds: 1, Window: 4, Timeout: 200 * time.Millisecond}

@@ -6,7 +6,6 @@ package iwftest
 
 import (
 	"context"
-	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -19,6 +18,7 @@ import (
 	"iwf/internal/cpim"
 	"iwf/internal/sipstack"
 	"iwf/internal/sipstack/sipstacktest"
+	"iwf/internal/testutil"
 	"iwf/session"
 	"iwf/session/msrptest"
 	"iwf/session/sipsession"
@@ -72,7 +72,7 @@ func startRCS(t testing.TB, refuse int, ip string) *RCS {
 	ep := msrptest.NewEndpoint(t, session.Config{Host: ip})
 	r.Stack = sipstacktest.StartOn(t, ip, func(st *sipstack.Stack, srv *sipgo.Server) {
 		m, err := sipsession.New(sipsession.Config{
-			Stack: st, Endpoint: ep, Logger: slog.New(slog.DiscardHandler), AckTimeout: 2 * time.Second,
+			Stack: st, Endpoint: ep, Logger: testutil.Logger(t), AckTimeout: 2 * time.Second,
 			OnIncoming: r.incoming,
 		})
 		if err != nil {

@@ -1,7 +1,6 @@
 package pagertest
 
 import (
-	"context"
 	"net"
 	"strconv"
 	"strings"
@@ -11,6 +10,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"iwf/internal/sipstack"
+	"iwf/internal/sipstack/sipstacktest"
 )
 
 // Received is a MESSAGE as a Partner got it.
@@ -61,27 +61,8 @@ func StartPartner(tb testing.TB, script func(n int, r Received) Answer) *Partner
 		tb.Fatal(err)
 	}
 	p.stack = st
-	Serve(tb, st)
+	sipstacktest.Serve(tb, st)
 	return p
-}
-
-// Serve runs st (its handlers registered) until the test ends, and
-// returns once it serves. A Run error fails the test at cleanup.
-func Serve(tb testing.TB, st *sipstack.Stack) {
-	tb.Helper()
-	if err := st.Listen(); err != nil {
-		tb.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- st.Run(ctx) }()
-	<-st.Ready()
-	tb.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			tb.Errorf("sipstack Run: %v", err)
-		}
-	})
 }
 
 // listenSamePort starts a stack whose UDP and TCP listeners share one

@@ -6,11 +6,11 @@ import (
 	"context"
 	"errors"
 	"io"
-	"log/slog"
 	"net"
 	"sync"
 	"testing"
 
+	"iwf/internal/testutil"
 	"iwf/session"
 	"iwf/session/msrp"
 )
@@ -23,7 +23,7 @@ func NewEndpoint(t testing.TB, cfg session.Config) *session.Endpoint {
 		cfg.Host = "127.0.0.1"
 	}
 	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+		cfg.Logger = testutil.Logger(t)
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -2,11 +2,6 @@ package sipsession
 
 import (
 	"context"
-	"io"
-	"log/slog"
-	"net"
-	"runtime"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -15,27 +10,12 @@ import (
 
 	"iwf/internal/sipstack"
 	"iwf/internal/sipstack/sipstacktest"
+	"iwf/internal/testutil"
 	"iwf/session"
 	"iwf/session/msrp"
 	"iwf/session/msrpsdp"
 	"iwf/session/msrptest"
 )
-
-func quietLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
-
-// ctxT is a context that ends with the test, or after 30 s.
-func ctxT(t testing.TB) context.Context {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	t.Cleanup(cancel)
-	return ctx
-}
-
-// startStack runs a SIP stack on loopback UDP and TCP, port 0.
-func startStack(t testing.TB, register func(*sipstack.Stack, *sipgo.Server)) *sipstack.Stack {
-	t.Helper()
-	return sipstacktest.Start(t, register)
-}
 
 // iwf is the system under test: a Manager on its own stack and endpoint.
 type iwf struct {
@@ -50,12 +30,15 @@ type iwf struct {
 func newIWF(t testing.TB, tweak func(*Config)) *iwf {
 	t.Helper()
 	// Registered first, so it runs last: after the stack has stopped and
-	// no handler can start any more.
-	t.Cleanup(func() { checkNoLeaks(t) })
+	// no handler can start any more. Only the Manager's goroutines count:
+	// a peer a test started before may still run. Close waits for every
+	// goroutine it started and every handler in flight; a handler sipgo
+	// starts for a late datagram returns at once on a closed Manager.
+	testutil.CheckLeaks(t, "iwf/session/sipsession.(*")
 	w := &iwf{ep: msrptest.NewEndpoint(t, session.Config{}), incoming: make(chan *Call, 8)}
 	cfg := Config{
 		Endpoint:   w.ep,
-		Logger:     quietLog(),
+		Logger:     testutil.Logger(t),
 		AckTimeout: 2 * time.Second,
 		OnIncoming: func(c *Call) error { w.incoming <- c; return nil },
 	}
@@ -63,7 +46,7 @@ func newIWF(t testing.TB, tweak func(*Config)) *iwf {
 		tweak(&cfg)
 	}
 	var m *Manager
-	startStack(t, func(st *sipstack.Stack, srv *sipgo.Server) {
+	sipstacktest.Start(t, func(st *sipstack.Stack, srv *sipgo.Server) {
 		w.st, cfg.Stack = st, st
 		var err error
 		if m, err = New(cfg); err != nil {
@@ -88,42 +71,6 @@ func trunkTo(st *sipstack.Stack, tp string) Trunk {
 	t.Name = "peer"
 	t.NextHop = "sip:" + addr(st, tp) + ";transport=" + tp
 	return t
-}
-
-// checkNoLeaks fails when a goroutine of this package outlives the
-// Manager's Close: Close waits for every goroutine it started and every
-// handler in flight. A handler sipgo starts for a late datagram returns at
-// once on a closed Manager, so the check gives such stragglers a moment.
-func checkNoLeaks(t testing.TB) {
-	t.Helper()
-	deadline := time.Now().Add(2 * time.Second)
-	for {
-		left := ourGoroutines()
-		if len(left) == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			for _, g := range left {
-				t.Errorf("goroutine left after Close:\n%s", g)
-			}
-			return
-		}
-		runtime.Gosched()
-		<-time.After(10 * time.Millisecond)
-	}
-}
-
-func ourGoroutines() []string {
-	buf := make([]byte, 1<<20)
-	buf = buf[:runtime.Stack(buf, true)]
-	var out []string
-	for _, g := range strings.Split(string(buf), "\n\n") {
-		if strings.Contains(g, "iwf/session/sipsession.(*") && !strings.Contains(g, "testing.tRunner") &&
-			!strings.Contains(g, "sipsession.checkNoLeaks") {
-			out = append(out, g)
-		}
-	}
-	return out
 }
 
 // recorder collects MSRP messages received on a peer's session.
@@ -214,17 +161,6 @@ func buildOffer(t testing.TB, m msrpsdp.Media) []byte {
 // fakePath is a peer path nobody listens on, for raw-connection tests.
 func fakePath(id string) []msrp.URI {
 	return []msrp.URI{{Host: "127.0.0.1", Port: 9, SessionID: id, Transport: "tcp"}}
-}
-
-// freeUDPPort returns a loopback UDP port that was free a moment ago.
-func freeUDPPort(t testing.TB) int {
-	t.Helper()
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pc.Close()
-	return pc.LocalAddr().(*net.UDPAddr).Port
 }
 
 // signal is a channel closed once.

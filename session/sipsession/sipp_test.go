@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"iwf/internal/testutil"
 	"iwf/session"
 	"iwf/session/msrptest"
 )
@@ -30,14 +31,14 @@ func TestOpenAgainstSIPp(t *testing.T) {
 	// The RCS client's MSRP side.
 	rcs := msrptest.NewEndpoint(t, session.Config{})
 	rec := newRecorder()
-	ctx := ctxT(t)
+	ctx := testutil.Context(t)
 	rs, err := rcs.NewSession(ctx, session.SessionOptions{Handler: rec.handler()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	w := newIWF(t, nil)
 
-	port := freeUDPPort(t)
+	port := testutil.FreePort(t)
 	sctx, cancel := context.WithTimeout(ctx, 25*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(sctx, bin, "-sf", scenario, "-i", "127.0.0.1", "-p", strconv.Itoa(port),

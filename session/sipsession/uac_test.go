@@ -11,6 +11,8 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"iwf/internal/sipstack"
+	"iwf/internal/sipstack/sipstacktest"
+	"iwf/internal/testutil"
 	"iwf/session"
 	"iwf/session/msrpsdp"
 	"iwf/session/msrptest"
@@ -39,7 +41,7 @@ func newUASPeer(t testing.TB, b behaviour) *uasPeer {
 		invites: make(chan *sip.Request, 4), acks: make(chan *sip.Request, 4), byes: make(chan *sip.Request, 4),
 		cancel: newSignal(), sess: make(chan *session.Session, 4),
 	}
-	startStack(t, func(st *sipstack.Stack, srv *sipgo.Server) {
+	sipstacktest.Start(t, func(st *sipstack.Stack, srv *sipgo.Server) {
 		p.st = st
 		client, err := st.Client("udp")
 		if err != nil {
@@ -107,7 +109,7 @@ func TestOpenEstablishesAndCarriesMessages(t *testing.T) {
 		t.Run(tp, func(t *testing.T) {
 			w := newIWF(t, nil)
 			p := newUASPeer(t, answerMSRP)
-			ctx := ctxT(t)
+			ctx := testutil.Context(t)
 			c, err := w.m.Open(ctx, OpenRequest{
 				From: "sip:+15550001@iwf.example", To: "tel:+15550002",
 				Trunk: trunkTo(p.st, tp), ConversationID: "conv-1",
@@ -236,7 +238,7 @@ func TestOpenFailures(t *testing.T) {
 			if tc.timeout > 0 {
 				tr.InviteTimeout = tc.timeout
 			}
-			c, err := w.m.Open(ctxT(t), OpenRequest{From: "sip:a@iwf.example", To: "sip:b@rcs.example", Trunk: tr})
+			c, err := w.m.Open(testutil.Context(t), OpenRequest{From: "sip:a@iwf.example", To: "sip:b@rcs.example", Trunk: tr})
 			if err == nil {
 				c.Close(context.Background())
 				t.Fatal("Open succeeded")
@@ -285,7 +287,7 @@ func TestOpenRedirect(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			w := newIWF(t, nil)
 			p := newUASPeer(t, tc.b)
-			ctx := ctxT(t)
+			ctx := testutil.Context(t)
 			c, err := w.m.Open(ctx, OpenRequest{From: "sip:a@iwf.example", To: "sip:b@rcs.example", Trunk: trunkTo(p.st, "udp")})
 			first := nextReq(t, p.invites, "first invite")
 			second := nextReq(t, p.invites, "redirected invite")
@@ -323,7 +325,7 @@ func TestOpenRedirect(t *testing.T) {
 func TestMSRPLossEndsCall(t *testing.T) {
 	w := newIWF(t, nil)
 	p := newUASPeer(t, answerMSRP)
-	ctx := ctxT(t)
+	ctx := testutil.Context(t)
 	c, err := w.m.Open(ctx, OpenRequest{From: "sip:a@iwf.example", To: "sip:b@rcs.example", Trunk: trunkTo(p.st, "udp")})
 	if err != nil {
 		t.Fatal(err)

@@ -11,6 +11,8 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"iwf/internal/sipstack"
+	"iwf/internal/sipstack/sipstacktest"
+	"iwf/internal/testutil"
 	"iwf/session"
 	"iwf/session/msrp"
 	"iwf/session/msrpsdp"
@@ -27,7 +29,7 @@ type uacPeer struct {
 func newUACPeer(t *testing.T) *uacPeer {
 	t.Helper()
 	p := &uacPeer{byes: make(chan *sip.Request, 4)}
-	startStack(t, func(st *sipstack.Stack, srv *sipgo.Server) {
+	sipstacktest.Start(t, func(st *sipstack.Stack, srv *sipgo.Server) {
 		p.st = st
 		client, err := st.Client("udp")
 		if err != nil {
@@ -76,7 +78,7 @@ func (p *uacPeer) raw(t *testing.T, w *iwf, method sip.RequestMethod, body []byt
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := client.Do(ctxT(t), req)
+	res, err := client.Do(testutil.Context(t), req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,7 +108,7 @@ func offerMedia(id string) msrpsdp.Media {
 func TestIncomingCallLifecycle(t *testing.T) {
 	w := newIWF(t, nil)
 	p := newUACPeer(t)
-	ctx := ctxT(t)
+	ctx := testutil.Context(t)
 
 	dlg := p.invite(t, ctx, w, buildOffer(t, offerMedia("peerA")))
 	if err := dlg.WaitAnswer(ctx, sipgo.AnswerOptions{}); err != nil {
@@ -273,7 +275,7 @@ func TestIncomingCancel(t *testing.T) {
 		}
 	})
 	p := newUACPeer(t)
-	ctx := ctxT(t)
+	ctx := testutil.Context(t)
 	dlg := p.invite(t, ctx, w, buildOffer(t, offerMedia("peer")))
 	wctx, cancel := context.WithCancel(ctx)
 	err := dlg.WaitAnswer(wctx, sipgo.AnswerOptions{OnResponse: func(res *sip.Response) error {
@@ -329,7 +331,7 @@ func TestIncomingActive(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			w := newIWF(t, func(c *Config) { c.AnswerSetup = tc.answerSetup })
 			p := newUACPeer(t)
-			ctx := ctxT(t)
+			ctx := testutil.Context(t)
 			rcs := msrptest.NewEndpoint(t, session.Config{})
 			rec := newRecorder()
 			ps, err := rcs.NewSession(ctx, session.SessionOptions{Handler: rec.handler()})

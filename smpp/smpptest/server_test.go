@@ -1,10 +1,11 @@
 package smpptest
 
 import (
-	"context"
 	"errors"
 	"testing"
 	"time"
+
+	"iwf/internal/testutil"
 
 	"github.com/linxGnu/gosmpp"
 	"github.com/linxGnu/gosmpp/pdu"
@@ -48,8 +49,7 @@ func TestServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
+	ctx := testutil.Context(t)
 	if err := s.Wait(ctx, func(st State) bool { return st.Bound == 1 }); err != nil {
 		t.Fatal(err)
 	}

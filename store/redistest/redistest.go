@@ -25,6 +25,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"iwf/internal/testutil"
 )
 
 // StartOpts tunes StartServer.
@@ -84,11 +86,9 @@ func StartServer(t testing.TB, opts StartOpts) *Server {
 	t.Cleanup(s.stop)
 	var last error
 	for range startAttempts {
-		port, err := freePort()
-		if err != nil {
-			t.Fatalf("redistest: pick a port: %v", err)
-		}
-		s.port = port
+		// The port is released before redis-server binds it, so someone
+		// else may take it: launch then fails and the loop tries another.
+		s.port = testutil.FreePort(t)
 		if last = s.launch(); last == nil {
 			return s
 		}
@@ -239,18 +239,6 @@ func ping(addr string) error {
 		return fmt.Errorf("redistest: PING answered %q", strings.TrimSpace(line))
 	}
 	return nil
-}
-
-// freePort asks the kernel for a free loopback port. It is released before
-// redis-server binds it, so someone else may take it: launch then fails and
-// StartServer tries another.
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	return port, l.Close()
 }
 
 // syncBuffer collects the server's output, written by exec's copier

@@ -4,14 +4,13 @@ package sipstacktest
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"net"
 	"testing"
 
 	"github.com/emiago/sipgo"
 
 	"iwf/internal/sipstack"
+	"iwf/internal/testutil"
 )
 
 // Start runs a stack on 127.0.0.1 UDP and TCP, port 0, stopped when the
@@ -28,7 +27,7 @@ func StartOn(tb testing.TB, ip string, register func(*sipstack.Stack, *sipgo.Ser
 	st, err := sipstack.New(sipstack.Config{Listen: []sipstack.Listener{
 		{Transport: "udp", Address: net.JoinHostPort(ip, "0")},
 		{Transport: "tcp", Address: net.JoinHostPort(ip, "0")},
-	}}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	}}, testutil.Logger(tb))
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -36,6 +35,18 @@ func StartOn(tb testing.TB, ip string, register func(*sipstack.Stack, *sipgo.Ser
 		tb.Fatal(err)
 	}
 	register(st, st.Server())
+	Serve(tb, st)
+	return st
+}
+
+// Serve runs st, its handlers registered, until the test ends, and
+// returns once it serves. It listens first unless st already does; a Run
+// error fails the test at cleanup.
+func Serve(tb testing.TB, st *sipstack.Stack) {
+	tb.Helper()
+	if err := st.Listen(); err != nil {
+		tb.Fatal(err)
+	}
 	done := make(chan error, 1)
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() { done <- st.Run(ctx) }()
@@ -46,5 +57,4 @@ func StartOn(tb testing.TB, ip string, register func(*sipstack.Stack, *sipgo.Ser
 			tb.Errorf("sip stack: %v", err)
 		}
 	})
-	return st
 }
