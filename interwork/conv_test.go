@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"iwf/internal/testutil"
 	"iwf/session/sipsession"
 )
 
@@ -32,7 +33,7 @@ func TestConvFallbackPager(t *testing.T) {
 	if r := u.receipt(t); !strings.Contains(r, "stat:DELIVRD") {
 		t.Fatalf("receipt %q", r)
 	}
-	eventually(t, "queue acknowledged", func() bool { return u.queueLen(t) == 0 })
+	testutil.Eventually(t, func() bool { return u.queueLen(t) == 0 }, "queue acknowledged")
 	if n := u.sessions.openCount(); n != 1 {
 		t.Fatalf("%d INVITEs, want 1", n)
 	}
@@ -61,7 +62,7 @@ func TestConvRetryThenOpen(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("nothing sent")
 	}
-	eventually(t, "queue acknowledged", func() bool { return u.queueLen(t) == 0 })
+	testutil.Eventually(t, func() bool { return u.queueLen(t) == 0 }, "queue acknowledged")
 	if n := u.sessions.openCount(); n != 3 {
 		t.Fatalf("%d INVITEs, want 3", n)
 	}
@@ -83,7 +84,7 @@ func TestConvRetryExhausted(t *testing.T) {
 	if r := u.receipt(t); !strings.Contains(r, "stat:UNDELIV") {
 		t.Fatalf("receipt %q", r)
 	}
-	eventually(t, "queue acknowledged", func() bool { return u.queueLen(t) == 0 })
+	testutil.Eventually(t, func() bool { return u.queueLen(t) == 0 }, "queue acknowledged")
 	if n := u.sessions.openCount(); n != 3 {
 		t.Fatalf("%d INVITEs, want 1 + 2 retries", n)
 	}
@@ -98,15 +99,15 @@ func TestConvLeaseLost(t *testing.T) {
 	u.sessions.block = true
 	u.sessions.mu.Unlock()
 	u.submit(t, "taken over")
-	eventually(t, "INVITE sent", func() bool { return u.sessions.openCount() == 1 })
+	testutil.Eventually(t, func() bool { return u.sessions.openCount() == 1 }, "INVITE sent")
 	u.st.mu.Lock()
 	u.st.renewFails = true
 	u.st.mu.Unlock()
-	eventually(t, "worker gone", func() bool {
+	testutil.Eventually(t, func() bool {
 		u.eng.mu.Lock()
 		defer u.eng.mu.Unlock()
 		return len(u.eng.convs) == 0
-	})
+	}, "worker gone")
 	if n := u.queueLen(t); n != 1 {
 		t.Fatalf("queue holds %d, want the message still queued", n)
 	}

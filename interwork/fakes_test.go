@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"iwf/internal/testutil"
 	"iwf/pager"
 	"iwf/session"
 	"iwf/session/sipsession"
@@ -276,7 +277,7 @@ func startUnit(t *testing.T, pol Policy, answers ...error) *unit {
 		RCS:      RCS{Sessions: u.sessions, Trunk: sipsession.DefaultTrunk(), Domain: "iwf.test", PagerPartner: "rcs"},
 		SMS:      u.sms, Pager: u.pager,
 		LeaseTTL: 30 * time.Millisecond, RecoverEvery: 10 * time.Millisecond,
-		Logger: quietLog(),
+		Logger: testutil.Logger(t),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -296,7 +297,7 @@ func (u *unit) submit(t *testing.T, text string) {
 		t.Fatalf("%d messages, %v", len(msgs), err)
 	}
 	msgs[0].RegisteredDelivery = 1
-	if _, err := u.eng.HandleSubmit(ctxT(t), "p", msgs[0]); err != nil {
+	if _, err := u.eng.HandleSubmit(testutil.Context(t), "p", msgs[0]); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -315,21 +316,9 @@ func (u *unit) receipt(t *testing.T) string {
 
 func (u *unit) queueLen(t *testing.T) int64 {
 	t.Helper()
-	n, err := u.st.QueueLen(ctxT(t), testKey("p", "+46700000001", "+46700000002").String())
+	n, err := u.st.QueueLen(testutil.Context(t), testKey("p", "+46700000001", "+46700000002").String())
 	if err != nil {
 		t.Fatal(err)
 	}
 	return n
-}
-
-// eventually polls cond until it holds; the bound is a give-up, not a
-// timing assertion.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(30 * time.Second); !cond(); {
-		if time.Now().After(deadline) {
-			t.Fatal("never: " + what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
 }

@@ -11,6 +11,7 @@ import (
 
 	"iwf/internal/cpim"
 	"iwf/internal/iwftest"
+	"iwf/internal/testutil"
 	"iwf/pager"
 	"iwf/pager/pagertest"
 	"iwf/session"
@@ -119,7 +120,7 @@ func rcsOpen(t testing.TB, rcs *rcsPeer, w *iwf, from, to string) *sipsession.Ca
 	trunk := sipsession.DefaultTrunk()
 	trunk.Name = "iwf"
 	trunk.NextHop = "sip:" + w.st.Addr("tcp").String() + ";transport=tcp"
-	call, err := rcs.Manager.Open(ctxT(t), sipsession.OpenRequest{From: from, To: to, Trunk: trunk})
+	call, err := rcs.Manager.Open(testutil.Context(t), sipsession.OpenRequest{From: from, To: to, Trunk: trunk})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,7 +158,7 @@ func TestLongMSRPMessageBecomesConcatenatedSMS(t *testing.T) {
 	e := bindESME(t, w.smpp.Addr().String(), "demo")
 	long := strings.Repeat("All work and no play. ", 18) // 396 GSM-7 characters: 3 segments
 	call := rcsOpen(t, rcs, w, "sip:+46700000009@rcs.test", "sip:+46700000001@iwf.test;user=phone")
-	if _, err := call.Send(ctxT(t), &session.OutgoingMessage{ContentType: "text/plain", Body: []byte(long), SuccessReport: true}); err != nil {
+	if _, err := call.Send(testutil.Context(t), &session.OutgoingMessage{ContentType: "text/plain", Body: []byte(long), SuccessReport: true}); err != nil {
 		t.Fatal(err)
 	}
 	var got strings.Builder
@@ -203,20 +204,14 @@ func TestLongMSRPMessageBecomesConcatenatedSMS(t *testing.T) {
 // event outside the store to await, so this polls the store.
 func awaitQueueEmpty(t testing.TB, w *iwf, key convKey) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		n, err := w.store.QueueLen(ctxT(t), key.String())
+	ctx := testutil.Context(t)
+	testutil.Eventually(t, func() bool {
+		n, err := w.store.QueueLen(ctx, key.String())
 		if err != nil {
 			t.Fatal(err)
 		}
-		if n == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d messages still queued", n)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return n == 0
+	}, "the queue of %s to empty", key)
 }
 
 // Issue 5, must show (4), in process: the node stops after it
@@ -307,7 +302,7 @@ func TestTwoNodesShareConversations(t *testing.T) {
 	// recovery scan races the enqueuing node for the lease): stop the
 	// owner and send through the other.
 	key := testKey("demo", "+46700000001", "+46700000008").String()
-	owner, err := n1.store.Owner(ctxT(t), key)
+	owner, err := n1.store.Owner(testutil.Context(t), key)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -344,7 +339,7 @@ func TestIdleSessionClosedAndConversationRegroups(t *testing.T) {
 		t.Fatal("no BYE after the idle timeout")
 	}
 	key := testKey("demo", "+46700000001", "+46700000010").String()
-	rec, err := w.store.LoadConversation(ctxT(t), key)
+	rec, err := w.store.LoadConversation(testutil.Context(t), key)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -378,7 +373,7 @@ func TestIMDNDeliveryNotificationToRCSSender(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := call.Send(ctxT(t), &session.OutgoingMessage{ContentType: "message/cpim", Body: body}); err != nil {
+	if _, err := call.Send(testutil.Context(t), &session.OutgoingMessage{ContentType: "message/cpim", Body: body}); err != nil {
 		t.Fatal(err)
 	}
 	if d, ok := e.Next(t).(*pdu.DeliverSM); !ok {
@@ -489,7 +484,7 @@ func TestDeliveryWaitsForPartnerBind(t *testing.T) {
 	p.Policy.RetryDelay, p.Policy.MaxRetries = 100*time.Millisecond, 100
 	w := startIWF(t, startRedis(t), rcs, "n1", p)
 	call := rcsOpen(t, rcs, w, "sip:+46700000009@rcs.test", "sip:+46700000016@iwf.test;user=phone")
-	if _, err := call.Send(ctxT(t), &session.OutgoingMessage{ContentType: "text/plain", Body: []byte("wait for me"), SuccessReport: true}); err != nil {
+	if _, err := call.Send(testutil.Context(t), &session.OutgoingMessage{ContentType: "text/plain", Body: []byte("wait for me"), SuccessReport: true}); err != nil {
 		t.Fatal(err)
 	}
 	e := bindESME(t, w.smpp.Addr().String(), "demo")

@@ -2,7 +2,6 @@ package interwork
 
 import (
 	"context"
-	"log/slog"
 	"net"
 	"sync"
 	"testing"
@@ -13,6 +12,7 @@ import (
 	"iwf/internal/iwftest"
 	"iwf/internal/sipstack"
 	"iwf/internal/sipstack/sipstacktest"
+	"iwf/internal/testutil"
 	"iwf/pager"
 	"iwf/session"
 	"iwf/session/msrptest"
@@ -21,21 +21,6 @@ import (
 	"iwf/store"
 	"iwf/store/redistest"
 )
-
-func quietLog() *slog.Logger { return slog.New(slog.DiscardHandler) }
-
-func ctxT(t testing.TB) context.Context {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	t.Cleanup(cancel)
-	return ctx
-}
-
-// startStack runs a SIP stack on loopback UDP and TCP, port 0.
-func startStack(t testing.TB, register func(*sipstack.Stack, *sipgo.Server)) *sipstack.Stack {
-	t.Helper()
-	return sipstacktest.Start(t, register)
-}
 
 // testKey is the key of a conversation between two parties given as
 // strings, read as ingress reads them.
@@ -71,7 +56,7 @@ func startIWFWith(t testing.TB, redisAddr string, rcs *rcsPeer, node string, par
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	w := &iwf{cancel: cancel, done: make(chan struct{})}
-	st, err := store.Open(ctx, store.Config{Addr: redisAddr}, quietLog())
+	st, err := store.Open(ctx, store.Config{Addr: redisAddr}, testutil.Logger(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,7 +69,7 @@ func startIWFWith(t testing.TB, redisAddr string, rcs *rcsPeer, node string, par
 	if err != nil {
 		t.Fatal(err)
 	}
-	if w.smpp, err = smpp.NewServer(ln, smpp.ServerConfig{Partners: sps}, nil, quietLog()); err != nil {
+	if w.smpp, err = smpp.NewServer(ln, smpp.ServerConfig{Partners: sps}, nil, testutil.Logger(t)); err != nil {
 		t.Fatal(err)
 	}
 	ep := msrptest.NewEndpoint(t, session.Config{})
@@ -92,8 +77,8 @@ func startIWFWith(t testing.TB, redisAddr string, rcs *rcsPeer, node string, par
 	trunk.NextHop = "sip:" + rcs.TCP() + ";transport=tcp"
 	trunk.InviteTimeout = 5 * time.Second
 	// The stack calls this after its listeners exist and before it serves.
-	w.st = startStack(t, func(stk *sipstack.Stack, srv *sipgo.Server) {
-		w.mgr, err = sipsession.New(sipsession.Config{Stack: stk, Endpoint: ep, Logger: quietLog(), ManualReports: true})
+	w.st = sipstacktest.Start(t, func(stk *sipstack.Stack, srv *sipgo.Server) {
+		w.mgr, err = sipsession.New(sipsession.Config{Stack: stk, Endpoint: ep, Logger: testutil.Logger(t), ManualReports: true})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -106,7 +91,7 @@ func startIWFWith(t testing.TB, redisAddr string, rcs *rcsPeer, node string, par
 			if tt, err = pager.NewTrunks(trunks); err != nil {
 				t.Fatal(err)
 			}
-			if sender, err = pager.NewSender(pager.SenderConfig{Trunks: tt, Clients: stk, Domain: stk.Domain(), Logger: quietLog()}); err != nil {
+			if sender, err = pager.NewSender(pager.SenderConfig{Trunks: tt, Clients: stk, Domain: stk.Domain(), Logger: testutil.Logger(t)}); err != nil {
 				t.Fatal(err)
 			}
 			pg = sender
@@ -120,7 +105,7 @@ func startIWFWith(t testing.TB, redisAddr string, rcs *rcsPeer, node string, par
 			Pager:        pg,
 			LeaseTTL:     3 * time.Second,
 			RecoverEvery: 200 * time.Millisecond,
-			Logger:       quietLog(),
+			Logger:       testutil.Logger(t),
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -129,7 +114,7 @@ func startIWFWith(t testing.TB, redisAddr string, rcs *rcsPeer, node string, par
 		w.mgr.SetHandler(w.eng)
 		w.mgr.Register(srv)
 		if tt != nil {
-			in, err := pager.NewInbound(pager.InboundConfig{Trunks: tt, Store: w.eng, Logger: quietLog()})
+			in, err := pager.NewInbound(pager.InboundConfig{Trunks: tt, Store: w.eng, Logger: testutil.Logger(t)})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -9,6 +9,7 @@ import (
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 
+	"iwf/internal/testutil"
 	"iwf/pager"
 	"iwf/pager/pagertest"
 	"iwf/pager/split"
@@ -37,7 +38,7 @@ func sendMESSAGE(t testing.TB, w *iwf, from, to, body string) int {
 	req.AppendHeader(sip.NewHeader("To", "<sip:"+to+"@127.0.0.1;user=phone>"))
 	req.AppendHeader(sip.NewHeader("Content-Type", "text/plain"))
 	req.SetBody([]byte(body))
-	res, err := cl.Do(ctxT(t), req)
+	res, err := cl.Do(testutil.Context(t), req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,7 +98,7 @@ func TestLongMSRPMessageToPagerPartner(t *testing.T) {
 			})
 			w := startIWFWith(t, startRedis(t), rcs, "n1", []Partner{p}, []pager.Trunk{trunk})
 			call := rcsOpen(t, rcs, w, "sip:+46700000009@rcs.test", "sip:+441110002@iwf.test;user=phone")
-			if _, err := call.Send(ctxT(t), &session.OutgoingMessage{ContentType: "text/plain", Body: []byte(long), SuccessReport: true}); err != nil {
+			if _, err := call.Send(testutil.Context(t), &session.OutgoingMessage{ContentType: "text/plain", Body: []byte(long), SuccessReport: true}); err != nil {
 				t.Fatal(err)
 			}
 			var bodies []string

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -19,6 +18,7 @@ import (
 	"github.com/linxGnu/gosmpp/data"
 
 	"iwf/internal/iwftest"
+	"iwf/internal/testutil"
 	"iwf/session/sipsession"
 	"iwf/store/redistest"
 )
@@ -34,25 +34,6 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// freePort returns a loopback port free for TCP and UDP at the time.
-func freePort(t *testing.T) int {
-	t.Helper()
-	for range 20 {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		port := ln.Addr().(*net.TCPAddr).Port
-		ln.Close()
-		if pc, err := net.ListenPacket("udp", fmt.Sprintf("127.0.0.1:%d", port)); err == nil {
-			pc.Close()
-			return port
-		}
-	}
-	t.Fatal("no free port")
-	return 0
-}
-
 // e2eConfig is a daemon configuration on fresh loopback ports, with the
 // store at redis and the RCS side at rcs.
 type e2eConfig struct {
@@ -62,7 +43,7 @@ type e2eConfig struct {
 
 func writeE2EConfig(t *testing.T, redis, rcs string) e2eConfig {
 	t.Helper()
-	c := e2eConfig{sip: freePort(t), msrp: freePort(t), smppPort: freePort(t), status: freePort(t)}
+	c := e2eConfig{sip: testutil.FreePort(t), msrp: testutil.FreePort(t), smppPort: testutil.FreePort(t), status: testutil.FreePort(t)}
 	yaml := fmt.Sprintf(`log_level: info
 node: e2e
 store: {addr: %q}
