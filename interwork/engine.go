@@ -51,8 +51,7 @@ type Store interface {
 	Notify(ctx context.Context, node, conv string) error
 	Subscribe(ctx context.Context, node string) (<-chan string, error)
 	Count(ctx context.Context, name string, by int64) error
-	Parts(maxMessages int) concat.PartStore
-	Refs() concat.RefAllocator
+	concat.Backend
 }
 
 // Metrics receives events for /metrics; *status.Metrics implements it.
@@ -165,7 +164,7 @@ func New(cfg Config) (*Engine, error) {
 		log:      cfg.Logger.With("component", "interwork"),
 		partners: make(map[string]*partner),
 		convs:    make(map[string]*conv),
-		refs:     cfg.Store.Refs(),
+		refs:     concat.NewSharedRefs(cfg.Store),
 	}
 	e.ctx, e.stop = context.WithCancel(context.Background())
 	e.receipts = make(chan receiptJob, 4096)
@@ -192,7 +191,7 @@ func New(cfg Config) (*Engine, error) {
 			policy = p.SMS.Incomplete
 		}
 	}
-	r, err := concat.NewReassembler(cfg.Store.Parts(100000), concat.Config{Timeout: reasmTimeout, Policy: policy})
+	r, err := concat.NewReassembler(concat.NewSharedStore(cfg.Store, 100000, e.log), concat.Config{Timeout: reasmTimeout, Policy: policy})
 	if err != nil {
 		return nil, fmt.Errorf("interwork: %w", err)
 	}
