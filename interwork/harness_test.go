@@ -18,6 +18,7 @@ import (
 	"iwf/session/msrptest"
 	"iwf/session/sipsession"
 	"iwf/smpp"
+	"iwf/smpp/concat"
 	"iwf/store"
 	"iwf/store/redistest"
 )
@@ -98,7 +99,7 @@ func startIWFWith(t testing.TB, redisAddr string, rcs *rcsPeer, node string, par
 		}
 		w.eng, err = New(Config{
 			Node: node, Queue: st, Leases: st, Records: st,
-			Parts: st.Parts(100000), Refs: st.Refs(),
+			Parts: concat.NewSharedStore(st, 100000, testutil.Logger(t)), Refs: concat.NewSharedRefs(st),
 			Partners:     partners,
 			RCS:          RCS{Sessions: ManagerSessions{w.mgr}, Trunk: trunk, Domain: "iwf.test", PagerPartner: "rcs"},
 			SMS:          &smpp.Gateway{Server: w.smpp},

@@ -10,7 +10,7 @@
 //   - internal/address normalises sip:, sips:, tel: URIs and bare numbers
 //     into the key conversations use.
 //   - pager/body decodes MESSAGE bodies: text/plain in any charset,
-//     message/cpim with its IMDN headers.
+//     message/cpim (read by internal/cpim) with its IMDN headers.
 //   - internal/sipstack builds the process's one sipgo user agent and server
 //     and its listeners; session registers INVITE/ACK/BYE/CANCEL on the
 //     same server.

@@ -9,11 +9,12 @@ import (
 
 	"github.com/emiago/sipgo/sip"
 
+	"iwf/internal/cpim"
 	"iwf/pager"
 )
 
 func TestInboundAccepts(t *testing.T) {
-	cpim := "From: <sip:+447700900456@ims.partner.example>\r\n" +
+	cpimBody := "From: <sip:+447700900456@ims.partner.example>\r\n" +
 		"To: <tel:+447700900123>\r\n" +
 		"NS: imdn <urn:ietf:params:imdn>\r\n" +
 		"imdn.Message-ID: Kq3wz9\r\n" +
@@ -26,14 +27,14 @@ func TestInboundAccepts(t *testing.T) {
 		name, transport, ct, body string
 		text                      string
 		imdnID                    string
-		disposition               []string
+		disposition               cpim.Disposition
 	}{
 		{name: "utf-8 over udp", transport: "udp", ct: "text/plain;charset=UTF-8", body: "héllo 👋", text: "héllo 👋"},
 		{name: "utf-8 over tcp", transport: "tcp", ct: "text/plain", body: "over tcp", text: "over tcp"},
 		{name: "latin-1 converted", transport: "udp", ct: "text/plain; charset=ISO-8859-1", body: "caf\xe9 cr\xe8me", text: "café crème"},
 		{name: "utf-16 converted", transport: "udp", ct: "text/plain; charset=UTF-16BE", body: "\x00h\x00i\x00!", text: "hi!"},
-		{name: "cpim unwrapped with imdn", transport: "udp", ct: "message/cpim", body: cpim, text: "hello from RCS 👋",
-			imdnID: "Kq3wz9", disposition: []string{"positive-delivery", "display"}},
+		{name: "cpim unwrapped with imdn", transport: "udp", ct: "message/cpim", body: cpimBody, text: "hello from RCS 👋",
+			imdnID: "Kq3wz9", disposition: cpim.PositiveDelivery | cpim.Display},
 	}
 	iw := startIWF(t, []pager.Trunk{loopbackTrunk("uk")}, nil)
 	c := client(t)
@@ -57,7 +58,7 @@ func TestInboundAccepts(t *testing.T) {
 				t.Fatalf("stored %+v", got)
 			}
 			mt, _, _ := strings.Cut(strings.ToLower(tc.ct), ";")
-			if got.ContentType != mt || got.IMDN.MessageID != tc.imdnID || strings.Join(got.IMDN.DispositionNotification, ",") != strings.Join(tc.disposition, ",") {
+			if got.ContentType != mt || got.IMDN.MessageID != tc.imdnID || got.IMDN.Disposition != tc.disposition {
 				t.Fatalf("stored %+v", got)
 			}
 			tag, _ := req.From().Params.Get("tag")

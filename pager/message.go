@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"iwf/internal/address"
-	"iwf/pager/body"
+	"iwf/internal/cpim"
 )
 
 // Message is one pager message received over SIP, as the IWF keeps it.
@@ -27,9 +27,9 @@ type Message struct {
 	// ContentType is the media type of the MESSAGE body as received:
 	// text/plain or message/cpim.
 	ContentType string
-	// IMDN holds the imdn.Message-ID and Disposition-Notification of a
-	// message/cpim body (RFC 5438), empty otherwise.
-	IMDN body.IMDN
+	// IMDN holds the imdn.Message-ID, Disposition-Notification and
+	// DateTime of a message/cpim body (RFC 5438), zero otherwise.
+	IMDN cpim.IMDN
 	// CallID, CSeq and FromTag identify the SIP request.
 	CallID  string
 	CSeq    uint32

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"iwf/internal/cpim"
 	"iwf/internal/testutil"
 	"iwf/pager"
 )
@@ -91,7 +92,7 @@ func TestSIPpMessage(t *testing.T) {
 		sipp(t, iw, "message_cpim.xml", "udp", 1)
 		msgs := iw.store.Messages()[before:]
 		if len(msgs) != 1 || strings.TrimSpace(msgs[0].Text) != "Hej från SIPp" || msgs[0].IMDN.MessageID == "" ||
-			strings.Join(msgs[0].IMDN.DispositionNotification, ",") != "positive-delivery,display" || msgs[0].ContentType != "message/cpim" {
+			msgs[0].IMDN.Disposition != cpim.PositiveDelivery|cpim.Display || msgs[0].ContentType != "message/cpim" {
 			t.Fatalf("%+v", msgs)
 		}
 	})

@@ -1,8 +1,11 @@
 // Package store keeps the IWF's durable state in Redis (go-redis/v9):
 // conversation queues with deduplication, conversation records, leases
 // that name the node owning a conversation's session, window counters,
-// small values with a TTL, cross-node wake-ups, cluster-wide counters, and
-// the SMS reassembly state of package smpp/concat.
+// small values with a TTL, work lists, cross-node wake-ups, cluster-wide
+// counters, and two byte-level primitives that others encode into: groups
+// of hashes indexed by age and sequences (smpp/concat keeps SMS
+// reassembly and reference numbers in them). store imports no protocol
+// package.
 //
 // No go-redis type crosses the API: callers see strings, bytes, Entry and
 // the errors of errors.go. Failures to reach Redis match ErrUnavailable
@@ -22,7 +25,7 @@
 // ("iwf:{demo|+4611|+4622}:q"), so that they share a Cluster slot and the
 // scripts that touch several of them are legal there; see keys.go for the
 // full layout. Lua scripts declare every key they touch. The pending
-// index, the counters and the reassembly state are in other slots.
+// index, the counters and each group are in other slots.
 //
 // # Queues
 //

@@ -35,7 +35,8 @@ var ErrInvalidConfig = errors.New("store: invalid configuration")
 var ErrInvalidArgument = errors.New("store: invalid argument")
 
 // ErrCorrupt is matched by errors about a value in Redis this package did
-// not write (a part or index member that does not decode).
+// not write (a counter that is not a number, a script reply of the wrong
+// shape).
 var ErrCorrupt = errors.New("store: corrupt value")
 
 // FieldError names a configuration field that breaks a rule by its YAML

@@ -9,7 +9,7 @@ import "github.com/redis/go-redis/v9"
 type scripts struct {
 	enqueue, settle         *redis.Script
 	acquire, renew, release *redis.Script
-	hit, partsPut, refNext  *redis.Script
+	hit, groupPut, next     *redis.Script
 }
 
 // newScripts prepares the scripts (go-redis computes each SHA-1 once, for
@@ -22,8 +22,8 @@ func newScripts() scripts {
 		renew:    redis.NewScript(luaRenew),
 		release:  redis.NewScript(luaRelease),
 		hit:      redis.NewScript(luaHit),
-		partsPut: redis.NewScript(luaPartsPut),
-		refNext:  redis.NewScript(luaRefNext),
+		groupPut: redis.NewScript(luaGroupPut),
+		next:     redis.NewScript(luaNext),
 	}
 }
 
@@ -86,11 +86,11 @@ if n == 1 or redis.call('PTTL', KEYS[1]) < 0 then redis.call('PEXPIRE', KEYS[1],
 return n
 `
 
-// luaPartsPut: KEYS message hash, index; ARGV member, seq, encoded part,
-// arrival score, max messages. The first part of a message is refused
-// (-1) when max messages wait already; otherwise it records its arrival
-// in the index. Returns {stored 1/0, HGETALL}.
-const luaPartsPut = `
+// luaGroupPut: KEYS member hash, group index; ARGV member, field, value,
+// arrival score, max members. The first write of a member is refused (-1)
+// when max members wait already; otherwise it records its arrival in the
+// index. Returns {stored 1/0/-1, HGETALL}.
+const luaGroupPut = `
 if redis.call('EXISTS', KEYS[1]) == 0 then
   if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[5]) and not redis.call('ZSCORE', KEYS[2], ARGV[1]) then
     return {-1, {}}
@@ -101,9 +101,9 @@ local stored = redis.call('HSETNX', KEYS[1], ARGV[2], ARGV[3])
 return {stored, redis.call('HGETALL', KEYS[1])}
 `
 
-// luaRefNext: KEYS counter; ARGV TTL ms. Returns the next count; the TTL
+// luaNext: KEYS sequence; ARGV TTL ms. Returns the next count; the TTL
 // restarts with every use.
-const luaRefNext = `
+const luaNext = `
 local n = redis.call('INCR', KEYS[1])
 redis.call('PEXPIRE', KEYS[1], ARGV[1])
 return n

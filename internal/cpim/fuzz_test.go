@@ -12,7 +12,7 @@ var cpimVectors = []string{"rfc3862-example.cpim", "rfc5438-im.cpim", "rfc5438-d
 // roomy re-reads what Marshal wrote: quoting and escaping may make the
 // header part a little longer than the input's, which the default bound
 // could refuse.
-var roomy = Limits{MaxHeaderBytes: 1 << 20, MaxHeaders: 1 << 20}
+var roomy = ParseOptions{MaxHeaderBytes: 1 << 20, MaxHeaders: 1 << 20}
 
 // requireTyped fails unless err is one of the package's error types, each
 // of which tells the caller what to answer.
@@ -28,7 +28,9 @@ func requireTyped(t *testing.T, err error) {
 }
 
 // FuzzParse checks that nothing panics on any input, that errors are typed,
-// and that whatever parses writes out and parses back the same, stably.
+// and that whatever parses writes out and parses back the same, stably; in
+// both the strict and the tolerant mode, the tolerant one accepting all
+// that the strict one does.
 func FuzzParse(f *testing.F) {
 	for _, name := range cpimVectors {
 		b := vector(f, name)
@@ -40,42 +42,62 @@ func FuzzParse(f *testing.F) {
 		crlfText(`From: "A \"q\" \\ \u00e9" <sip:a@b.c>`, `Subject:;lang=en \u0020x\tz\u0020`, `X.Y:;a="b c";d=e ;v`, "NS: X <urn:x>", "Require: X.Y, Z") + "\r\nContent-Type: text/plain;\r\n charset=x\r\n\r\n",
 		"\r\nContent-Type: a/b",
 		"To: sip:x@y\nDateTime: 2024-01-01t00:00:00.5+14:00\n\ncontent-type: x/y\n\n",
+		crlfText("From: <a>", "From: <sip:a@b>", "DateTime: today", "Subject: caf\xe9", "imdn.Message-ID: a b", "imdn.Message-ID: m") + "\r\nContent-Type: text/plain\r\n\r\n",
 	} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, in []byte) {
-		m1, err := Parse(in)
+		strict, err := Parse(in)
 		if err != nil {
 			requireTyped(t, err)
+		} else {
+			checkRoundTrip(t, strict, roomy)
+		}
+		tolerant, err := ParseOptions{Tolerant: true}.Parse(in)
+		if err != nil {
+			requireTyped(t, err)
+			if strict != nil {
+				t.Fatalf("the tolerant parser refuses what the strict one reads: %v", err)
+			}
 			return
 		}
-		b1, err := m1.Marshal()
-		if err != nil {
-			t.Fatalf("a parsed message does not marshal: %v", err)
-		}
-		m2, err := roomy.Parse(b1)
-		if err != nil {
-			t.Fatalf("output does not parse: %v\n%q", err, b1)
-		}
-		if d := diffMessage(m1, m2); d != "" {
-			t.Fatalf("round trip changed the message: %s\n%q", d, b1)
-		}
-		if b2, _ := m2.Marshal(); !bytes.Equal(b1, b2) {
-			t.Fatalf("output not stable:\n%q\n%q", b1, b2)
-		}
-		// The IMDN view must survive being written back.
-		if i, err := m1.IMDN(); err == nil && i.MessageID != "" {
-			m3 := *m2
-			if err := m3.SetIMDN(i); err == nil {
-				if j, err := m3.IMDN(); err != nil || j.MessageID != i.MessageID || j.Disposition != i.Disposition {
-					t.Fatalf("SetIMDN(IMDN()) = %+v, %v; want %+v", j, err, i)
-				}
-			}
-		}
-		if m1.IsNotification() {
-			_, _ = m1.Notification()
+		checkRoundTrip(t, tolerant, ParseOptions{MaxHeaderBytes: roomy.MaxHeaderBytes, MaxHeaders: roomy.MaxHeaders, Tolerant: true})
+		if _, err := tolerant.IMDN(); err != nil {
+			t.Fatalf("IMDN of a tolerant parse: %v", err)
 		}
 	})
+}
+
+// checkRoundTrip writes m1, reads it back with o and checks that nothing
+// changed and that the output is stable.
+func checkRoundTrip(t *testing.T, m1 *Message, o ParseOptions) {
+	t.Helper()
+	b1, err := m1.Marshal()
+	if err != nil {
+		t.Fatalf("a parsed message does not marshal: %v", err)
+	}
+	m2, err := o.Parse(b1)
+	if err != nil {
+		t.Fatalf("output does not parse: %v\n%q", err, b1)
+	}
+	if d := diffMessage(m1, m2); d != "" {
+		t.Fatalf("round trip changed the message: %s\n%q", d, b1)
+	}
+	if b2, _ := m2.Marshal(); !bytes.Equal(b1, b2) {
+		t.Fatalf("output not stable:\n%q\n%q", b1, b2)
+	}
+	// The IMDN view must survive being written back.
+	if i, err := m1.IMDN(); err == nil && i.MessageID != "" {
+		m3 := *m2
+		if err := m3.SetIMDN(i); err == nil {
+			if j, err := m3.IMDN(); err != nil || j.MessageID != i.MessageID || j.Disposition != i.Disposition {
+				t.Fatalf("SetIMDN(IMDN()) = %+v, %v; want %+v", j, err, i)
+			}
+		}
+	}
+	if m1.IsNotification() {
+		_, _ = m1.Notification()
+	}
 }
 
 // FuzzParseNotification does the same for message/imdn+xml bodies.

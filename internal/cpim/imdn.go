@@ -142,44 +142,70 @@ func validMessageID(s string) bool {
 // repeated IMDN header is a *FieldError.
 func (m *Message) IMDN() (IMDN, error) {
 	i := IMDN{DateTime: m.DateTime}
-	fail := func(h Header, format string, args ...any) (IMDN, error) {
-		return IMDN{}, &FieldError{Field: h.Name, Reason: fmt.Sprintf(format, args...)}
-	}
 	for _, h := range m.Headers {
-		prefix, name := h.Split()
-		if !strings.EqualFold(m.resolve(prefix), IMDNNamespace) {
-			continue
-		}
-		switch {
-		case strings.EqualFold(name, imdnMessageID):
-			if i.MessageID != "" {
-				return fail(h, "repeated (RFC 5438 section 6.3)")
-			}
-			if !validMessageID(h.Value) {
-				return fail(h, "malformed %q (RFC 5438 section 6.3)", clip(h.Value))
-			}
-			i.MessageID = h.Value
-		case strings.EqualFold(name, imdnDisposition):
-			i.Disposition |= ParseDisposition(h.Value)
-		case strings.EqualFold(name, imdnOriginalTo):
-			a, reason := parseAddress(h.Value)
-			if reason != "" {
-				return fail(h, "%s (RFC 5438 section 6.4)", reason)
-			}
-			i.OriginalTo = a
-		case strings.EqualFold(name, imdnRecordRoute), strings.EqualFold(name, imdnRoute):
-			a, reason := parseAddress(h.Value)
-			if reason != "" {
-				return fail(h, "%s", reason)
-			}
-			if strings.EqualFold(name, imdnRoute) {
-				i.Route = append(i.Route, a)
-			} else {
-				i.RecordRoute = append(i.RecordRoute, a)
-			}
+		if err := m.readIMDN(&i, h); err != nil {
+			return IMDN{}, err
 		}
 	}
 	return i, nil
+}
+
+// dropBadIMDN leaves out the headers that make IMDN fail, keeping the
+// first of a repeated imdn.Message-ID: a tolerant parse keeps what it can
+// read.
+func (m *Message) dropBadIMDN() {
+	var i IMDN
+	kept := m.Headers[:0]
+	for _, h := range m.Headers {
+		if m.readIMDN(&i, h) == nil {
+			kept = append(kept, h)
+		}
+	}
+	if len(kept) == 0 {
+		kept = nil // as a parse without such headers leaves it
+	}
+	m.Headers = kept
+}
+
+// readIMDN adds h to i when it is an IMDN header. On a fault it returns a
+// *FieldError and leaves i as it was.
+func (m *Message) readIMDN(i *IMDN, h Header) error {
+	fail := func(format string, args ...any) error {
+		return &FieldError{Field: h.Name, Reason: fmt.Sprintf(format, args...)}
+	}
+	prefix, name := h.Split()
+	if !strings.EqualFold(m.resolve(prefix), IMDNNamespace) {
+		return nil
+	}
+	switch {
+	case strings.EqualFold(name, imdnMessageID):
+		if i.MessageID != "" {
+			return fail("repeated (RFC 5438 section 6.3)")
+		}
+		if !validMessageID(h.Value) {
+			return fail("malformed %q (RFC 5438 section 6.3)", clip(h.Value))
+		}
+		i.MessageID = h.Value
+	case strings.EqualFold(name, imdnDisposition):
+		i.Disposition |= ParseDisposition(h.Value)
+	case strings.EqualFold(name, imdnOriginalTo):
+		a, reason := parseAddress(h.Value)
+		if reason != "" {
+			return fail("%s (RFC 5438 section 6.4)", reason)
+		}
+		i.OriginalTo = a
+	case strings.EqualFold(name, imdnRecordRoute), strings.EqualFold(name, imdnRoute):
+		a, reason := parseAddress(h.Value)
+		if reason != "" {
+			return fail("%s", reason)
+		}
+		if strings.EqualFold(name, imdnRoute) {
+			i.Route = append(i.Route, a)
+		} else {
+			i.RecordRoute = append(i.RecordRoute, a)
+		}
+	}
+	return nil
 }
 
 // isIMDNHeader reports whether h is one of the headers SetIMDN owns.

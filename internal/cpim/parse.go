@@ -8,7 +8,7 @@ import (
 	"unicode/utf8"
 )
 
-// Default bounds of Limits.
+// Default bounds of ParseOptions.
 const (
 	// DefaultMaxHeaderBytes bounds the header part: message headers,
 	// content headers and the blank lines after them.
@@ -17,34 +17,49 @@ const (
 	DefaultMaxHeaders = 128
 )
 
-// Limits bound what Parse accepts from a peer. The body is not bounded
-// here: the transport already bounds it (MSRP max-size, SIP MESSAGE size).
-// Zero fields take the defaults.
-type Limits struct {
+// ParseOptions bound what Parse accepts from a peer and say how strictly
+// it reads. The body is not bounded here: the transport already bounds it
+// (MSRP max-size, SIP MESSAGE size). Zero fields take the defaults.
+type ParseOptions struct {
 	// MaxHeaderBytes bounds the header part, blank lines included.
 	MaxHeaderBytes int
 	// MaxHeaders bounds the number of headers, message and content.
 	MaxHeaders int
+	// Tolerant reads the message headers as a recipient that needs only
+	// the content and the IMDN headers: a message header whose value
+	// breaks its grammar (a From, To or cc that is no address, a DateTime
+	// that is not RFC 3339, a malformed NS, Require or parameter), a
+	// second From or DateTime, and an IMDN header that Message.IMDN would
+	// reject are left out instead of failing the parse, and bytes that are
+	// not UTF-8 in a header value read as U+FFFD. Pager clients write
+	// such envelopes, and what they break is nothing the IWF relays. The
+	// line structure, header names, control characters and the content's
+	// Content-Type are checked as without it. A tolerant parse always
+	// yields a Message that Marshal writes and whose IMDN method succeeds.
+	Tolerant bool
 }
 
-// Parse reads a message/cpim document with the default Limits.
-func Parse(b []byte) (*Message, error) { return Limits{}.Parse(b) }
+// Parse reads a message/cpim document with the default ParseOptions.
+func Parse(b []byte) (*Message, error) { return ParseOptions{}.Parse(b) }
 
 // Parse reads a message/cpim document: message headers, a blank line,
 // the content's MIME headers, a blank line, the body (RFC 3862 section 2).
 // A fault is reported as a *ParseError naming the header and byte offset,
 // a bound as a *LimitError. The Body of the result aliases b.
-func (l Limits) Parse(b []byte) (*Message, error) {
-	if l.MaxHeaderBytes <= 0 {
-		l.MaxHeaderBytes = DefaultMaxHeaderBytes
+func (o ParseOptions) Parse(b []byte) (*Message, error) {
+	if o.MaxHeaderBytes <= 0 {
+		o.MaxHeaderBytes = DefaultMaxHeaderBytes
 	}
-	if l.MaxHeaders <= 0 {
-		l.MaxHeaders = DefaultMaxHeaders
+	if o.MaxHeaders <= 0 {
+		o.MaxHeaders = DefaultMaxHeaders
 	}
-	p := parser{src: b, lim: l}
+	p := parser{src: b, opt: o}
 	m := &Message{}
 	if err := p.messageHeaders(m); err != nil {
 		return nil, err
+	}
+	if o.Tolerant {
+		m.dropBadIMDN()
 	}
 	if err := p.content(m); err != nil {
 		return nil, err
@@ -55,10 +70,19 @@ func (l Limits) Parse(b []byte) (*Message, error) {
 type parser struct {
 	src          []byte
 	off          int
-	lim          Limits
+	opt          ParseOptions
 	headers      int
 	seenFrom     bool
 	seenDateTime bool
+}
+
+// text makes a header value valid UTF-8 when the parser is tolerant; a
+// strict parser has rejected invalid UTF-8 already (checkLine).
+func (p *parser) text(s string) string {
+	if p.opt.Tolerant {
+		return strings.ToValidUTF8(s, "\uFFFD")
+	}
+	return s
 }
 
 // line returns the next line without its end (CRLF, or a bare LF, which is
@@ -66,7 +90,7 @@ type parser struct {
 // was found. At the end of the input line is "" and ended false.
 func (p *parser) line() (line string, start int, ended bool, err error) {
 	start = p.off
-	room := p.lim.MaxHeaderBytes - start
+	room := p.opt.MaxHeaderBytes - start
 	window := p.src[start:]
 	if len(window) > room {
 		window = window[:room]
@@ -74,7 +98,7 @@ func (p *parser) line() (line string, start int, ended bool, err error) {
 	i := bytes.IndexByte(window, '\n')
 	if i < 0 {
 		if len(p.src)-start > room {
-			return "", start, false, &LimitError{What: "header bytes", Limit: p.lim.MaxHeaderBytes}
+			return "", start, false, &LimitError{What: "header bytes", Limit: p.opt.MaxHeaderBytes}
 		}
 		i, p.off = len(window), len(p.src)
 	} else {
@@ -90,17 +114,18 @@ func (p *parser) line() (line string, start int, ended bool, err error) {
 // count counts one more header against MaxHeaders.
 func (p *parser) count() error {
 	p.headers++
-	if p.headers > p.lim.MaxHeaders {
-		return &LimitError{What: "header count", Limit: p.lim.MaxHeaders}
+	if p.headers > p.opt.MaxHeaders {
+		return &LimitError{What: "header count", Limit: p.opt.MaxHeaders}
 	}
 	return nil
 }
 
 // checkLine rejects a header line with a control character other than HTAB
-// or with bytes that are not UTF-8 (RFC 3862 section 2.2: headers are UTF-8
-// text, one line each), and one that starts with white space. The error
-// names the header when the line starts with a well-formed name.
-func checkLine(line string, off int, folded bool) error {
+// or, unless the parser is tolerant, with bytes that are not UTF-8 (RFC
+// 3862 section 2.2: headers are UTF-8 text, one line each), and one that
+// starts with white space. The error names the header when the line starts
+// with a well-formed name.
+func (p *parser) checkLine(line string, off int, folded bool) error {
 	fault := func(at int, reason string) error {
 		pe := &ParseError{Offset: off + at, Reason: reason}
 		if name, _, ok := strings.Cut(line, ":"); ok && !folded && validFieldName(name) {
@@ -121,7 +146,7 @@ func checkLine(line string, off int, folded bool) error {
 			continue
 		}
 		r, n := utf8.DecodeRuneInString(line[i:])
-		if r == utf8.RuneError && n <= 1 {
+		if r == utf8.RuneError && n <= 1 && !p.opt.Tolerant {
 			return fault(i, "invalid UTF-8")
 		}
 		i += n
@@ -146,7 +171,7 @@ func (p *parser) messageHeaders(m *Message) error {
 		if line == "" {
 			return nil
 		}
-		if err := checkLine(line, start, false); err != nil {
+		if err := p.checkLine(line, start, false); err != nil {
 			return err
 		}
 		if err := p.count(); err != nil {
@@ -171,10 +196,21 @@ func (p *parser) messageHeader(m *Message, line string, off int) error {
 	}
 	params, value, reason, at := readParams(line[colon+1:])
 	if reason != "" {
+		if p.opt.Tolerant {
+			return nil // the header is left out
+		}
 		return &ParseError{Offset: off + colon + 1 + at, Header: name, Reason: reason}
 	}
+	for i := range params {
+		params[i].Value = p.text(params[i].Value)
+	}
 	value = trimSpace(value)
+	// fail reports a value that breaks its header's grammar; a tolerant
+	// parser leaves the header out instead.
 	fail := func(format string, args ...any) error {
+		if p.opt.Tolerant {
+			return nil
+		}
 		return &ParseError{Offset: off, Header: name, Reason: fmt.Sprintf(format, args...)}
 	}
 
@@ -190,17 +226,19 @@ func (p *parser) messageHeader(m *Message, line string, off int) error {
 		if p.seenFrom {
 			return fail("repeated: a message has one sender (RFC 3862 section 4.1)")
 		}
-		p.seenFrom = true
 		a, reason := parseAddress(value)
 		if reason != "" {
 			return fail("%s", reason)
 		}
+		p.seenFrom = true
+		a.Name = p.text(a.Name)
 		m.From = a
 	case hTo, hCC:
 		a, reason := parseAddress(value)
 		if reason != "" {
 			return fail("%s", reason)
 		}
+		a.Name = p.text(a.Name)
 		if core == hTo {
 			m.To = append(m.To, a)
 		} else {
@@ -210,14 +248,14 @@ func (p *parser) messageHeader(m *Message, line string, off int) error {
 		if p.seenDateTime {
 			return fail("repeated (RFC 3862 section 4.4)")
 		}
-		p.seenDateTime = true
 		t, err := parseDateTime(value)
 		if err != nil {
 			return fail("not an RFC 3339 date-time: %q", clip(value))
 		}
+		p.seenDateTime = true
 		m.DateTime = t
 	case hSubject:
-		s := Subject{Text: unescape(value)}
+		s := Subject{Text: p.text(unescape(value))}
 		for _, prm := range params {
 			if !strings.EqualFold(prm.Name, hLang) || s.Lang != "" || !validLang(prm.Value) {
 				return fail("parameter %q: only one lang=Language-tag (RFC 3862 section 4.5)", clip(prm.Name))
@@ -232,15 +270,17 @@ func (p *parser) messageHeader(m *Message, line string, off int) error {
 		}
 		m.NS = append(m.NS, ns)
 	case hRequire:
+		var names []string
 		for _, r := range strings.Split(value, ",") {
 			r = trimSpace(r)
 			if !validHeaderName(r) {
 				return fail("malformed header name %q (RFC 3862 section 4.7)", clip(r))
 			}
-			m.Require = append(m.Require, r)
+			names = append(names, r)
 		}
+		m.Require = append(m.Require, names...)
 	default:
-		m.Headers = append(m.Headers, Header{Name: name, Params: params, Value: unescape(value)})
+		m.Headers = append(m.Headers, Header{Name: name, Params: params, Value: p.text(unescape(value))})
 	}
 	return nil
 }
@@ -327,14 +367,14 @@ func (p *parser) content(m *Message) error {
 			if len(fields) == 0 {
 				return &ParseError{Offset: at, Reason: "content headers start with a continuation line"}
 			}
-			if err := checkLine(line, at, true); err != nil {
+			if err := p.checkLine(line, at, true); err != nil {
 				return err
 			}
 			// RFC 5322 section 2.2.3: unfolding drops the line break and
 			// keeps the white space.
 			fields[len(fields)-1].Value += line
 		} else {
-			if err := checkLine(line, at, false); err != nil {
+			if err := p.checkLine(line, at, false); err != nil {
 				return err
 			}
 			if err := p.count(); err != nil {
@@ -351,7 +391,7 @@ func (p *parser) content(m *Message) error {
 		}
 	}
 	for _, f := range fields {
-		f.Value = trimSpace(f.Value)
+		f.Value = p.text(trimSpace(f.Value))
 		if !strings.EqualFold(f.Name, contentType) {
 			m.ContentHeaders = append(m.ContentHeaders, f.Field)
 			continue

@@ -150,6 +150,95 @@ func TestParseLenient(t *testing.T) {
 	}
 }
 
+// TestParseTolerant feeds envelopes the strict parser refuses: the tolerant
+// one leaves out what it cannot read, keeps the rest, and writes what it
+// keeps so that it reads back the same.
+func TestParseTolerant(t *testing.T) {
+	const content = "\r\nContent-Type: text/plain\r\n\r\nhi"
+	tests := []struct {
+		name  string
+		in    string
+		check func(*testing.T, *Message)
+	}{
+		{"addresses without a scheme", crlfText("From: <a>", "To: <b>", "To: <sip:b@c.d>", "cc: nobody") + content, func(t *testing.T, m *Message) {
+			if !m.From.IsZero() || len(m.To) != 1 || m.To[0].URI != "sip:b@c.d" || len(m.CC) != 0 || string(m.Body) != "hi" {
+				t.Errorf("%+v", m)
+			}
+		}},
+		{"the first well-formed From and DateTime count", crlfText("From: <a>", "From: <sip:a@b.c>", "From: <sip:x@y.z>", "DateTime: yesterday", "DateTime: 2024-01-02T03:04:05Z", "DateTime: 2025-01-02T03:04:05Z") + content, func(t *testing.T, m *Message) {
+			if m.From.URI != "sip:a@b.c" || !m.DateTime.Equal(time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)) {
+				t.Errorf("%+v", m)
+			}
+		}},
+		{"broken NS, Require and parameters", crlfText("NS: my prefix <urn:x:y>", "NS: foo", "Require: a b", "Subject:;foo=bar hi", "From:;x=y <sip:a@b.c>", "X:;bar v", "Y: kept") + content, func(t *testing.T, m *Message) {
+			if len(m.NS) != 0 || len(m.Require) != 0 || len(m.Subject) != 0 || !m.From.IsZero() || len(m.Headers) != 1 || m.Headers[0].Value != "kept" {
+				t.Errorf("%+v", m)
+			}
+		}},
+		{"bytes that are not UTF-8", crlfText("Subject: caf\xe9", "From: \"Caf\xe9\" <sip:a@b.c>", "X.Y:;p=\xff v") + "\r\nContent-Type: text/plain; charset=\xe9\r\nContent-ID: <\xff>\r\n\r\n", func(t *testing.T, m *Message) {
+			if m.Subject[0].Text != "caf\uFFFD" || m.From.Name != "Caf\uFFFD" || m.Headers[0].Params[0].Value != "\uFFFD" ||
+				m.ContentType != "text/plain; charset=\uFFFD" || m.ContentHeader("Content-ID") != "<\uFFFD>" {
+				t.Errorf("%+v", m)
+			}
+		}},
+		{"IMDN headers that IMDN refuses", crlfText("NS: imdn <urn:ietf:params:imdn>", "imdn.Message-ID: a b", "imdn.Message-ID: m1", "imdn.Message-ID: m2",
+			"imdn.Original-To: nobody", "imdn.IMDN-Route: <x>", "imdn.Disposition-Notification: display", "foo.Message-ID: other") + content, func(t *testing.T, m *Message) {
+			i, err := m.IMDN()
+			if err != nil || i.MessageID != "m1" || i.Disposition != Display || !i.OriginalTo.IsZero() || len(i.Route) != 0 {
+				t.Errorf("IMDN %+v, %v", i, err)
+			}
+			if len(m.Headers) != 3 {
+				t.Errorf("headers %+v", m.Headers)
+			}
+		}},
+	}
+	tolerant := ParseOptions{Tolerant: true}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if m, err := Parse([]byte(tc.in)); err == nil {
+				if _, err := m.IMDN(); err == nil {
+					t.Fatal("the strict parser reads it: nothing to tolerate")
+				}
+			}
+			m, err := tolerant.Parse([]byte(tc.in))
+			if err != nil {
+				t.Fatal(err)
+			}
+			tc.check(t, m)
+			b, err := m.Marshal()
+			if err != nil {
+				t.Fatal(err)
+			}
+			back, err := Parse(b)
+			if err != nil {
+				t.Fatalf("%v\n%q", err, b)
+			}
+			if d := diffMessage(m, back); d != "" {
+				t.Error(d)
+			}
+		})
+	}
+	// What is wrong with the lines themselves or with the content is still
+	// wrong.
+	for _, in := range []string{
+		"From <urn-x>\r\n" + content,
+		"a.b.c: x\r\n" + content,
+		"Subject: a\x01b\r\n" + content,
+		"From: <sip:a@b.c>\r\n <sip:d@e.f>\r\n" + content,
+		"\xff: x\r\n" + content,
+		"From: <a>\r\n\r\nContent-ID: <x>\r\n\r\nbody",
+		"\r\nContent-Type: text/plain\r\ncontent-type: text/html\r\n\r\n",
+		"\r\nContent-Type: text\r\n\r\n",
+		"From: <a>\r\n",
+	} {
+		if _, err := tolerant.Parse([]byte(in)); err == nil {
+			t.Errorf("tolerant parse of %q passed", in)
+		} else {
+			wantError[*ParseError](t, err, "cpim: ")
+		}
+	}
+}
+
 func TestParseErrors(t *testing.T) {
 	const content = "\r\nContent-Type: text/plain\r\n\r\n"
 	tests := []struct {
@@ -216,15 +305,15 @@ func TestParseLimits(t *testing.T) {
 	many := strings.Repeat("X: y\r\n", 10)
 	tests := []struct {
 		name   string
-		limits Limits
+		limits ParseOptions
 		in     string
 		what   string
 	}{
-		{"header bytes by default", Limits{}, "Subject: " + strings.Repeat("a", DefaultMaxHeaderBytes) + "\r\n\r\nContent-Type: text/plain\r\n\r\n", "header bytes"},
-		{"header bytes without a line end", Limits{}, strings.Repeat("a", DefaultMaxHeaderBytes+1), "header bytes"},
-		{"content headers count against header bytes", Limits{MaxHeaderBytes: 40}, "\r\nContent-Type: text/plain\r\nContent-ID: <" + strings.Repeat("x", 20) + ">\r\n\r\n", "header bytes"},
-		{"header count by default", Limits{}, strings.Repeat("X: y\r\n", DefaultMaxHeaders+1) + "\r\nContent-Type: text/plain\r\n\r\n", "header count"},
-		{"content headers count too", Limits{MaxHeaders: 10}, many + "\r\nContent-Type: text/plain\r\n\r\n", "header count"},
+		{"header bytes by default", ParseOptions{}, "Subject: " + strings.Repeat("a", DefaultMaxHeaderBytes) + "\r\n\r\nContent-Type: text/plain\r\n\r\n", "header bytes"},
+		{"header bytes without a line end", ParseOptions{}, strings.Repeat("a", DefaultMaxHeaderBytes+1), "header bytes"},
+		{"content headers count against header bytes", ParseOptions{MaxHeaderBytes: 40}, "\r\nContent-Type: text/plain\r\nContent-ID: <" + strings.Repeat("x", 20) + ">\r\n\r\n", "header bytes"},
+		{"header count by default", ParseOptions{}, strings.Repeat("X: y\r\n", DefaultMaxHeaders+1) + "\r\nContent-Type: text/plain\r\n\r\n", "header count"},
+		{"content headers count too", ParseOptions{MaxHeaders: 10}, many + "\r\nContent-Type: text/plain\r\n\r\n", "header count"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -237,10 +326,10 @@ func TestParseLimits(t *testing.T) {
 	}
 	t.Run("just within", func(t *testing.T) {
 		in := many + "\r\nContent-Type: text/plain\r\n\r\n" + strings.Repeat("body ", 10000)
-		if _, err := (Limits{MaxHeaders: 11, MaxHeaderBytes: len(many) + 30}).Parse([]byte(in)); err != nil {
+		if _, err := (ParseOptions{MaxHeaders: 11, MaxHeaderBytes: len(many) + 30}).Parse([]byte(in)); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := (Limits{MaxHeaders: 11, MaxHeaderBytes: len(many) + 29}).Parse([]byte(in)); err == nil {
+		if _, err := (ParseOptions{MaxHeaders: 11, MaxHeaderBytes: len(many) + 29}).Parse([]byte(in)); err == nil {
 			t.Fatal("one byte over the bound passed")
 		}
 	})

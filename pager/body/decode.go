@@ -3,18 +3,22 @@
 // message/cpim (RFC 3862) around text/plain, keeping the IMDN headers
 // (RFC 5438) a later delivery notification needs.
 //
-// It is a pure codec: no I/O, no goroutines, no logging. The session side
-// has a full CPIM/IMDN codec; pager must not depend on it (pager knows
-// nothing of MSRP), so this is the small subset a pager MESSAGE needs.
+// It is a pure codec: no I/O, no goroutines, no logging. message/cpim is
+// read by the IWF's one CPIM/IMDN codec, internal/cpim, in its tolerant
+// mode; this package adds the charsets and maps every fault to the answer
+// a MESSAGE gets.
 package body
 
 import (
+	"errors"
 	"mime"
 	"strings"
 	"unicode/utf8"
 
 	"golang.org/x/text/encoding"
 	"golang.org/x/text/encoding/ianaindex"
+
+	"iwf/internal/cpim"
 )
 
 // The media types a MESSAGE may carry, in the order of an Accept header
@@ -26,6 +30,22 @@ const (
 	Accept = TextPlain + ", " + CPIMType
 )
 
+// Bounds of a message/cpim header part: a MESSAGE body is small (RFC 3428
+// section 8), and the bounds keep a hostile one from costing more than its
+// size.
+const (
+	maxCPIMHeaderBytes = 4096
+	maxCPIMHeaders     = 64
+)
+
+// cpimOptions is how Decode reads message/cpim: tolerant, because pager
+// clients write envelopes (From, DateTime, ...) that break RFC 3862 in
+// ways that do not matter to the IWF, which relays only the content and
+// the IMDN headers.
+func cpimOptions() cpim.ParseOptions {
+	return cpim.ParseOptions{MaxHeaderBytes: maxCPIMHeaderBytes, MaxHeaders: maxCPIMHeaders, Tolerant: true}
+}
+
 // Content is a decoded MESSAGE body.
 type Content struct {
 	// Text is the message text in UTF-8.
@@ -36,10 +56,12 @@ type Content struct {
 	// Charset is the charset the text was in, lower case; "" when none
 	// was declared (read as UTF-8, of which US-ASCII is a subset).
 	Charset string
-	// CPIM is the wrapper when the body was message/cpim, else nil.
-	CPIM *CPIM
-	// IMDN holds the wrapper's IMDN headers, empty without one.
-	IMDN IMDN
+	// CPIM is the wrapper when the body was message/cpim, else nil. Its
+	// Body aliases the input.
+	CPIM *cpim.Message
+	// IMDN holds the wrapper's IMDN headers and DateTime, zero without a
+	// wrapper.
+	IMDN cpim.IMDN
 }
 
 // Decode reads a body of the given Content-Type. A type other than
@@ -50,47 +72,62 @@ type Content struct {
 func Decode(contentType string, b []byte) (Content, error) {
 	mt, params, err := mime.ParseMediaType(contentType)
 	if err != nil {
-		return Content{}, &ParseError{Offset: -1, Header: "Content-Type", Reason: err.Error()}
+		return Content{}, &ParseError{Offset: -1, Header: "Content-Type", Reason: err.Error(), Err: err}
 	}
 	switch mt {
 	case TextPlain:
 		return decodeText(params["charset"], b)
 	case CPIMType:
-		return decodeCPIM(b)
+		return decodeCPIM(b, cpimOptions())
 	}
 	return Content{}, &UnsupportedError{What: "media type", Value: mt}
 }
 
-func decodeCPIM(b []byte) (Content, error) {
-	c, err := ParseCPIM(b)
+func decodeCPIM(b []byte, o cpim.ParseOptions) (Content, error) {
+	m, err := o.Parse(b)
 	if err != nil {
-		return Content{}, err
+		return Content{}, cpimError(err)
 	}
-	if te := get(c.ContentHeaders, "Content-Transfer-Encoding"); te != "" {
+	if te := m.ContentHeader("Content-Transfer-Encoding"); te != "" {
 		switch strings.ToLower(te) {
 		case "7bit", "8bit", "binary":
 		default:
 			return Content{}, &UnsupportedError{What: "content-transfer-encoding", Value: te}
 		}
 	}
-	ct := c.ContentType()
-	if ct == "" {
-		return Content{}, &ParseError{Offset: -1, Header: "Content-Type", Reason: "message/cpim content without a Content-Type"}
-	}
-	mt, params, err := mime.ParseMediaType(ct)
+	// The codec lets broken media type parameters through (it routes on
+	// the type); the charset is one, so they are an error here.
+	mt, params, err := mime.ParseMediaType(m.ContentType)
 	if err != nil {
-		return Content{}, &ParseError{Offset: -1, Header: "Content-Type", Reason: err.Error()}
+		return Content{}, &ParseError{Offset: -1, Header: "Content-Type", Reason: err.Error(), Err: err}
 	}
 	if mt != TextPlain {
 		return Content{}, &UnsupportedError{What: "media type", Value: CPIMType + " around " + mt}
 	}
-	out, err := decodeText(params["charset"], c.Body)
+	out, err := decodeText(params["charset"], m.Body)
 	if err != nil {
 		return Content{}, err
 	}
-	out.CPIM = c
-	out.IMDN = c.IMDN()
+	i, err := m.IMDN()
+	if err != nil {
+		// Not after a tolerant parse, which leaves such headers out.
+		return Content{}, cpimError(err)
+	}
+	out.CPIM, out.IMDN = m, i
 	return out, nil
+}
+
+// cpimError turns a fault the CPIM codec found into a *ParseError: a
+// MESSAGE whose message/cpim cannot be read is answered 400, also when its
+// header part is over the bounds (413 is for the body as a whole, which
+// the trunk bounds).
+func cpimError(err error) error {
+	pe := &ParseError{Offset: -1, Reason: err.Error(), Err: err}
+	var ce *cpim.ParseError
+	if errors.As(err, &ce) {
+		pe.Offset, pe.Header, pe.Reason = ce.Offset, ce.Header, ce.Reason
+	}
+	return pe
 }
 
 // decodeText converts text in charset to UTF-8. RFC 2046 section 4.1.2

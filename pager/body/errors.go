@@ -35,12 +35,16 @@ var ErrMalformed = errors.New("body: malformed content")
 
 // ParseError reports a body or Content-Type that breaks its grammar.
 type ParseError struct {
-	// Offset is the byte offset in the body, or -1 for the Content-Type.
+	// Offset is the byte offset in the body, or -1 for the Content-Type
+	// and for faults with no place (a bound of the CPIM header part).
 	Offset int
 	// Header names the header at fault, if any.
 	Header string
 	// Reason says what is wrong.
 	Reason string
+	// Err is the cause, if any: the *cpim.ParseError, *cpim.LimitError or
+	// mime error behind the fault.
+	Err error
 }
 
 func (e *ParseError) Error() string {
@@ -56,6 +60,9 @@ func (e *ParseError) Error() string {
 
 // Is makes errors.Is(err, ErrMalformed) true.
 func (e *ParseError) Is(target error) bool { return target == ErrMalformed }
+
+// Unwrap returns the cause.
+func (e *ParseError) Unwrap() error { return e.Err }
 
 // SIPStatus is 400 Bad Request: the request cannot be read (RFC 3261
 // section 21.4.1).

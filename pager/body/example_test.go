@@ -24,6 +24,6 @@ func ExampleDecode() {
 	if err != nil {
 		panic(err)
 	}
-	fmt.Println(c.Text, c.IMDN.MessageID, c.IMDN.DispositionNotification)
-	// Output: café Kq3wz9 [positive-delivery]
+	fmt.Println(c.Text, c.IMDN.MessageID, c.IMDN.Disposition)
+	// Output: café Kq3wz9 positive-delivery
 }

@@ -16,5 +16,8 @@
 //
 // The package holds no timers and no goroutines and does no I/O itself; the
 // PartStore and RefAllocator interfaces take a context because their
-// production implementations live in Redis.
+// production implementations, SharedStore and SharedRefs, keep their state
+// in a Backend shared by every node (Redis, through package store, which
+// satisfies the interface declared here). How keys and parts are encoded
+// there is this package's business; the Backend holds opaque bytes.
 package concat

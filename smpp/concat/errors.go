@@ -13,9 +13,13 @@ var ErrMalformed = errors.New("concat: malformed concatenation data")
 // ErrTooManySegments is matched by a *SegmentsError.
 var ErrTooManySegments = errors.New("concat: too many segments")
 
-// ErrStoreFull is returned by MemoryStore.Put when it holds its maximum
-// number of incomplete messages.
+// ErrStoreFull is returned by the Put of MemoryStore and SharedStore when
+// it holds its maximum number of incomplete messages.
 var ErrStoreFull = errors.New("concat: part store full")
+
+// errCorrupt is matched by errors about SharedStore state that does not
+// decode: written by something other than this package.
+var errCorrupt = errors.New("concat: corrupt stored part")
 
 // SegmentsError reports a message that needs more segments than allowed.
 type SegmentsError struct {
@@ -36,4 +40,8 @@ func (e *SegmentsError) SMPPStatus() uint32 { return 0x00000001 }
 
 func malformed(format string, args ...any) error {
 	return fmt.Errorf("concat: "+format+": %w", append(args, ErrMalformed)...)
+}
+
+func corrupt(format string, args ...any) error {
+	return fmt.Errorf("concat: stored parts: "+format+": %w", append(args, errCorrupt)...)
 }

@@ -1,4 +1,4 @@
-package store
+package concat
 
 import (
 	"context"
@@ -11,15 +11,76 @@ import (
 
 	"iwf/internal/testutil"
 	"iwf/smpp/coding"
-	"iwf/smpp/concat"
+	"iwf/store"
+	"iwf/store/redistest"
 )
 
-func part(seq int, text string) concat.Part {
-	return concat.Part{Seq: seq, Coding: coding.Latin1, Tables: coding.Tables{Single: coding.Spanish}, Units: []byte(text)}
+// env is one backend under test: a *store.Store on a fresh real
+// redis-server or a fresh embedded miniredis.
+type env struct {
+	s    *store.Store
+	addr string // the real server's, "" for the embedded store
 }
 
-func seqs(parts []concat.Part) []int {
-	return fields(parts, func(p concat.Part) int { return p.Seq })
+// eachBackend runs fn as a subtest against real Redis and the embedded
+// store, each fresh: SharedStore and SharedRefs are what the IWF runs on.
+func eachBackend(t *testing.T, fn func(t *testing.T, e *env)) {
+	t.Helper()
+	for _, b := range []struct {
+		name string
+		real bool
+	}{{"redis", true}, {"embedded", false}} {
+		t.Run(b.name, func(t *testing.T) {
+			e := &env{}
+			if b.real {
+				e.addr = redistest.Start(t)
+			}
+			e.s = openStore(t, e.addr)
+			fn(t, e)
+		})
+	}
+}
+
+// openStore opens a store on addr ("" for an embedded one), closed at the
+// end of the test.
+func openStore(t *testing.T, addr string) *store.Store {
+	t.Helper()
+	s, err := store.Open(testutil.Context(t), store.Config{Addr: addr}, testutil.Logger(t))
+	if err != nil {
+		t.Fatalf("store.Open(%q): %v", addr, err)
+	}
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	return s
+}
+
+// second opens another Store on the same Redis, as another node would.
+func (e *env) second(t *testing.T) *store.Store {
+	t.Helper()
+	return openStore(t, e.s.Addr())
+}
+
+// must fails the test on err.
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func part(seq int, text string) Part {
+	return Part{Seq: seq, Coding: coding.Latin1, Tables: coding.Tables{Single: coding.Spanish}, Units: []byte(text)}
+}
+
+func seqs(parts []Part) []int {
+	out := make([]int, len(parts))
+	for i, p := range parts {
+		out[i] = p.Seq
+	}
+	return out
 }
 
 // Eight nodes each receive one segment of one message at once: exactly one
@@ -27,8 +88,8 @@ func seqs(parts []concat.Part) []int {
 func TestPartsPutAtomic(t *testing.T) {
 	eachBackend(t, func(t *testing.T, e *env) {
 		ctx := testutil.Context(t)
-		ps := e.s.Parts(100)
-		key := concat.Key{Partner: "p", Source: "+4611", Destination: "+4622", Ref: 7, Total: 8}
+		ps := NewSharedStore(e.s, 100, nil)
+		key := Key{Partner: "p", Source: "+4611", Destination: "+4622", Ref: 7, Total: 8}
 		now := time.Now()
 		var wg sync.WaitGroup
 		var mu sync.Mutex
@@ -65,8 +126,8 @@ func TestPartsPutAtomic(t *testing.T) {
 func TestPartsDuplicateAndDelete(t *testing.T) {
 	eachBackend(t, func(t *testing.T, e *env) {
 		ctx := testutil.Context(t)
-		ps := e.s.Parts(0)
-		key := concat.Key{Partner: "p|x", Source: "a%b", Destination: "{d}", Ref: 65535, Total: 3}
+		ps := NewSharedStore(e.s, 0, nil)
+		key := Key{Partner: "p|x", Source: "a%b", Destination: "{d}", Ref: 65535, Total: 3}
 		now := time.Now()
 		if _, stored, err := ps.Put(ctx, key, part(2, "two"), now); err != nil || !stored {
 			t.Fatalf("first Put: %v %v", stored, err)
@@ -95,12 +156,12 @@ func TestPartsDuplicateAndDelete(t *testing.T) {
 func TestPartsExpiredOrder(t *testing.T) {
 	eachBackend(t, func(t *testing.T, e *env) {
 		ctx := testutil.Context(t)
-		ps := e.s.Parts(0)
+		ps := NewSharedStore(e.s, 0, nil)
 		base := time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
-		keys := make([]concat.Key, 4)
+		keys := make([]Key, 4)
 		// Put in an order unlike their ages.
 		for _, i := range []int{2, 0, 3, 1} {
-			keys[i] = concat.Key{Partner: "p", Source: fmt.Sprint("s", 3-i), Destination: "d", Ref: uint16(i), Total: 2}
+			keys[i] = Key{Partner: "p", Source: fmt.Sprint("s", 3-i), Destination: "d", Ref: uint16(i), Total: 2}
 			if _, _, err := ps.Put(ctx, keys[i], part(1, "x"), base.Add(time.Duration(i)*time.Second)); err != nil {
 				t.Fatal(err)
 			}
@@ -113,7 +174,7 @@ func TestPartsExpiredOrder(t *testing.T) {
 			name   string
 			cutoff time.Time
 			limit  int
-			want   []concat.Key
+			want   []Key
 		}{
 			{"none before the first", base, 0, nil},
 			{"strictly before cutoff", base.Add(2 * time.Second), 0, keys[:2]},
@@ -135,16 +196,16 @@ func TestPartsExpiredOrder(t *testing.T) {
 func TestPartsStoreFull(t *testing.T) {
 	eachBackend(t, func(t *testing.T, e *env) {
 		ctx := testutil.Context(t)
-		ps := e.s.Parts(2)
-		key := func(ref uint16) concat.Key { return concat.Key{Partner: "p", Ref: ref, Total: 3} }
+		ps := NewSharedStore(e.s, 2, nil)
+		key := func(ref uint16) Key { return Key{Partner: "p", Ref: ref, Total: 3} }
 		now := time.Now()
 		for ref := range uint16(2) {
 			if _, _, err := ps.Put(ctx, key(ref), part(1, "x"), now); err != nil {
 				t.Fatal(err)
 			}
 		}
-		if _, _, err := ps.Put(ctx, key(2), part(1, "x"), now); !errors.Is(err, concat.ErrStoreFull) {
-			t.Fatalf("third message: %v, want concat.ErrStoreFull", err)
+		if _, _, err := ps.Put(ctx, key(2), part(1, "x"), now); !errors.Is(err, ErrStoreFull) {
+			t.Fatalf("third message: %v, want ErrStoreFull", err)
 		}
 		// Parts of a message already waiting still go in.
 		if _, stored, err := ps.Put(ctx, key(1), part(2, "y"), now); err != nil || !stored {
@@ -157,25 +218,25 @@ func TestPartsStoreFull(t *testing.T) {
 	})
 }
 
-// The store serves concat.Reassembler end to end: out of order parts, a
+// The store serves Reassembler end to end: out of order parts, a
 // duplicate, completion, release, and the timeout policy.
 func TestPartsReassembler(t *testing.T) {
 	eachBackend(t, func(t *testing.T, e *env) {
 		ctx := testutil.Context(t)
-		r, err := concat.NewReassembler(e.s.Parts(0), concat.Config{Timeout: time.Minute, GapMarker: "[...]"})
+		r, err := NewReassembler(NewSharedStore(e.s, 0, nil), Config{Timeout: time.Minute, GapMarker: "[...]"})
 		must(t, err)
 		now := time.Now()
-		key := concat.Key{Partner: "p", Source: "a", Destination: "b", Ref: 1, Total: 3}
+		key := Key{Partner: "p", Source: "a", Destination: "b", Ref: 1, Total: 3}
 		for _, step := range []struct {
 			seq  int
 			text string
-			want concat.Status
-		}{{3, "c", concat.Pending}, {1, "a", concat.Pending}, {1, "a", concat.Duplicate}, {2, "b", concat.Complete}} {
+			want Status
+		}{{3, "c", Pending}, {1, "a", Pending}, {1, "a", Duplicate}, {2, "b", Complete}} {
 			res, err := r.Add(ctx, key, part(step.seq, step.text), now)
 			if err != nil || res.Status != step.want {
 				t.Fatalf("Add %d: %v, %v; want %v", step.seq, res.Status, err, step.want)
 			}
-			if res.Status == concat.Complete && res.Text != "abc" {
+			if res.Status == Complete && res.Text != "abc" {
 				t.Fatalf("text %q", res.Text)
 			}
 		}
@@ -187,19 +248,35 @@ func TestPartsReassembler(t *testing.T) {
 		}
 		res, err := r.Expire(ctx, now.Add(2*time.Minute), 10)
 		must(t, err)
-		if len(res) != 1 || res[0].Key != lost || res[0].Status != concat.Partial || res[0].Text != "x[...]" {
+		if len(res) != 1 || res[0].Key != lost || res[0].Status != Partial || res[0].Text != "x[...]" {
 			t.Fatalf("Expire = %+v", res)
 		}
 	})
 }
 
+// shifted is a Backend whose sequences start further on, as if used that
+// often before, and which records the TTL asked for.
+type shifted struct {
+	Backend
+	by  int64
+	mu  sync.Mutex
+	ttl time.Duration
+}
+
+func (b *shifted) Next(ctx context.Context, name string, ttl time.Duration) (int64, error) {
+	b.mu.Lock()
+	b.ttl = ttl
+	b.mu.Unlock()
+	n, err := b.Backend.Next(ctx, name, ttl)
+	return n + b.by, err
+}
+
 func TestRefs(t *testing.T) {
 	eachBackend(t, func(t *testing.T, e *env) {
 		ctx := testutil.Context(t)
-		refs := e.s.Refs()
-		next := func(s *Store, dest string) uint16 {
+		next := func(b Backend, dest string) uint16 {
 			t.Helper()
-			r, err := s.Refs().NextRef(ctx, dest)
+			r, err := NewSharedRefs(b).NextRef(ctx, dest)
 			must(t, err)
 			return r
 		}
@@ -215,8 +292,9 @@ func TestRefs(t *testing.T) {
 		if b1 == a1 || uint8(b1) == uint8(a1) {
 			t.Fatalf("two destinations start at %d and %d", a1, b1)
 		}
-		// 16-bit wrap: the counter passes 65535 and refs keep rotating.
-		must(t, e.raw(t).Set(ctx, e.s.keys.ref("+4633"), 65534, time.Hour).Err())
+		// 16-bit wrap: the sequence passes 65535 and refs keep rotating.
+		b := &shifted{Backend: e.s, by: 65534}
+		refs := NewSharedRefs(b)
 		seen := map[uint16]bool{}
 		for range 4 {
 			r, err := refs.NextRef(ctx, "+4633")
@@ -226,18 +304,43 @@ func TestRefs(t *testing.T) {
 			}
 			seen[r] = true
 		}
-		if ttl := e.raw(t).PTTL(ctx, e.s.keys.ref("+4633")).Val(); ttl <= 23*time.Hour || ttl > 24*time.Hour {
-			t.Fatalf("counter TTL %v, want a day", ttl)
+		// The store keeps a sequence for the TTL asked (store's TestNext).
+		if b.ttl != 24*time.Hour {
+			t.Fatalf("sequence TTL %v, want a day", b.ttl)
+		}
+	})
+}
+
+// A member some other writer left in the group does not hold up the
+// expiry of the others, and goes.
+func TestPartsExpiredDropsUndecodable(t *testing.T) {
+	eachBackend(t, func(t *testing.T, e *env) {
+		ctx := testutil.Context(t)
+		ps := NewSharedStore(e.s, 0, nil)
+		now := time.Now()
+		if _, _, err := e.s.GroupPut(ctx, partsGroup, "junk", "1", []byte("x"), now, 10); err != nil {
+			t.Fatal(err)
+		}
+		key := Key{Partner: "p", Ref: 1, Total: 2}
+		if _, _, err := ps.Put(ctx, key, part(1, "x"), now); err != nil {
+			t.Fatal(err)
+		}
+		keys, err := ps.Expired(ctx, now.Add(time.Hour), 0)
+		if err != nil || !slices.Equal(keys, []Key{key}) {
+			t.Fatalf("Expired = %v, %v", keys, err)
+		}
+		if m, err := e.s.GroupBefore(ctx, partsGroup, now.Add(time.Hour), 0); err != nil || !slices.Equal(m, []string{formatMember(key)}) {
+			t.Fatalf("members left %v, %v", m, err)
 		}
 	})
 }
 
 func TestPartsUnavailable(t *testing.T) {
-	srv := redistestDurable(t)
-	s := open(t, Config{Addr: srv.Addr()})
+	srv := redistest.StartServer(t, redistest.StartOpts{Durable: true})
+	s := openStore(t, srv.Addr())
 	srv.Kill()
-	_, _, err := s.Parts(0).Put(context.Background(), concat.Key{Total: 2}, part(1, "x"), time.Now())
-	if !errors.Is(err, ErrUnavailable) {
+	_, _, err := NewSharedStore(s, 0, nil).Put(context.Background(), Key{Total: 2}, part(1, "x"), time.Now())
+	if !errors.Is(err, store.ErrUnavailable) {
 		t.Fatalf("Put with Redis down: %v", err)
 	}
 }
