@@ -99,7 +99,7 @@ func (c *conn) run() {
 	}
 	c.close(err)
 	wg.Wait()
-	c.log.Debug("msrp connection down", "err", c.err)
+	c.log.Debug("msrp connection down", "error", c.err)
 }
 
 func (c *conn) isClosed() bool {
@@ -335,7 +335,7 @@ func (c *conn) readLoop() error {
 			if errors.Is(err, io.EOF) || errors.Is(err, msrp.ErrFraming) {
 				return err
 			}
-			c.log.Info("msrp request rejected", "err", err, "tid", f.TransactionID)
+			c.log.Info("msrp request rejected", "error", err, "tid", f.TransactionID)
 			if f.IsRequest() {
 				code := msrp.StatusOf(err)
 				c.respond(&f, code, statusComment(code))
