@@ -105,6 +105,8 @@ func setHeader(f *Frame, name, value string) *ParseError {
 	return nil
 }
 
+// The setters of setHeader return why a value is refused, or "" once it
+// is stored; each refuses a second occurrence of its header.
 const reasonDuplicate = "duplicate header"
 
 // setText stores a text header that may appear once; ok says whether the
