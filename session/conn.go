@@ -99,7 +99,7 @@ func (c *conn) run() {
 	}
 	c.close(err)
 	wg.Wait()
-	c.log.Debug("msrp connection down", "err", c.err)
+	c.log.Debug("msrp connection down", "error", c.err)
 }
 
 func (c *conn) isClosed() bool {
@@ -168,33 +168,24 @@ func (c *conn) unbind(s *Session) {
 }
 
 // sendControl queues a serialized frame ahead of message chunks.
-func (c *conn) sendControl(buf []byte) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.closed {
-		return c.err
-	}
-	c.control = append(c.control, buf)
-	c.cond.Signal()
-	return nil
-}
+func (c *conn) sendControl(buf []byte) error { return c.queue(buf, nil, "", nil) }
 
 // request registers a transaction for tid and queues buf.
 func (c *conn) request(tid string, buf []byte, resolve func(int, string, *msrp.Frame)) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.closed {
-		return c.err
-	}
-	c.tx[tid] = &transaction{deadline: time.Now().Add(c.ep.cfg.TransactionTimeout), resolve: resolve}
-	c.control = append(c.control, buf)
-	c.cond.Signal()
-	return nil
+	return c.queue(buf, nil, tid, resolve)
 }
 
-// enqueueChunk queues a chunk of a message; with expectResponse it also
+// enqueueChunk queues a chunk of a message; with resolve it also
 // registers its transaction.
 func (c *conn) enqueueChunk(ch *outChunk, tid string, resolve func(int, string, *msrp.Frame)) error {
+	return c.queue(nil, ch, tid, resolve)
+}
+
+// queue hands the writer a chunk of a message, or else a serialized
+// control frame, which goes ahead of chunks. With resolve it registers
+// the transaction tid before the writer can see the frame, so that the
+// response always finds it.
+func (c *conn) queue(control []byte, ch *outChunk, tid string, resolve func(int, string, *msrp.Frame)) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed {
@@ -203,7 +194,11 @@ func (c *conn) enqueueChunk(ch *outChunk, tid string, resolve func(int, string, 
 	if resolve != nil {
 		c.tx[tid] = &transaction{deadline: time.Now().Add(c.ep.cfg.TransactionTimeout), resolve: resolve}
 	}
-	c.ready = append(c.ready, ch)
+	if ch != nil {
+		c.ready = append(c.ready, ch)
+	} else {
+		c.control = append(c.control, control)
+	}
 	c.cond.Signal()
 	return nil
 }
@@ -335,7 +330,7 @@ func (c *conn) readLoop() error {
 			if errors.Is(err, io.EOF) || errors.Is(err, msrp.ErrFraming) {
 				return err
 			}
-			c.log.Info("msrp request rejected", "err", err, "tid", f.TransactionID)
+			c.log.Info("msrp request rejected", "error", err, "tid", f.TransactionID)
 			if f.IsRequest() {
 				code := msrp.StatusOf(err)
 				c.respond(&f, code, statusComment(code))

@@ -146,7 +146,7 @@ func (r *relayClient) scheduleRefresh(lifetime time.Duration) {
 		defer r.mu.Unlock()
 		if _, err := r.authenticate(ctx); err != nil {
 			r.path = nil // the next session authenticates again
-			r.e.log.Warn("msrp relay refresh failed", "relay", r.uri.String(), "err", err)
+			r.e.log.Warn("msrp relay refresh failed", "relay", r.uri.String(), "error", err)
 		}
 	})
 }

@@ -108,6 +108,10 @@ type sender struct {
 	src  []byte // the content when given as a slice: sent in place
 	size int64  // -1 unknown
 
+	// A chunk buffer holds room bytes for the head, the content, then tail
+	// bytes for the end-line; capacity is its size, fixed for the message.
+	room, tail, capacity int
+
 	wantResponses bool
 	results       chan txResult
 	resolve       func(int, string, *msrp.Frame)
@@ -129,16 +133,16 @@ func (snd *sender) headRoom() int {
 }
 
 func (snd *sender) run(ctx context.Context) error {
-	room := snd.headRoom()
-	tail := len("\r\n-------") + 32 + 3
+	snd.room = snd.headRoom()
+	snd.tail = len("\r\n-------") + 32 + 3
 	solo := snd.s.ep.cfg.SoloChunkSize
-	capacity := room + solo + tail
+	snd.capacity = snd.room + solo + snd.tail
 	if snd.src != nil {
-		capacity = room + tail
+		snd.capacity = snd.room + snd.tail
 	} else if snd.size >= 0 && snd.size < int64(solo) {
-		capacity = room + int(snd.size) + tail
+		snd.capacity = snd.room + int(snd.size) + snd.tail
 	}
-	snd.scratch = make([]byte, 0, room)
+	snd.scratch = make([]byte, 0, snd.room)
 	snd.resolve = func(code int, comment string, _ *msrp.Frame) {
 		snd.results <- txResult{code: code, comment: comment}
 	}
@@ -153,55 +157,16 @@ func (snd *sender) run(ctx context.Context) error {
 				return snd.abort(err)
 			}
 		}
-		if snd.bufs[slot] == nil {
-			snd.backing[slot] = make([]byte, capacity)
-			snd.bufs[slot] = &outChunk{written: make(chan error, 1)}
-		}
-		ch, buf := snd.bufs[slot], snd.backing[slot]
-		var data []byte
-		var last bool
-		if snd.src != nil {
-			n := min(int64(snd.c.chunkSize()), snd.size-snd.offset)
-			data = snd.src[snd.offset : snd.offset+n]
-			last = snd.offset+n == snd.size
-		} else {
-			limit := min(snd.c.chunkSize(), len(buf)-room-tail)
-			// The content is read straight after room reserved for the
-			// head, which is then copied in front of it.
-			n, end, err := snd.fill(buf[room : room+limit])
-			if err != nil {
-				return snd.abort(fmt.Errorf("session: read message content: %w", err))
-			}
-			data, last = buf[room:room+n], end
-		}
-		n := len(data)
-		flag := msrp.FlagMore
-		if last {
-			flag = msrp.FlagEnd
-		}
-		f := snd.head
-		f.ByteRange = msrp.ByteRange{Start: snd.offset + 1, End: snd.offset + int64(n), Total: snd.size}
-		if last {
-			f.ByteRange.Total = snd.offset + int64(n)
-		}
-		msrp.SealTransactionID(&f, data)
-		if snd.src != nil {
-			full := msrp.AppendHead(buf[:0], &f, true)
-			headLen := len(full)
-			full = msrp.AppendEndLine(append(full, '\r', '\n'), f.TransactionID, flag)
-			ch.buf, ch.data, ch.tail = full[:headLen], data, full[headLen:]
-		} else {
-			h := msrp.AppendHead(snd.scratch[:0], &f, true)
-			start := room - len(h)
-			copy(buf[start:], h)
-			ch.buf = msrp.AppendEndLine(append(buf[start:room+n], '\r', '\n'), f.TransactionID, flag)
+		tid, n, last, err := snd.nextChunk(slot)
+		if err != nil {
+			return snd.abort(err)
 		}
 		var resolve func(int, string, *msrp.Frame)
 		if snd.wantResponses {
 			resolve = snd.resolve
 			snd.pending++
 		}
-		if err := snd.c.enqueueChunk(ch, f.TransactionID, resolve); err != nil {
+		if err := snd.c.enqueueChunk(snd.bufs[slot], tid, resolve); err != nil {
 			return err
 		}
 		snd.inFlight[slot] = true
@@ -230,6 +195,56 @@ func (snd *sender) run(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// nextChunk frames the content from snd.offset on, as much as one chunk
+// takes, into the buffer of slot. It returns the chunk's transaction id,
+// its content length and whether it ends the message.
+func (snd *sender) nextChunk(slot int) (tid string, n int, last bool, err error) {
+	room, tail := snd.room, snd.tail
+	if snd.bufs[slot] == nil {
+		snd.backing[slot] = make([]byte, snd.capacity)
+		snd.bufs[slot] = &outChunk{written: make(chan error, 1)}
+	}
+	ch, buf := snd.bufs[slot], snd.backing[slot]
+	var data []byte
+	if snd.src != nil {
+		end := snd.offset + min(int64(snd.c.chunkSize()), snd.size-snd.offset)
+		data = snd.src[snd.offset:end]
+		last = end == snd.size
+	} else {
+		limit := min(snd.c.chunkSize(), len(buf)-room-tail)
+		// The content is read straight after room reserved for the
+		// head, which is then copied in front of it.
+		got, end, err := snd.fill(buf[room : room+limit])
+		if err != nil {
+			return "", 0, false, fmt.Errorf("session: read message content: %w", err)
+		}
+		data, last = buf[room:room+got], end
+	}
+	n = len(data)
+	flag := msrp.FlagMore
+	if last {
+		flag = msrp.FlagEnd
+	}
+	f := snd.head
+	f.ByteRange = msrp.ByteRange{Start: snd.offset + 1, End: snd.offset + int64(n), Total: snd.size}
+	if last {
+		f.ByteRange.Total = snd.offset + int64(n)
+	}
+	msrp.SealTransactionID(&f, data)
+	if snd.src != nil {
+		full := msrp.AppendHead(buf[:0], &f, true)
+		headLen := len(full)
+		full = msrp.AppendEndLine(append(full, '\r', '\n'), f.TransactionID, flag)
+		ch.buf, ch.data, ch.tail = full[:headLen], data, full[headLen:]
+	} else {
+		h := msrp.AppendHead(snd.scratch[:0], &f, true)
+		start := room - len(h)
+		copy(buf[start:], h)
+		ch.buf = msrp.AppendEndLine(append(buf[start:room+n], '\r', '\n'), f.TransactionID, flag)
+	}
+	return f.TransactionID, n, last, nil
 }
 
 // fill reads up to len(p) content bytes and reports whether they end the

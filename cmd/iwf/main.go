@@ -49,7 +49,7 @@ func main() {
 		}
 	}()
 	if err := run(ctx, cfg, log, drain); err != nil {
-		log.Error("iwf stopped", "err", err)
+		log.Error("iwf stopped", "error", err)
 		os.Exit(1)
 	}
 	log.Info("iwf stopped")

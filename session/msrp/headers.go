@@ -59,135 +59,124 @@ func isTokenChar(c byte) bool {
 	return false
 }
 
-// setHeader stores one header. Names are matched case-insensitively:
-// RFC 4975 does not say they are case-sensitive and peers differ.
+// setHeader stores one header; a name it does not know goes to f.Headers.
+// Names are matched case-insensitively: RFC 4975 does not say they are
+// case-sensitive and peers differ. Matching with equalFold, which fails
+// at once on a length that differs, is cheaper than lowering the name.
 func setHeader(f *Frame, name, value string) *ParseError {
-	bad := func(reason string) *ParseError { return &ParseError{Header: name, Reason: reason} }
-	dupe := func(set bool) *ParseError {
-		if set {
-			return bad("duplicate header")
-		}
-		return nil
-	}
+	var reason string
 	switch {
 	case equalFold(name, "To-Path"):
-		if err := dupe(f.ToPath != ""); err != nil {
-			return err
-		}
-		if value == "" {
-			return bad("empty")
-		}
-		f.ToPath = value
+		reason = setText(&f.ToPath, value, value != "", "empty")
 	case equalFold(name, "From-Path"):
-		if err := dupe(f.FromPath != ""); err != nil {
-			return err
-		}
-		if value == "" {
-			return bad("empty")
-		}
-		f.FromPath = value
+		reason = setText(&f.FromPath, value, value != "", "empty")
 	case equalFold(name, "Message-ID"):
-		if err := dupe(f.MessageID != ""); err != nil {
-			return err
-		}
-		if !validTID(value) {
-			return bad("invalid ident")
-		}
-		f.MessageID = value
+		reason = setText(&f.MessageID, value, validTID(value), "invalid ident")
 	case equalFold(name, "Byte-Range"):
-		if err := dupe(f.ByteRange.IsSet()); err != nil {
-			return err
-		}
-		r, err := ParseByteRange(value)
-		if err != nil {
-			return bad(err.Error())
-		}
-		f.ByteRange = r
+		reason = setByteRange(&f.ByteRange, value)
 	case equalFold(name, "Success-Report"):
-		if err := dupe(f.SuccessReport != ReportUnset); err != nil {
-			return err
-		}
-		switch value {
-		case "yes":
-			f.SuccessReport = ReportYes
-		case "no":
-			f.SuccessReport = ReportNo
-		default:
-			return bad("not yes or no")
-		}
+		reason = setReport(&f.SuccessReport, value, false)
 	case equalFold(name, "Failure-Report"):
-		if err := dupe(f.FailureReport != ReportUnset); err != nil {
-			return err
-		}
-		switch value {
-		case "yes":
-			f.FailureReport = ReportYes
-		case "no":
-			f.FailureReport = ReportNo
-		case "partial":
-			f.FailureReport = ReportPartial
-		default:
-			return bad("not yes, no or partial")
-		}
+		reason = setReport(&f.FailureReport, value, true)
 	case equalFold(name, "Status"):
-		if err := dupe(f.Status.Code != 0); err != nil {
-			return err
-		}
-		st, ok := parseStatus(value)
-		if !ok {
-			return bad("not \"NNN NNN [comment]\"")
-		}
-		f.Status = st
+		reason = setStatus(&f.Status, value)
 	case equalFold(name, "Content-Type"):
-		if err := dupe(f.ContentType != ""); err != nil {
-			return err
-		}
-		if !strings.Contains(value, "/") {
-			return bad("not type/subtype")
-		}
-		f.ContentType = value
+		reason = setText(&f.ContentType, value, strings.Contains(value, "/"), "not type/subtype")
 	case equalFold(name, "Use-Path"):
-		if err := dupe(f.UsePath != ""); err != nil {
-			return err
-		}
-		f.UsePath = value
+		reason = setText(&f.UsePath, value, true, "")
 	case equalFold(name, "Expires"):
-		return setSeconds(&f.Expires, name, value)
+		reason = setSeconds(&f.Expires, value)
 	case equalFold(name, "Min-Expires"):
-		return setSeconds(&f.MinExpires, name, value)
+		reason = setSeconds(&f.MinExpires, value)
 	case equalFold(name, "Max-Expires"):
-		return setSeconds(&f.MaxExpires, name, value)
+		reason = setSeconds(&f.MaxExpires, value)
 	case equalFold(name, "WWW-Authenticate"):
-		if err := dupe(f.WWWAuthenticate != ""); err != nil {
-			return err
-		}
-		f.WWWAuthenticate = value
+		reason = setText(&f.WWWAuthenticate, value, true, "")
 	case equalFold(name, "Authorization"):
-		if err := dupe(f.Authorization != ""); err != nil {
-			return err
-		}
-		f.Authorization = value
+		reason = setText(&f.Authorization, value, true, "")
 	case equalFold(name, "Authentication-Info"):
-		if err := dupe(f.AuthenticationInfo != ""); err != nil {
-			return err
-		}
-		f.AuthenticationInfo = value
+		reason = setText(&f.AuthenticationInfo, value, true, "")
 	default:
 		f.Headers = append(f.Headers, Header{Name: name, Value: value})
+	}
+	if reason != "" {
+		return &ParseError{Header: name, Reason: reason}
 	}
 	return nil
 }
 
-func setSeconds(dst *Seconds, name, value string) *ParseError {
+// The setters of setHeader return why a value is refused, or "" once it
+// is stored; each refuses a second occurrence of its header.
+const reasonDuplicate = "duplicate header"
+
+// setText stores a text header that may appear once; ok says whether the
+// value is valid, reason why not.
+func setText(dst *string, value string, ok bool, reason string) string {
+	switch {
+	case *dst != "":
+		return reasonDuplicate
+	case !ok:
+		return reason
+	}
+	*dst = value
+	return ""
+}
+
+func setByteRange(dst *ByteRange, value string) string {
+	if dst.IsSet() {
+		return reasonDuplicate
+	}
+	r, err := ParseByteRange(value)
+	if err != nil {
+		return err.Error()
+	}
+	*dst = r
+	return ""
+}
+
+func setStatus(dst *Status, value string) string {
+	if dst.Code != 0 {
+		return reasonDuplicate
+	}
+	st, ok := parseStatus(value)
+	if !ok {
+		return "not \"NNN NNN [comment]\""
+	}
+	*dst = st
+	return ""
+}
+
+// setReport stores a Success-Report or Failure-Report value; only the
+// latter may be "partial" (RFC 4975 section 9).
+func setReport(dst *Report, value string, partialOK bool) string {
+	if *dst != ReportUnset {
+		return reasonDuplicate
+	}
+	switch {
+	case value == "yes":
+		*dst = ReportYes
+	case value == "no":
+		*dst = ReportNo
+	case value == "partial" && partialOK:
+		*dst = ReportPartial
+	case partialOK:
+		return "not yes, no or partial"
+	default:
+		return "not yes or no"
+	}
+	return ""
+}
+
+func setSeconds(dst *Seconds, value string) string {
 	if dst.Set {
-		return &ParseError{Header: name, Reason: "duplicate header"}
+		return reasonDuplicate
 	}
 	n, err := strconv.ParseUint(value, 10, 32)
 	if err != nil || value[0] == '+' {
-		return &ParseError{Header: name, Reason: "not a number of seconds"}
+		return "not a number of seconds"
 	}
 	*dst = Seconds{Value: uint32(n), Set: true}
-	return nil
+	return ""
 }
 
 // parseStatus parses "000 200 OK" (RFC 4975 section 9: namespace SP
