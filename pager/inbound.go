@@ -15,6 +15,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"iwf/internal/address"
+	"iwf/internal/sipstack"
 	"iwf/pager/body"
 )
 
@@ -293,7 +294,7 @@ func (in *Inbound) answer(req *sip.Request, err error) *sip.Response {
 	if status < 300 || status > 699 {
 		status = 500
 	}
-	res := in.response(req, status, reasonPhrase(status))
+	res := in.response(req, status, sipstack.ReasonPhrase(status))
 	var re *requestError
 	if errors.As(err, &re) {
 		for _, h := range re.headers {
@@ -321,31 +322,6 @@ func (in *Inbound) response(req *sip.Request, status int, reason string) *sip.Re
 }
 
 // reasonPhrase is the RFC 3261 section 21 phrase of a status.
-func reasonPhrase(status int) string {
-	switch status {
-	case 400:
-		return "Bad Request"
-	case 403:
-		return "Forbidden"
-	case 404:
-		return "Not Found"
-	case 413:
-		return "Request Entity Too Large"
-	case 415:
-		return "Unsupported Media Type"
-	case 416:
-		return "Unsupported URI Scheme"
-	case 420:
-		return "Bad Extension"
-	case 480:
-		return "Temporarily Unavailable"
-	case 500:
-		return "Server Internal Error"
-	case 503:
-		return "Service Unavailable"
-	}
-	return "Error"
-}
 
 // InboundStats counts answers to MESSAGE requests since start.
 type InboundStats struct {

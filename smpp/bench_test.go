@@ -11,10 +11,10 @@ import (
 	"testing"
 	"time"
 
-	"iwf/smpp/smpptest"
-
 	"github.com/linxGnu/gosmpp/data"
 	"github.com/linxGnu/gosmpp/pdu"
+
+	"iwf/smpp/smpptest"
 )
 
 // benchMessage is a typical segment: 8-bit concatenation UDH, 153 GSM-7

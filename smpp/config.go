@@ -163,6 +163,10 @@ func (c ClientConfig) withDefaults() ClientConfig {
 	return c
 }
 
+// DefaultServerConfig returns the server settings an empty section
+// means (no partners).
+func DefaultServerConfig() ServerConfig { return ServerConfig{}.withDefaults() }
+
 func (c ServerConfig) withDefaults() ServerConfig {
 	setDefault(&c.SystemID, DefaultServerSystemID)
 	setDefault(&c.BindTimeout, DefaultBindTimeout)

@@ -12,9 +12,9 @@ import (
 	"testing"
 	"time"
 
-	"iwf/internal/testutil"
-
 	"github.com/linxGnu/gosmpp/pdu"
+
+	"iwf/internal/testutil"
 )
 
 func vectorSeeds(f *testing.F) [][]byte {

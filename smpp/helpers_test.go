@@ -10,10 +10,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/linxGnu/gosmpp/pdu"
+
 	"iwf/internal/testutil"
 	"iwf/smpp/smpptest"
-
-	"github.com/linxGnu/gosmpp/pdu"
 )
 
 // fakeClock advances by exactly what is slept: a test counts the waits the

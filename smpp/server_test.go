@@ -10,12 +10,12 @@ import (
 	"testing"
 	"time"
 
-	"iwf/internal/testutil"
-	"iwf/smpp/receipt"
-
 	"github.com/linxGnu/gosmpp"
 	"github.com/linxGnu/gosmpp/data"
 	"github.com/linxGnu/gosmpp/pdu"
+
+	"iwf/internal/testutil"
+	"iwf/smpp/receipt"
 )
 
 // peer is a partner ESME played by gosmpp's own client session.

@@ -90,6 +90,10 @@ func (c Config) Validate() error {
 	return errors.Join(errs...)
 }
 
+// DefaultConfig returns the settings an empty store section means: the
+// embedded store, with the defaults of every field.
+func DefaultConfig() Config { return Config{}.withDefaults() }
+
 // withDefaults fills the zero fields with the defaults.
 func (c Config) withDefaults() Config {
 	if c.Prefix == "" {

@@ -180,24 +180,12 @@ func defaults() Config {
 	rcsTrunk.Name = RCSName
 	return Config{
 		LogLevel: "info",
-		Store: StoreConfig{
-			Prefix:       "iwf",
-			DialTimeout:  2 * time.Second,
-			ReadTimeout:  2 * time.Second,
-			WriteTimeout: 2 * time.Second,
-		},
-		Status: StatusConfig{Listen: "127.0.0.1:8080"},
-		Drain:  DrainConfig{Grace: 20 * time.Second},
-		MSRP:   MSRPConfig{Listen: "127.0.0.1:2855", Endpoint: msrpDefaults()},
-		SIP:    SIPConfig{Stack: sipstack.DefaultConfig()},
-		SMPP: SMPPConfig{Server: SMPPServerSettings{Server: smpp.ServerConfig{
-			SystemID:        smpp.DefaultServerSystemID,
-			BindTimeout:     smpp.DefaultBindTimeout,
-			IdleTimeout:     smpp.DefaultIdleTimeout,
-			ResponseTimeout: smpp.DefaultResponseTimeout,
-			HandlerTimeout:  smpp.DefaultHandlerTimeout,
-			MaxPDULen:       smpp.DefaultMaxPDULen,
-		}}},
+		Store:    store.DefaultConfig(),
+		Status:   StatusConfig{Listen: "127.0.0.1:8080"},
+		Drain:    DrainConfig{Grace: 20 * time.Second},
+		MSRP:     MSRPConfig{Listen: "127.0.0.1:2855", Endpoint: msrpDefaults()},
+		SIP:      SIPConfig{Stack: sipstack.DefaultConfig()},
+		SMPP:     SMPPConfig{Server: SMPPServerSettings{Server: smpp.DefaultServerConfig()}},
 		RCS: RCSConfig{
 			Trunk:       rcsTrunk,
 			AcceptTypes: []string{"message/cpim", "text/plain"},

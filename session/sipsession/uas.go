@@ -9,6 +9,7 @@ import (
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 
+	"iwf/internal/sipstack"
 	"iwf/session"
 	"iwf/session/msrp"
 	"iwf/session/msrpsdp"
@@ -235,7 +236,7 @@ func (m *Manager) final(tx sip.ServerTransaction, req *sip.Request, code int, er
 	if errors.As(err, &se) {
 		hdrs = append(hdrs, sip.NewHeader("Warning", se.Warning(m.agent(req))))
 	}
-	m.respond(tx, req, code, reasonPhrase(code), hdrs...)
+	m.respond(tx, req, code, sipstack.ReasonPhrase(code), hdrs...)
 }
 
 // answer sends the 200 with our SDP and waits for its ACK, retransmitting
@@ -332,33 +333,3 @@ func (m *Manager) reinvite(req *sip.Request, tx sip.ServerTransaction) {
 
 // reasonPhrase is the reason phrase of the statuses we send (RFC 3261
 // section 21).
-func reasonPhrase(code int) string {
-	switch code {
-	case 400:
-		return "Bad Request"
-	case 403:
-		return "Forbidden"
-	case 404:
-		return "Not Found"
-	case 415:
-		return "Unsupported Media Type"
-	case 480:
-		return "Temporarily Unavailable"
-	case 481:
-		return "Call/Transaction Does Not Exist"
-	case 486:
-		return "Busy Here"
-	case 487:
-		return "Request Terminated"
-	case 488:
-		return "Not Acceptable Here"
-	case 503:
-		return "Service Unavailable"
-	case 603:
-		return "Decline"
-	}
-	if code >= 500 {
-		return "Server Internal Error"
-	}
-	return "Rejected"
-}

@@ -5,10 +5,10 @@ import (
 	"testing"
 	"time"
 
-	"iwf/internal/testutil"
-
 	"github.com/linxGnu/gosmpp"
 	"github.com/linxGnu/gosmpp/pdu"
+
+	"iwf/internal/testutil"
 )
 
 // bindPeer binds gosmpp's transceiver and returns it with the PDUs it gets.
