@@ -163,7 +163,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	started := e.ctx != nil || e.stopped
 	e.mu.Unlock()
 	if started {
-		return errors.New("interwork: Run called twice")
+		return errRunTwice
 	}
 	wake, err := e.cfg.Leases.Subscribe(ctx, e.cfg.Node)
 	if err != nil {
@@ -249,7 +249,7 @@ func (e *Engine) renewLeases(ctx context.Context) {
 		}
 		if !ok {
 			c.lost.Store(true)
-			e.fail(c.partner.Name, "lease", errors.New("lease of "+c.key+" lost to another node"))
+			e.fail(c.partner.Name, "lease", fmt.Errorf("%w: %s went to another node", errLeaseLost, c.key))
 			c.cancel(errLeaseLost)
 		}
 	}

@@ -49,4 +49,8 @@ var (
 	// errNotSent marks a delivery that failed before its first segment
 	// left: it may be retried without sending anything twice.
 	errNotSent = errors.New("interwork: nothing sent")
+	// errRunTwice: an Engine runs once.
+	errRunTwice = errors.New("interwork: Run called twice")
+	// errNoName: a partner without a name.
+	errNoName = errors.New("name: empty")
 )

@@ -1,7 +1,6 @@
 package interwork
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -45,7 +44,7 @@ type partner struct {
 
 func newPartner(p Partner) (*partner, error) {
 	if p.Name == "" {
-		return nil, errors.New("name: empty")
+		return nil, errNoName
 	}
 	p.Policy = p.Policy.WithDefaults()
 	if err := p.Policy.Validate(); err != nil {
