@@ -2,6 +2,8 @@ package store
 
 import (
 	"testing"
+
+	"iwf/internal/pctenc"
 )
 
 // FuzzEscape: unescape(escape(s)) is s, and an escaped tag never holds a
@@ -11,7 +13,7 @@ func FuzzEscape(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		tag := escape(s, tagEscapes)
+		tag := pctenc.Escape(s, tagEscapes)
 		if back, ok := unescape(tag); !ok || back != s {
 			t.Fatalf("%q -> %q -> %q %v", s, tag, back, ok)
 		}
@@ -22,7 +24,7 @@ func FuzzEscape(f *testing.F) {
 		}
 		// Parse direction: what unescapes escapes back to the same text.
 		if u, ok := unescape(s); ok {
-			if back, ok := unescape(escape(u, tagEscapes)); !ok || back != u {
+			if back, ok := unescape(pctenc.Escape(u, tagEscapes)); !ok || back != u {
 				t.Fatalf("%q -> %q -> %q", s, u, back)
 			}
 		}

@@ -1,6 +1,8 @@
 package store
 
-import "strings"
+import (
+	"iwf/internal/pctenc"
+)
 
 // Key layout (prefix "iwf"):
 //
@@ -36,7 +38,7 @@ type keys struct{ prefix string }
 // conv is the common start of the keys tagged with name (a conversation,
 // a lease, a group): "<prefix>:{<name>}".
 func (k keys) conv(name string) string {
-	return k.prefix + ":{" + escape(name, tagEscapes) + "}"
+	return k.prefix + ":{" + pctenc.Escape(name, tagEscapes) + "}"
 }
 
 func (k keys) queue(conv string) string        { return k.conv(conv) + ":q" }
@@ -56,23 +58,3 @@ func (k keys) seq(name string) string          { return k.prefix + ":seq:" + nam
 // tag and needs no escape.
 func (k keys) group(group, member string) string { return k.conv(group) + ":m:" + member }
 func (k keys) groupIndex(group string) string    { return k.conv(group) + ":index" }
-
-// escape percent-encodes every byte of s found in special, and '%'.
-func escape(s, special string) string {
-	if !strings.ContainsAny(s, special) {
-		return s
-	}
-	var b strings.Builder
-	b.Grow(len(s) + 8)
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if strings.IndexByte(special, c) >= 0 {
-			b.WriteByte('%')
-			b.WriteByte("0123456789ABCDEF"[c>>4])
-			b.WriteByte("0123456789ABCDEF"[c&15])
-			continue
-		}
-		b.WriteByte(c)
-	}
-	return b.String()
-}

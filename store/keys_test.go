@@ -3,6 +3,8 @@ package store
 import (
 	"net/url"
 	"testing"
+
+	"iwf/internal/pctenc"
 )
 
 // unescape reverses escape (and decodes any other %XX escape): url's path
@@ -22,7 +24,7 @@ func TestEscape(t *testing.T) {
 		{"", ""},
 	} {
 		t.Run(tc.in, func(t *testing.T) {
-			if got := escape(tc.in, tagEscapes); got != tc.tag {
+			if got := pctenc.Escape(tc.in, tagEscapes); got != tc.tag {
 				t.Fatalf("escape(%q) = %q, want %q", tc.in, got, tc.tag)
 			}
 			if back, ok := unescape(tc.tag); !ok || back != tc.in {

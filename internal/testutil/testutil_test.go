@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -220,4 +221,28 @@ func TestFreePort(t *testing.T) {
 		t.Fatalf("udp: %v", err)
 	}
 	pc.Close()
+}
+
+func TestGolden(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "golden", "out.txt")
+	tb := &fakeTB{TB: t}
+	tb.run(func(tb testing.TB) { Golden(tb, path, []byte("v1"), true) })
+	if tb.fatal != "" || len(tb.errors) != 0 {
+		t.Fatalf("update: fatal %q, errors %q", tb.fatal, tb.errors)
+	}
+	if got := ReadFile(t, path); string(got) != "v1" {
+		t.Fatalf("golden file holds %q", got)
+	}
+	tb.run(func(tb testing.TB) { Golden(tb, path, []byte("v1"), false) })
+	if len(tb.errors) != 0 {
+		t.Fatalf("same output reported: %q", tb.errors)
+	}
+	tb.run(func(tb testing.TB) { Golden(tb, path, []byte("v2"), false) })
+	if len(tb.errors) != 1 || !strings.Contains(tb.errors[0], "differs") {
+		t.Fatalf("changed output: errors %q", tb.errors)
+	}
+	tb.run(func(tb testing.TB) { Golden(tb, path+".missing", []byte("v1"), false) })
+	if !strings.Contains(tb.fatal, "-update") {
+		t.Fatalf("missing golden file: fatal %q", tb.fatal)
+	}
 }

@@ -4,11 +4,12 @@ import (
 	"bytes"
 	"errors"
 	"flag"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	"iwf/internal/testutil"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
@@ -36,27 +37,6 @@ func iwfLocal(t testing.TB, secure bool) Media {
 		m.Path = mustPath(t, "msrp://192.0.2.100:2855/iwf0001;tcp")
 	}
 	return m
-}
-
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", "golden", name+".sdp")
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the golden file\n got:\n%s\nwant:\n%s", name, got, want)
-	}
 }
 
 func TestBuildOfferGolden(t *testing.T) {
@@ -339,4 +319,11 @@ func TestBuildAnswerHandMadeOffer(t *testing.T) {
 	if bytes.Count(b, []byte("m=")) != 1 || neg.Active {
 		t.Errorf("answer %q, negotiated %+v", b, neg)
 	}
+}
+
+// golden compares got with testdata/golden/name.sdp, or rewrites it with
+// -update.
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	testutil.Golden(t, filepath.Join("testdata", "golden", name+".sdp"), got, *update)
 }

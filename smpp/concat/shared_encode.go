@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"iwf/internal/pctenc"
 	"iwf/smpp/coding"
 )
 
@@ -18,7 +19,7 @@ const memberEscapes = "%{}|"
 // formatMember encodes a reassembly key as a SharedStore member:
 // "partner|source|destination|ref|total", the strings escaped.
 func formatMember(k Key) string {
-	return escape(k.Partner) + "|" + escape(k.Source) + "|" + escape(k.Destination) + "|" +
+	return pctenc.Escape(k.Partner, memberEscapes) + "|" + pctenc.Escape(k.Source, memberEscapes) + "|" + pctenc.Escape(k.Destination, memberEscapes) + "|" +
 		strconv.FormatUint(uint64(k.Ref), 10) + "|" + strconv.Itoa(k.Total)
 }
 
@@ -48,26 +49,6 @@ func parseMember(s string) (Key, error) {
 	k.Ref = uint16(ref)
 	k.Total = total
 	return k, nil
-}
-
-// escape percent-encodes the bytes of s in memberEscapes.
-func escape(s string) string {
-	if !strings.ContainsAny(s, memberEscapes) {
-		return s
-	}
-	var b strings.Builder
-	b.Grow(len(s) + 8)
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if strings.IndexByte(memberEscapes, c) >= 0 {
-			b.WriteByte('%')
-			b.WriteByte("0123456789ABCDEF"[c>>4])
-			b.WriteByte("0123456789ABCDEF"[c&15])
-			continue
-		}
-		b.WriteByte(c)
-	}
-	return b.String()
 }
 
 // unescape reverses escape (and decodes any other %XX escape): url's path

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"testing"
 
+	"iwf/internal/pctenc"
 	"iwf/smpp/coding"
 )
 
@@ -109,7 +110,7 @@ func FuzzMember(f *testing.F) {
 		f.Add(v.In)
 	}
 	f.Fuzz(func(t *testing.T, in string) {
-		if back, ok := unescape(escape(in)); !ok || back != in {
+		if back, ok := unescape(pctenc.Escape(in, memberEscapes)); !ok || back != in {
 			t.Fatalf("escape %q reads back as %q %v", in, back, ok)
 		}
 		k, err := parseMember(in)
