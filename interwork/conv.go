@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"iwf/internal/cpim"
 	"iwf/session"
 	"iwf/session/sipsession"
+	"iwf/store"
 )
 
 // conv is a conversation this node owns: its worker goroutine, the call
@@ -42,6 +44,10 @@ type conv struct {
 
 	attempts   int
 	lastActive time.Time
+	// sent are the entries handled and not yet acknowledged in the
+	// store; ackFailures counts the acks it refused in a row.
+	sent        []string
+	ackFailures int
 	// gone is set, under Engine.mu, when the worker left the engine's
 	// table; a later message starts a new worker.
 	gone bool
@@ -224,10 +230,19 @@ func (c *conv) run(ctx context.Context) {
 
 // work handles what is queued. It returns a timer when the queue must be
 // read again later (a message waits for a retry, the store failed), and
-// done when the worker is to stop: it was stopped, or nothing is left
-// and it left the engine's table.
+// done when the worker is to stop: it was stopped, lost its lease, or
+// nothing is left and it left the engine's table.
 func (c *conv) work(ctx context.Context) (retry <-chan time.Time, done bool) {
 	e := c.e
+	// Entries sent but not yet acknowledged are acknowledged first: until
+	// the store takes the acks, nothing more is read or sent, and what was
+	// sent is never sent again.
+	if len(c.sent) > 0 && !c.ackSent(ctx) {
+		if ctx.Err() != nil {
+			return nil, true
+		}
+		return time.After(c.ackBackoff()), false
+	}
 	entries, err := e.cfg.Queue.Read(ctx, c.key, queueBatch, 0)
 	if ctx.Err() != nil {
 		return nil, true
@@ -244,22 +259,18 @@ func (c *conv) work(ctx context.Context) (retry <-chan time.Time, done bool) {
 		}
 		return nil, false
 	}
-	var acks []string
 	for _, en := range entries {
 		if !c.process(ctx, en.Payload) {
 			retry = time.After(c.partner.Policy.RetryDelay)
 			break
 		}
-		acks = append(acks, en.ID)
+		c.sent = append(c.sent, en.ID)
 	}
-	if len(acks) > 0 {
-		// Sent is sent: a stop now must not leave them to be sent again
-		// by the next owner.
-		actx, cancel := c.afterwards(2 * time.Second)
-		if err := e.cfg.Queue.Ack(actx, c.key, acks...); err != nil {
-			e.log.Warn("ack", "conversation", c.key, "error", err)
+	if len(c.sent) > 0 && !c.ackSent(ctx) {
+		if ctx.Err() != nil {
+			return nil, true
 		}
-		cancel()
+		return time.After(c.ackBackoff()), false
 	}
 	c.lastActive = time.Now()
 	if retry == nil {
@@ -267,6 +278,38 @@ func (c *conv) work(ctx context.Context) (retry <-chan time.Time, done bool) {
 		c.wake()
 	}
 	return retry, false
+}
+
+// ackSent acknowledges the entries handled and not yet acknowledged;
+// false when the store did not take the acks. A lease lost meanwhile
+// stops the worker: the next owner may already be sending.
+func (c *conv) ackSent(ctx context.Context) bool {
+	e := c.e
+	// Sent is sent: a stop now must not leave them to be sent again by
+	// the next owner.
+	actx, cancel := c.afterwards(2 * time.Second)
+	err := e.cfg.Queue.AckOwned(actx, c.key, e.cfg.Node, c.sent...)
+	cancel()
+	switch {
+	case errors.Is(err, store.ErrNotHolder):
+		c.lost.Store(true)
+		e.fail(c.partner.Name, "ack", fmt.Errorf("%w: %s", errLeaseLost, c.key))
+		c.cancel(errLeaseLost)
+		return false
+	case err != nil:
+		c.ackFailures++
+		e.log.Warn("ack", "conversation", c.key, "entries", len(c.sent), "failures", c.ackFailures, "error", err)
+		return false
+	}
+	c.sent = c.sent[:0]
+	c.ackFailures = 0
+	return true
+}
+
+// ackBackoff is the wait before acknowledging again: it doubles from
+// 100 ms up to 5 s while the store refuses.
+func (c *conv) ackBackoff() time.Duration {
+	return min(100*time.Millisecond<<min(c.ackFailures, 6), 5*time.Second)
 }
 
 // stop ends the worker: its call, its place in the engine's table, and

@@ -120,3 +120,60 @@ func TestConvLeaseLost(t *testing.T) {
 		t.Fatalf("lease held by %q", owner)
 	}
 }
+
+// While the store refuses acks (a Redis at maxmemory), the worker sends
+// nothing more and never sends again what it sent: it retries the ack,
+// backing off, until the store takes it.
+func TestConvAckFailureNoResend(t *testing.T) {
+	u := startUnit(t, unitPolicy())
+	u.st.mu.Lock()
+	u.st.ackFails = 3
+	u.st.mu.Unlock()
+	u.submit(t, "sent once")
+	var call *fakeCall
+	select {
+	case call = <-u.sessions.calls:
+	case <-time.After(30 * time.Second):
+		t.Fatal("no session opened")
+	}
+	<-call.sent
+	testutil.Eventually(t, func() bool { return u.queueLen(t) == 0 }, "the ack to go through")
+	u.st.mu.Lock()
+	acks := u.st.acks
+	u.st.mu.Unlock()
+	if acks != 4 {
+		t.Fatalf("%d ack attempts, want 3 refused and 1 taken", acks)
+	}
+	select {
+	case m := <-call.sent:
+		t.Fatalf("sent again while the ack failed: %+v", m)
+	default:
+	}
+}
+
+// A worker whose ack is refused because another node holds the lease
+// stops at once, and leaves the entry to that node.
+func TestConvAckFencedByLease(t *testing.T) {
+	u := startUnit(t, unitPolicy())
+	hold := make(chan struct{})
+	u.sessions.mu.Lock()
+	u.sessions.hold = hold
+	u.sessions.mu.Unlock()
+	key := testKey("p", "+46700000001", "+46700000002").String()
+	u.submit(t, "fenced")
+	call := <-u.sessions.calls
+	<-call.sent
+	// Take the lease away between the send and its ack.
+	u.st.mu.Lock()
+	u.st.leases[key] = "other-node"
+	u.st.mu.Unlock()
+	close(hold)
+	testutil.Eventually(t, func() bool {
+		u.eng.mu.Lock()
+		defer u.eng.mu.Unlock()
+		return len(u.eng.convs) == 0
+	}, "the fenced worker to stop")
+	if n := u.queueLen(t); n != 1 {
+		t.Fatalf("queue holds %d, want the entry left to the new owner", n)
+	}
+}

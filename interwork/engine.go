@@ -236,23 +236,51 @@ func (e *Engine) localConvs() []*conv {
 	return out
 }
 
-// renewLeases extends the lease of every local conversation, apart from
-// the workers, which may be busy for longer than a lease (opening a
-// session). A worker whose lease went to another node stops at once.
+// renewLeases extends the lease of every local conversation in one round
+// trip, apart from the workers, which may be busy for longer than a lease
+// (opening a session). A lease not renewed is looked at again before the
+// worker is stopped: a worker that just left and released it is no
+// takeover, and a lease that lapsed (a store stall) is taken back when no
+// other node took it.
 func (e *Engine) renewLeases(ctx context.Context) {
-	for _, c := range e.localConvs() {
-		ok, err := e.cfg.Leases.Renew(ctx, c.key, e.cfg.Node, e.cfg.LeaseTTL)
-		if err != nil {
-			// Keep working: the store may be back before the lease ends.
-			e.log.Warn("lease renewal", "conversation", c.key, "error", err)
-			continue
-		}
-		if !ok {
+	convs := e.localConvs()
+	if len(convs) == 0 {
+		return
+	}
+	names := make([]string, len(convs))
+	for i, c := range convs {
+		names[i] = c.key
+	}
+	held, err := e.cfg.Leases.RenewAll(ctx, names, e.cfg.Node, e.cfg.LeaseTTL)
+	if err != nil {
+		// Keep working: the store may be back before the leases end.
+		e.log.Warn("lease renewal", "conversations", len(names), "error", err)
+		return
+	}
+	for i, c := range convs {
+		if !held[i] && e.lostLease(ctx, c) {
 			c.lost.Store(true)
 			e.fail(c.partner.Name, "lease", fmt.Errorf("%w: %s went to another node", errLeaseLost, c.key))
 			c.cancel(errLeaseLost)
 		}
 	}
+}
+
+// lostLease reports whether c's lease, which was not renewed, now belongs
+// to another node.
+func (e *Engine) lostLease(ctx context.Context, c *conv) bool {
+	e.mu.Lock()
+	live := e.convs[c.key] == c && !c.gone
+	e.mu.Unlock()
+	if !live {
+		return false // the worker left and released it
+	}
+	got, err := e.cfg.Leases.Acquire(ctx, c.key, e.cfg.Node, e.cfg.LeaseTTL)
+	if err != nil {
+		e.log.Warn("lease", "conversation", c.key, "error", err)
+		return false // unknown: the next renewal looks again
+	}
+	return !got
 }
 
 // Drain stops taking new messages; queued ones still flow.

@@ -34,6 +34,9 @@ type memStore struct {
 	// renewFails makes Renew answer that the lease went elsewhere.
 	renewFails bool
 	released   []string
+	// ackFails makes that many acks fail, as a store at maxmemory does;
+	// acks counts the attempts.
+	ackFails, acks int
 }
 
 func newMemStore() *memStore {
@@ -64,9 +67,17 @@ func (m *memStore) Read(_ context.Context, conv string, count int, _ time.Durati
 	return slices.Clone(q[:min(count, len(q))]), nil
 }
 
-func (m *memStore) Ack(_ context.Context, conv string, ids ...string) error {
+func (m *memStore) AckOwned(_ context.Context, conv, owner string, ids ...string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.acks++
+	if m.ackFails > 0 {
+		m.ackFails--
+		return errors.New("memStore: OOM command not allowed")
+	}
+	if m.leases[conv] != owner {
+		return store.ErrNotHolder
+	}
 	m.queues[conv] = slices.DeleteFunc(m.queues[conv], func(e store.Entry) bool { return slices.Contains(ids, e.ID) })
 	return nil
 }
@@ -109,14 +120,17 @@ func (m *memStore) Acquire(_ context.Context, name, owner string, _ time.Duratio
 	return true, nil
 }
 
-func (m *memStore) Renew(_ context.Context, name, owner string, _ time.Duration) (bool, error) {
+func (m *memStore) RenewAll(_ context.Context, names []string, owner string, _ time.Duration) ([]bool, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.renewFails {
-		m.leases[name] = "other-node"
-		return false, nil
+	out := make([]bool, len(names))
+	for i, name := range names {
+		if m.renewFails {
+			m.leases[name] = "other-node"
+		}
+		out[i] = m.leases[name] == owner
 	}
-	return m.leases[name] == owner, nil
+	return out, nil
 }
 
 func (m *memStore) Release(_ context.Context, name, owner string) error {
@@ -156,7 +170,7 @@ func (m *memStore) LoadConversation(_ context.Context, conv string) (map[string]
 
 func (m *memStore) Hit(context.Context, string, time.Duration) (int64, error) { return 1, nil }
 
-func (m *memStore) Push(context.Context, string, []byte, int) error { return nil }
+func (m *memStore) Push(context.Context, string, []byte, int, time.Duration) error { return nil }
 
 func (m *memStore) Pop(ctx context.Context, _ string, _ time.Duration) ([]byte, bool, error) {
 	<-ctx.Done()
@@ -171,6 +185,9 @@ type fakeSessions struct {
 	// block makes Open wait for its context, as a slow INVITE does.
 	block bool
 	calls chan *fakeCall
+	// hold, when set, keeps each Send of the calls opened from returning
+	// until it is closed.
+	hold chan struct{}
 }
 
 func (f *fakeSessions) Open(ctx context.Context, _ sipsession.OpenRequest) (Call, error) {
@@ -190,6 +207,7 @@ func (f *fakeSessions) Open(ctx context.Context, _ sipsession.OpenRequest) (Call
 		return nil, err
 	}
 	c := newFakeCall()
+	c.hold = f.hold
 	f.calls <- c
 	return c, nil
 }
@@ -206,6 +224,7 @@ type fakeCall struct {
 	events chan sipsession.Event
 	done   chan struct{}
 	once   sync.Once
+	hold   chan struct{}
 }
 
 func newFakeCall() *fakeCall {
@@ -214,6 +233,9 @@ func newFakeCall() *fakeCall {
 
 func (c *fakeCall) Send(_ context.Context, m *session.OutgoingMessage) (string, error) {
 	c.sent <- m
+	if c.hold != nil {
+		<-c.hold
+	}
 	return m.MessageID, nil
 }
 func (c *fakeCall) Events() <-chan sipsession.Event { return c.events }

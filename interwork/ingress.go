@@ -71,7 +71,8 @@ func (e *Engine) admit(name string) (*partner, error) {
 }
 
 // enqueue stores q in its conversation and wakes the worker. dedupID
-// names the request for duplicate detection.
+// names the request for duplicate detection; "" when it has no name a
+// resend would repeat.
 func (e *Engine) enqueue(ctx context.Context, p *partner, key convKey, dedupID string, q *queued) (dup bool, err error) {
 	k := key.String()
 	if q.Dir == toRCS {
@@ -192,7 +193,9 @@ func (e *Engine) smsIn(ctx context.Context, p *partner, m *smpp.Message, id stri
 		if q.Text, err = in.Decode(c, packed); err != nil {
 			return errBadText
 		}
-		_, err = e.enqueue(ctx, p, key, id, q)
+		// id is ours, made up for this submit: a resend of it would get
+		// another, so no duplicate marker is kept for it.
+		_, err = e.enqueue(ctx, p, key, "", q)
 		return err
 	}
 	part, err := in.Part(c, packed)

@@ -102,13 +102,18 @@ type parkedReceipt struct {
 // node with one of its receiving binds.
 func receiptList(partner string) string { return "receipts:" + partner }
 
-// maxParkedReceipts bounds a partner's waiting receipts.
-const maxParkedReceipts = 100000
+// maxParkedReceipts bounds a partner's waiting receipts, and
+// parkedReceiptTTL how long they wait after the latest: a receipt days
+// old tells an SMS sender nothing its SMSC has not already given up on.
+const (
+	maxParkedReceipts = 100000
+	parkedReceiptTTL  = 72 * time.Hour
+)
 
 func (e *Engine) parkReceipt(ctx context.Context, j receiptJob) {
 	b, err := json.Marshal(parkedReceipt{Message: j.q, Outcome: j.o, Done: j.done.UnixNano()})
 	if err == nil {
-		err = e.cfg.Records.Push(ctx, receiptList(j.p.Name), b, maxParkedReceipts)
+		err = e.cfg.Records.Push(ctx, receiptList(j.p.Name), b, maxParkedReceipts, parkedReceiptTTL)
 	}
 	if err != nil {
 		e.fail(j.p.Name, "receipt", fmt.Errorf("no receiving bind, and the receipt could not wait: %w", err))

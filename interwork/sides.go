@@ -22,7 +22,10 @@ type Queue interface {
 	Enqueue(ctx context.Context, conv, msgID string, payload []byte, dedupTTL time.Duration, maxLen int) (dup bool, err error)
 	// Read returns unacknowledged entries first, then new ones.
 	Read(ctx context.Context, conv string, count int, block time.Duration) ([]store.Entry, error)
-	Ack(ctx context.Context, conv string, ids ...string) error
+	// AckOwned acknowledges entries while owner holds conv's lease, and
+	// returns store.ErrNotHolder, acknowledging nothing, once it does not:
+	// the lease fences a node that lost the conversation.
+	AckOwned(ctx context.Context, conv, owner string, ids ...string) error
 	QueueLen(ctx context.Context, conv string) (int64, error)
 	// PendingConversations lists conversations with queued messages.
 	PendingConversations(ctx context.Context, limit int) ([]string, error)
@@ -35,7 +38,9 @@ type Queue interface {
 // other's workers.
 type Leases interface {
 	Acquire(ctx context.Context, name, owner string, ttl time.Duration) (bool, error)
-	Renew(ctx context.Context, name, owner string, ttl time.Duration) (bool, error)
+	// RenewAll extends, in one round trip, each lease of names that owner
+	// holds, and says which.
+	RenewAll(ctx context.Context, names []string, owner string, ttl time.Duration) ([]bool, error)
 	Release(ctx context.Context, name, owner string) error
 	Owner(ctx context.Context, name string) (string, error)
 	Notify(ctx context.Context, node, conv string) error
@@ -50,7 +55,7 @@ type Records interface {
 	LoadConversation(ctx context.Context, conv string) (map[string]string, error)
 	// Hit counts an event in a sliding window and returns the count.
 	Hit(ctx context.Context, key string, window time.Duration) (int64, error)
-	Push(ctx context.Context, list string, value []byte, maxLen int) error
+	Push(ctx context.Context, list string, value []byte, maxLen int, ttl time.Duration) error
 	Pop(ctx context.Context, list string, block time.Duration) ([]byte, bool, error)
 }
 

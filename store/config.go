@@ -37,12 +37,23 @@ type Config struct {
 	ReadTimeout time.Duration `yaml:"read_timeout"`
 	// WriteTimeout bounds sending a command; default 2s.
 	WriteTimeout time.Duration `yaml:"write_timeout"`
+	// MaxRetries is how often a failed command is tried again (network
+	// errors, a failover); default 1, -1 for none. Each try may take the
+	// timeouts above: with Redis down, ingress is answered "try later"
+	// within about (1 + max_retries) x dial_timeout.
+	MaxRetries int `yaml:"max_retries"`
+	// AllowEviction lets the IWF start on a Redis whose maxmemory-policy
+	// may evict keys (anything but noeviction). Eviction can drop queues
+	// of acknowledged messages: leave it false unless this Redis holds
+	// nothing that must not be lost.
+	AllowEviction bool `yaml:"allow_eviction"`
 }
 
 // The defaults, in one place.
 const (
 	defaultPrefix  = "iwf"
 	defaultTimeout = 2 * time.Second
+	defaultRetries = 1
 )
 
 // Validate checks every field and returns the faults joined, each a
@@ -69,6 +80,9 @@ func (c Config) Validate() error {
 	}
 	if c.DB < 0 {
 		errs = append(errs, fieldError("db", "negative"))
+	}
+	if c.MaxRetries < -1 {
+		errs = append(errs, fieldError("max_retries", "-1 (none) or more"))
 	}
 	// A brace in the prefix would move the Cluster hash tag off the
 	// conversation ({...} is the first brace pair of the key, Redis
@@ -98,6 +112,9 @@ func DefaultConfig() Config { return Config{}.withDefaults() }
 func (c Config) withDefaults() Config {
 	if c.Prefix == "" {
 		c.Prefix = defaultPrefix
+	}
+	if c.MaxRetries == 0 {
+		c.MaxRetries = defaultRetries
 	}
 	if c.PoolSize == 0 {
 		c.PoolSize = 10 * runtime.GOMAXPROCS(0)

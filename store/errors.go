@@ -23,8 +23,13 @@ var ErrQueueFull = errors.New("store: queue full")
 // retries; see UnavailableError.
 var ErrUnavailable = errors.New("store: unavailable")
 
-// ErrNotHolder is returned by Release when another owner holds the lease.
+// ErrNotHolder is returned by Release and AckOwned when another owner
+// holds the lease (or, for AckOwned, when nobody does).
 var ErrNotHolder = errors.New("store: lease held by another owner")
+
+// ErrEviction is returned by Open for a Redis whose maxmemory-policy may
+// evict keys, unless Config.AllowEviction.
+var ErrEviction = errors.New("store: redis may evict keys")
 
 // ErrInvalidConfig is matched (errors.Is) by every *FieldError.
 var ErrInvalidConfig = errors.New("store: invalid configuration")
@@ -114,7 +119,7 @@ func unreachable(err error) bool {
 	}
 	// Server states that pass: an AOF or RDB loading, a replica that was a
 	// primary, a failover in progress, a busy script.
-	for _, p := range []string{"LOADING", "READONLY", "MASTERDOWN", "CLUSTERDOWN", "TRYAGAIN", "BUSY ", "NOREPLICAS", "MAXCLIENTS", "max number of clients"} {
+	for _, p := range []string{"OOM ", "LOADING", "READONLY", "MASTERDOWN", "CLUSTERDOWN", "TRYAGAIN", "BUSY ", "NOREPLICAS", "MAXCLIENTS", "max number of clients"} {
 		if redis.HasErrorPrefix(err, p) {
 			return true
 		}

@@ -10,21 +10,26 @@ import (
 )
 
 // pushScript appends ARGV[1] to the list KEYS[1] unless it already holds
-// ARGV[2] entries (-1).
+// ARGV[2] entries (-1), and makes the list expire ARGV[3] ms after its
+// latest push.
 var pushScript = redis.NewScript(`
 if redis.call('LLEN', KEYS[1]) >= tonumber(ARGV[2]) then return -1 end
-return redis.call('RPUSH', KEYS[1], ARGV[1])`)
+local n = redis.call('RPUSH', KEYS[1], ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return n`)
 
 func (k keys) list(name string) string { return k.prefix + ":list:" + name }
 
 // Push appends value to the named list, a work queue any node may take
-// from (Pop), unless it holds maxLen entries already (ErrQueueFull).
-func (s *Store) Push(ctx context.Context, list string, value []byte, maxLen int) error {
+// from (Pop), unless it holds maxLen entries already (ErrQueueFull). The
+// list expires ttl after its latest push: what nobody took by then is
+// past use (a receipt for a partner that never binds again).
+func (s *Store) Push(ctx context.Context, list string, value []byte, maxLen int, ttl time.Duration) error {
 	const op = "push"
-	if list == "" || maxLen <= 0 {
-		return invalid(op, "list %q max length %d", list, maxLen)
+	if list == "" || maxLen <= 0 || ttl <= 0 {
+		return invalid(op, "list %q max length %d ttl %v", list, maxLen, ttl)
 	}
-	n, err := pushScript.Run(ctx, s.client, []string{s.keys.list(list)}, value, maxLen).Int64()
+	n, err := pushScript.Run(ctx, s.client, []string{s.keys.list(list)}, value, maxLen, ms(ttl)).Int64()
 	if err != nil {
 		return wrap(op, err)
 	}

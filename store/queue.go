@@ -31,7 +31,8 @@ type Entry struct {
 
 // Enqueue appends payload to conv's queue unless msgID was enqueued on conv
 // within dedupTTL (dup is true, nothing is added), or the queue already
-// holds maxLen entries (ErrQueueFull). The check and the append are one Lua
+// holds maxLen entries (ErrQueueFull). An empty msgID enqueues without
+// duplicate detection: no marker is kept for an id that cannot recur. The check and the append are one Lua
 // script; in the same round trip conv is first added to the pending index
 // (a ZADD before the script: the index is in another Cluster slot, and
 // Redis executes a pipeline in order, so a crash never leaves a queued
@@ -42,15 +43,17 @@ func (s *Store) Enqueue(ctx context.Context, conv, msgID string, payload []byte,
 	switch {
 	case conv == "":
 		return false, invalid(op, "empty conversation")
-	case msgID == "":
-		return false, invalid(op, "empty message id")
 	case dedupTTL <= 0:
 		return false, invalid(op, "dedup ttl %v", dedupTTL)
 	case maxLen <= 0:
 		return false, invalid(op, "max length %d", maxLen)
 	}
 	keys := []string{s.keys.queue(conv), s.keys.dedup(conv, msgID)}
-	args := []any{msgID, payload, ms(dedupTTL), maxLen}
+	dedup := 0
+	if msgID != "" {
+		dedup = 1
+	}
+	args := []any{msgID, payload, ms(dedupTTL), maxLen, dedup}
 	res, err := s.enqueuePipe(ctx, conv, keys, args, s.lua.enqueue.EvalSha)
 	if redis.HasErrorPrefix(err, "NOSCRIPT") {
 		// The server's script cache is empty (a restart, SCRIPT FLUSH):
@@ -196,7 +199,8 @@ func (s *Store) entries(ctx context.Context, q string, a, b []redis.XStream, cou
 
 // Ack acknowledges and deletes the entries ids of conv's queue in one
 // MULTI/EXEC, so that a queue's length is what is left to deliver.
-// Acknowledging an unknown or already acknowledged ID is no error.
+// Acknowledging an unknown or already acknowledged ID is no error. Workers
+// that hold the conversation's lease use AckOwned.
 func (s *Store) Ack(ctx context.Context, conv string, ids ...string) error {
 	if conv == "" {
 		return invalid("ack", "empty conversation")
@@ -264,4 +268,31 @@ func (s *Store) Settle(ctx context.Context, conv string) (bool, error) {
 	// more Settle, a missing one a stuck message.
 	z := redis.Z{Score: float64(time.Now().UnixMilli()), Member: conv}
 	return false, wrap(op, errors.Join(err, s.client.ZAddNX(ctx, s.keys.pending(), z).Err()))
+}
+
+// AckOwned is Ack for the holder of conv's lease: it acknowledges only
+// while owner holds the lease (one script, the lease as fencing token)
+// and returns ErrNotHolder, acknowledging nothing, once another node took
+// the conversation or the lease lapsed.
+func (s *Store) AckOwned(ctx context.Context, conv, owner string, ids ...string) error {
+	const op = "ack"
+	if conv == "" || owner == "" {
+		return invalid(op, "conversation %q owner %q: both must be set", conv, owner)
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	args := make([]any, 0, len(ids)+1)
+	args = append(args, owner)
+	for _, id := range ids {
+		args = append(args, id)
+	}
+	n, err := s.lua.ack.Run(ctx, s.client, []string{s.keys.queue(conv), s.keys.lease(conv)}, args...).Int64()
+	if err != nil {
+		return wrap(op, err)
+	}
+	if n < 0 {
+		return wrap(op, ErrNotHolder)
+	}
+	return nil
 }

@@ -111,7 +111,6 @@ func TestEnqueueInvalid(t *testing.T) {
 		max               int
 	}{
 		{"empty conv", "", "m", time.Second, 1},
-		{"empty msg id", "c", "", time.Second, 1},
 		{"zero ttl", "c", "m", 0, 1},
 		{"zero max", "c", "m", time.Second, 0},
 	} {
@@ -471,4 +470,61 @@ func TestReadInvalid(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestEnqueueWithoutDedup: an empty message id queues every time and
+// leaves no marker behind (an id the IWF made up can never come again).
+func TestEnqueueWithoutDedup(t *testing.T) {
+	eachBackend(t, func(t *testing.T, e *env) {
+		ctx := testutil.Context(t)
+		for range 2 {
+			if dup, err := e.s.Enqueue(ctx, conv, "", []byte("x"), time.Hour, 10); err != nil || dup {
+				t.Fatalf("dup %v, %v", dup, err)
+			}
+		}
+		if n, err := e.s.QueueLen(ctx, conv); err != nil || n != 2 {
+			t.Fatalf("queue length %d, %v; want 2", n, err)
+		}
+		keys, err := e.raw(t).Keys(ctx, e.s.keys.conv(conv)+":d:*").Result()
+		if err != nil || len(keys) != 0 {
+			t.Fatalf("dedup markers %v, %v", keys, err)
+		}
+	})
+}
+
+// TestAckOwned: only the lease holder acknowledges; a node that lost the
+// lease acknowledges nothing and learns it.
+func TestAckOwned(t *testing.T) {
+	eachBackend(t, func(t *testing.T, e *env) {
+		ctx := testutil.Context(t)
+		for _, id := range []string{"a", "b"} {
+			if _, err := e.s.Enqueue(ctx, conv, id, []byte(id), time.Hour, 10); err != nil {
+				t.Fatal(err)
+			}
+		}
+		entries, err := e.s.Read(ctx, conv, 10, 0)
+		if err != nil || len(entries) != 2 {
+			t.Fatalf("read %d, %v", len(entries), err)
+		}
+		if err := e.s.AckOwned(ctx, conv, "n1", entries[0].ID); !errors.Is(err, ErrNotHolder) {
+			t.Fatalf("ack without the lease: %v", err)
+		}
+		if ok, err := e.s.Acquire(ctx, conv, "n2", time.Hour); err != nil || !ok {
+			t.Fatalf("acquire: %v %v", ok, err)
+		}
+		if err := e.s.AckOwned(ctx, conv, "n1", entries[0].ID); !errors.Is(err, ErrNotHolder) {
+			t.Fatalf("ack under another's lease: %v", err)
+		}
+		if n, _ := e.s.QueueLen(ctx, conv); n != 2 {
+			t.Fatalf("queue length %d after refused acks, want 2", n)
+		}
+		must(t, e.s.AckOwned(ctx, conv, "n2", entries[0].ID))
+		if n, _ := e.s.QueueLen(ctx, conv); n != 1 {
+			t.Fatalf("queue length %d after the holder's ack, want 1", n)
+		}
+		left, err := e.s.Read(ctx, conv, 10, 0)
+		if err != nil || len(left) != 1 || left[0].MsgID != "b" {
+			t.Fatalf("left %+v, %v", left, err)
+		}
+	})
 }

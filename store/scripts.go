@@ -10,6 +10,7 @@ type scripts struct {
 	enqueue, settle         *redis.Script
 	acquire, renew, release *redis.Script
 	hit, groupPut, next     *redis.Script
+	ack                     *redis.Script
 }
 
 // newScripts prepares the scripts (go-redis computes each SHA-1 once, for
@@ -24,19 +25,37 @@ func newScripts() scripts {
 		hit:      redis.NewScript(luaHit),
 		groupPut: redis.NewScript(luaGroupPut),
 		next:     redis.NewScript(luaNext),
+		ack:      redis.NewScript(luaAck),
 	}
 }
 
 // luaEnqueue: KEYS queue, dedup; ARGV msgID, payload, dedup TTL ms, max
-// length. Returns 1 queued, 0 duplicate, -1 full. The dedup marker is set
-// only once the entry is added, so a full queue does not swallow the
-// retry; it holds the entry's stream ID for inspection.
+// length, dedup (1 or 0). Returns 1 queued, 0 duplicate, -1 full. The
+// dedup marker is set only once the entry is added, so a full queue does
+// not swallow the retry; it holds the entry's stream ID for inspection.
+// Without dedup no marker is read or written: an id the IWF made up
+// itself can never come again.
 const luaEnqueue = `
-if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
+local dedup = ARGV[5] == '1'
+if dedup and redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
 if redis.call('XLEN', KEYS[1]) >= tonumber(ARGV[4]) then return -1 end
 local id = redis.call('XADD', KEYS[1], '*', 'm', ARGV[1], 'p', ARGV[2])
-redis.call('SET', KEYS[2], id, 'PX', ARGV[3])
+if dedup then redis.call('SET', KEYS[2], id, 'PX', ARGV[3]) end
 return 1
+`
+
+// luaAck: KEYS queue, lease; ARGV owner, ids... Acknowledges and deletes
+// the entries only while owner holds the conversation's lease, so that a
+// node that lost it cannot act on the queue after another took over (the
+// lease is the fencing token). Returns the entries acknowledged, -1 when
+// owner does not hold the lease.
+const luaAck = `
+if redis.call('GET', KEYS[2]) ~= ARGV[1] then return -1 end
+local ids = {}
+for i = 2, #ARGV do ids[#ids + 1] = ARGV[i] end
+local n = redis.call('XACK', KEYS[1], 'iwf', unpack(ids))
+redis.call('XDEL', KEYS[1], unpack(ids))
+return n
 `
 
 // luaSettle: KEYS queue. Deletes the stream (and its consumer group) when

@@ -70,6 +70,50 @@ func (s *Store) Renew(ctx context.Context, name, owner string, ttl time.Duration
 	return s.lease(ctx, "renew", s.lua.renew, name, owner, ttl)
 }
 
+// RenewAll extends every lease of names that owner holds, in one round
+// trip (a pipeline; in a Cluster, one per node), and returns for each
+// whether it was extended. A node renews all of its conversations at once.
+func (s *Store) RenewAll(ctx context.Context, names []string, owner string, ttl time.Duration) ([]bool, error) {
+	const op = "renew"
+	if ttl <= 0 {
+		return nil, invalid(op, "ttl %v", ttl)
+	}
+	for _, n := range names {
+		if err := checkLease(op, n, owner); err != nil {
+			return nil, err
+		}
+	}
+	if len(names) == 0 {
+		return nil, nil
+	}
+	cmds := make([]*redis.Cmd, len(names))
+	run := func(eval evalFunc) error {
+		_, err := s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for i, n := range names {
+				cmds[i] = eval(ctx, p, []string{s.keys.lease(n)}, owner, ms(ttl))
+			}
+			return nil
+		})
+		return err
+	}
+	err := run(s.lua.renew.EvalSha)
+	if redis.HasErrorPrefix(err, "NOSCRIPT") {
+		err = run(s.lua.renew.Eval)
+	}
+	if err != nil {
+		return nil, wrap(op, err)
+	}
+	out := make([]bool, len(names))
+	for i, c := range cmds {
+		n, err := c.Int64()
+		if err != nil {
+			return nil, wrap(op, err)
+		}
+		out[i] = n == 1
+	}
+	return out, nil
+}
+
 // lease runs the acquire or renew script.
 func (s *Store) lease(ctx context.Context, op string, script *redis.Script, name, owner string, ttl time.Duration) (bool, error) {
 	if err := checkLease(op, name, owner); err != nil {

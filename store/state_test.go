@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"maps"
 	"slices"
 	"testing"
@@ -185,6 +186,35 @@ func TestCounters(t *testing.T) {
 		must(t, err)
 		if want := map[string]int64{"sms_in": 5, "dropped": -1}; !maps.Equal(got, want) {
 			t.Fatalf("counters %v, want %v", got, want)
+		}
+	})
+}
+
+// TestRenewAll renews a node's leases together and says which it holds.
+func TestRenewAll(t *testing.T) {
+	eachBackend(t, func(t *testing.T, e *env) {
+		ctx := testutil.Context(t)
+		for _, n := range []string{"c1", "c2"} {
+			if ok, err := e.s.Acquire(ctx, n, "n1", e.ttl); err != nil || !ok {
+				t.Fatalf("acquire %s: %v %v", n, ok, err)
+			}
+		}
+		if ok, err := e.s.Acquire(ctx, "c3", "n2", time.Hour); err != nil || !ok {
+			t.Fatalf("acquire c3: %v %v", ok, err)
+		}
+		got, err := e.s.RenewAll(ctx, []string{"c1", "c2", "c3", "c4"}, "n1", 2*time.Hour)
+		if err != nil || fmt.Sprint(got) != "[true true false false]" {
+			t.Fatalf("RenewAll = %v, %v", got, err)
+		}
+		// The renewed leases outlive their first TTL.
+		if ttl := e.raw(t).PTTL(ctx, e.s.keys.lease("c1")).Val(); ttl <= e.ttl {
+			t.Fatalf("c1 TTL %v after renewal, want over %v", ttl, e.ttl)
+		}
+		if got, err := e.s.RenewAll(ctx, nil, "n1", time.Hour); err != nil || len(got) != 0 {
+			t.Fatalf("RenewAll of none = %v, %v", got, err)
+		}
+		if _, err := e.s.RenewAll(ctx, []string{"c1"}, "n1", 0); !errors.Is(err, ErrInvalidArgument) {
+			t.Fatalf("RenewAll without ttl: %v", err)
 		}
 	})
 }

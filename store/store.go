@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"strings"
 	"sync"
 	"time"
 
@@ -80,6 +81,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Store, error) {
 		DialTimeout:           cfg.DialTimeout,
 		ReadTimeout:           cfg.ReadTimeout,
 		WriteTimeout:          cfg.WriteTimeout,
+		MaxRetries:            cfg.MaxRetries,
 		ContextTimeoutEnabled: true,
 		// CLIENT SETINFO is one more round trip per connection and
 		// miniredis refuses it.
@@ -92,6 +94,11 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Store, error) {
 	s.client = redis.NewClient(opts)
 	if err := s.Ping(ctx); err != nil {
 		return nil, errors.Join(err, s.Close())
+	}
+	if s.mini == nil {
+		if err := s.checkEviction(ctx, cfg.AllowEviction); err != nil {
+			return nil, errors.Join(err, s.Close())
+		}
 	}
 	if s.mini != nil {
 		s.log.Warn("embedded store: state is not durable", "addr", s.addr)
@@ -157,6 +164,44 @@ func (s *Store) Addr() string { return s.addr }
 // Ping checks that Redis answers.
 func (s *Store) Ping(ctx context.Context) error {
 	return wrap("ping", s.client.Ping(ctx).Err())
+}
+
+// Writable checks that the store takes writes, with a SET that expires:
+// a Redis at maxmemory under noeviction answers OOM, a replica READONLY,
+// and a node that cannot write cannot acknowledge anything (/readyz).
+func (s *Store) Writable(ctx context.Context) error {
+	return wrap("write check", s.client.Set(ctx, s.keys.prefix+":ready", time.Now().UnixMilli(), 10*time.Second).Err())
+}
+
+// checkEviction refuses a Redis that may evict keys (maxmemory-policy
+// other than noeviction): it could drop the queue of a message the IWF
+// acknowledged. INFO memory is read rather than CONFIG GET, which managed
+// Redis services often disable; a server that shows no policy passes.
+func (s *Store) checkEviction(ctx context.Context, allow bool) error {
+	info, err := s.client.Info(ctx, "memory").Result()
+	if err != nil {
+		s.log.Warn("cannot read the eviction policy", "error", err)
+		return nil
+	}
+	policy := infoField(info, "maxmemory_policy")
+	if policy == "" || policy == "noeviction" {
+		return nil
+	}
+	if allow {
+		s.log.Warn("redis may evict keys: acknowledged messages can be lost", "maxmemory_policy", policy)
+		return nil
+	}
+	return fmt.Errorf("store: redis maxmemory-policy is %s, which may evict queued messages: set it to noeviction, or store.allow_eviction: true: %w", policy, ErrEviction)
+}
+
+// infoField returns the value of name in an INFO reply ("name:value" lines).
+func infoField(info, name string) string {
+	for line := range strings.Lines(info) {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), name+":"); ok {
+			return v
+		}
+	}
+	return ""
 }
 
 // goroutine registers a goroutine that Close waits for; false once the

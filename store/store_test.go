@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"gopkg.in/yaml.v3"
 
 	"iwf/internal/testutil"
@@ -190,3 +191,51 @@ type redisErr string
 
 func (e redisErr) Error() string { return string(e) }
 func (e redisErr) RedisError()   {}
+
+// TestWritable: a Redis that answers but refuses writes (maxmemory under
+// noeviction) is not writable, and its refusal is a temporary one.
+func TestWritable(t *testing.T) {
+	addr := redistest.Start(t)
+	s := open(t, Config{Addr: addr})
+	ctx := testutil.Context(t)
+	must(t, s.Writable(ctx))
+	raw := redis.NewClient(&redis.Options{Addr: addr})
+	t.Cleanup(func() { _ = raw.Close() })
+	must(t, raw.ConfigSet(ctx, "maxmemory", "1").Err())
+	err := s.Writable(ctx)
+	if err == nil || !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("Writable at maxmemory = %v, want an ErrUnavailable", err)
+	}
+	if err := s.Ping(ctx); err != nil {
+		t.Fatalf("Ping still answers: %v", err)
+	}
+	if _, err := s.Enqueue(ctx, conv, "m", nil, time.Hour, 10); !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("Enqueue at maxmemory = %v, want an ErrUnavailable (try later)", err)
+	}
+	must(t, raw.ConfigSet(ctx, "maxmemory", "0").Err())
+	must(t, s.Writable(ctx))
+	if err := open(t, Config{}).Writable(ctx); err != nil {
+		t.Fatalf("embedded store: %v", err)
+	}
+}
+
+// TestOpenRefusesEviction: a Redis that may evict keys could drop queued
+// messages; Open refuses it unless allowed.
+func TestOpenRefusesEviction(t *testing.T) {
+	addr := redistest.Start(t)
+	ctx := testutil.Context(t)
+	raw := redis.NewClient(&redis.Options{Addr: addr})
+	t.Cleanup(func() { _ = raw.Close() })
+	must(t, raw.ConfigSet(ctx, "maxmemory-policy", "allkeys-lru").Err())
+	if s, err := Open(ctx, Config{Addr: addr}, testutil.Logger(t)); !errors.Is(err, ErrEviction) {
+		if s != nil {
+			s.Close()
+		}
+		t.Fatalf("Open = %v, want ErrEviction", err)
+	} else if !strings.Contains(err.Error(), "allkeys-lru") || !strings.Contains(err.Error(), "allow_eviction") {
+		t.Fatalf("error does not say what to do: %v", err)
+	}
+	open(t, Config{Addr: addr, AllowEviction: true})
+	must(t, raw.ConfigSet(ctx, "maxmemory-policy", "noeviction").Err())
+	open(t, Config{Addr: addr})
+}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/linxGnu/gosmpp/data"
+	"github.com/redis/go-redis/v9"
 
 	"iwf/internal/iwftest"
 	"iwf/internal/testutil"
@@ -282,4 +283,38 @@ func TestInviteFromUnknownSourceRefused(t *testing.T) {
 		t.Fatalf("INVITE from the RCS network: %v", err)
 	}
 	_ = call.Close(t.Context())
+}
+
+// /readyz means writable: a Redis at maxmemory (noeviction) answers
+// pings but cannot hold a message, so the node says it is not ready, and
+// a submit meanwhile is refused with a temporary status.
+func TestDaemonUnreadyWhenStoreRefusesWrites(t *testing.T) {
+	rcs := iwftest.StartRCS(t, 0)
+	redisAddr := redistest.Start(t)
+	cfg := writeE2EConfig(t, redisAddr, rcs.TCP())
+	startDaemon(t, cfg)
+	base := fmt.Sprintf("http://127.0.0.1:%d", cfg.status)
+	if code, body := httpGet(t, base+"/readyz"); code != 200 {
+		t.Fatalf("/readyz %d %s", code, body)
+	}
+	raw := redis.NewClient(&redis.Options{Addr: redisAddr})
+	t.Cleanup(func() { _ = raw.Close() })
+	ctx := testutil.Context(t)
+	if err := raw.ConfigSet(ctx, "maxmemory", "1").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if code, body := httpGet(t, base+"/readyz"); code != http.StatusServiceUnavailable {
+		t.Fatalf("/readyz at maxmemory %d %s, want 503", code, body)
+	}
+	esme := iwftest.BindESME(t, fmt.Sprintf("127.0.0.1:%d", cfg.smppPort), "demo", "demo")
+	esme.Submit(t, "46700000001", "46700000003", "refused for now")
+	if r := esme.NextResp(t); r.Header.CommandStatus != data.ESME_RX_T_APPN {
+		t.Fatalf("submit_sm_resp status %v, want ESME_RX_T_APPN", r.Header.CommandStatus)
+	}
+	if err := raw.ConfigSet(ctx, "maxmemory", "0").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if code, body := httpGet(t, base+"/readyz"); code != 200 {
+		t.Fatalf("/readyz after %d %s", code, body)
+	}
 }

@@ -352,12 +352,14 @@ func loadTLS(field string, t *TLSConfig) (*tls.Config, error) {
 	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, nil
 }
 
-// ready is /readyz: the store answers and the node is not draining.
+// ready is /readyz: the node is not draining and the store takes writes
+// (a Redis at maxmemory or a read-only replica answers pings but cannot
+// hold a message this node would acknowledge).
 func (d *daemon) ready(ctx context.Context) error {
 	if d.eng.Draining() {
 		return errors.New("draining")
 	}
-	return d.store.Ping(ctx)
+	return d.store.Writable(ctx)
 }
 
 // snapshot is /status.
