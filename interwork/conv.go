@@ -261,7 +261,7 @@ func (c *conv) work(ctx context.Context) (retry <-chan time.Time, done bool) {
 	}
 	for _, en := range entries {
 		if !c.process(ctx, en.Payload) {
-			retry = time.After(c.partner.Policy.RetryDelay)
+			retry = time.After(c.retryDelay())
 			break
 		}
 		c.sent = append(c.sent, en.ID)
@@ -448,14 +448,35 @@ func (c *conv) fallback(ctx context.Context, q *queued, o Outcome) bool {
 		c.finish(ctx, q, o)
 		return true
 	case FallbackRetry:
-		c.attempts++
-		if c.attempts <= pol.MaxRetries {
+		if c.mayRetry(q) {
+			c.attempts++
 			return false
 		}
 		c.attempts = 0
+		if c.e.now().UnixNano() >= q.expiry(pol) {
+			o = Expired // whatever the last refusal said, time ran out
+		}
 	}
 	c.finish(ctx, q, o)
 	return true
+}
+
+// mayRetry reports whether q, which just failed, may be tried again: it
+// has not expired and the partner's retry cap, if any, is not spent.
+func (c *conv) mayRetry(q *queued) bool {
+	max := c.partner.Policy.MaxRetries
+	return c.e.now().UnixNano() < q.expiry(c.partner.Policy) && (max == 0 || c.attempts < max)
+}
+
+// retryDelay is the wait before the next try: retry_delay, doubled with
+// each failed attempt up to retry_max_delay.
+func (c *conv) retryDelay() time.Duration {
+	pol := c.partner.Policy
+	d := pol.RetryDelay
+	for i := 1; i < c.attempts && d < pol.RetryMaxDelay; i++ {
+		d *= 2
+	}
+	return min(d, pol.RetryMaxDelay)
 }
 
 func outcomeOfOpen(err error) Outcome {

@@ -1,12 +1,16 @@
 package interwork
 
 import (
+	"context"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"iwf/internal/testutil"
 	"iwf/session/sipsession"
+	"iwf/smpp"
 )
 
 func unitPolicy() Policy {
@@ -175,5 +179,105 @@ func TestConvAckFencedByLease(t *testing.T) {
 	}, "the fenced worker to stop")
 	if n := u.queueLen(t); n != 1 {
 		t.Fatalf("queue holds %d, want the entry left to the new owner", n)
+	}
+}
+
+// clock is a settable time for the engine's expiry checks.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *clock) advance(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
+}
+
+// Issue 11 item 12: by default a session that cannot be opened is tried
+// again, with growing waits, for as long as the message is valid; only
+// then does its failure receipt go back. Nothing is failed while valid.
+func TestConvDefaultRetriesUntilValidity(t *testing.T) {
+	pol := Defaults()
+	pol.RetryDelay, pol.RetryMaxDelay = time.Millisecond, 4*time.Millisecond
+	if pol.OnOpenFailure != FallbackRetry || pol.MaxRetries != 0 {
+		t.Fatalf("default policy %s / %d retries, want retry until validity", pol.OnOpenFailure, pol.MaxRetries)
+	}
+	clk := &clock{now: time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)}
+	busy := &sipsession.Error{Kind: sipsession.KindRejected, Status: 486}
+	answers := make([]error, 1000)
+	for i := range answers {
+		answers[i] = busy
+	}
+	u := startUnitClock(t, pol, clk.Now, answers...)
+	// Valid for one hour (SMPP 3.4 7.1.1 relative time).
+	u.submitValid(t, "valid for an hour", "000000010000000R")
+	testutil.Eventually(t, func() bool { return u.sessions.openCount() >= 20 }, "twenty tries")
+	select {
+	case m := <-u.sms.receipts:
+		t.Fatalf("failed while still valid: %q", m.ShortMessage)
+	default:
+	}
+	if n := u.queueLen(t); n != 1 {
+		t.Fatalf("queue holds %d while retrying, want 1", n)
+	}
+	clk.advance(time.Hour + time.Second)
+	if r := u.receipt(t); !strings.Contains(r, "stat:EXPIRED") {
+		t.Fatalf("receipt %q, want EXPIRED", r)
+	}
+	testutil.Eventually(t, func() bool { return u.queueLen(t) == 0 }, "the expired message to leave the queue")
+}
+
+// The retry waits double from retry_delay up to retry_max_delay.
+func TestConvRetryDelayDoubles(t *testing.T) {
+	c := &conv{partner: &partner{Partner: Partner{Policy: Policy{RetryDelay: time.Second, RetryMaxDelay: 5 * time.Second}}}}
+	var got []time.Duration
+	for c.attempts = 1; c.attempts <= 5; c.attempts++ {
+		got = append(got, c.retryDelay())
+	}
+	if fmt.Sprint(got) != "[1s 2s 4s 5s 5s]" {
+		t.Fatalf("waits %v", got)
+	}
+}
+
+// A validity period that is not an SMPP time is refused before anything
+// is stored (ESME_RINVEXPIRY, SMPP 3.4 5.1.3).
+func TestSubmitBadValidity(t *testing.T) {
+	u := startUnit(t, unitPolicy())
+	msgs, err := smpp.TextMessages(smpp.AddressOf("+46700000001"), smpp.AddressOf("+46700000002"), "x", smpp.TextOptions{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs[0].ValidityPeriod = "2612071200000+0X"
+	_, err = u.eng.HandleSubmit(testutil.Context(t), "p", msgs[0])
+	if smpp.StatusOf(err) != smpp.StatusInvExpiry {
+		t.Fatalf("HandleSubmit = %v, want ESME_RINVEXPIRY", err)
+	}
+	if n := u.queueLen(t); n != 0 {
+		t.Fatalf("queued %d", n)
+	}
+}
+
+// Issue 11 item 9: with the store hanging, a submit is answered "try
+// later" once the store wait is over, not when the peer gives up.
+func TestSubmitAnsweredWhenStoreHangs(t *testing.T) {
+	u := startUnit(t, unitPolicy())
+	u.st.mu.Lock()
+	u.st.hang = true
+	u.st.mu.Unlock()
+	msgs, err := smpp.TextMessages(smpp.AddressOf("+46700000001"), smpp.AddressOf("+46700000002"), "x", smpp.TextOptions{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The context of the call has no deadline of its own.
+	_, err = u.eng.HandleSubmit(context.Background(), "p", msgs[0])
+	if smpp.StatusOf(err) != smpp.StatusXTAppn {
+		t.Fatalf("HandleSubmit = %v, want ESME_RX_T_APPN", err)
 	}
 }

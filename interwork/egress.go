@@ -72,7 +72,7 @@ func (c *conv) toSMS(ctx context.Context, q *queued) bool {
 		// Nothing went out (the partner has no bind up, the connection
 		// dropped): keep the message queued and try again later, within
 		// the partner's retry policy.
-		if errors.Is(err, errNotSent) && c.attempts < p.Policy.MaxRetries {
+		if errors.Is(err, errNotSent) && c.mayRetry(q) {
 			c.attempts++
 			return false
 		}

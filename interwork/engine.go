@@ -57,6 +57,12 @@ type Config struct {
 	// looked for; default 2 s.
 	RecoverEvery time.Duration
 	Metrics      Metrics
+	// StoreWait bounds the store work of one ingress (reassembly, the
+	// append to the queue): when Redis hangs the peer gets its "try
+	// later" in time rather than its own timeout; default 3 s.
+	StoreWait time.Duration
+	// Now is the clock of message ages and expiry; default time.Now.
+	Now func() time.Time
 	// OnError records an error for the status page; nil ignores.
 	OnError func(partner, where string, err error)
 	Logger  *slog.Logger
@@ -112,8 +118,12 @@ func New(cfg Config) (*Engine, error) {
 	}
 	cfg.LeaseTTL = cmp.Or(cfg.LeaseTTL, 10*time.Second)
 	cfg.RecoverEvery = cmp.Or(cfg.RecoverEvery, 2*time.Second)
+	cfg.StoreWait = cmp.Or(cfg.StoreWait, 3*time.Second)
 	if cfg.Metrics == nil {
 		cfg.Metrics = nopMetrics{}
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -214,6 +224,8 @@ func (e *Engine) Run(ctx context.Context) error {
 		}
 	}
 }
+
+func (e *Engine) now() time.Time { return e.cfg.Now() }
 
 // workCtx is the workers' context, nil when the engine is not running.
 func (e *Engine) workCtx() context.Context {

@@ -39,6 +39,7 @@ var (
 	errNotRunning  = &Refusal{"starting or stopping", 503, smpp.StatusXTAppn, 503}
 	errNoPartner   = &Refusal{"unknown partner", 403, smpp.StatusInvSysID, 403}
 	errBadText     = &Refusal{"text cannot be decoded", 415, smpp.StatusXPAppn, 415}
+	errBadValidity = &Refusal{"validity period unreadable", 400, smpp.StatusInvExpiry, 400}
 )
 
 var (

@@ -37,6 +37,8 @@ type memStore struct {
 	// ackFails makes that many acks fail, as a store at maxmemory does;
 	// acks counts the attempts.
 	ackFails, acks int
+	// hang makes Enqueue wait for its context, as a stopped Redis does.
+	hang bool
 }
 
 func newMemStore() *memStore {
@@ -44,8 +46,14 @@ func newMemStore() *memStore {
 		leases: map[string]string{}, records: map[string]map[string]string{}}
 }
 
-func (m *memStore) Enqueue(_ context.Context, conv, msgID string, payload []byte, _ time.Duration, maxLen int) (bool, error) {
+func (m *memStore) Enqueue(ctx context.Context, conv, msgID string, payload []byte, _ time.Duration, maxLen int) (bool, error) {
 	m.mu.Lock()
+	if m.hang {
+		m.mu.Unlock()
+		// A Redis that stopped answering: the call waits for its context.
+		<-ctx.Done()
+		return false, ctx.Err()
+	}
 	defer m.mu.Unlock()
 	if m.seen[conv+"\x00"+msgID] {
 		return true, nil
@@ -283,6 +291,12 @@ type unit struct {
 
 func startUnit(t *testing.T, pol Policy, answers ...error) *unit {
 	t.Helper()
+	return startUnitClock(t, pol, nil, answers...)
+}
+
+// startUnitClock is startUnit with the engine's clock.
+func startUnitClock(t *testing.T, pol Policy, now func() time.Time, answers ...error) *unit {
+	t.Helper()
 	u := &unit{
 		st:       newMemStore(),
 		sessions: &fakeSessions{answers: answers, calls: make(chan *fakeCall, 8)},
@@ -299,7 +313,9 @@ func startUnit(t *testing.T, pol Policy, answers ...error) *unit {
 		RCS:      RCS{Sessions: u.sessions, Trunk: sipsession.DefaultTrunk(), Domain: "iwf.test", PagerPartner: "rcs"},
 		SMS:      u.sms, Pager: u.pager,
 		LeaseTTL: 30 * time.Millisecond, RecoverEvery: 10 * time.Millisecond,
-		Logger: testutil.Logger(t),
+		Now:       now,
+		StoreWait: 50 * time.Millisecond,
+		Logger:    testutil.Logger(t),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -314,11 +330,18 @@ func startUnit(t *testing.T, pol Policy, answers ...error) *unit {
 // an ESME of partner p sends it.
 func (u *unit) submit(t *testing.T, text string) {
 	t.Helper()
+	u.submitValid(t, text, "")
+}
+
+// submitValid is submit with an SMPP validity_period.
+func (u *unit) submitValid(t *testing.T, text, validity string) {
+	t.Helper()
 	msgs, err := smpp.TextMessages(smpp.AddressOf("+46700000001"), smpp.AddressOf("+46700000002"), text, smpp.TextOptions{}, nil)
 	if err != nil || len(msgs) != 1 {
 		t.Fatalf("%d messages, %v", len(msgs), err)
 	}
 	msgs[0].RegisteredDelivery = 1
+	msgs[0].ValidityPeriod = validity
 	if _, err := u.eng.HandleSubmit(testutil.Context(t), "p", msgs[0]); err != nil {
 		t.Fatal(err)
 	}

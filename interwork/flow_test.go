@@ -85,11 +85,14 @@ func TestSubmitsBecomeOneSession(t *testing.T) {
 	}
 }
 
-// Issue 5, must show (3): the RCS side refuses the session; every
-// acknowledged message returns as a failure receipt and none stays queued.
+// Issue 5, must show (3): the RCS side refuses the session; under
+// on_open_failure: fail every acknowledged message returns as a failure
+// receipt at once and none stays queued.
 func TestOpenFailureReturnsReceipts(t *testing.T) {
 	rcs := startRCS(t, 486)
-	w := startIWF(t, startRedis(t), rcs, "n1", demoPartner())
+	p := demoPartner()
+	p.Policy.OnOpenFailure = FallbackFail
+	w := startIWF(t, startRedis(t), rcs, "n1", p)
 	e := bindESME(t, w.smpp.Addr().String(), "demo")
 	for _, s := range []string{"a", "b", "c"} {
 		e.Submit(t, "46700000001", "46700000003", s)

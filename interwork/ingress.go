@@ -24,10 +24,23 @@ type queued struct {
 	Text    string    `json:"text"`
 	// At is when it was accepted (Unix nanoseconds), for latency.
 	At int64 `json:"at"`
+	// Expires is when it stops being worth delivering (Unix
+	// nanoseconds): the SMS validity period, else the partner's max_age
+	// after At. Zero in entries queued before it existed: see expiry.
+	Expires int64 `json:"exp,omitempty"`
 	// Promote says the promotion policy wants a session for it.
 	Promote bool `json:"promote,omitempty"`
 	// Receipt, when set, is where its delivery receipt goes.
 	Receipt *receiptTo `json:"receipt,omitempty"`
+}
+
+// expiry is when q expires (Unix nanoseconds); entries queued before
+// expiry was recorded take max_age after they were accepted.
+func (q *queued) expiry(pol Policy) int64 {
+	if q.Expires != 0 {
+		return q.Expires
+	}
+	return time.Unix(0, q.At).Add(pol.MaxAge).UnixNano()
 }
 
 // receiptTo is what a delivery receipt toward an SMS sender needs.
@@ -74,6 +87,8 @@ func (e *Engine) admit(name string) (*partner, error) {
 // names the request for duplicate detection; "" when it has no name a
 // resend would repeat.
 func (e *Engine) enqueue(ctx context.Context, p *partner, key convKey, dedupID string, q *queued) (dup bool, err error) {
+	ctx, cancel := context.WithTimeout(ctx, e.cfg.StoreWait)
+	defer cancel()
 	k := key.String()
 	if q.Dir == toRCS {
 		switch p.Policy.Promotion {
@@ -86,6 +101,9 @@ func (e *Engine) enqueue(ctx context.Context, p *partner, key convKey, dedupID s
 			}
 			q.Promote = n >= int64(p.Policy.Threshold)
 		}
+	}
+	if q.Expires == 0 {
+		q.Expires = time.Unix(0, q.At).Add(p.Policy.MaxAge).UnixNano()
 	}
 	payload, err := json.Marshal(q)
 	if err != nil {
@@ -186,9 +204,17 @@ func (e *Engine) smsIn(ctx context.Context, p *partner, m *smpp.Message, id stri
 	if err != nil {
 		return errBadText
 	}
+	now := e.now()
+	validity, err := smpp.ParseTime(m.ValidityPeriod, now)
+	if err != nil {
+		return errBadValidity
+	}
 	packed := p.SMS.Packed
 	key := convKey{p.Name, smsParty(m.Source), smsParty(m.Dest)}
-	q := &queued{ID: id, Dir: toRCS, Ingress: ingressSMPP, At: time.Now().UnixNano(), Receipt: rt}
+	q := &queued{ID: id, Dir: toRCS, Ingress: ingressSMPP, At: now.UnixNano(), Receipt: rt}
+	if !validity.IsZero() {
+		q.Expires = validity.UnixNano()
+	}
 	if !in.Concatenated {
 		if q.Text, err = in.Decode(c, packed); err != nil {
 			return errBadText
@@ -203,7 +229,9 @@ func (e *Engine) smsIn(ctx context.Context, p *partner, m *smpp.Message, id stri
 		return errBadText
 	}
 	ck := in.Key(p.Name, key.SMS.id, key.RCS.id)
-	res, err := e.reasm.Add(ctx, ck, part, time.Now())
+	actx, cancel := context.WithTimeout(ctx, e.cfg.StoreWait)
+	res, err := e.reasm.Add(actx, ck, part, now)
+	cancel()
 	if errors.Is(err, concat.ErrStoreFull) {
 		return errQueueFull
 	}

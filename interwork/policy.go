@@ -36,8 +36,10 @@ const (
 	// delivery receipt with an error, which is the only answer left once
 	// the submit was acknowledged.
 	FallbackFail Fallback = "fail"
-	// FallbackRetry keeps the messages queued and tries to open again
-	// after RetryDelay, up to MaxRetries times, then fails them.
+	// FallbackRetry keeps the messages queued and tries to open again,
+	// waiting RetryDelay and doubling the wait up to RetryMaxDelay, until
+	// the message expires (its SMS validity period, else MaxAge after it
+	// was accepted) or MaxRetries is spent, then fails it.
 	FallbackRetry Fallback = "retry"
 )
 
@@ -55,9 +57,18 @@ type Policy struct {
 	OpenTimeout time.Duration `yaml:"open_timeout"`
 	// OnOpenFailure applies when INVITE is refused or times out, the MSRP
 	// connection fails, or a SEND gets no answer.
-	OnOpenFailure Fallback      `yaml:"on_open_failure"`
+	OnOpenFailure Fallback `yaml:"on_open_failure"`
+	// RetryDelay is the first wait of a retry, doubled after each failure
+	// up to RetryMaxDelay.
 	RetryDelay    time.Duration `yaml:"retry_delay"`
-	MaxRetries    int           `yaml:"max_retries"`
+	RetryMaxDelay time.Duration `yaml:"retry_max_delay"`
+	// MaxRetries caps the retries of one message; 0 retries until it
+	// expires.
+	MaxRetries int `yaml:"max_retries"`
+	// MaxAge is how long a message may wait for delivery when it carries
+	// no validity period of its own (SMPP validity_period): then it fails
+	// back to its sender.
+	MaxAge time.Duration `yaml:"max_age"`
 	// MaxSessions caps the partner's live sessions; beyond it
 	// OnSessionLimit applies: pager (relay pager-mode) or fail.
 	MaxSessions    int      `yaml:"max_sessions"`
@@ -85,9 +96,10 @@ func Defaults() Policy {
 		IdleTimeout:     5 * time.Minute,
 		ConversationTTL: 24 * time.Hour,
 		OpenTimeout:     30 * time.Second,
-		OnOpenFailure:   FallbackFail,
-		RetryDelay:      30 * time.Second,
-		MaxRetries:      3,
+		OnOpenFailure:   FallbackRetry,
+		RetryDelay:      5 * time.Second,
+		RetryMaxDelay:   5 * time.Minute,
+		MaxAge:          24 * time.Hour,
 		MaxSessions:     10000,
 		OnSessionLimit:  FallbackPager,
 		QueueMax:        1000,
@@ -96,8 +108,8 @@ func Defaults() Policy {
 	}
 }
 
-// WithDefaults fills zero fields from Defaults. RateLimit and
-// SuccessReports have no zero to fill: zero means none and no.
+// WithDefaults fills zero fields from Defaults. RateLimit, MaxRetries
+// and SuccessReports have no zero to fill: zero means none, no cap and no.
 func (p Policy) WithDefaults() Policy {
 	d := Defaults()
 	p.Promotion = cmp.Or(p.Promotion, d.Promotion)
@@ -108,7 +120,8 @@ func (p Policy) WithDefaults() Policy {
 	p.OpenTimeout = cmp.Or(p.OpenTimeout, d.OpenTimeout)
 	p.OnOpenFailure = cmp.Or(p.OnOpenFailure, d.OnOpenFailure)
 	p.RetryDelay = cmp.Or(p.RetryDelay, d.RetryDelay)
-	p.MaxRetries = cmp.Or(p.MaxRetries, d.MaxRetries)
+	p.RetryMaxDelay = cmp.Or(p.RetryMaxDelay, max(d.RetryMaxDelay, p.RetryDelay))
+	p.MaxAge = cmp.Or(p.MaxAge, d.MaxAge)
 	p.MaxSessions = cmp.Or(p.MaxSessions, d.MaxSessions)
 	p.OnSessionLimit = cmp.Or(p.OnSessionLimit, d.OnSessionLimit)
 	p.QueueMax = cmp.Or(p.QueueMax, d.QueueMax)
@@ -143,10 +156,14 @@ func (p Policy) Validate() error {
 		name string
 		v    time.Duration
 	}{{"threshold_window", p.ThresholdWindow}, {"idle_timeout", p.IdleTimeout}, {"conversation_ttl", p.ConversationTTL},
-		{"open_timeout", p.OpenTimeout}, {"retry_delay", p.RetryDelay}, {"dedup_ttl", p.DedupTTL}} {
+		{"open_timeout", p.OpenTimeout}, {"retry_delay", p.RetryDelay}, {"retry_max_delay", p.RetryMaxDelay},
+		{"max_age", p.MaxAge}, {"dedup_ttl", p.DedupTTL}} {
 		if d.v <= 0 {
 			return bad(d.name, "%v: must be positive", d.v)
 		}
+	}
+	if p.RetryMaxDelay < p.RetryDelay {
+		return bad("retry_max_delay", "%v is less than retry_delay %v", p.RetryMaxDelay, p.RetryDelay)
 	}
 	if p.MaxRetries < 0 {
 		return bad("max_retries", "%d is negative", p.MaxRetries)
