@@ -2,7 +2,7 @@
 GO ?= go
 CONFIG ?= configs/iwf.yaml
 
-.PHONY: run test deps vet lint bench fuzz
+.PHONY: run test deps vet lint bench fuzz stress
 
 run:
 	$(GO) run ./cmd/iwf -config $(CONFIG)
@@ -24,3 +24,8 @@ lint: vet
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+# stress runs every test three times with all cores kept busy by other
+# processes (scripts/stress.sh): no test may depend on timing.
+stress: deps
+	./scripts/stress.sh
