@@ -24,13 +24,19 @@ type collector struct {
 	draining      *prometheus.Desc
 	info          *prometheus.Desc
 	started       *prometheus.Desc
+	connsOpen     *prometheus.Desc
+	connsTotal    *prometheus.Desc
+	acceptErrors  *prometheus.Desc
+	connsClosed   *prometheus.Desc
 }
 
 // NewCollector returns a collector that, at each scrape, takes a snapshot and
 // exports iwf_sessions{partner}, iwf_conversations{partner},
 // iwf_queue_depth{partner}, iwf_smpp_binds{partner,role,state} (binds in
-// each state), iwf_store_up, iwf_draining, iwf_info{node,version} (always 1)
-// and iwf_start_time_seconds. Label values come from configuration (partner
+// each state), iwf_store_up, iwf_draining, iwf_info{node,version} (always 1),
+// iwf_start_time_seconds, and per listener iwf_connections_open,
+// iwf_connections_total{outcome}, iwf_accept_errors_total and
+// iwf_connections_closed_total{reason}. Label values come from configuration (partner
 // names) or fixed sets (role, state), so the series count stays bounded;
 // partners a snapshot lists twice are summed rather than exported twice,
 // which would fail the whole scrape.
@@ -46,13 +52,18 @@ func NewCollector(snapshot func(ctx context.Context) Snapshot) prometheus.Collec
 		draining:      prometheus.NewDesc("iwf_draining", "1 once the node stopped taking new work.", nil, nil),
 		info:          prometheus.NewDesc("iwf_info", "Node name and build version (value always 1).", []string{"node", "version"}, nil),
 		started:       prometheus.NewDesc("iwf_start_time_seconds", "Process start time, Unix seconds.", nil, nil),
+		connsOpen:     prometheus.NewDesc("iwf_connections_open", "Connections open on a listener.", []string{"listener"}, nil),
+		connsTotal:    prometheus.NewDesc("iwf_connections_total", "Connections a listener accepted or refused (budget full), since start.", []string{"listener", "outcome"}, nil),
+		acceptErrors:  prometheus.NewDesc("iwf_accept_errors_total", "Transient accept failures a listener waited out (out of descriptors...), since start.", []string{"listener"}, nil),
+		connsClosed:   prometheus.NewDesc("iwf_connections_closed_total", "Connections the node closed, by listener and reason, since start.", []string{"listener", "reason"}, nil),
 	}
 }
 
 // Describe implements prometheus.Collector.
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.sessions, c.conversations, c.queueDepth,
-		c.binds, c.storeUp, c.draining, c.info, c.started} {
+		c.binds, c.storeUp, c.draining, c.info, c.started,
+		c.connsOpen, c.connsTotal, c.acceptErrors, c.connsClosed} {
 		ch <- d
 	}
 }
@@ -103,6 +114,31 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	if !s.Started.IsZero() {
 		gauge(ch, c.started, float64(s.Started.UnixNano())/1e9)
 	}
+	seen := map[string]bool{}
+	for _, l := range s.Listeners {
+		name := labelValue(l.Name)
+		if l.Connections == nil || seen[name] {
+			continue
+		}
+		seen[name] = true
+		cs := l.Connections
+		gauge(ch, c.connsOpen, float64(cs.Open), name)
+		counterSample(ch, c.connsTotal, float64(cs.Accepted), name, "accepted")
+		counterSample(ch, c.connsTotal, float64(cs.Refused), name, "refused")
+		counterSample(ch, c.acceptErrors, float64(cs.AcceptErrors), name)
+		for reason, n := range cs.Closed {
+			counterSample(ch, c.connsClosed, float64(n), name, labelValue(reason))
+		}
+	}
+}
+
+// counterSample sends one counter sample, guarded as gauge is.
+func counterSample(ch chan<- prometheus.Metric, d *prometheus.Desc, v float64, labels ...string) {
+	m, err := prometheus.NewConstMetric(d, prometheus.CounterValue, v, labels...)
+	if err != nil {
+		m = prometheus.NewInvalidMetric(d, err)
+	}
+	ch <- m
 }
 
 // boolGauge is 1 for true, 0 for false.

@@ -166,6 +166,8 @@ func TestStatusHTML(t *testing.T) {
 		"smpp: bind refused",
 		`<a href="#p1">&lt;script&gt;`, `<h2 id="p1">`, `<td class="bad">1/2</td>`,
 		"<th>in_smpp</th><th>in_sip</th><th>in_msrp</th><th>out_msrp</th>",
+		"msrp 127.0.0.1:2855 &middot; 4 open, 40 accepted, 3 refused",
+		"2 accept errors", "5 closed (bind_timeout)", "1 closed (slow_reader)",
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("page lacks %q", want)

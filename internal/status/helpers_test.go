@@ -21,7 +21,9 @@ func testSnapshot(n int) Snapshot {
 		Started:   t0,
 		Now:       t0.Add(90 * time.Minute),
 		Store:     StoreStatus{Addr: "127.0.0.1:6379", OK: true},
-		Listeners: []Listener{{Name: "sip-udp", Addr: "127.0.0.1:5060"}, {Name: "status", Addr: "127.0.0.1:8080"}},
+		Listeners: []Listener{{Name: "sip-udp", Addr: "127.0.0.1:5060"}, {Name: "status", Addr: "127.0.0.1:8080"},
+			{Name: "msrp", Addr: "127.0.0.1:2855", Connections: &Connections{Open: 4, Accepted: 40, Refused: 3, AcceptErrors: 2,
+				Closed: map[string]uint64{"bind_timeout": 5, "slow_reader": 1}}}},
 		Totals:    map[string]int64{CounterInSMPP: 100, CounterOutMSRP: 98},
 	}
 	for i := range n {

@@ -113,6 +113,11 @@ func TestMetricsEndpoint(t *testing.T) {
 		{"draining", "iwf_draining", nil, 1},
 		{"info", "iwf_info", []string{"node", "iwf-a", "version", "1.2.3"}, 1},
 		{"start time", "iwf_start_time_seconds", nil, float64(t0.Unix())},
+		{"connections open", "iwf_connections_open", []string{"listener", "msrp"}, 4},
+		{"connections accepted", "iwf_connections_total", []string{"listener", "msrp", "outcome", "accepted"}, 40},
+		{"connections refused", "iwf_connections_total", []string{"listener", "msrp", "outcome", "refused"}, 3},
+		{"accept errors", "iwf_accept_errors_total", []string{"listener", "msrp"}, 2},
+		{"closed slow reader", "iwf_connections_closed_total", []string{"listener", "msrp", "reason", "slow_reader"}, 1},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

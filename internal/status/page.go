@@ -40,7 +40,7 @@ td.n{text-align:right;font-variant-numeric:tabular-nums}
 <tr><th>store</th><td>{{.Store.Addr}}{{if .Store.Embedded}} <span class="warn">(embedded: nothing persists a restart)</span>{{end}}
  {{if .Store.OK}}<span class="ok">ok</span>{{else}}<span class="bad">down</span> {{.Store.Error}}{{end}}</td></tr>
 <tr><th>draining</th><td>{{if .Draining}}<span class="bad">yes</span>{{else}}<span class="ok">no</span>{{end}}</td></tr>
-<tr><th>listeners</th><td>{{range .Listeners}}{{.Name}} {{.Addr}}<br>{{else}}<span class="muted">none</span>{{end}}</td></tr>
+<tr><th>listeners</th><td>{{range .Listeners}}{{.Name}} {{.Addr}}{{with .Connections}} &middot; {{.Open}} open, {{.Accepted}} accepted, {{.Refused}} refused{{if .AcceptErrors}}, <span class="warn">{{.AcceptErrors}} accept errors</span>{{end}}{{range $k, $v := .Closed}}, {{$v}} closed ({{$k}}){{end}}{{end}}<br>{{else}}<span class="muted">none</span>{{end}}</td></tr>
 </table>
 {{with counters .Totals}}<h3>Cluster totals</h3>
 <table><tr>{{range .}}<th>{{.Key}}</th>{{end}}</tr>

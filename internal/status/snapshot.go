@@ -49,6 +49,25 @@ type Listener struct {
 	Name string `json:"name"`
 	// Addr is the bound address (with the real port when configured as 0).
 	Addr string `json:"addr"`
+	// Connections counts the listener's connections; nil for UDP and the
+	// status listener itself.
+	Connections *Connections `json:"connections,omitempty"`
+}
+
+// Connections are one listener's connection counts since start.
+type Connections struct {
+	// Open is the connections open now.
+	Open int64 `json:"open"`
+	// Accepted counts connections taken; Refused those closed at once
+	// because the budget (in all or per source) was full.
+	Accepted uint64 `json:"accepted"`
+	Refused  uint64 `json:"refused"`
+	// AcceptErrors counts transient accept failures waited out (out of
+	// descriptors, aborted handshakes).
+	AcceptErrors uint64 `json:"accept_errors"`
+	// Closed counts connections the node closed, by reason
+	// ("bind_timeout", "idle", "slow_reader", "malformed", ...).
+	Closed map[string]uint64 `json:"closed,omitempty"`
 }
 
 // Partner is one peering partner as this node sees it.
