@@ -16,15 +16,15 @@ var t0 = time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
 // testSnapshot builds a snapshot with n partners, every field set.
 func testSnapshot(n int) Snapshot {
 	s := Snapshot{
-		Node:      "iwf-a",
-		Version:   "1.2.3",
-		Started:   t0,
-		Now:       t0.Add(90 * time.Minute),
-		Store:     StoreStatus{Addr: "127.0.0.1:6379", OK: true},
+		Node:    "iwf-a",
+		Version: "1.2.3",
+		Started: t0,
+		Now:     t0.Add(90 * time.Minute),
+		Store:   StoreStatus{Addr: "127.0.0.1:6379", OK: true},
 		Listeners: []Listener{{Name: "sip-udp", Addr: "127.0.0.1:5060"}, {Name: "status", Addr: "127.0.0.1:8080"},
 			{Name: "msrp", Addr: "127.0.0.1:2855", Connections: &Connections{Open: 4, Accepted: 40, Refused: 3, AcceptErrors: 2,
 				Closed: map[string]uint64{"bind_timeout": 5, "slow_reader": 1}}}},
-		Totals:    map[string]int64{CounterInSMPP: 100, CounterOutMSRP: 98},
+		Totals: map[string]int64{CounterInSMPP: 100, CounterOutMSRP: 98},
 	}
 	for i := range n {
 		s.Partners = append(s.Partners, Partner{
