@@ -252,6 +252,17 @@ func (b *clientBind) sender(ctx context.Context, s *session) {
 		case j := <-b.c.jobs:
 			if !j.state.CompareAndSwap(jobQueued, jobTaken) {
 				<-win
+				b.bucket.giveBack()
+				continue
+			}
+			if b.pauseLeft() > 0 {
+				// Throttled since this sender last looked: the pause
+				// signal and the message that was throttled came
+				// together, and select took the message. Hand it back
+				// unsent, to whichever bind is free first.
+				<-win
+				b.bucket.giveBack()
+				j.placed <- placement{}
 				continue
 			}
 			c, err := s.send(j.frame, win, false)
@@ -263,6 +274,7 @@ func (b *clientBind) sender(ctx context.Context, s *session) {
 			j.placed <- placement{b: b, s: s, c: c}
 		case <-b.pauseSig:
 			<-win
+			b.bucket.giveBack()
 		case <-s.dead:
 			<-win
 			return

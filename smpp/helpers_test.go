@@ -47,6 +47,44 @@ func (f *fakeClock) Sleep(ctx context.Context, d time.Duration) error {
 	return nil
 }
 
+func (f *fakeClock) napCount() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.naps)
+}
+
+func (f *fakeClock) napList() []time.Duration {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]time.Duration(nil), f.naps...)
+}
+
+// gateClock is a fakeClock whose sleeps the test lets pass one by one:
+// each Sleep is announced on sleeps, then waits for a token on wake.
+type gateClock struct {
+	fakeClock
+	sleeps chan time.Duration
+	wake   chan struct{}
+}
+
+func newGateClock() *gateClock {
+	return &gateClock{fakeClock: *newFakeClock(), sleeps: make(chan time.Duration), wake: make(chan struct{})}
+}
+
+func (g *gateClock) Sleep(ctx context.Context, d time.Duration) error {
+	select {
+	case g.sleeps <- d:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case <-g.wake:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return g.fakeClock.Sleep(ctx, d)
+}
+
 func (f *fakeClock) total() time.Duration {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -69,6 +107,15 @@ func recv[T any](t testing.TB, ch <-chan T) T {
 // startClient runs a client against addr until the test ends.
 func startClient(t testing.TB, cfg ClientConfig, h DeliverHandler, clk clock) *Client {
 	t.Helper()
+	c := newTestClient(t, cfg, h, clk)
+	runUntilEnd(t, c)
+	return c
+}
+
+// newTestClient is startClient without the Run, for a test that changes
+// the client first.
+func newTestClient(t testing.TB, cfg ClientConfig, h DeliverHandler, clk clock) *Client {
+	t.Helper()
 	if h == nil {
 		h = DeliverHandlerFunc(func(context.Context, string, *Message) error { return nil })
 	}
@@ -82,7 +129,6 @@ func startClient(t testing.TB, cfg ClientConfig, h DeliverHandler, clk clock) *C
 			b.bucket.clk = clk
 		}
 	}
-	runUntilEnd(t, c)
 	return c
 }
 
