@@ -132,7 +132,8 @@ func (b *clientBind) connect(ctx, rctx context.Context) (*session, error) {
 		err = errors.Join(err, dctx.Err())
 	}
 	if err != nil {
-		_ = nc.Close()
+		s.fail(err) // closes nc and ends the writer
+		s.aux.Wait()
 		return nil, err
 	}
 	_ = nc.SetDeadline(time.Time{})

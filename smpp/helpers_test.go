@@ -7,6 +7,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -200,6 +201,9 @@ func serveOn(t *testing.T, ln net.Listener, cfg ServerConfig, h SubmitHandler) *
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Tests bind from one address, wrong passwords included: the
+	// back-off after failed binds runs on a clock that only counts.
+	s.guard.clk = newFakeClock()
 	runUntilEnd(t, s)
 	return s
 }
@@ -218,7 +222,28 @@ type rawConn struct {
 
 func dialRaw(t *testing.T, addr string) *rawConn {
 	t.Helper()
-	nc, err := net.Dial("tcp", addr)
+	return dialRawWith(t, &net.Dialer{}, addr)
+}
+
+// dialRawSmall dials with a receive buffer of a few KiB, so that a peer
+// that does not read fills it quickly. The size is set before the
+// connection opens: shrinking it later makes the kernel drop data it
+// already let the server send, and retransmit it slowly.
+func dialRawSmall(t *testing.T, addr string) *rawConn {
+	t.Helper()
+	d := &net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
+		var serr error
+		err := rc.Control(func(fd uintptr) {
+			serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4<<10)
+		})
+		return errors.Join(err, serr)
+	}}
+	return dialRawWith(t, d, addr)
+}
+
+func dialRawWith(t *testing.T, d *net.Dialer, addr string) *rawConn {
+	t.Helper()
+	nc, err := d.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
