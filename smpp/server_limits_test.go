@@ -36,7 +36,7 @@ func TestServerConnectionBudget(t *testing.T) {
 			first.bind("acme", "pw", 1)
 			second.bind("acme", "pw", 1)
 			third := dialRaw(t, addr)
-			if _, _, err := third.next(); !isEOF(err) {
+			if _, _, err := third.next(); !isEOF(err) || isTimeout(err) {
 				t.Fatalf("connection over the budget: %v, want it closed", err)
 			}
 			if st := srv.Stats(); st.Refused != 1 || st.Open != 2 || st.Accepted != 2 {
