@@ -132,7 +132,8 @@ func (b *clientBind) connect(ctx, rctx context.Context) (*session, error) {
 		err = errors.Join(err, dctx.Err())
 	}
 	if err != nil {
-		_ = nc.Close()
+		s.fail(err) // closes nc and ends the writer
+		s.aux.Wait()
 		return nil, err
 	}
 	_ = nc.SetDeadline(time.Time{})
@@ -252,6 +253,17 @@ func (b *clientBind) sender(ctx context.Context, s *session) {
 		case j := <-b.c.jobs:
 			if !j.state.CompareAndSwap(jobQueued, jobTaken) {
 				<-win
+				b.bucket.giveBack()
+				continue
+			}
+			if b.pauseLeft() > 0 {
+				// Throttled since this sender last looked: the pause
+				// signal and the message that was throttled came
+				// together, and select took the message. Hand it back
+				// unsent, to whichever bind is free first.
+				<-win
+				b.bucket.giveBack()
+				j.placed <- placement{}
 				continue
 			}
 			c, err := s.send(j.frame, win, false)
@@ -263,6 +275,7 @@ func (b *clientBind) sender(ctx context.Context, s *session) {
 			j.placed <- placement{b: b, s: s, c: c}
 		case <-b.pauseSig:
 			<-win
+			b.bucket.giveBack()
 		case <-s.dead:
 			<-win
 			return

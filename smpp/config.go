@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -28,6 +30,11 @@ const (
 	DefaultThrottleMax     = 30 * time.Second
 	DefaultMsgQFullRetries = 3
 	DefaultMsgQFullDelay   = time.Second
+	DefaultMaxConnections  = 1024
+	DefaultMaxPerSource    = 64
+	DefaultWriteQueue      = 1024
+	DefaultBindBackoffMin  = time.Second
+	DefaultBindBackoffMax  = time.Minute
 )
 
 // Limits of SMPP 3.4 section 5.2 for bind fields, terminating NUL excluded.
@@ -53,6 +60,20 @@ type ServerConfig struct {
 	HandlerTimeout time.Duration `yaml:"handler_timeout"`
 	// MaxPDULen bounds command_length; default 64 KiB.
 	MaxPDULen int `yaml:"max_pdu_len"`
+	// MaxConnections caps the connections open at once, bound or not;
+	// MaxPerSource those from one source address. A connection beyond
+	// either is closed as soon as it is accepted.
+	MaxConnections int `yaml:"max_connections"`
+	MaxPerSource   int `yaml:"max_per_source"`
+	// WriteQueue caps the answers (responses, generic_nack) waiting to
+	// be written to one connection; a peer that lets more pile up by not
+	// reading is cut off. Default DefaultWriteQueue.
+	WriteQueue int `yaml:"write_queue"`
+	// BindBackoffMin and BindBackoffMax bound the delay before the next
+	// bind from a source address whose last bind failed: it starts at
+	// the minimum and doubles with each further failure.
+	BindBackoffMin time.Duration `yaml:"bind_backoff_min"`
+	BindBackoffMax time.Duration `yaml:"bind_backoff_max"`
 	// Partners are the ESMEs allowed to bind.
 	Partners []ServerPartner `yaml:"partners"`
 }
@@ -74,6 +95,10 @@ type ServerPartner struct {
 	// RequireTLS refuses binds from this partner over plain TCP. The
 	// server accepts TLS when its listener comes from tls.NewListener.
 	RequireTLS bool `yaml:"require_tls"`
+	// AllowedSources are the addresses the partner may bind from, as
+	// CIDR prefixes ("192.0.2.0/24") or single addresses; empty allows
+	// any. A bind from elsewhere is refused with ESME_RBINDFAIL.
+	AllowedSources []string `yaml:"allowed_sources"`
 }
 
 // BindMode is how a client binds to an SMSC.
@@ -174,6 +199,11 @@ func (c ServerConfig) withDefaults() ServerConfig {
 	setDefault(&c.ResponseTimeout, DefaultResponseTimeout)
 	setDefault(&c.HandlerTimeout, DefaultHandlerTimeout)
 	setDefault(&c.MaxPDULen, DefaultMaxPDULen)
+	setDefault(&c.MaxConnections, DefaultMaxConnections)
+	setDefault(&c.MaxPerSource, DefaultMaxPerSource)
+	setDefault(&c.WriteQueue, DefaultWriteQueue)
+	setDefault(&c.BindBackoffMin, DefaultBindBackoffMin)
+	setDefault(&c.BindBackoffMax, max(DefaultBindBackoffMax, c.BindBackoffMin))
 	c.Partners = append([]ServerPartner(nil), c.Partners...)
 	for i := range c.Partners {
 		setDefault(&c.Partners[i].MaxBinds, DefaultMaxBinds)
@@ -239,6 +269,16 @@ func (c ServerConfig) Validate() error {
 	if c.MaxPDULen != 0 {
 		f.between("max_pdu_len", c.MaxPDULen, 512, 1<<20)
 	}
+	if c.MaxConnections != 0 {
+		f.between("max_connections", c.MaxConnections, 1, 1<<20)
+	}
+	if c.MaxPerSource != 0 {
+		f.between("max_per_source", c.MaxPerSource, 1, 1<<20)
+	}
+	if c.WriteQueue != 0 {
+		f.between("write_queue", c.WriteQueue, 16, 1<<20)
+	}
+	f.minMax("bind_backoff", c.BindBackoffMin, c.BindBackoffMax)
 	names := map[string]int{}
 	ids := map[string]int{}
 	for i, p := range c.Partners {
@@ -272,7 +312,34 @@ func (p ServerPartner) Validate() error {
 	if p.Window != 0 {
 		f.between("window", p.Window, 1, maxWindow)
 	}
+	for i, src := range p.AllowedSources {
+		if _, err := parseSource(src); err != nil {
+			f.add(fmt.Sprintf("allowed_sources[%d]", i), "%q is neither an address nor a CIDR prefix", src)
+		}
+	}
 	return errors.Join(f...)
+}
+
+// parseSource reads an allowed_sources entry: a CIDR prefix, or one
+// address standing for itself alone.
+func parseSource(s string) (netip.Prefix, error) {
+	if strings.Contains(s, "/") {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return netip.Prefix{}, fmt.Errorf("smpp: allowed source %q: %w", s, err)
+		}
+		if p.Addr().Is4In6() && p.Bits() >= 96 {
+			// Sources are compared as IPv4: ::ffff:a.b.c.d/n is a.b.c.d/(n-96).
+			p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
+		}
+		return p.Masked(), nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, fmt.Errorf("smpp: allowed source %q: %w", s, err)
+	}
+	a = a.Unmap()
+	return netip.PrefixFrom(a, a.BitLen()), nil
 }
 
 // Validate checks the client configuration; errors name the field path

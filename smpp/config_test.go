@@ -85,6 +85,12 @@ func TestServerConfigValidate(t *testing.T) {
 		{"bad window and binds", serverConfig(ServerPartner{Name: "a", SystemID: "a", Password: "p", Window: -2, MaxBinds: 5000}),
 			[]string{"partners[0].max_binds", "partners[0].window"}},
 		{"negative timeout", ServerConfig{IdleTimeout: -time.Second}, []string{"idle_timeout"}},
+		{"negative budget", ServerConfig{MaxConnections: -1, MaxPerSource: -2}, []string{"max_connections", "max_per_source"}},
+		{"write queue too small", ServerConfig{WriteQueue: 2}, []string{"write_queue"}},
+		{"bind back-off max below min", ServerConfig{BindBackoffMin: time.Minute, BindBackoffMax: time.Second}, []string{"bind_backoff_max"}},
+		{"allowed sources", serverConfig(ServerPartner{Name: "a", SystemID: "a", Password: "p",
+			AllowedSources: []string{"192.0.2.0/24", "10.0.0.0/33", "2001:db8::1", "smsc.example.net"}}),
+			[]string{"partners[0].allowed_sources[1]", "partners[0].allowed_sources[3]"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -132,8 +138,12 @@ func TestConfigYAML(t *testing.T) {
 	if doc.Client.EnquireLink != 45*time.Second || doc.Client.Mode != ModeTxRx || doc.Client.MsgQFullRetries != 3 {
 		t.Errorf("client %+v", doc.Client)
 	}
-	if p := doc.Server.Partners[0]; p.Window != 50 || !p.RequireTLS {
+	if p := doc.Server.Partners[0]; p.Window != 50 || !p.RequireTLS || len(p.AllowedSources) != 2 {
 		t.Errorf("partner %+v", p)
+	}
+	if s := doc.Server; s.MaxConnections != 256 || s.MaxPerSource != 16 || s.WriteQueue != 512 ||
+		s.BindBackoffMin != 2*time.Second || s.BindBackoffMax != 5*time.Minute {
+		t.Errorf("server %+v", s)
 	}
 	if _, err := NewClient(doc.Client, DeliverHandlerFunc(func(context.Context, string, *Message) error { return nil }), nil); err != nil {
 		t.Error(err)

@@ -7,6 +7,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -47,6 +48,44 @@ func (f *fakeClock) Sleep(ctx context.Context, d time.Duration) error {
 	return nil
 }
 
+func (f *fakeClock) napCount() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.naps)
+}
+
+func (f *fakeClock) napList() []time.Duration {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]time.Duration(nil), f.naps...)
+}
+
+// gateClock is a fakeClock whose sleeps the test lets pass one by one:
+// each Sleep is announced on sleeps, then waits for a token on wake.
+type gateClock struct {
+	fakeClock
+	sleeps chan time.Duration
+	wake   chan struct{}
+}
+
+func newGateClock() *gateClock {
+	return &gateClock{fakeClock: *newFakeClock(), sleeps: make(chan time.Duration), wake: make(chan struct{})}
+}
+
+func (g *gateClock) Sleep(ctx context.Context, d time.Duration) error {
+	select {
+	case g.sleeps <- d:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case <-g.wake:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return g.fakeClock.Sleep(ctx, d)
+}
+
 func (f *fakeClock) total() time.Duration {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -69,6 +108,15 @@ func recv[T any](t testing.TB, ch <-chan T) T {
 // startClient runs a client against addr until the test ends.
 func startClient(t testing.TB, cfg ClientConfig, h DeliverHandler, clk clock) *Client {
 	t.Helper()
+	c := newTestClient(t, cfg, h, clk)
+	runUntilEnd(t, c)
+	return c
+}
+
+// newTestClient is startClient without the Run, for a test that changes
+// the client first.
+func newTestClient(t testing.TB, cfg ClientConfig, h DeliverHandler, clk clock) *Client {
+	t.Helper()
 	if h == nil {
 		h = DeliverHandlerFunc(func(context.Context, string, *Message) error { return nil })
 	}
@@ -82,7 +130,6 @@ func startClient(t testing.TB, cfg ClientConfig, h DeliverHandler, clk clock) *C
 			b.bucket.clk = clk
 		}
 	}
-	runUntilEnd(t, c)
 	return c
 }
 
@@ -154,6 +201,9 @@ func serveOn(t *testing.T, ln net.Listener, cfg ServerConfig, h SubmitHandler) *
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Tests bind from one address, wrong passwords included: the
+	// back-off after failed binds runs on a clock that only counts.
+	s.guard.clk = newFakeClock()
 	runUntilEnd(t, s)
 	return s
 }
@@ -172,7 +222,28 @@ type rawConn struct {
 
 func dialRaw(t *testing.T, addr string) *rawConn {
 	t.Helper()
-	nc, err := net.Dial("tcp", addr)
+	return dialRawWith(t, &net.Dialer{}, addr)
+}
+
+// dialRawSmall dials with a receive buffer of a few KiB, so that a peer
+// that does not read fills it quickly. The size is set before the
+// connection opens: shrinking it later makes the kernel drop data it
+// already let the server send, and retransmit it slowly.
+func dialRawSmall(t *testing.T, addr string) *rawConn {
+	t.Helper()
+	d := &net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
+		var serr error
+		err := rc.Control(func(fd uintptr) {
+			serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4<<10)
+		})
+		return errors.Join(err, serr)
+	}}
+	return dialRawWith(t, d, addr)
+}
+
+func dialRawWith(t *testing.T, d *net.Dialer, addr string) *rawConn {
+	t.Helper()
+	nc, err := d.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -101,13 +101,24 @@ func (b *bucket) take(ctx context.Context) error {
 	}
 	wait := time.Duration(deficit / b.rate * float64(time.Second))
 	if err := b.clk.Sleep(ctx, wait); err != nil {
-		b.mu.Lock()
-		b.tokens++ // give the reservation back
-		b.taken--
-		b.mu.Unlock()
+		b.giveBack()
 		return err
 	}
 	return nil
+}
+
+// giveBack returns a token taken for a message that was not sent, so a
+// bind that pauses or loses its message to another does not fall behind
+// its rate.
+func (b *bucket) giveBack() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.rate <= 0 {
+		b.taken--
+		return
+	}
+	b.tokens = min(b.burst, b.tokens+1)
+	b.taken--
 }
 
 // count is how many tokens were taken.

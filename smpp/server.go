@@ -9,10 +9,12 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"sync"
-	"time"
 
 	"github.com/linxGnu/gosmpp/pdu"
+
+	"iwf/internal/listener"
 )
 
 // SubmitHandler takes the submit_sm that partner ESMEs send to the Server.
@@ -46,9 +48,15 @@ type DeliverResult struct {
 // SubmitHandler, and deliver_sm sent toward the partner's receiving binds.
 type Server struct {
 	cfg ServerConfig
-	ln  net.Listener
-	h   SubmitHandler
-	log *slog.Logger
+	// ln holds the connections to max_connections and max_per_source
+	// and waits out transient accept errors; tap, below it, sees each
+	// connection before ln wraps it.
+	ln    *listener.Listener
+	tap   *acceptTap
+	h     SubmitHandler
+	log   *slog.Logger
+	guard *bindGuard
+	stats serverCounters
 
 	bySystemID map[string]*serverPartner
 	byName     map[string]*serverPartner
@@ -60,15 +68,18 @@ type Server struct {
 }
 
 type serverPartner struct {
-	cfg    ServerPartner
-	pwHash [32]byte
-	binds  []*serverConn // bound, in bind order
-	rr     int
+	cfg     ServerPartner
+	pwHash  [32]byte
+	allowed []netip.Prefix
+	binds   []*serverConn // bound, in bind order
+	rr      int
 }
 
 type serverConn struct {
 	s        *session
 	remote   string
+	src      netip.Addr
+	tls      bool
 	partner  *serverPartner // set at bind, under Server.mu
 	systemID string
 	state    stateBox
@@ -77,6 +88,9 @@ type serverConn struct {
 
 // NewServer checks cfg and returns a server for the connections ln
 // accepts. Pass a tls.NewListener for TLS. It starts nothing: call Run.
+// The server holds ln to cfg's connection budget (max_connections,
+// max_per_source) and never stops on a transient accept error such as
+// running out of file descriptors.
 // h may be nil when the application that takes the submits is built
 // later: set it with SetHandler before Run.
 func NewServer(ln net.Listener, cfg ServerConfig, h SubmitHandler, log *slog.Logger) (*Server, error) {
@@ -87,18 +101,29 @@ func NewServer(ln net.Listener, cfg ServerConfig, h SubmitHandler, log *slog.Log
 		return nil, errors.New("smpp: NewServer needs a listener")
 	}
 	cfg = cfg.withDefaults()
+	tap := &acceptTap{Listener: ln}
+	clog := componentLog(log)
 	s := &Server{
 		cfg:        cfg,
-		ln:         ln,
+		ln:         listener.Wrap(tap, listener.Budget{MaxConnections: cfg.MaxConnections, MaxPerSource: cfg.MaxPerSource}, clog),
+		tap:        tap,
 		h:          h,
-		log:        componentLog(log),
+		log:        clog,
 		bySystemID: map[string]*serverPartner{},
 		byName:     map[string]*serverPartner{},
 		conns:      map[*serverConn]struct{}{},
 	}
 	s.life.init()
+	s.guard = newBindGuard(realClock{}, cfg.BindBackoffMin, cfg.BindBackoffMax)
 	for _, p := range cfg.Partners {
 		sp := &serverPartner{cfg: p, pwHash: sha256.Sum256([]byte(p.Password))}
+		for _, a := range p.AllowedSources {
+			pre, err := parseSource(a) // Validate has checked it
+			if err != nil {
+				return nil, err
+			}
+			sp.allowed = append(sp.allowed, pre)
+		}
 		s.bySystemID[p.SystemID] = sp
 		s.byName[p.Name] = sp
 	}
@@ -160,8 +185,10 @@ func (s *Server) Run(ctx context.Context) error {
 	return err
 }
 
+// accept serves connections until the listener closes. The listener
+// waits out transient errors itself (listener.Transient), so any error
+// here is lasting.
 func (s *Server) accept(ctx context.Context) error {
-	var delay time.Duration
 	for {
 		nc, err := s.ln.Accept()
 		if err != nil {
@@ -172,26 +199,32 @@ func (s *Server) accept(ctx context.Context) error {
 				return nil
 			default:
 			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				// Out of file descriptors and the like: wait and go on,
-				// as net/http does.
-				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
-				s.log.Warn("smpp: accept", "error", err, "retry_in", delay)
-				if (realClock{}).Sleep(ctx, delay) != nil {
-					return nil
-				}
-				continue
-			}
 			return fmt.Errorf("smpp: accept: %w", err)
 		}
-		delay = 0
-		s.serve(ctx, nc)
+		// Read in the goroutine that called Accept, the only one that
+		// calls tap.Accept: the connection ln returned is the last one
+		// tap saw.
+		s.serve(ctx, nc, s.tap.last)
 	}
 }
 
-func (s *Server) serve(ctx context.Context, nc net.Conn) {
-	sc := &serverConn{remote: nc.RemoteAddr().String()}
+// acceptTap records the connection its Accept returned last, before
+// listener.Wrap hides its type: require_tls needs to see a *tls.Conn, and
+// the unbind needs its CloseWrite. Only the accept loop calls it.
+type acceptTap struct {
+	net.Listener
+	last net.Conn
+}
+
+// Accept implements net.Listener.
+func (t *acceptTap) Accept() (net.Conn, error) {
+	c, err := t.Listener.Accept()
+	t.last = c
+	return c, err
+}
+
+func (s *Server) serve(ctx context.Context, nc, under net.Conn) {
+	sc := &serverConn{remote: nc.RemoteAddr().String(), src: sourceOf(nc.RemoteAddr()), tls: isTLS(under)}
 	sc.state.set(StateConnecting)
 	log := s.log.With("remote", sc.remote)
 	sc.s = newSession(ctx, nc, sessionOpts{
@@ -208,13 +241,16 @@ func (s *Server) serve(ctx context.Context, nc net.Conn) {
 		bind: func(ss *session, req *pdu.BindRequest) uint32 {
 			return s.bind(sc, ss, req)
 		},
-		ourID:    s.cfg.SystemID,
-		counters: &sc.counters,
+		ourID:      s.cfg.SystemID,
+		counters:   &sc.counters,
+		writeQueue: s.cfg.WriteQueue,
+		under:      under,
 	})
 	s.mu.Lock()
 	if s.life.isClosed() {
 		s.mu.Unlock()
-		_ = nc.Close()
+		sc.s.fail(ErrClosed)
+		sc.s.aux.Wait()
 		return
 	}
 	s.conns[sc] = struct{}{}
@@ -239,16 +275,28 @@ func (s *Server) serve(ctx context.Context, nc net.Conn) {
 		if !errors.Is(err, errUnbound) {
 			sc.state.setErr(err)
 		}
-		log.Info("smpp: connection closed", "system_id", sc.systemID, "reason", err)
+		s.stats.countClose(err)
+		log.Info("smpp: connection closed", "system_id", peerString(sc.systemID), "reason", err)
 	}()
 }
 
 // bind checks a bind request against the partners (SMPP 3.4 4.1). An
 // unknown system_id and a wrong password get the same ESME_RINVPASWD,
 // after the same constant-time comparison, so the answer does not tell
-// which system_ids exist.
+// which system_ids exist. A source address whose last bind failed waits
+// out its back-off first (bindGuard).
 func (s *Server) bind(sc *serverConn, ss *session, req *pdu.BindRequest) uint32 {
-	log := s.log.With("remote", sc.remote, "system_id", req.SystemID)
+	log := s.log.With("remote", sc.remote, "system_id", peerString(req.SystemID))
+	ctx, cancel := ss.untilDead()
+	defer cancel()
+	done, waited, err := s.guard.enter(ctx, sc.src)
+	if waited > 0 {
+		s.stats.bindsDelayed.Add(1)
+		log.Debug("smpp: bind held back after failures from its source", "waited", waited)
+	}
+	if err != nil {
+		return StatusBindFail // the connection is closing
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	p := s.bySystemID[req.SystemID]
@@ -258,21 +306,30 @@ func (s *Server) bind(sc *serverConn, ss *session, req *pdu.BindRequest) uint32 
 	}
 	got := sha256.Sum256([]byte(req.Password))
 	match := subtle.ConstantTimeCompare(got[:], want[:]) == 1
-	status := StatusOK
+	status, guarded := StatusOK, true
 	switch {
+	case p != nil && !allowed(p.allowed, sc.src):
+		// Checked before the password, so that a host outside the list
+		// learns nothing of it. It does learn that the system_id exists:
+		// ESME_RBINDFAIL tells the partner's operator why the bind fails.
+		status = StatusBindFail
+		s.stats.bindsRefusedSource.Add(1)
 	case p == nil || !match:
 		status = StatusInvPaswd
 	case s.life.isClosed():
-		status = StatusBindFail
-	case p.cfg.RequireTLS && !isTLS(ss.nc):
+		status, guarded = StatusBindFail, false
+	case p.cfg.RequireTLS && !sc.tls:
 		status = StatusBindFail
 	case len(p.binds) >= p.cfg.MaxBinds:
 		// The per-partner cap: refused as a failed bind, not
 		// ESME_RALYBND, which SMPP 3.4 keeps for a second bind on the
-		// same connection.
-		status = StatusBindFail
+		// same connection. The partner's credentials were right, so
+		// its source is not slowed down for it.
+		status, guarded = StatusBindFail, false
 	}
+	done(status != StatusOK && guarded)
 	if status != StatusOK {
+		s.stats.bindFailures.Add(1)
 		if p != nil {
 			sc.counters.bindFailures.Add(1)
 		}
@@ -284,7 +341,7 @@ func (s *Server) bind(sc *serverConn, ss *session, req *pdu.BindRequest) uint32 
 	p.binds = append(p.binds, sc)
 	sc.counters.binds.Add(1)
 	sc.state.set(StateBound)
-	ss.opts.log = ss.opts.log.With("partner", p.cfg.Name, "system_id", req.SystemID)
+	ss.opts.log = ss.opts.log.With("partner", p.cfg.Name, "system_id", peerString(req.SystemID))
 	log.Info("smpp: bound", "partner", p.cfg.Name, "kind", kindOf(uint32(req.CommandID)).String())
 	return StatusOK
 }
@@ -292,6 +349,14 @@ func (s *Server) bind(sc *serverConn, ss *session, req *pdu.BindRequest) uint32 
 func isTLS(nc net.Conn) bool {
 	_, ok := nc.(*tls.Conn)
 	return ok
+}
+
+// Stats returns the server's connection and bind counts.
+func (s *Server) Stats() ServerStats {
+	ls := s.ln.Stats()
+	st := s.stats.snapshot()
+	st.Open, st.Accepted, st.Refused, st.AcceptErrors = ls.Open, ls.Accepted, ls.Refused, ls.AcceptErrors
+	return st
 }
 
 // Deliver sends msg as a deliver_sm to one of the partner's receiver or

@@ -95,6 +95,12 @@ type sessionOpts struct {
 	// ourID is the system_id written in bind responses.
 	ourID    string
 	counters *counters
+	// writeQueue caps the answers waiting to be written; default
+	// DefaultWriteQueue.
+	writeQueue int
+	// under is the connection below any wrapper (a listener's budget
+	// accounting), for CloseWrite; nc when unset.
+	under net.Conn
 }
 
 type response struct {
@@ -124,7 +130,7 @@ type session struct {
 	// store write even if the connection dies meanwhile.
 	ctx context.Context
 
-	wmu   sync.Mutex
+	out   outbox
 	seq   atomic.Uint32
 	kind  atomic.Uint32
 	start time.Time
@@ -144,8 +150,16 @@ type session struct {
 	aux       sync.WaitGroup // watchdog, unbind responder
 }
 
+// newSession starts the session's writer: whoever makes a session must
+// end it with fail (readLoop does) so that the writer returns.
 func newSession(ctx context.Context, nc net.Conn, o sessionOpts) *session {
 	now := time.Now()
+	if o.under == nil {
+		o.under = nc
+	}
+	if o.writeQueue <= 0 {
+		o.writeQueue = DefaultWriteQueue
+	}
 	s := &session{
 		opts:    o,
 		nc:      nc,
@@ -155,8 +169,11 @@ func newSession(ctx context.Context, nc net.Conn, o sessionOpts) *session {
 		pending: make(map[uint32]*call),
 		dead:    make(chan struct{}),
 	}
+	s.out.wake = make(chan struct{}, 1)
 	s.last.Store(now.UnixNano())
 	s.setLimits(o.window, o.inbound)
+	s.aux.Add(1)
+	go s.writeLoop()
 	return s
 }
 
@@ -193,31 +210,25 @@ func (s *session) fail(err error) {
 	}
 }
 
+// untilDead returns a context that ends with the session, for waits
+// on its behalf (a bind's back-off).
+func (s *session) untilDead() (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(s.ctx)
+	go func() {
+		select {
+		case <-s.dead:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, cancel
+}
+
 // cause is the error that ended the session, nil while it lives.
 func (s *session) cause() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.err
-}
-
-func (s *session) write(frame []byte) error {
-	s.wmu.Lock()
-	defer s.wmu.Unlock()
-	return s.writeLocked(frame)
-}
-
-func (s *session) writeLocked(frame []byte) error {
-	select {
-	case <-s.dead:
-		return ErrClosed
-	default:
-	}
-	_ = s.nc.SetWriteDeadline(time.Now().Add(s.opts.respTimeout))
-	if _, err := s.nc.Write(frame); err != nil {
-		s.fail(err)
-		return err
-	}
-	return nil
 }
 
 // setLimits sizes the window and the inbound slots; the server calls it
@@ -268,7 +279,9 @@ func (s *session) send(frame []byte, win chan struct{}, control bool) (*call, er
 	}
 	s.pending[seq] = c
 	s.mu.Unlock()
-	if err := s.write(frame); err != nil {
+	// Requests are not counted against the write queue: the window
+	// bounds them.
+	if err := s.enqueue(outFrame{b: frame}); err != nil {
 		s.forget(c)
 		return nil, err
 	}
@@ -330,6 +343,12 @@ func (s *session) outstanding() int {
 // and waits for its handlers. It returns the error that ended it.
 func (s *session) readLoop() error {
 	err := s.read()
+	// The peer may have ended only its side (a half-close, even in the
+	// middle of a PDU): what is queued for it goes out before the
+	// connection closes, as it did when answers were written at once. A
+	// session that failed already, or a peer that does not read, ends
+	// the wait.
+	s.flush()
 	s.fail(err)
 	s.handlers.Wait()
 	s.aux.Wait()
@@ -347,7 +366,7 @@ func (s *session) read() error {
 				// generic_nack; the stream is lost, so the connection
 				// closes after it.
 				s.opts.counters.nacks.Add(1)
-				_ = s.write(headerOnly(CmdGenericNack, StatusInvCmdLen, parseHeader(frame).Seq))
+				_ = s.writeWait(headerOnly(CmdGenericNack, StatusInvCmdLen, parseHeader(frame).Seq))
 				s.opts.log.Warn("smpp: bad command_length, closing", "error", err)
 			}
 			if errors.Is(err, io.EOF) && s.isClosing() {
@@ -463,20 +482,23 @@ func (s *session) onBind(h header, frame []byte) error {
 		out = headerOnly(h.Command|respBit, status, h.Seq)
 	}
 	if status == StatusOK {
-		// Bound from the moment the response is on the wire: holding
-		// the write lock, a deliver_sm sent by another goroutine as soon
-		// as it sees the bind still goes out after the bind_resp.
-		s.wmu.Lock()
+		// Bound once the response is queued: a deliver_sm sent by
+		// another goroutine as soon as it sees the bind is queued, and
+		// goes out, after the bind_resp. The peer's next request is read
+		// after this returns, so it finds the session bound.
+		if err := s.write(out); err != nil {
+			return err
+		}
 		s.kind.Store(uint32(kindOf(h.Command)))
-		err := s.writeLocked(out)
-		s.wmu.Unlock()
-		return err
-	}
-	if werr := s.write(out); werr != nil {
-		return werr
+		return nil
 	}
 	if status == StatusAlyBnd {
-		return nil // the existing bind stays
+		return s.write(out) // the existing bind stays
+	}
+	// The connection closes after this answer: it has to be written
+	// first.
+	if werr := s.writeWait(out); werr != nil {
+		return werr
 	}
 	// A refused bind ends the connection: a partner guessing passwords
 	// has to reconnect for every guess.
@@ -567,11 +589,8 @@ func (s *session) peerUnbind(seq uint32) {
 	go func() {
 		defer s.aux.Done()
 		s.handlers.Wait()
-		if s.write(headerOnly(CmdUnbindResp, StatusOK, seq)) != nil {
+		if s.enqueue(outFrame{b: headerOnly(CmdUnbindResp, StatusOK, seq), answer: true, closeWrite: true}) != nil {
 			return
-		}
-		if cw, ok := s.nc.(interface{ CloseWrite() error }); ok {
-			_ = cw.CloseWrite()
 		}
 		// Give the peer a moment to close first, then close ourselves.
 		t := time.NewTimer(s.opts.respTimeout)

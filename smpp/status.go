@@ -1,7 +1,9 @@
 package smpp
 
 import (
+	"errors"
 	"log/slog"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -63,6 +65,57 @@ type BindStatus struct {
 	Counters    BindCounters `json:"counters"`
 	LastError   string       `json:"last_error,omitempty"`
 	LastErrorAt time.Time    `json:"last_error_at,omitzero"`
+}
+
+// ServerStats are a Server's connection and bind counts since it was
+// made, for the status page and metrics.
+type ServerStats struct {
+	// Open is the connections open now, bound or not.
+	Open int64 `json:"open"`
+	// Accepted counts connections taken; Refused those closed at once
+	// for max_connections or max_per_source; AcceptErrors transient
+	// accept failures (out of file descriptors...) waited out.
+	Accepted     uint64 `json:"accepted"`
+	Refused      uint64 `json:"refused"`
+	AcceptErrors uint64 `json:"accept_errors"`
+	// ClosedBindTimeout counts connections closed for not binding within
+	// bind_timeout, ClosedIdle binds silent past idle_timeout,
+	// ClosedSlowReader peers that did not read what they were sent.
+	ClosedBindTimeout uint64 `json:"closed_bind_timeout"`
+	ClosedIdle        uint64 `json:"closed_idle"`
+	ClosedSlowReader  uint64 `json:"closed_slow_reader"`
+	// BindFailures counts refused binds, whatever the cause;
+	// BindsRefusedSource those from outside the partner's
+	// allowed_sources; BindsDelayed the binds held back by the back-off
+	// after failed binds from their source address.
+	BindFailures       uint64 `json:"bind_failures"`
+	BindsRefusedSource uint64 `json:"binds_refused_source"`
+	BindsDelayed       uint64 `json:"binds_delayed"`
+}
+
+// serverCounters are the live ServerStats the server keeps itself.
+type serverCounters struct {
+	closedBindTimeout, closedIdle, closedSlowReader atomic.Uint64
+	bindFailures, bindsRefusedSource, bindsDelayed  atomic.Uint64
+}
+
+// countClose counts a connection that ended with err.
+func (c *serverCounters) countClose(err error) {
+	switch {
+	case errors.Is(err, errBindTimeout):
+		c.closedBindTimeout.Add(1)
+	case errors.Is(err, errIdle):
+		c.closedIdle.Add(1)
+	case errors.Is(err, errSlowReader):
+		c.closedSlowReader.Add(1)
+	}
+}
+
+func (c *serverCounters) snapshot() ServerStats {
+	return ServerStats{
+		ClosedBindTimeout: c.closedBindTimeout.Load(), ClosedIdle: c.closedIdle.Load(), ClosedSlowReader: c.closedSlowReader.Load(),
+		BindFailures: c.bindFailures.Load(), BindsRefusedSource: c.bindsRefusedSource.Load(), BindsDelayed: c.bindsDelayed.Load(),
+	}
 }
 
 // counters are the live BindCounters.
@@ -140,3 +193,17 @@ func componentLog(log *slog.Logger) *slog.Logger {
 }
 
 func statusType(s uint32) data.CommandStatusType { return data.CommandStatusType(int32(s)) }
+
+// maxLogged bounds a peer-supplied string in a log record.
+const maxLogged = 40
+
+// peerString is how a string from the wire (system_id, an address)
+// enters a log: quoted with Go escapes, so no control character or
+// newline reaches the log as such, and cut to maxLogged bytes with the
+// full length noted, so a peer cannot fill the logs.
+func peerString(s string) string {
+	if len(s) <= maxLogged {
+		return strconv.QuoteToASCII(s)
+	}
+	return strconv.QuoteToASCII(s[:maxLogged]) + "..." + strconv.Itoa(len(s)) + " bytes"
+}
