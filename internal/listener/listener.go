@@ -212,6 +212,10 @@ type conn struct {
 	release func()
 }
 
+// NetConn returns the connection accepted, for code that needs its
+// concrete type (CloseWrite on a *net.TCPConn), as crypto/tls's Conn does.
+func (c *conn) NetConn() net.Conn { return c.Conn }
+
 func (c *conn) Close() error {
 	err := c.Conn.Close()
 	c.once.Do(c.release)
