@@ -379,7 +379,11 @@ func (d *daemon) snapshot(ctx context.Context) status.Snapshot {
 		}
 	}
 	if d.smppSrv != nil {
-		s.Listeners = append(s.Listeners, status.Listener{Name: "smpp", Addr: d.smppSrv.Addr().String()})
+		st := d.smppSrv.Stats()
+		s.Listeners = append(s.Listeners, status.Listener{Name: "smpp", Addr: d.smppSrv.Addr().String(),
+			Connections: &status.Connections{Open: st.Open, Accepted: st.Accepted, Refused: st.Refused, AcceptErrors: st.AcceptErrors,
+				Closed: map[string]uint64{"bind_timeout": st.ClosedBindTimeout, "idle": st.ClosedIdle, "slow_reader": st.ClosedSlowReader,
+					"bind_refused_source": st.BindsRefusedSource, "bind_failed": st.BindFailures}}})
 	}
 	if d.statusLn != nil {
 		s.Listeners = append(s.Listeners, status.Listener{Name: "status", Addr: d.statusLn.Addr().String()})
