@@ -29,10 +29,9 @@ type ConnStats struct {
 	// ClosedIdle counts connections that sent nothing for
 	// Config.IdleTimeout.
 	ClosedIdle uint64 `json:"closed_idle"`
-	// ClosedStalled counts connections whose answers could not go out:
-	// a write blocked for Config.WriteTimeout (the peer reads nothing),
-	// or Config.MaxPendingRequests stayed unanswered for
-	// Config.IdleTimeout.
+	// ClosedStalled counts connections whose answers did not go out for
+	// Config.WriteTimeout: a write blocked (the peer reads nothing), or
+	// Config.MaxPendingRequests requests stayed unanswered.
 	ClosedStalled uint64 `json:"closed_write_stalled"`
 }
 
@@ -172,10 +171,13 @@ func (c *guardedConn) Read(b []byte) (int, error) {
 	if err == nil || !errors.Is(err, os.ErrDeadlineExceeded) {
 		return n, err
 	}
-	if first {
+	switch {
+	case !c.markClosed():
+		// Closed meanwhile for another reason, counted there.
+	case first:
 		c.l.noRequest.Add(1)
 		c.l.log.Debug("connection closed: no request in time", "remote", c.RemoteAddr().String(), "timeout", c.l.first)
-	} else {
+	default:
 		c.l.idleClosed.Add(1)
 		c.l.log.Debug("connection closed: idle", "remote", c.RemoteAddr().String(), "timeout", c.l.idle)
 	}
@@ -184,17 +186,17 @@ func (c *guardedConn) Read(b []byte) (int, error) {
 }
 
 // waitRoom holds a read back while maxPending requests wait for their
-// answers. Answers that do not go out for the idle timeout close the
-// connection; a peer that reads nothing is closed sooner, by the write
-// deadline.
+// answers. When none goes out for the write timeout, the connection is
+// closed: its answers are stuck as surely as a blocked write's.
 func (c *guardedConn) waitRoom() error {
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	if c.pending < c.l.maxPending || c.closed {
-		return c.closedErr()
+		closed := c.closed
+		c.mu.Unlock()
+		return closedErr(closed)
 	}
 	expired := false
-	t := time.AfterFunc(c.l.idle, func() {
+	t := time.AfterFunc(c.l.write, func() {
 		c.mu.Lock()
 		expired = true
 		c.cond.Broadcast()
@@ -204,19 +206,19 @@ func (c *guardedConn) waitRoom() error {
 	for c.pending >= c.l.maxPending && !c.closed && !expired {
 		c.cond.Wait()
 	}
-	if c.pending >= c.l.maxPending && !c.closed {
+	stuck, pending := c.pending >= c.l.maxPending && !c.closed, c.pending
+	c.mu.Unlock()
+	if stuck && c.abort() {
 		c.l.stalled.Add(1)
-		c.l.log.Warn("connection closed: requests unanswered", "remote", c.RemoteAddr().String(), "pending", c.pending, "timeout", c.l.idle)
-		c.mu.Unlock()
-		c.abort()
-		c.mu.Lock()
+		c.l.log.Warn("connection closed: requests unanswered", "remote", c.RemoteAddr().String(), "pending", pending, "timeout", c.l.write)
 	}
-	return c.closedErr()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return closedErr(c.closed)
 }
 
-// closedErr is net.ErrClosed once the connection is closed; c.mu held.
-func (c *guardedConn) closedErr() error {
-	if c.closed {
+func closedErr(closed bool) error {
+	if closed {
 		return net.ErrClosed
 	}
 	return nil
@@ -242,9 +244,10 @@ func (c *guardedConn) Write(b []byte) (int, error) {
 			c.mu.Unlock()
 		}
 	case errors.Is(err, os.ErrDeadlineExceeded):
-		c.l.stalled.Add(1)
-		c.l.log.Warn("connection closed: the peer reads nothing", "remote", c.RemoteAddr().String(), "timeout", c.l.write)
-		c.abort()
+		if c.abort() {
+			c.l.stalled.Add(1)
+			c.l.log.Warn("connection closed: the peer reads nothing", "remote", c.RemoteAddr().String(), "timeout", c.l.write)
+		}
 	}
 	return n, err
 }
@@ -256,24 +259,34 @@ func isFinalResponse(msg []byte) bool {
 	return len(msg) > len(prefix) && bytes.HasPrefix(msg, []byte(prefix)) && msg[len(prefix)] >= '2' && msg[len(prefix)] <= '6'
 }
 
-// abort closes the socket under the connection at once. A TLS Close
-// would first write a close_notify alert, which a peer that reads
-// nothing holds for seconds.
-func (c *guardedConn) abort() {
+// abort closes the socket under the connection at once, unless it is
+// closed already; it reports whether it closed it. A TLS Close would
+// first write a close_notify alert, which a peer that reads nothing
+// holds for seconds.
+func (c *guardedConn) abort() bool {
+	if !c.markClosed() {
+		return false
+	}
 	c.aborted.Store(true)
-	c.markClosed()
 	raw := c.Conn
 	if tc, ok := raw.(*tls.Conn); ok {
 		raw = tc.NetConn()
 	}
 	_ = raw.Close()
+	return true
 }
 
-func (c *guardedConn) markClosed() {
+// markClosed marks the connection closed and wakes a held read. It
+// reports whether this call did, so that each close is counted once.
+func (c *guardedConn) markClosed() bool {
 	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return false
+	}
 	c.closed = true
 	c.cond.Broadcast()
-	c.mu.Unlock()
+	return true
 }
 
 // Close closes the connection once, giving its budget back, and wakes a

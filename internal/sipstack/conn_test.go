@@ -272,15 +272,17 @@ func TestPeerThatNeverReads(t *testing.T) {
 
 // TestUnansweredRequestsStopReading: past max_pending_requests requests
 // without their answers, the connection is not read (so sipgo starts no
-// more goroutines for it), and once none is answered for the idle
-// timeout it is closed.
+// more goroutines for it), and once none is answered for the write
+// timeout it is closed. The idle timeout is far away: only the bound
+// can close it.
 func TestUnansweredRequestsStopReading(t *testing.T) {
 	const maxPending, total = 2, 40
 	var parsed atomic.Int64
 	release := make(chan struct{})
 	s := startStack(t, tcpOnly(func(c *Config) {
 		c.MaxPendingRequests = maxPending
-		c.IdleTimeout = 50 * time.Millisecond
+		c.WriteTimeout = 50 * time.Millisecond
+		c.IdleTimeout = time.Hour
 	}), func(s *Stack) {
 		s.ua.TransportLayer().OnMessage(func(sip.Message) { parsed.Add(1) })
 		s.Server().OnMessage(func(req *sip.Request, tx sip.ServerTransaction) {

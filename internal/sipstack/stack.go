@@ -126,13 +126,14 @@ type Config struct {
 	// this long since its last bytes; zero takes DefaultIdleTimeout.
 	IdleTimeout time.Duration `yaml:"idle_timeout"`
 	// WriteTimeout closes a tcp or tls connection when one write to it
-	// does not complete within it (the peer stopped reading); zero takes
+	// does not complete within it (the peer stopped reading), or when its
+	// answers stay stuck at MaxPendingRequests that long; zero takes
 	// DefaultWriteTimeout.
 	WriteTimeout time.Duration `yaml:"write_timeout"`
 	// MaxPendingRequests is how many requests of one tcp or tls
 	// connection may wait for their final answers; beyond it the
 	// connection is not read until answers go out, and closed when none
-	// does for IdleTimeout. Zero takes DefaultMaxPendingRequests.
+	// does for WriteTimeout. Zero takes DefaultMaxPendingRequests.
 	MaxPendingRequests int `yaml:"max_pending_requests"`
 }
 
