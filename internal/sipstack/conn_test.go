@@ -191,24 +191,35 @@ func TestFirstRequestTimeout(t *testing.T) {
 
 // TestIdleTimeout: once it sent a request, a connection is closed after
 // the idle timeout without traffic, and counted as idle. The first
-// request deadline is far away: only the request moves the connection to
-// the idle timeout.
+// request deadline is far away: only the request, which sipgo parsed,
+// moves the connection to the idle timeout.
 func TestIdleTimeout(t *testing.T) {
-	s := startStack(t, tcpOnly(func(c *Config) {
-		c.FirstRequestTimeout = time.Hour
-		c.IdleTimeout = 50 * time.Millisecond
-	}), nil)
-	c := dial(t, s, TCP)
-	if _, err := io.WriteString(c, rawOptions(c)); err != nil {
-		t.Fatal(err)
-	}
-	awaitClosed(t, c)
-	testutil.Eventually(t, func() bool {
-		st := s.Stats()[TCP]
-		return st.ClosedIdle == 1 && st.Open == 0
-	}, "the close to be counted")
-	if st := s.Stats()[TCP]; st.ClosedNoRequest != 0 {
-		t.Fatalf("stats %+v", st)
+	cert, roots := testcert.New(t)
+	conf := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	for _, tp := range []string{TCP, TLS} {
+		t.Run(tp, func(t *testing.T) {
+			s := startStack(t, Config{
+				Listen:              []Listener{{Transport: tp, Address: "127.0.0.1:0"}},
+				TLS:                 conf,
+				FirstRequestTimeout: time.Hour,
+				IdleTimeout:         50 * time.Millisecond,
+			}, nil)
+			c := dial(t, s, tp)
+			if tp == TLS {
+				c = tls.Client(c, &tls.Config{RootCAs: roots, ServerName: "127.0.0.1", MinVersion: tls.VersionTLS12})
+			}
+			if _, err := io.WriteString(c, rawOptions(c)); err != nil {
+				t.Fatal(err)
+			}
+			awaitClosed(t, c)
+			testutil.Eventually(t, func() bool {
+				st := s.Stats()[tp]
+				return st.ClosedIdle == 1 && st.Open == 0
+			}, "the close to be counted")
+			if st := s.Stats()[tp]; st.ClosedNoRequest != 0 {
+				t.Fatalf("stats %+v", st)
+			}
+		})
 	}
 }
 
