@@ -31,7 +31,9 @@
 // only once Accept has returned. The deduplication key is the partner, the
 // Call-ID, the CSeq number and the From tag: a copy is answered 202 without
 // a second Accept (a node-local memory, plus the Store's ErrDuplicate
-// across nodes). Every failure answer carries a Warning (399) saying why.
+// across nodes). Every failure answer carries a Warning (399) saying why
+// in our words, never the text of an internal error (a Store's error
+// can name a Redis address).
 //
 // # Outbound
 //

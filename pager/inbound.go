@@ -280,8 +280,8 @@ func (in *Inbound) storeError(err error) error {
 
 // answer builds the response for err: 202 Accepted for nil (RFC 3428
 // section 7: accepted for delivery, not yet delivered), else the status
-// the error names (SIPStatus) or 500, with the error text in a Warning
-// (RFC 3261 section 20.43, code 399: miscellaneous).
+// the error names (SIPStatus) or 500, with a Warning saying why (RFC
+// 3261 section 20.43, code 399: miscellaneous) in the words of warnText.
 func (in *Inbound) answer(req *sip.Request, err error) *sip.Response {
 	if err == nil {
 		return in.response(req, 202, "Accepted")
@@ -310,9 +310,36 @@ func (in *Inbound) answer(req *sip.Request, err error) *sip.Response {
 		// accepted.
 		res.AppendHeader(sip.NewHeader("Accept", body.Accept))
 	}
-	warning := strings.NewReplacer(`"`, `'`, "\r", " ", "\n", " ").Replace(err.Error())
+	warning := strings.NewReplacer(`"`, `'`, "\r", " ", "\n", " ").Replace(warnText(err, status))
 	res.AppendHeader(sip.NewHeader("Warning", `399 `+in.cfg.ServerName+` "`+warning+`"`))
 	return res
+}
+
+// warnText is what the Warning of a failure answer tells the peer: what
+// is wrong with its request, in our words (a refusal of check, the body
+// codec's account of the body), or the text of an error that offers one
+// for peers (SIPWarning). Any other error, the Store's above all, stays
+// in our logs: its text can name our hosts and ports or carry Go errors
+// (RFC 3261 section 20.43 makes the warn-text for people, not for
+// debugging); the peer reads the reason phrase.
+func warnText(err error, status int) string {
+	var (
+		re *requestError
+		ue *body.UnsupportedError
+		pe *body.ParseError
+		pw interface{ SIPWarning() string }
+	)
+	switch {
+	case errors.As(err, &re):
+		return re.reason
+	case errors.As(err, &ue):
+		return ue.Error()
+	case errors.As(err, &pe):
+		return pe.Error()
+	case errors.As(err, &pw):
+		return pw.SIPWarning()
+	}
+	return sipstack.ReasonPhrase(status)
 }
 
 func (in *Inbound) response(req *sip.Request, status int, reason string) *sip.Response {
@@ -320,8 +347,6 @@ func (in *Inbound) response(req *sip.Request, status int, reason string) *sip.Re
 	res.AppendHeader(sip.NewHeader("Server", in.cfg.ServerName))
 	return res
 }
-
-// reasonPhrase is the RFC 3261 section 21 phrase of a status.
 
 // InboundStats counts answers to MESSAGE requests since start.
 type InboundStats struct {

@@ -3,6 +3,7 @@ package pager_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -291,6 +292,30 @@ func TestInboundStoreFailures(t *testing.T) {
 			t.Fatal(res)
 		}
 	})
+	t.Run("the store's error text stays inside", func(t *testing.T) {
+		redis := errors.New("dial tcp 127.0.0.1:6379: connect: connection refused")
+		tests := []struct {
+			name    string
+			err     error
+			status  int
+			warning string
+		}{
+			{"plain error", fmt.Errorf("enqueue: %w", redis), 500, `399 iwf "Server Internal Error"`},
+			{"status error", &pager.StatusError{Status: 503, RetryAfter: 1, Err: redis}, 503, `399 iwf "Service Unavailable"`},
+			{"text for peers", fmt.Errorf("%w: %w", peerRefusal("store unavailable"), redis), 503, `399 iwf "store unavailable"`},
+		}
+		for _, tc := range tests {
+			t.Run(tc.name, func(t *testing.T) {
+				iw := startIWF(t, []pager.Trunk{loopbackTrunk("uk")}, nil)
+				iw.store.SetError(tc.err)
+				res := send(t, c, message(t, iw, "udp", "text/plain", "hi"))
+				w := res.GetHeader("Warning")
+				if res.StatusCode != tc.status || w == nil || w.Value() != tc.warning {
+					t.Fatalf("answered %d %s with Warning %v, want %d with %s", res.StatusCode, res.Reason, w, tc.status, tc.warning)
+				}
+			})
+		}
+	})
 	t.Run("slow store is 503", func(t *testing.T) {
 		iw := startIWF(t, []pager.Trunk{loopbackTrunk("uk")}, func(c *pager.InboundConfig) { c.AcceptTimeout = 50 * time.Millisecond })
 		release := iw.store.Hold()
@@ -325,3 +350,11 @@ func TestInboundAssertedIdentity(t *testing.T) {
 		t.Fatalf("sender %s", got)
 	}
 }
+
+// peerRefusal is a store error that offers a text for peers, as the
+// interworking core's refusals can.
+type peerRefusal string
+
+func (r peerRefusal) Error() string      { return "interwork: " + string(r) }
+func (r peerRefusal) SIPStatus() int     { return 503 }
+func (r peerRefusal) SIPWarning() string { return string(r) }

@@ -59,6 +59,9 @@ type Store interface {
 	// when a message with m.ID was accepted before. The MESSAGE is
 	// answered 202 only after Accept returns nil or ErrDuplicate; an
 	// error with a SIPStatus() int method chooses the failure answer
-	// (*StatusError), any other is answered 500.
+	// (*StatusError), any other is answered 500. The answer's Warning
+	// carries no error text of the Store's, which may name hosts or
+	// carry Go errors, unless the error has a SIPWarning() string method
+	// that gives a text meant for peers ("partner rate limit").
 	Accept(ctx context.Context, m *Message) error
 }

@@ -121,6 +121,9 @@ type RCSConfig struct {
 	// MaxSize is our a=max-size (RFC 4975 section 8.6); 0 takes
 	// msrp.max_message_size.
 	MaxSize int64 `yaml:"max_size"`
+	// Limits caps the sessions the RCS network opens
+	// (max_incoming_sessions, max_incoming_sessions_per_source).
+	Limits sipsession.Limits `yaml:",inline"`
 }
 
 // RCSName is the partner name of the RCS side's pager trunk; no partner
@@ -189,6 +192,7 @@ func defaults() Config {
 		RCS: RCSConfig{
 			Trunk:       rcsTrunk,
 			AcceptTypes: []string{"message/cpim", "text/plain"},
+			Limits:      sipsession.DefaultLimits(),
 		},
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"iwf/pager"
 	"iwf/pager/split"
 	"iwf/session"
+	"iwf/session/sipsession"
 	"iwf/smpp"
 )
 
@@ -250,6 +251,10 @@ func TestValidateRules(t *testing.T) {
 		{"rcs accept wildcard", func(c *Config) { c.RCS.AcceptTypes = []string{"message/cpim", "text/*", "*"} }, "", ""},
 		{"rcs max size", func(c *Config) { c.RCS.MaxSize = c.MSRP.Endpoint.MaxMessageSize + 1 }, "rcs.max_size", "above msrp.max_message_size"},
 		{"rcs max size negative", func(c *Config) { c.RCS.MaxSize = -1 }, "rcs.max_size", "negative"},
+		{"rcs incoming sessions negative", func(c *Config) { c.RCS.Limits.MaxIncoming = -1 }, "rcs.max_incoming_sessions", "negative"},
+		{"rcs incoming sessions per source negative", func(c *Config) { c.RCS.Limits.MaxIncomingPerSource = -1 }, "rcs.max_incoming_sessions_per_source", "negative"},
+		{"sip connections negative", func(c *Config) { c.SIP.Stack.Budget.MaxConnections = -1 }, "sip.max_connections", "negative"},
+		{"sip idle timeout negative", func(c *Config) { c.SIP.Stack.IdleTimeout = -time.Second }, "sip.idle_timeout", "negative"},
 		{"no partners", func(c *Config) { c.Partners = nil }, "partners", "at least one"},
 		{"partner name", func(c *Config) { c.Partners[0].Name = "Alpha Co" }, "partners[0].name", "[a-z0-9_-]+"},
 		{"partner name rcs", func(c *Config) { c.Partners[0].Name = "rcs" }, "partners[0].name", "RCS side"},
@@ -496,6 +501,9 @@ func TestDefaults(t *testing.T) {
 		if !slices.Equal(cfg.RCS.AcceptTypes, []string{"message/cpim", "text/plain"}) || cfg.RCSMaxSize() != cfg.MSRP.Endpoint.MaxMessageSize {
 			t.Errorf("rcs %+v", cfg.RCS)
 		}
+		if cfg.RCS.Limits != sipsession.DefaultLimits() {
+			t.Errorf("rcs limits %+v", cfg.RCS.Limits)
+		}
 		if !cfg.RCS.Trunk.AcceptContact || cfg.RCS.Trunk.Name != RCSName || cfg.RCS.Trunk.InviteTimeout == 0 {
 			t.Errorf("rcs trunk defaults %+v", cfg.RCS.Trunk)
 		}
@@ -526,6 +534,36 @@ func TestDefaults(t *testing.T) {
 		}
 		if tr := cfg.Partners[0].SIP; tr.MaxBodyBytes != pager.DefaultMaxBodyBytes || tr.Partner != "alpha" || *tr.Overflow.Marker != split.DefaultMarker {
 			t.Errorf("sip trunk %+v", tr)
+		}
+	})
+	t.Run("connection and session limits", func(t *testing.T) {
+		const data = `sip:
+  max_connections: 7
+  max_per_source: 0
+  first_request_timeout: 2s
+  idle_timeout: 1m
+  write_timeout: 3s
+  max_pending_requests: 16
+rcs:
+  trunk: {next_hop: "sip:127.0.0.1:5070;transport=tcp"}
+  pager: {allowed_sources: [127.0.0.0/8]}
+  max_incoming_sessions: 5
+  max_incoming_sessions_per_source: 2
+partners:
+  - name: alpha
+    sip: {next_hop: "sip:127.0.0.1:5080", allowed_sources: [127.0.0.1]}
+`
+		cfg, err := ParseConfig([]byte(data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		st := cfg.SIP.Stack
+		if st.Budget.MaxConnections != 7 || st.Budget.MaxPerSource != 0 || st.FirstRequestTimeout != 2*time.Second ||
+			st.IdleTimeout != time.Minute || st.WriteTimeout != 3*time.Second || st.MaxPendingRequests != 16 {
+			t.Errorf("sip %+v", st)
+		}
+		if l := cfg.RCS.Limits; l.MaxIncoming != 5 || l.MaxIncomingPerSource != 2 {
+			t.Errorf("rcs limits %+v", l)
 		}
 	})
 	t.Run("explicit zero stays", func(t *testing.T) {

@@ -179,6 +179,11 @@ func (d *daemon) buildSIP(context.Context) error {
 		Stack: d.stack, Endpoint: d.ep, Logger: d.log,
 		AcceptTypes: cfg.RCS.AcceptTypes, MaxSize: cfg.RCSMaxSize(), ManualReports: true,
 		Partner: func(req *sip.Request) string { return sourcePartner(d.trunks, req) },
+		// INVITEs come only from the RCS network
+		// (rcs.pager.allowed_sources); a partner's SIP trunk opens no
+		// sessions.
+		Allow:  func(req *sip.Request) bool { return sourcePartner(d.trunks, req) == RCSName },
+		Limits: cfg.RCS.Limits,
 	})
 	return err
 }
@@ -253,7 +258,7 @@ func (d *daemon) buildEngine(ctx context.Context) error {
 	for _, c := range d.clients {
 		c.SetHandler(eng)
 	}
-	d.sessions.SetHandler(rcsOnly{eng})
+	d.sessions.SetHandler(eng)
 	if d.inbound, err = pager.NewInbound(pager.InboundConfig{Trunks: d.trunks, Store: eng, Logger: d.log}); err != nil {
 		return err
 	}
@@ -261,19 +266,6 @@ func (d *daemon) buildEngine(ctx context.Context) error {
 	d.inbound.Register(ctx, srv)
 	d.sessions.Register(srv)
 	return nil
-}
-
-// rcsOnly takes INVITEs only from the RCS network
-// (rcs.pager.allowed_sources); a partner's SIP trunk does not open
-// sessions.
-type rcsOnly struct{ *interwork.Engine }
-
-// Incoming implements sipsession.Handler.
-func (h rcsOnly) Incoming(c *sipsession.Call) error {
-	if c.Partner() != RCSName {
-		return sipsession.Reject(403, "source is not the RCS network")
-	}
-	return h.Engine.Incoming(c)
 }
 
 func (d *daemon) buildStatus(context.Context) error {

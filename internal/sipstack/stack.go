@@ -24,6 +24,14 @@
 // (Listener.Advertise), so the IWF works behind a public address; Contact
 // gives the same address to session's INVITEs and their answers (a
 // MESSAGE carries no Contact, RFC 3428 section 4).
+//
+// sipgo's stream transports trust their peers: Serve returns on the first
+// Accept error, and an accepted connection has no deadline, stays open
+// for good and is read on however many answers are waiting. The Stack
+// hands sipgo its tcp and tls listeners guarded (conn.go): transient
+// accept errors waited out and a connection budget (internal/listener), a
+// deadline for the first request and an idle timeout, a write deadline,
+// and a bound on the requests of a connection waiting for their answers.
 package sipstack
 
 import (
@@ -41,6 +49,8 @@ import (
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
+
+	"iwf/internal/listener"
 )
 
 // The transports a Listener may have.
@@ -53,6 +63,25 @@ const (
 // Defaults, in one place.
 const (
 	DefaultUserAgent = "iwf"
+	// DefaultMaxConnections and DefaultMaxPerSource cap each tcp and tls
+	// listener. A trunk or SBC keeps a handful of connections; the cap
+	// per source keeps one host from taking them all.
+	DefaultMaxConnections = 4096
+	DefaultMaxPerSource   = 256
+	// DefaultFirstRequestTimeout closes a connection that sent no whole
+	// request by then (a TLS handshake included).
+	DefaultFirstRequestTimeout = 10 * time.Second
+	// DefaultIdleTimeout closes a connection that sent nothing for that
+	// long. Trunks that keep a connection open ping within it (OPTIONS,
+	// or the CRLF keep-alive of RFC 5626 section 3.5.1).
+	DefaultIdleTimeout = 5 * time.Minute
+	// DefaultWriteTimeout closes a connection whose peer reads none of
+	// our output for that long.
+	DefaultWriteTimeout = 10 * time.Second
+	// DefaultMaxPendingRequests bounds the requests of one connection in
+	// hand at once. At a few milliseconds each (the store's answer) that
+	// still passes tens of thousands of requests a second.
+	DefaultMaxPendingRequests = 128
 )
 
 // Listener is one socket the IWF receives SIP on.
@@ -85,6 +114,27 @@ type Config struct {
 	// TLS, when set, serves tls listeners instead of their files, and
 	// dials tls next hops.
 	TLS *tls.Config `yaml:"-"`
+	// Budget caps the connections of the tcp listener and, apart, of the
+	// tls listener: max_connections in all, max_per_source from one
+	// address. Connections over it are closed at once. Zero means no cap.
+	Budget listener.Budget `yaml:",inline"`
+	// FirstRequestTimeout closes a tcp or tls connection that has not
+	// sent a whole SIP message this long after it was accepted; zero
+	// takes DefaultFirstRequestTimeout.
+	FirstRequestTimeout time.Duration `yaml:"first_request_timeout"`
+	// IdleTimeout closes a tcp or tls connection that sent nothing for
+	// this long since its last bytes; zero takes DefaultIdleTimeout.
+	IdleTimeout time.Duration `yaml:"idle_timeout"`
+	// WriteTimeout closes a tcp or tls connection when one write to it
+	// does not complete within it (the peer stopped reading), or when its
+	// answers stay stuck at MaxPendingRequests that long; zero takes
+	// DefaultWriteTimeout.
+	WriteTimeout time.Duration `yaml:"write_timeout"`
+	// MaxPendingRequests is how many requests of one tcp or tls
+	// connection may wait for their final answers; beyond it the
+	// connection is not read until answers go out, and closed when none
+	// does for WriteTimeout. Zero takes DefaultMaxPendingRequests.
+	MaxPendingRequests int `yaml:"max_pending_requests"`
 }
 
 // DefaultConfig listens on loopback port 5060 for UDP and TCP.
@@ -94,8 +144,36 @@ func DefaultConfig() Config {
 			{Transport: UDP, Address: "127.0.0.1:5060"},
 			{Transport: TCP, Address: "127.0.0.1:5060"},
 		},
-		UserAgent: DefaultUserAgent,
+		UserAgent:           DefaultUserAgent,
+		Budget:              listener.Budget{MaxConnections: DefaultMaxConnections, MaxPerSource: DefaultMaxPerSource},
+		FirstRequestTimeout: DefaultFirstRequestTimeout,
+		IdleTimeout:         DefaultIdleTimeout,
+		WriteTimeout:        DefaultWriteTimeout,
+		MaxPendingRequests:  DefaultMaxPendingRequests,
 	}
+}
+
+// withDefaults fills the zero fields that have a default.
+func (c Config) withDefaults() Config {
+	if c.UserAgent == "" {
+		c.UserAgent = DefaultUserAgent
+	}
+	if c.MaxPendingRequests == 0 {
+		c.MaxPendingRequests = DefaultMaxPendingRequests
+	}
+	for _, d := range []struct {
+		v   *time.Duration
+		def time.Duration
+	}{
+		{&c.FirstRequestTimeout, DefaultFirstRequestTimeout},
+		{&c.IdleTimeout, DefaultIdleTimeout},
+		{&c.WriteTimeout, DefaultWriteTimeout},
+	} {
+		if *d.v == 0 {
+			*d.v = d.def
+		}
+	}
+	return c
 }
 
 // Validate checks the configuration; errors are *FieldError joined, named
@@ -133,6 +211,27 @@ func (c Config) Validate() error {
 	}
 	if c.Domain != "" && strings.ContainsAny(c.Domain, " :;@<>") {
 		bad("domain", "must be a host name, not "+strconv.Quote(c.Domain))
+	}
+	if c.Budget.MaxConnections < 0 {
+		bad("max_connections", "must not be negative")
+	}
+	if c.Budget.MaxPerSource < 0 {
+		bad("max_per_source", "must not be negative")
+	}
+	if c.MaxPendingRequests < 0 {
+		bad("max_pending_requests", "must not be negative")
+	}
+	for _, d := range []struct {
+		path string
+		v    time.Duration
+	}{
+		{"first_request_timeout", c.FirstRequestTimeout},
+		{"idle_timeout", c.IdleTimeout},
+		{"write_timeout", c.WriteTimeout},
+	} {
+		if d.v < 0 {
+			bad(d.path, "must not be negative")
+		}
 	}
 	return errors.Join(errs...)
 }
@@ -172,6 +271,11 @@ type Stack struct {
 	ready     chan struct{} // closed when Run serves every listener or ends
 	readyOnce sync.Once
 	done      chan struct{} // closed when Run has cleaned up
+
+	// conns are the open tcp and tls connections, by remote address.
+	conns connTable
+	// listen opens the tcp sockets; tests hand it a failing listener.
+	listen func(network, address string) (net.Listener, error)
 }
 
 // bound is an open listener.
@@ -180,6 +284,7 @@ type bound struct {
 	transport string
 	pc        net.PacketConn
 	ln        net.Listener
+	stream    *streamListener // ln of tcp and tls
 	addr      net.Addr
 	advHost   string
 	advPort   int
@@ -191,9 +296,7 @@ func New(cfg Config, log *slog.Logger) (*Stack, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if cfg.UserAgent == "" {
-		cfg.UserAgent = DefaultUserAgent
-	}
+	cfg = cfg.withDefaults()
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -214,7 +317,10 @@ func New(cfg Config, log *slog.Logger) (*Stack, error) {
 	if err != nil {
 		return nil, errors.Join(err, ua.Close())
 	}
-	s := &Stack{cfg: cfg, log: log, ua: ua, srv: srv, stop: make(chan struct{}), ready: make(chan struct{}), done: make(chan struct{})}
+	s := &Stack{cfg: cfg, log: log, ua: ua, srv: srv, stop: make(chan struct{}), ready: make(chan struct{}), done: make(chan struct{}), listen: net.Listen}
+	// Registered after the transaction layer's, so it runs on the
+	// connection's reader like that one, before the next read.
+	ua.TransportLayer().OnMessage(s.conns.received)
 	srv.OnOptions(s.options)
 	srv.OnNoRoute(s.notAllowed)
 	return s, nil
@@ -287,7 +393,10 @@ func (s *Stack) open(l Listener) (*bound, error) {
 			b.addr = b.pc.LocalAddr()
 		}
 	case TCP:
-		b.ln, err = net.Listen("tcp", l.Address)
+		var ln net.Listener
+		if ln, err = s.listen("tcp", l.Address); err == nil {
+			b.stream = s.newStreamListener(TCP, ln, nil)
+		}
 	case TLS:
 		conf := s.cfg.TLS
 		if conf == nil {
@@ -298,13 +407,15 @@ func (s *Stack) open(l Listener) (*bound, error) {
 			conf = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 		}
 		var ln net.Listener
-		ln, err = net.Listen("tcp", l.Address)
-		if err == nil {
-			b.ln = tls.NewListener(ln, conf)
+		if ln, err = s.listen("tcp", l.Address); err == nil {
+			b.stream = s.newStreamListener(TLS, ln, conf)
 		}
 	}
 	if err != nil {
 		return nil, err
+	}
+	if b.stream != nil {
+		b.ln = b.stream
 	}
 	if b.ln != nil {
 		b.addr = b.ln.Addr()
@@ -337,6 +448,20 @@ func (s *Stack) Addr(transport string) net.Addr {
 		return b.addr
 	}
 	return nil
+}
+
+// Stats returns the counts of the tcp and tls listeners by transport,
+// none before Listen.
+func (s *Stack) Stats() map[string]ConnStats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m := make(map[string]ConnStats, 2)
+	for tp, b := range s.bound {
+		if b.stream != nil {
+			m[tp] = b.stream.stats()
+		}
+	}
+	return m
 }
 
 // Client returns the client that sends requests over transport (udp, tcp,

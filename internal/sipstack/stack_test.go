@@ -9,13 +9,16 @@ import (
 	"time"
 
 	"github.com/emiago/sipgo/sip"
+
+	"iwf/internal/listener"
+	"iwf/internal/testutil"
 )
 
 // startStack runs a Stack on loopback ports picked by the system, after
 // register has added its handlers, and stops it when the test ends.
 func startStack(t *testing.T, cfg Config, register func(*Stack)) *Stack {
 	t.Helper()
-	s, err := New(cfg, nil)
+	s, err := New(cfg, testutil.Logger(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,6 +164,12 @@ func TestValidate(t *testing.T) {
 		{"bad advertise", Config{Listen: []Listener{{Transport: "udp", Address: "127.0.0.1:0", Advertise: "h:x"}}}, "listen[0].advertise"},
 		{"tls without files", Config{Listen: []Listener{{Transport: "tls", Address: "127.0.0.1:0"}}}, "listen[0].cert_file"},
 		{"bad domain", Config{Listen: DefaultConfig().Listen, Domain: "a b"}, "domain"},
+		{"negative budget", Config{Listen: DefaultConfig().Listen, Budget: listener.Budget{MaxConnections: -1}}, "max_connections"},
+		{"negative budget per source", Config{Listen: DefaultConfig().Listen, Budget: listener.Budget{MaxPerSource: -1}}, "max_per_source"},
+		{"negative first request timeout", Config{Listen: DefaultConfig().Listen, FirstRequestTimeout: -time.Second}, "first_request_timeout"},
+		{"negative idle timeout", Config{Listen: DefaultConfig().Listen, IdleTimeout: -time.Second}, "idle_timeout"},
+		{"negative write timeout", Config{Listen: DefaultConfig().Listen, WriteTimeout: -time.Second}, "write_timeout"},
+		{"negative pending requests", Config{Listen: DefaultConfig().Listen, MaxPendingRequests: -1}, "max_pending_requests"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -113,6 +113,9 @@ type Call struct {
 	endOnce sync.Once
 	reason  CloseReason
 	endErr  error
+	// release gives back an incoming call's place under Config.Limits;
+	// set once before the call is shared.
+	release func()
 }
 
 func (m *Manager) newCall(dir Direction, partner string) *Call {
@@ -288,6 +291,9 @@ func (c *Call) finish(reason CloseReason, err error) {
 	close(c.done)
 	c.cancel()
 	c.m.forget(c)
+	if c.release != nil {
+		c.release()
+	}
 	if c.sess != nil {
 		c.sess.Close()
 	}

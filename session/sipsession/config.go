@@ -35,7 +35,44 @@ const (
 	DefaultUserAgent = "iwf"
 	// DefaultEventBuffer is the capacity of a Call's Events channel.
 	DefaultEventBuffer = 64
+	// DefaultMaxIncoming caps the incoming calls held at once
+	// (DefaultLimits).
+	DefaultMaxIncoming = 10000
+	// overloadRetryAfter is the Retry-After, in seconds, of the 503 that
+	// answers an INVITE over Limits.MaxIncoming (RFC 3261 section
+	// 21.5.4): calls end within seconds to minutes, so a retry soon may
+	// find room.
+	overloadRetryAfter = 10
 )
+
+// Limits caps the incoming calls held at once, from the INVITE's
+// admission to the call's end, so that the far side cannot take every
+// MSRP session and descriptor. Zero means no cap.
+type Limits struct {
+	// MaxIncoming caps them in all; an INVITE beyond it is answered 503
+	// with Retry-After.
+	MaxIncoming int `yaml:"max_incoming_sessions"`
+	// MaxIncomingPerSource caps those from one source address; an INVITE
+	// beyond it is answered 486 Busy Here. RCS networks send every
+	// INVITE through a few core proxies, so it is no cap by default.
+	MaxIncomingPerSource int `yaml:"max_incoming_sessions_per_source"`
+}
+
+// DefaultLimits caps the incoming calls at DefaultMaxIncoming in all.
+func DefaultLimits() Limits { return Limits{MaxIncoming: DefaultMaxIncoming} }
+
+// Validate checks the limits; errors are *FieldError joined, named by
+// their keys.
+func (l Limits) Validate() error {
+	var errs []error
+	if l.MaxIncoming < 0 {
+		errs = append(errs, &FieldError{Path: "max_incoming_sessions", Reason: "must not be negative"})
+	}
+	if l.MaxIncomingPerSource < 0 {
+		errs = append(errs, &FieldError{Path: "max_incoming_sessions_per_source", Reason: "must not be negative"})
+	}
+	return errors.Join(errs...)
+}
 
 // Header is an extra header a trunk adds to its INVITEs.
 type Header struct {
@@ -231,6 +268,12 @@ type Config struct {
 	// (session.Message.Report) on every session, for reports that wait
 	// until a message was delivered further.
 	ManualReports bool
+	// Allow, when set, is asked first about every INVITE, initial or
+	// re-INVITE, before its body is read or any MSRP resource is made;
+	// false answers 403 Forbidden. It is where the source check goes.
+	Allow func(req *sip.Request) bool
+	// Limits caps the incoming calls held at once (zero: no caps).
+	Limits Limits
 	// Partner names the partner an incoming INVITE came from, for logs
 	// and Call.Partner (optional).
 	Partner func(req *sip.Request) string
@@ -277,5 +320,6 @@ func (c Config) validate() error {
 	default:
 		errs = append(errs, &FieldError{Path: "answer_setup", Reason: "want passive or active, got " + c.AnswerSetup})
 	}
+	errs = append(errs, c.Limits.Validate())
 	return errors.Join(errs...)
 }

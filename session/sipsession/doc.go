@@ -12,7 +12,10 @@
 // negotiated; a 3xx is followed once; a final error, a timeout or a
 // cancelled context (CANCEL, RFC 3261 section 9) end in a typed *Error.
 //
-// Incoming: an INVITE's offer is validated (msrpsdp.Parse), answered with
+// Incoming: an INVITE is first checked against Config.Allow (403, before
+// its body is read or an MSRP session exists) and Config.Limits (503 with
+// Retry-After over the cap in all, 486 over the cap of its source), then
+// its offer is validated (msrpsdp.Parse), answered with
 // our path (msrpsdp.BuildAnswer), and the resulting [Call] handed to
 // Config.OnIncoming before the 200 is sent; its error chooses the final
 // status instead.

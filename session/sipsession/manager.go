@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net/netip"
 	"sync"
+	"sync/atomic"
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
@@ -25,6 +27,12 @@ type Manager struct {
 	calls  map[string]*Call // by dialog ID
 	closed bool
 	wg     sync.WaitGroup
+	// admitted counts the incoming calls admitted and not yet ended, in
+	// all and by source address, against Config.Limits; under mu.
+	admitted int
+	bySource map[netip.Addr]int
+
+	forbidden, busy, overloaded atomic.Uint64
 }
 
 // New checks cfg and returns a Manager. It starts nothing: Register its
@@ -36,11 +44,12 @@ func New(cfg Config) (*Manager, error) {
 	cfg = cfg.withDefaults()
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Manager{
-		cfg:    cfg,
-		log:    cfg.Logger.With("component", "sip"),
-		ctx:    ctx,
-		cancel: cancel,
-		calls:  make(map[string]*Call),
+		cfg:      cfg,
+		log:      cfg.Logger.With("component", "sip"),
+		ctx:      ctx,
+		cancel:   cancel,
+		calls:    make(map[string]*Call),
+		bySource: make(map[netip.Addr]int),
 	}, nil
 }
 
@@ -78,6 +87,72 @@ func (m *Manager) Calls() int {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return len(m.calls)
+}
+
+// Stats are a Manager's counts of calls and refused INVITEs.
+type Stats struct {
+	// Calls is the live calls; Incoming the incoming ones admitted and
+	// not yet ended, those still being answered included.
+	Calls    int `json:"calls"`
+	Incoming int `json:"incoming"`
+	// Forbidden counts INVITEs Config.Allow refused (403), Busy those
+	// over Limits.MaxIncomingPerSource (486), Overloaded those over
+	// Limits.MaxIncoming (503).
+	Forbidden  uint64 `json:"forbidden"`
+	Busy       uint64 `json:"busy"`
+	Overloaded uint64 `json:"overloaded"`
+}
+
+// Stats returns the counts, for the status endpoint.
+func (m *Manager) Stats() Stats {
+	m.mu.Lock()
+	calls, incoming := len(m.calls), m.admitted
+	m.mu.Unlock()
+	return Stats{
+		Calls: calls, Incoming: incoming,
+		Forbidden: m.forbidden.Load(), Busy: m.busy.Load(), Overloaded: m.overloaded.Load(),
+	}
+}
+
+// admit takes a place for an incoming call from src under Config.Limits.
+// It returns the function that gives the place back (idempotent), or the
+// status that refuses the INVITE: 503 over the cap in all, 486 over the
+// cap of its source.
+func (m *Manager) admit(src netip.Addr) (release func(), status int) {
+	l := m.cfg.Limits
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if l.MaxIncoming > 0 && m.admitted >= l.MaxIncoming {
+		m.overloaded.Add(1)
+		return nil, 503
+	}
+	if l.MaxIncomingPerSource > 0 && m.bySource[src] >= l.MaxIncomingPerSource {
+		m.busy.Add(1)
+		return nil, 486
+	}
+	m.admitted++
+	m.bySource[src]++
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			m.mu.Lock()
+			defer m.mu.Unlock()
+			m.admitted--
+			if m.bySource[src]--; m.bySource[src] <= 0 {
+				delete(m.bySource, src)
+			}
+		})
+	}, 0
+}
+
+// sourceOf is the address a request came from; requests of one host
+// share it whatever their port.
+func sourceOf(req *sip.Request) netip.Addr {
+	ap, err := netip.ParseAddrPort(req.Source())
+	if err != nil {
+		return netip.Addr{}
+	}
+	return ap.Addr().Unmap()
 }
 
 // Close ends every call (BYE) and waits for the goroutines of the

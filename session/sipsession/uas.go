@@ -3,6 +3,7 @@ package sipsession
 import (
 	"context"
 	"errors"
+	"strconv"
 	"strings"
 	"time"
 
@@ -16,20 +17,40 @@ import (
 )
 
 // onInvite answers an INVITE: a re-INVITE when it names a dialog (To tag),
-// else a new incoming call.
+// else a new incoming call. The source check and the limits come first:
+// a peer that may not call learns nothing of how we read its offer, and
+// costs no MSRP session.
 func (m *Manager) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	if !m.enter() {
 		m.respond(tx, req, 503, "Service Unavailable")
 		return
 	}
 	defer m.wg.Done()
+	if m.cfg.Allow != nil && !m.cfg.Allow(req) {
+		m.forbidden.Add(1)
+		m.log.Info("invite refused: source not allowed", "call_id", callIDOf(req), "source", req.Source())
+		m.respond(tx, req, 403, "Forbidden")
+		return
+	}
 	if to := req.To(); to != nil && to.Params != nil {
 		if tag, ok := to.Params.Get("tag"); ok && tag != "" {
 			m.reinvite(req, tx)
 			return
 		}
 	}
-	m.incoming(req, tx)
+	release, status := m.admit(sourceOf(req))
+	switch status {
+	case 0:
+	case 503:
+		m.log.Warn("invite refused: incoming calls at their cap", "call_id", callIDOf(req), "max", m.cfg.Limits.MaxIncoming)
+		m.respond(tx, req, 503, sipstack.ReasonPhrase(503), sip.NewHeader("Retry-After", strconv.Itoa(overloadRetryAfter)))
+		return
+	default:
+		m.log.Info("invite refused: source at its cap", "call_id", callIDOf(req), "source", req.Source(), "max", m.cfg.Limits.MaxIncomingPerSource)
+		m.respond(tx, req, status, sipstack.ReasonPhrase(status))
+		return
+	}
+	m.incoming(req, tx, release)
 }
 
 // checkOffer applies the body rules of checkBody to an INVITE or
@@ -90,8 +111,15 @@ func (m *Manager) agent(req *sip.Request) string {
 	return u.HostPort()
 }
 
-// incoming handles a new INVITE with an MSRP offer.
-func (m *Manager) incoming(req *sip.Request, tx sip.ServerTransaction) {
+// incoming handles a new INVITE with an MSRP offer. release gives back
+// its place under the limits: here when no call comes of it, else when
+// the call ends.
+func (m *Manager) incoming(req *sip.Request, tx sip.ServerTransaction, release func()) {
+	defer func() {
+		if release != nil {
+			release()
+		}
+	}()
 	offer, ok := m.checkOffer(req, tx)
 	if !ok {
 		return
@@ -115,6 +143,7 @@ func (m *Manager) incoming(req *sip.Request, tx sip.ServerTransaction) {
 		partner = m.cfg.Partner(req)
 	}
 	c := m.newCall(Incoming, partner)
+	c.release, release = release, nil
 	c.uas, c.dialogID, c.callID = dlg, dlg.ID, callIDOf(req)
 	c.from, c.to = req.From().Address, req.To().Address
 	if h := req.GetHeader("Conversation-ID"); h != nil {
@@ -229,12 +258,15 @@ func (m *Manager) prepare(c *Call, offer msrpsdp.Description) (int, []byte, erro
 }
 
 // final answers with a non-2xx status, with the Warning of an SDP error
-// (RFC 3261 section 20.43).
+// in the peer's offer (RFC 3261 section 20.43). The Warning says which
+// line is wrong and why in our words; the cause under it (a parser's Go
+// error) and faults in our own media stay in our logs.
 func (m *Manager) final(tx sip.ServerTransaction, req *sip.Request, code int, err error) {
 	var hdrs []sip.Header
 	var se *msrpsdp.Error
-	if errors.As(err, &se) {
-		hdrs = append(hdrs, sip.NewHeader("Warning", se.Warning(m.agent(req))))
+	if errors.As(err, &se) && !se.Local {
+		peer := msrpsdp.Error{Field: se.Field, Reason: se.Reason, Warn: se.Warn}
+		hdrs = append(hdrs, sip.NewHeader("Warning", peer.Warning(m.agent(req))))
 	}
 	m.respond(tx, req, code, sipstack.ReasonPhrase(code), hdrs...)
 }
