@@ -29,6 +29,10 @@ func (r *Refusal) SMPPStatus() uint32 { return r.SMPP }
 // MSRPStatus answers an MSRP SEND (session.Reject semantics).
 func (r *Refusal) MSRPStatus() int { return r.MSRP }
 
+// SIPWarning is the text of the Warning header of a refused MESSAGE:
+// the refusal's own reason, which names no internal detail.
+func (r *Refusal) SIPWarning() string { return r.Reason }
+
 // The refusals. ESME_RX_T_APPN and 503 ask the sender to try again
 // later; the others are final.
 var (

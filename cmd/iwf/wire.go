@@ -365,9 +365,15 @@ func (d *daemon) snapshot(ctx context.Context) status.Snapshot {
 		s.Store.OK, s.Store.Error = false, err.Error()
 	}
 	s.Listeners = append(s.Listeners, status.Listener{Name: "msrp", Addr: d.msrpLn.Addr().String()})
+	sipStats := d.stack.Stats()
 	for _, tp := range []string{"udp", "tcp", "tls"} {
 		if a := d.stack.Addr(tp); a != nil {
-			s.Listeners = append(s.Listeners, status.Listener{Name: "sip-" + tp, Addr: a.String()})
+			l := status.Listener{Name: "sip-" + tp, Addr: a.String()}
+			if cs, ok := sipStats[tp]; ok {
+				l.Connections = &status.Connections{Open: cs.Open, Accepted: cs.Accepted, Refused: cs.Refused, AcceptErrors: cs.AcceptErrors,
+					Closed: map[string]uint64{"no_request": cs.ClosedNoRequest, "idle": cs.ClosedIdle, "write_stalled": cs.ClosedStalled}}
+			}
+			s.Listeners = append(s.Listeners, l)
 		}
 	}
 	if d.smppSrv != nil {
