@@ -409,9 +409,10 @@ type Stats struct {
 	// ClosedBindTimeout counts accepted connections closed because no
 	// request bound a session within BindTimeout; ClosedIdle those closed
 	// after IdleTimeout without traffic; ClosedSlowReader those whose peer
-	// stopped reading (write queue full, or a write blocked for a
-	// transaction timeout); ClosedMalformed those closed for input that
-	// could not be answered (framing lost, a request without paths).
+	// stopped reading (a write blocked for TransactionTimeout, the write
+	// queue full and reading paused meanwhile); ClosedMalformed those
+	// closed for input that could not be answered (framing lost, a
+	// request without paths).
 	ClosedBindTimeout uint64 `json:"closed_bind_timeout"`
 	ClosedIdle        uint64 `json:"closed_idle"`
 	ClosedSlowReader  uint64 `json:"closed_slow_reader"`
