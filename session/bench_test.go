@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"iwf/session"
+	"iwf/session/msrp"
 	"iwf/session/msrptest"
 )
 
@@ -139,5 +140,52 @@ func BenchmarkIdleSessionMemory(b *testing.B) {
 		for _, s := range sessions {
 			s.Close()
 		}
+	}
+}
+
+// BenchmarkReceiveSmallMessages: one-chunk text messages from a raw peer
+// on one session, kept in memory (parse, route, reassemble, handler,
+// 200): 64 in flight, the peer reading and dropping the responses.
+func BenchmarkReceiveSmallMessages(b *testing.B) {
+	ep := msrptest.NewEndpoint(b, session.Config{})
+	ctx := context.Background()
+	got := make(chan struct{}, 128)
+	s, err := ep.NewSession(ctx, session.SessionOptions{Handler: session.HandlerFuncs{
+		Message: func(context.Context, *session.Session, *session.Message) error {
+			got <- struct{}{}
+			return nil
+		}}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	peer := msrp.URI{Host: "127.0.0.1", Port: 9, SessionID: "benchpeer", Transport: "tcp"}
+	if err := s.Connect(ctx, []msrp.URI{peer}, false); err != nil {
+		b.Fatal(err)
+	}
+	p := msrptest.Dial(b, s.LocalURI().Addr())
+	go io.Copy(io.Discard, p.Conn) // ends with the connection
+	body := []byte("Hey Bob, are you there?")
+	f := msrp.Frame{Method: msrp.MethodSEND, TransactionID: "tid00001", MessageID: "msg00001",
+		ToPath: s.LocalURI().String(), FromPath: peer.String(), ContentType: "text/plain",
+		ByteRange: msrp.ByteRange{Start: 1, End: int64(len(body)), Total: int64(len(body))}, Body: body, Flag: msrp.FlagEnd}
+	frame, err := msrp.AppendFrame(nil, &f)
+	if err != nil {
+		b.Fatal(err)
+	}
+	const inFlight = 64
+	for range inFlight {
+		if _, err := p.Conn.Write(frame); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := p.Conn.Write(frame); err != nil {
+			b.Fatal(err)
+		}
+		<-got
+	}
+	for range inFlight {
+		<-got
 	}
 }

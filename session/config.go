@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"iwf/internal/cfgerr"
+	"iwf/internal/listener"
 	"iwf/session/msrp"
 )
 
@@ -50,14 +51,46 @@ type Config struct {
 	// MaxIncomplete bounds the messages a session reassembles at once
 	// (default 16).
 	MaxIncomplete int `yaml:"max_incomplete"`
+	// MaxIncompleteBytes bounds the bytes one session holds for messages
+	// it reassembles in memory (default 128 MiB, and never below
+	// MaxMessageSize when that is zero-filled); a chunk beyond it is
+	// answered 413 and its message dropped. Memory follows the bytes
+	// received, never a Byte-Range a peer claims.
+	MaxIncompleteBytes int64 `yaml:"max_incomplete_bytes"`
+	// MaxIncompleteBytesTotal is the same bound for all sessions of the
+	// endpoint together (default 256 MiB, and never below
+	// MaxIncompleteBytes when that is zero-filled).
+	MaxIncompleteBytesTotal int64 `yaml:"max_incomplete_bytes_total"`
 	// IncompleteTimeout drops a partly received message when no chunk
 	// arrived for this long (default 2 minutes).
 	IncompleteTimeout time.Duration `yaml:"incomplete_timeout"`
 	// ConnectTimeout bounds a TCP/TLS connect (default 10 s).
 	ConnectTimeout time.Duration `yaml:"connect_timeout"`
 	// BindTimeout is how long a passive session waits for the peer's
-	// first request (default 30 s).
+	// first request, and how long an accepted connection may go without
+	// a request that binds it to a session (default 30 s): one that sends
+	// nothing, or nothing valid for one of our sessions, is closed then.
 	BindTimeout time.Duration `yaml:"bind_timeout"`
+	// IdleTimeout closes a connection on which no frame went either way
+	// for this long, failing its sessions (default 10 min). It should be
+	// longer than the idle BYE of the sessions above. The relay
+	// connection, which must stay up for the relay to reach us, is exempt.
+	IdleTimeout time.Duration `yaml:"idle_timeout"`
+	// MaxWriteQueue bounds the bytes of responses, REPORTs and other
+	// frames of our own waiting to be written on one connection (default
+	// 256 KiB). At the bound we stop reading the peer's requests until
+	// the writer has made room, so TCP holds the peer back; one that does
+	// not read at all is cut off when a write has waited
+	// TransactionTimeout. Message chunks are not counted: their senders
+	// wait for the writer.
+	MaxWriteQueue int `yaml:"max_write_queue"`
+	// Budget caps accepted connections, in all and per source address
+	// (keys max_connections, default 10000, and max_per_source, default
+	// none: peers behind one SBC share its address). The Endpoint does
+	// not apply it: whoever opens the listener wraps it with
+	// listener.Wrap(ln, cfg.Budget, log) and hands that to Serve, whose
+	// Stats then include its refusals. Zero means no cap.
+	Budget listener.Budget `yaml:",inline"`
 	// Limits are the parser limits (default msrp.DefaultLimits); their
 	// keys sit beside the others.
 	Limits msrp.Limits `yaml:",inline"`
@@ -105,7 +138,13 @@ func DefaultConfig() Config {
 		IncompleteTimeout:  2 * time.Minute,
 		ConnectTimeout:     10 * time.Second,
 		BindTimeout:        30 * time.Second,
+		IdleTimeout:        10 * time.Minute,
+		MaxWriteQueue:      256 << 10,
 		Limits:             msrp.DefaultLimits,
+		Budget:             listener.Budget{MaxConnections: 10000},
+
+		MaxIncompleteBytes:      128 << 20,
+		MaxIncompleteBytesTotal: 256 << 20,
 	}
 }
 
@@ -124,6 +163,12 @@ func (c Config) withDefaults() Config {
 	c.IncompleteTimeout = cmp.Or(c.IncompleteTimeout, d.IncompleteTimeout)
 	c.ConnectTimeout = cmp.Or(c.ConnectTimeout, d.ConnectTimeout)
 	c.BindTimeout = cmp.Or(c.BindTimeout, d.BindTimeout)
+	c.IdleTimeout = cmp.Or(c.IdleTimeout, d.IdleTimeout)
+	c.MaxWriteQueue = cmp.Or(c.MaxWriteQueue, d.MaxWriteQueue)
+	// The byte bounds never fall below what one message of max-size
+	// needs, so raising max-size alone keeps a valid configuration.
+	c.MaxIncompleteBytes = cmp.Or(c.MaxIncompleteBytes, max(d.MaxIncompleteBytes, c.MaxMessageSize))
+	c.MaxIncompleteBytesTotal = cmp.Or(c.MaxIncompleteBytesTotal, max(d.MaxIncompleteBytesTotal, c.MaxIncompleteBytes))
 	c.Limits.MaxHeaderBytes = cmp.Or(c.Limits.MaxHeaderBytes, d.Limits.MaxHeaderBytes)
 	c.Limits.MaxHeaders = cmp.Or(c.Limits.MaxHeaders, d.Limits.MaxHeaders)
 	c.Limits.MaxNonSendBody = cmp.Or(c.Limits.MaxNonSendBody, d.Limits.MaxNonSendBody)
@@ -160,12 +205,16 @@ func (c Config) Validate() error {
 		{"bind_timeout", int64(c.BindTimeout)},
 		{"chunk_size", int64(c.ChunkSize)},
 		{"connect_timeout", int64(c.ConnectTimeout)},
+		{"idle_timeout", int64(c.IdleTimeout)},
 		{"incomplete_timeout", int64(c.IncompleteTimeout)},
 		{"max_chunk", c.Limits.MaxChunk},
 		{"max_header_bytes", int64(c.Limits.MaxHeaderBytes)},
 		{"max_headers", int64(c.Limits.MaxHeaders)},
 		{"max_incomplete", int64(c.MaxIncomplete)},
+		{"max_incomplete_bytes", c.MaxIncompleteBytes},
+		{"max_incomplete_bytes_total", c.MaxIncompleteBytesTotal},
 		{"max_message_size", c.MaxMessageSize},
+		{"max_write_queue", int64(c.MaxWriteQueue)},
 		{"solo_chunk_size", int64(c.SoloChunkSize)},
 		{"transaction_timeout", int64(c.TransactionTimeout)},
 		{"window", int64(c.Window)},
@@ -179,6 +228,23 @@ func (c Config) Validate() error {
 	}
 	if c.Limits.MaxHeaderBytes < 1024 {
 		bad("max_header_bytes", "%d is too small for real paths (at least 1024)", c.Limits.MaxHeaderBytes)
+	}
+	if c.MaxIncompleteBytes > 0 && c.MaxIncompleteBytes < c.MaxMessageSize {
+		bad("max_incomplete_bytes", "%d is below max_message_size %d: such a message could never be reassembled", c.MaxIncompleteBytes, c.MaxMessageSize)
+	}
+	if c.MaxIncompleteBytesTotal > 0 && c.MaxIncompleteBytesTotal < c.MaxIncompleteBytes {
+		bad("max_incomplete_bytes_total", "%d is below max_incomplete_bytes %d", c.MaxIncompleteBytesTotal, c.MaxIncompleteBytes)
+	}
+	if c.MaxWriteQueue > 0 && c.MaxWriteQueue < c.Limits.MaxHeaderBytes {
+		// A response repeats the request's paths, which the header limit
+		// bounds: a queue that cannot hold one would cut off every peer.
+		bad("max_write_queue", "%d is below max_header_bytes %d", c.MaxWriteQueue, c.Limits.MaxHeaderBytes)
+	}
+	if c.Budget.MaxConnections < 0 {
+		bad("max_connections", "%d is negative", c.Budget.MaxConnections)
+	}
+	if c.Budget.MaxPerSource < 0 {
+		bad("max_per_source", "%d is negative", c.Budget.MaxPerSource)
 	}
 	if r := c.Relay; r != nil {
 		if _, err := msrp.ParseURI(r.URI); err != nil {

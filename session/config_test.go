@@ -52,6 +52,13 @@ func TestConfigValidate(t *testing.T) {
 		{"solo below chunk", func(c *session.Config) { c.ChunkSize, c.SoloChunkSize = 4096, 1024 }, []string{"solo_chunk_size"}, "below chunk_size 4096"},
 		{"header bytes", func(c *session.Config) { c.Limits.MaxHeaderBytes = 512 }, []string{"max_header_bytes"}, "at least 1024"},
 		{"no header bytes", func(c *session.Config) { c.Limits.MaxHeaderBytes = 0 }, []string{"max_header_bytes", "max_header_bytes"}, "must be positive"},
+		{"idle timeout", func(c *session.Config) { c.IdleTimeout = 0 }, []string{"idle_timeout"}, "must be positive"},
+		{"write queue below a frame", func(c *session.Config) { c.MaxWriteQueue = 4096 }, []string{"max_write_queue"}, "below max_header_bytes 16384"},
+		{"incomplete bytes below max-size", func(c *session.Config) { c.MaxIncompleteBytes = c.MaxMessageSize - 1 }, []string{"max_incomplete_bytes"}, "could never be reassembled"},
+		{"incomplete total below per session", func(c *session.Config) { c.MaxIncompleteBytesTotal = c.MaxIncompleteBytes / 2 }, []string{"max_incomplete_bytes_total"}, "below max_incomplete_bytes"},
+		{"no incomplete bytes", func(c *session.Config) { c.MaxIncompleteBytes, c.MaxIncompleteBytesTotal = 0, 0 }, []string{"max_incomplete_bytes", "max_incomplete_bytes_total"}, "must be positive"},
+		{"negative budget", func(c *session.Config) { c.Budget.MaxConnections, c.Budget.MaxPerSource = -1, -2 }, []string{"max_connections", "max_per_source"}, "negative"},
+		{"no budget", func(c *session.Config) { c.Budget.MaxConnections = 0 }, nil, ""},
 		{"relay uri", func(c *session.Config) {
 			c.Relay = &session.RelayConfig{URI: "http://x", Username: "u", Password: "p"}
 		}, []string{"relay.uri"}, ""},
@@ -88,6 +95,8 @@ func TestNewEndpointConfig(t *testing.T) {
 		{"zero with a host", session.Config{Host: "127.0.0.1"}, ""},
 		{"large shared chunks", session.Config{Host: "127.0.0.1", ChunkSize: 1 << 20}, ""},
 		{"relay without expiry", session.Config{Host: "127.0.0.1", Relay: &session.RelayConfig{URI: "msrp://127.0.0.1:1;tcp", Username: "u", Password: "p"}}, ""},
+		{"large max-size raises the reassembly bounds", session.Config{Host: "127.0.0.1", MaxMessageSize: 1 << 30}, ""},
+		{"incomplete bytes below max-size", session.Config{Host: "127.0.0.1", MaxMessageSize: 1 << 30, MaxIncompleteBytes: 1 << 20}, "max_incomplete_bytes"},
 		{"no host", session.Config{}, "host"},
 		{"solo below chunk", session.Config{Host: "127.0.0.1", ChunkSize: 4096, SoloChunkSize: 1024}, "solo_chunk_size"},
 		{"negative window", session.Config{Host: "127.0.0.1", Window: -1}, "window"},

@@ -8,8 +8,10 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"iwf/session/msrp"
@@ -28,17 +30,26 @@ type conn struct {
 	ctx    context.Context // cancelled when the connection ends
 	cancel context.CancelFunc
 
+	// activity counts frames read and written and body runs read; the
+	// reaper calls the connection idle when it stops moving.
+	activity atomic.Uint64
+
 	mu      sync.Mutex
-	cond    *sync.Cond
+	cond    *sync.Cond  // the writer waits for frames
+	room    *sync.Cond  // control frames wait for room in the queue
 	control [][]byte    // responses, REPORTs, bodiless SENDs, AUTH: written first
+	queued  int         // bytes in control, bounded by MaxWriteQueue
 	ready   []*outChunk // message chunks, one per sending message: round robin
 	senders int         // messages being sent on this connection
 	tx      map[string]*transaction
 	bound   map[*Session]struct{}
-	closed  bool
-	keep    bool // a relay connection: stays open without sessions
-	err     error
-	done    chan struct{}
+	// unboundSince is when an accepted connection was opened or lost its
+	// last session; zero while it carries one, and for dialed ones.
+	unboundSince time.Time
+	closed       bool
+	keep         bool // a relay connection: stays open without sessions
+	err          error
+	done         chan struct{}
 }
 
 // transaction is a request awaiting its response.
@@ -72,7 +83,11 @@ func newConn(e *Endpoint, nc net.Conn, key string) *conn {
 		bound:  make(map[*Session]struct{}),
 		done:   make(chan struct{}),
 	}
+	if key == "" {
+		c.unboundSince = e.now()
+	}
 	c.cond = sync.NewCond(&c.mu)
+	c.room = sync.NewCond(&c.mu)
 	return c
 }
 
@@ -84,7 +99,14 @@ func (c *conn) run() {
 	go func() {
 		defer wg.Done()
 		if err := c.writeLoop(); err != nil {
-			c.close(fmt.Errorf("%w: write: %w", ErrConnLost, err))
+			var counter *atomic.Uint64
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				// A write that waited a whole transaction timeout: the
+				// peer does not read (its queue is full by now, and the
+				// reader paused).
+				counter = &c.ep.stats.closedSlowReader
+			}
+			c.closeCounted(fmt.Errorf("%w: write: %w", ErrConnLost, err), counter)
 		}
 	}()
 	go func() {
@@ -97,7 +119,13 @@ func (c *conn) run() {
 	} else {
 		err = fmt.Errorf("%w: %w", ErrConnLost, err)
 	}
-	c.close(err)
+	var counter *atomic.Uint64
+	if errors.Is(err, msrp.ErrFraming) {
+		// Counted only when the peer's input ended the connection, not
+		// when a read failed because we had closed it.
+		counter = &c.ep.stats.closedMalformed
+	}
+	c.closeCounted(err, counter)
 	wg.Wait()
 	c.log.Debug("msrp connection down", "error", c.err)
 }
@@ -110,11 +138,19 @@ func (c *conn) isClosed() bool {
 
 // close ends the connection: pending transactions fail, bound sessions
 // fail with err, the socket closes. Safe to call more than once.
-func (c *conn) close(err error) {
+func (c *conn) close(err error) { c.closeCounted(err, nil) }
+
+// closeCounted closes the connection and, when this call is the one that
+// closes it, adds one to counter (if not nil) before the peer can see
+// the close.
+func (c *conn) closeCounted(err error, counter *atomic.Uint64) {
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
 		return
+	}
+	if counter != nil {
+		counter.Add(1)
 	}
 	if err == nil {
 		err = ErrClosed
@@ -131,7 +167,10 @@ func (c *conn) close(err error) {
 	ready := c.ready
 	c.ready = nil
 	c.control = nil
+	c.ep.stats.queuedBytes.Add(-int64(c.queued))
+	c.queued = 0
 	c.cond.Broadcast()
+	c.room.Broadcast()
 	close(c.done)
 	c.mu.Unlock()
 
@@ -148,6 +187,13 @@ func (c *conn) close(err error) {
 	}
 }
 
+// closeFor closes the connection for one of our reasons, counted in
+// counter.
+func (c *conn) closeFor(reason error, counter *atomic.Uint64) {
+	c.log.Info("msrp connection closing", "reason", reason.Error())
+	c.closeCounted(fmt.Errorf("%w: %w", ErrConnLost, reason), counter)
+}
+
 // bind attaches s to this connection; it reports false when closed.
 func (c *conn) bind(s *Session) bool {
 	c.mu.Lock()
@@ -156,6 +202,7 @@ func (c *conn) bind(s *Session) bool {
 		return false
 	}
 	c.bound[s] = struct{}{}
+	c.unboundSince = time.Time{}
 	return true
 }
 
@@ -164,6 +211,11 @@ func (c *conn) unbind(s *Session) {
 	defer c.mu.Unlock()
 	if c.bound != nil {
 		delete(c.bound, s)
+		if c.key == "" && len(c.bound) == 0 {
+			// An accepted connection left without sessions has a bind
+			// timeout again to carry a new one.
+			c.unboundSince = c.ep.now()
+		}
 	}
 }
 
@@ -185,21 +237,36 @@ func (c *conn) enqueueChunk(ch *outChunk, tid string, resolve func(int, string, 
 // control frame, which goes ahead of chunks. With resolve it registers
 // the transaction tid before the writer can see the frame, so that the
 // response always finds it.
+//
+// Control frames are bounded by MaxWriteQueue: they are what a peer's
+// requests make us write, and a peer that keeps sending but never reads
+// would otherwise grow the queue without end. One that would pass the
+// bound waits for the writer to make room (a lone frame always fits).
+// Waiting there, the reader stops reading, so TCP holds the peer back: a
+// fast peer that reads is slowed, and one that does not read is cut off
+// when the writer's blocked write fails at its deadline.
 func (c *conn) queue(control []byte, ch *outChunk, tid string, resolve func(int, string, *msrp.Frame)) error {
 	c.mu.Lock()
-	defer c.mu.Unlock()
+	for ch == nil && !c.closed && c.queued > 0 && c.queued+len(control) > c.ep.cfg.MaxWriteQueue {
+		c.room.Wait()
+	}
 	if c.closed {
-		return c.err
+		err := c.err
+		c.mu.Unlock()
+		return err
 	}
 	if resolve != nil {
-		c.tx[tid] = &transaction{deadline: time.Now().Add(c.ep.cfg.TransactionTimeout), resolve: resolve}
+		c.tx[tid] = &transaction{deadline: c.ep.now().Add(c.ep.cfg.TransactionTimeout), resolve: resolve}
 	}
 	if ch != nil {
 		c.ready = append(c.ready, ch)
 	} else {
 		c.control = append(c.control, control)
+		c.queued += len(control)
+		c.ep.stats.queued(len(control), c.queued)
 	}
 	c.cond.Signal()
+	c.mu.Unlock()
 	return nil
 }
 
@@ -260,6 +327,9 @@ func (c *conn) writeLoop() error {
 			buf = c.control[0]
 			c.control[0] = nil
 			c.control = c.control[1:]
+			c.queued -= len(buf)
+			c.ep.stats.queuedBytes.Add(-int64(len(buf)))
+			c.room.Broadcast()
 		} else {
 			ch = c.ready[0]
 			c.ready[0] = nil
@@ -267,6 +337,7 @@ func (c *conn) writeLoop() error {
 			buf, data, tail = ch.buf, ch.data, ch.tail
 		}
 		c.mu.Unlock()
+		c.activity.Add(1)
 		if bw.Available() < len(buf)+len(data)+len(tail) {
 			_ = c.nc.SetWriteDeadline(time.Now().Add(timeout))
 		}
@@ -288,16 +359,21 @@ func (c *conn) writeLoop() error {
 }
 
 // reapLoop fails transactions that outlived their timeout with a local
-// 408 and drops stale partial messages.
+// 408, drops stale partial messages, and closes the connection when it
+// stayed without a session past the bind timeout (accepted ones) or
+// without traffic past the idle timeout.
 func (c *conn) reapLoop() {
-	period := min(time.Second, c.ep.cfg.TransactionTimeout/4)
+	cfg := &c.ep.cfg
+	period := min(time.Second, cfg.TransactionTimeout/4, cfg.BindTimeout/2, cfg.IdleTimeout/2)
 	t := time.NewTicker(period)
 	defer t.Stop()
+	seen, movedAt := c.activity.Load(), c.ep.now()
 	for {
 		select {
 		case <-c.done:
 			return
-		case now := <-t.C:
+		case <-t.C:
+			now := c.ep.now()
 			var expired []*transaction
 			var sessions []*Session
 			c.mu.Lock()
@@ -310,12 +386,23 @@ func (c *conn) reapLoop() {
 			for s := range c.bound {
 				sessions = append(sessions, s)
 			}
+			keep, unbound := c.keep, c.unboundSince
 			c.mu.Unlock()
 			for _, tx := range expired {
 				tx.resolve(408, statusComment(408), nil)
 			}
 			for _, s := range sessions {
 				s.expireIncomplete(now)
+			}
+			if !unbound.IsZero() && now.Sub(unbound) >= cfg.BindTimeout {
+				c.closeFor(errBindTimeout, &c.ep.stats.closedBindTimeout)
+				return
+			}
+			if n := c.activity.Load(); n != seen {
+				seen, movedAt = n, now
+			} else if !keep && now.Sub(movedAt) >= cfg.IdleTimeout {
+				c.closeFor(errIdle, &c.ep.stats.closedIdle)
+				return
 			}
 		}
 	}
@@ -326,11 +413,17 @@ func (c *conn) readLoop() error {
 	var f msrp.Frame
 	for {
 		hasBody, err := rd.Next(&f)
+		c.activity.Add(1)
 		if err != nil {
 			if errors.Is(err, io.EOF) || errors.Is(err, msrp.ErrFraming) {
 				return err
 			}
 			c.log.Info("msrp request rejected", "error", err, "tid", f.TransactionID)
+			// Answered right away (the reader reports the fault before
+			// the rest of the frame): 400 for an unintelligible request,
+			// 413 for one past a size limit (RFC 4975 section 10). A
+			// broken response is dropped: nobody waits for an answer to
+			// it.
 			if f.IsRequest() {
 				code := msrp.StatusOf(err)
 				c.respond(&f, code, statusComment(code))
@@ -370,7 +463,9 @@ func (c *conn) handleResponse(f *msrp.Frame) {
 
 // respond answers req unless its Failure-Report forbids it (RFC 4975
 // section 7.2: "no" means no responses at all, "partial" only failures)
-// or it is a REPORT, which is never answered.
+// or it is a REPORT, which is never answered. A request that must be
+// answered but lacks the paths to address the answer closes the
+// connection: a peer never waits in silence on an open one.
 func (c *conn) respond(req *msrp.Frame, code int, comment string) {
 	if req.Method == msrp.MethodREPORT || req.FailureReport == msrp.ReportNo ||
 		(req.FailureReport == msrp.ReportPartial && code == 200) {
@@ -387,12 +482,15 @@ func (c *conn) respond(req *msrp.Frame, code int, comment string) {
 		FromPath:      firstField(req.ToPath),
 	}
 	if resp.ToPath == "" || resp.FromPath == "" {
-		return // nothing to address it to; the request was unparseable
+		c.closeFor(errUnanswered, &c.ep.stats.closedMalformed)
+		return
 	}
 	buf, err := msrp.AppendFrame(make([]byte, 0, 64+len(resp.ToPath)+len(resp.FromPath)), &resp)
-	if err == nil {
-		_ = c.sendControl(buf)
+	if err != nil {
+		c.closeFor(errUnanswered, &c.ep.stats.closedMalformed)
+		return
 	}
+	_ = c.sendControl(buf)
 }
 
 // route finds the session a request is for and checks that it may use

@@ -14,7 +14,9 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+	"time"
 
+	"iwf/internal/listener"
 	"iwf/session/msrp"
 )
 
@@ -30,10 +32,22 @@ type Endpoint struct {
 	dialed    map[string]*conn    // reusable outbound connections by scheme+address
 	conns     map[*conn]struct{}  // every live connection
 	listeners map[net.Listener]struct{}
+	guards    []listenerStats // served listeners that count their own refusals
 	closed    bool
 	wg        sync.WaitGroup
 	done      chan struct{}
 	stats     counters
+	// clock, when set (by tests), replaces time.Now for the deadlines
+	// the reapers keep: bind, idle, transactions, incomplete messages.
+	clock atomic.Pointer[func() time.Time]
+}
+
+// now is the time for the reapers' deadlines.
+func (e *Endpoint) now() time.Time {
+	if f := e.clock.Load(); f != nil {
+		return (*f)()
+	}
+	return time.Now()
 }
 
 // NewEndpoint returns an Endpoint; it starts nothing until Serve or a
@@ -63,9 +77,18 @@ func NewEndpoint(cfg Config) (*Endpoint, error) {
 	return e, nil
 }
 
+// listenerStats is what a *listener.Listener tells about itself.
+type listenerStats interface{ Stats() listener.Stats }
+
 // Serve accepts MSRP connections on ln (plain TCP, or a TLS listener for
 // msrps) until ctx is cancelled or the endpoint is closed. The listener is
 // closed on return.
+//
+// A transient accept error (out of descriptors, an aborted handshake:
+// listener.Transient) never ends Serve: it waits, from 5 ms doubling up
+// to a second, and accepts again. Serve returns an error only when ln
+// fails for good. When ln is a *listener.Listener (Config.Budget), its
+// refusals and waits are added to Stats.
 func (e *Endpoint) Serve(ctx context.Context, ln net.Listener) error {
 	e.mu.Lock()
 	if e.closed {
@@ -79,6 +102,9 @@ func (e *Endpoint) Serve(ctx context.Context, ln net.Listener) error {
 		}
 	}
 	e.listeners[ln] = struct{}{}
+	if g, ok := ln.(listenerStats); ok {
+		e.guards = append(e.guards, g)
+	}
 	e.mu.Unlock()
 
 	stop := context.AfterFunc(ctx, func() { ln.Close() })
@@ -89,6 +115,7 @@ func (e *Endpoint) Serve(ctx context.Context, ln net.Listener) error {
 		e.mu.Unlock()
 		ln.Close()
 	}()
+	var delay time.Duration
 	for {
 		nc, err := ln.Accept()
 		if err != nil {
@@ -100,16 +127,38 @@ func (e *Endpoint) Serve(ctx context.Context, ln net.Listener) error {
 			if ctx.Err() != nil {
 				return nil
 			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				continue
+			if !listener.Transient(err) {
+				return fmt.Errorf("session: accept: %w", err)
 			}
-			return fmt.Errorf("session: accept: %w", err)
+			e.stats.acceptErrors.Add(1)
+			delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+			e.log.Warn("msrp accept", "addr", ln.Addr().String(), "error", err, "retry_in", delay)
+			if !e.wait(ctx, delay) {
+				return nil
+			}
+			continue
 		}
+		delay = 0
 		if _, err := e.startConn(nc, ""); err != nil {
 			nc.Close()
+			continue
 		}
+		e.stats.connsAccepted.Add(1)
 	}
+}
+
+// wait sleeps for d; it reports false when ctx or the endpoint ended
+// first.
+func (e *Endpoint) wait(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+	case <-e.done:
+	}
+	return false
 }
 
 // Close stops listeners, fails every session and connection, and waits
@@ -296,6 +345,8 @@ func (e *Endpoint) startConn(nc net.Conn, key string) (*conn, error) {
 // without the endpoint lock.
 type counters struct {
 	connsOpened      atomic.Uint64
+	connsAccepted    atomic.Uint64
+	acceptErrors     atomic.Uint64
 	connectFailures  atomic.Uint64
 	sessionsOpened   atomic.Uint64
 	messagesSent     atomic.Uint64
@@ -306,13 +357,45 @@ type counters struct {
 	bytesReceived    atomic.Uint64
 	sendFailures     atomic.Uint64
 	rejected         atomic.Uint64
+
+	closedBindTimeout atomic.Uint64
+	closedIdle        atomic.Uint64
+	closedSlowReader  atomic.Uint64
+	closedMalformed   atomic.Uint64
+
+	queuedBytes     atomic.Int64 // control bytes awaiting writers, all connections
+	queuePeak       atomic.Int64 // the most one connection ever had queued
+	incompleteBytes atomic.Int64 // bytes held for partial messages, all sessions
+}
+
+// queued counts n control bytes queued on a connection that now has
+// connQueued.
+func (c *counters) queued(n, connQueued int) {
+	c.queuedBytes.Add(int64(n))
+	for {
+		peak := c.queuePeak.Load()
+		if int64(connQueued) <= peak || c.queuePeak.CompareAndSwap(peak, int64(connQueued)) {
+			return
+		}
+	}
 }
 
 // Stats is a snapshot for the status endpoint.
 type Stats struct {
-	Connections      int    `json:"connections"`
-	Sessions         int    `json:"sessions"`
-	ConnsOpened      uint64 `json:"conns_opened"`
+	// Connections is the connections open now, accepted and dialed;
+	// Sessions the sessions open now.
+	Connections int `json:"connections"`
+	Sessions    int `json:"sessions"`
+	// ConnsOpened counts connections since the start, accepted and
+	// dialed; ConnsAccepted those accepted by Serve.
+	ConnsOpened   uint64 `json:"conns_opened"`
+	ConnsAccepted uint64 `json:"conns_accepted"`
+	// ConnsRefused counts connections closed at once for the listener's
+	// budget (Config.Budget), when Serve was handed a *listener.Listener.
+	ConnsRefused uint64 `json:"conns_refused"`
+	// AcceptErrors counts transient accept failures waited out, by Serve
+	// and by the listeners it was handed.
+	AcceptErrors     uint64 `json:"accept_errors"`
 	ConnectFailures  uint64 `json:"connect_failures"`
 	SessionsOpened   uint64 `json:"sessions_opened"`
 	MessagesSent     uint64 `json:"messages_sent"`
@@ -323,20 +406,53 @@ type Stats struct {
 	BytesReceived    uint64 `json:"bytes_received"`
 	SendFailures     uint64 `json:"send_failures"`
 	Rejected         uint64 `json:"rejected"`
+	// ClosedBindTimeout counts accepted connections closed because no
+	// request bound a session within BindTimeout; ClosedIdle those closed
+	// after IdleTimeout without traffic; ClosedSlowReader those whose peer
+	// stopped reading (a write blocked for TransactionTimeout, the write
+	// queue full and reading paused meanwhile); ClosedMalformed those
+	// closed for input that could not be answered (framing lost, a
+	// request without paths).
+	ClosedBindTimeout uint64 `json:"closed_bind_timeout"`
+	ClosedIdle        uint64 `json:"closed_idle"`
+	ClosedSlowReader  uint64 `json:"closed_slow_reader"`
+	ClosedMalformed   uint64 `json:"closed_malformed"`
+	// WriteQueueBytes is the bytes of responses, REPORTs and other control
+	// frames waiting to be written now, all connections together;
+	// WriteQueuePeak the most one connection ever had waiting (at most
+	// MaxWriteQueue, or one frame).
+	WriteQueueBytes int64 `json:"write_queue_bytes"`
+	WriteQueuePeak  int64 `json:"write_queue_peak"`
+	// IncompleteBytes is the bytes held now for messages being
+	// reassembled in memory, all sessions together (at most
+	// MaxIncompleteBytesTotal).
+	IncompleteBytes int64 `json:"incomplete_bytes"`
 }
 
 // Stats returns the current counters.
 func (e *Endpoint) Stats() Stats {
 	e.mu.Lock()
 	nconns, nsessions := len(e.conns), len(e.sessions)
+	var ls listener.Stats
+	for _, g := range e.guards {
+		st := g.Stats()
+		ls.Refused += st.Refused
+		ls.AcceptErrors += st.AcceptErrors
+	}
 	e.mu.Unlock()
 	s := &e.stats
 	return Stats{
 		Connections: nconns, Sessions: nsessions,
-		ConnsOpened: s.connsOpened.Load(), ConnectFailures: s.connectFailures.Load(), SessionsOpened: s.sessionsOpened.Load(),
+		ConnsOpened: s.connsOpened.Load(), ConnsAccepted: s.connsAccepted.Load(), ConnsRefused: ls.Refused,
+		AcceptErrors:    s.acceptErrors.Load() + ls.AcceptErrors,
+		ConnectFailures: s.connectFailures.Load(), SessionsOpened: s.sessionsOpened.Load(),
 		MessagesSent: s.messagesSent.Load(), MessagesReceived: s.messagesReceived.Load(),
 		ChunksSent: s.chunksSent.Load(), ChunksReceived: s.chunksReceived.Load(),
 		BytesSent: s.bytesSent.Load(), BytesReceived: s.bytesReceived.Load(),
 		SendFailures: s.sendFailures.Load(), Rejected: s.rejected.Load(),
+		ClosedBindTimeout: s.closedBindTimeout.Load(), ClosedIdle: s.closedIdle.Load(),
+		ClosedSlowReader: s.closedSlowReader.Load(), ClosedMalformed: s.closedMalformed.Load(),
+		WriteQueueBytes: s.queuedBytes.Load(), WriteQueuePeak: s.queuePeak.Load(),
+		IncompleteBytes: s.incompleteBytes.Load(),
 	}
 }

@@ -15,6 +15,14 @@ var ErrConnLost = errors.New("session: connection lost")
 // in time.
 var ErrNotBound = errors.New("session: peer did not bind the session")
 
+// Reasons a connection is closed by us; sessions on it fail with them,
+// wrapped with ErrConnLost.
+var (
+	errBindTimeout = errors.New("no request bound a session in time")
+	errIdle        = errors.New("idle")
+	errUnanswered  = errors.New("request without paths to answer it")
+)
+
 // StatusError is an MSRP failure: a non-200 response from the peer, or a
 // local one (408 for a transaction timeout, RFC 4975 section 7.3).
 type StatusError struct {

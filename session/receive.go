@@ -1,6 +1,7 @@
 package session
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -50,15 +51,40 @@ func mediaType(ct string) string {
 }
 
 // inbound is a message being reassembled.
+//
+// Without a sink its content is kept in memory that grows with the bytes
+// received, never with what a Byte-Range claims (a total, an offset far
+// ahead): mem holds what arrived from offset 0 on without a gap, pieces
+// what arrived beyond a gap until the gap fills. Those bytes are charged
+// to the session's and the endpoint's bounds while the message is
+// incomplete.
 type inbound struct {
-	msg     *Message
-	sink    Sink
-	mem     []byte // the default sink
-	total   int64  // Byte-Range total, msrp.Unknown until known
-	size    int64  // known once the '$' chunk arrived, else -1
-	got     ranges
+	msg    *Message
+	sink   Sink
+	mem    []byte
+	pieces []piece // sorted by offset; may overlap
+	total  int64   // Byte-Range total, msrp.Unknown until known
+	size   int64   // known once the '$' chunk arrived, else -1
+	got    ranges
+	// held is the bytes charged; gone marks a message no longer being
+	// reassembled (complete, dropped, refused, expired, session ended),
+	// whose charge was given back. Both are guarded by Session.mu.
+	held    int64
+	gone    bool
 	touched atomic.Int64 // unix nanoseconds of the last chunk
 }
+
+// piece is content received beyond a gap.
+type piece struct {
+	off  int64
+	data []byte
+}
+
+// maxGaps bounds the received intervals of one message: chunks that leave
+// gaps cost a scan of the list each, so a peer sending them byte by byte
+// could otherwise make reassembly quadratic. Real senders send in order
+// or nearly so.
+const maxGaps = 1024
 
 // ranges is a sorted list of received [start, end) byte intervals.
 type ranges [][2]int64
@@ -111,16 +137,26 @@ func (s *Session) receiveChunk(c *conn, f *msrp.Frame, hasBody bool, rd *msrp.Re
 		br = msrp.ByteRange{Start: 1, End: msrp.Unknown, Total: msrp.Unknown}
 	}
 	off := br.Start - 1
-	n, err := s.readBody(in, rd, off, hasBody)
+	in.touched.Store(s.ep.now().UnixNano())
+	n, err := s.readBody(c, in, rd, off, hasBody)
 	if err != nil {
+		// The reader's own faults carry their status: 400 for a broken
+		// body, 413 beyond max_chunk.
+		code := msrp.StatusOf(err)
 		var le *limitErr
-		if errors.As(err, &le) {
-			s.reject(in, 413)
-			c.respond(f, 413, statusComment(413))
-			return
+		switch {
+		case errors.As(err, &le):
+			code = 413
+		case errors.Is(err, errGone):
+			// Dropped while this chunk streamed in: the session ended or
+			// the message timed out.
+			code = 408
+			if s.Err() != nil {
+				code = 481
+			}
 		}
-		s.reject(in, 400)
-		c.respond(f, 400, statusComment(400))
+		s.reject(in, code)
+		c.respond(f, code, statusComment(code))
 		return
 	}
 	s.ep.stats.bytesReceived.Add(uint64(n))
@@ -129,7 +165,12 @@ func (s *Session) receiveChunk(c *conn, f *msrp.Frame, hasBody bool, rd *msrp.Re
 		flag = f.Flag
 	}
 	in.got.add(off, off+n)
-	in.touched.Store(time.Now().UnixNano())
+	if len(in.got) > maxGaps {
+		s.reject(in, 413)
+		c.respond(f, 413, statusComment(413))
+		return
+	}
+	in.touched.Store(s.ep.now().UnixNano())
 	switch flag {
 	case msrp.FlagAbort:
 		// The sender gave up on the message: drop what arrived.
@@ -146,54 +187,160 @@ func (s *Session) receiveChunk(c *conn, f *msrp.Frame, hasBody bool, rd *msrp.Re
 	s.complete(c, f, in)
 }
 
-// limitErr marks content beyond the session's max-size.
-type limitErr struct{ max int64 }
+// limitErr marks content beyond a bound: the session's max-size, or the
+// bytes that may be held for incomplete messages.
+type limitErr struct {
+	what string
+	max  int64
+}
 
-func (e *limitErr) Error() string { return fmt.Sprintf("session: message over max-size %d", e.max) }
+func (e *limitErr) Error() string { return fmt.Sprintf("session: %s over %d bytes", e.what, e.max) }
+
+// errGone stops a chunk of a message dropped while it streamed in.
+var errGone = errors.New("session: message no longer reassembled")
 
 // readBody streams the chunk's body into the message at offset off,
 // straight from the connection's read buffer.
-func (s *Session) readBody(in *inbound, rd *msrp.Reader, off int64, hasBody bool) (int64, error) {
+func (s *Session) readBody(c *conn, in *inbound, rd *msrp.Reader, off int64, hasBody bool) (int64, error) {
 	if !hasBody {
 		return 0, nil
 	}
 	var n int64
+	cur := -1 // the piece this chunk fills, when it lies beyond a gap
 	for {
 		data, err := rd.BodyChunk()
 		if errors.Is(err, io.EOF) {
-			return n, nil
+			break
 		}
 		if err != nil {
 			return n, err
 		}
+		c.activity.Add(1)
 		at := off + n
 		end := at + int64(len(data))
 		if end > s.maxSize {
-			return n, &limitErr{max: s.maxSize}
+			return n, &limitErr{what: "message max-size", max: s.maxSize}
 		}
 		if in.sink != nil {
 			if _, err := in.sink.WriteAt(data, at); err != nil {
 				return n, err
 			}
-		} else {
-			if int64(len(in.mem)) < end {
-				in.mem = growTo(in.mem, end, max(in.total, 0), s.maxSize)
-			}
-			copy(in.mem[at:], data)
+		} else if err := s.store(in, at, data, &cur); err != nil {
+			return n, err
 		}
 		n += int64(len(data))
 	}
+	if in.sink == nil {
+		s.mergePieces(in)
+	}
+	return n, nil
 }
 
-// growTo extends b to length n, doubling capacity to keep appends cheap;
-// a known total (already checked against max-size) is allocated at once.
-func growTo(b []byte, n, total, limit int64) []byte {
-	if int64(cap(b)) >= n {
-		return b[:n]
+// store keeps data, which belongs at offset at, in memory. Content at or
+// before the end of mem extends it (a resend of bytes already there
+// overwrites them); content beyond a gap goes to a piece, which *cur
+// names for the rest of the chunk.
+func (s *Session) store(in *inbound, at int64, data []byte, cur *int) error {
+	have := int64(len(in.mem))
+	if at <= have {
+		k := min(have-at, int64(len(data)))
+		copy(in.mem[at:], data[:k])
+		data = data[k:]
+		if len(data) == 0 {
+			return nil
+		}
+		if err := s.charge(in, int64(len(data))); err != nil {
+			return err
+		}
+		in.mem = appendContent(in.mem, data, in.total, s.maxSize)
+		return nil
 	}
-	nb := make([]byte, n, max(n, min(int64(cap(b))*2, limit), total))
+	if err := s.charge(in, int64(len(data))); err != nil {
+		return err
+	}
+	if *cur >= 0 {
+		// The runs of one chunk are contiguous.
+		in.pieces[*cur].data = append(in.pieces[*cur].data, data...)
+		return nil
+	}
+	i, _ := slices.BinarySearchFunc(in.pieces, at, func(p piece, off int64) int { return cmp.Compare(p.off, off) })
+	in.pieces = slices.Insert(in.pieces, i, piece{off: at, data: slices.Clone(data)})
+	*cur = i
+	return nil
+}
+
+// mergePieces moves into mem the pieces that a chunk made contiguous with
+// it, giving back the charge of their bytes that mem already had.
+func (s *Session) mergePieces(in *inbound) {
+	k := 0
+	for ; k < len(in.pieces) && in.pieces[k].off <= int64(len(in.mem)); k++ {
+		p := in.pieces[k]
+		have := int64(len(in.mem))
+		var added int64
+		if end := p.off + int64(len(p.data)); end > have {
+			in.mem = appendContent(in.mem, p.data[have-p.off:], in.total, s.maxSize)
+			added = end - have
+		}
+		_ = s.charge(in, added-int64(len(p.data))) // a refund: never fails
+	}
+	clear(in.pieces[:k])
+	in.pieces = in.pieces[k:]
+}
+
+// appendContent appends data to b. Capacity grows by doubling with what
+// was received, capped by the message's known total (no copy at the end
+// of an in-order transfer) and its max-size, and never allocated from a
+// claim alone.
+func appendContent(b, data []byte, total, limit int64) []byte {
+	need := len(b) + len(data)
+	if need <= cap(b) {
+		return append(b, data...)
+	}
+	c := int64(max(need, 2*cap(b)))
+	if total >= int64(need) {
+		c = min(c, total)
+	}
+	c = max(min(c, limit), int64(need))
+	nb := make([]byte, len(b), c)
 	copy(nb, b)
-	return nb
+	return append(nb, data...)
+}
+
+// charge counts n more bytes (or gives back -n) held for in, against the
+// session's and the endpoint's bounds on incomplete messages.
+func (s *Session) charge(in *inbound, n int64) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if in.gone {
+		return errGone
+	}
+	if n > 0 {
+		if lim := s.ep.cfg.MaxIncompleteBytes; s.incomplete+n > lim {
+			return &limitErr{what: "session's incomplete messages", max: lim}
+		}
+		if lim := s.ep.cfg.MaxIncompleteBytesTotal; s.ep.stats.incompleteBytes.Add(n) > lim {
+			s.ep.stats.incompleteBytes.Add(-n)
+			return &limitErr{what: "endpoint's incomplete messages", max: lim}
+		}
+	} else {
+		s.ep.stats.incompleteBytes.Add(n)
+	}
+	s.incomplete += n
+	in.held += n
+	return nil
+}
+
+// releaseLocked ends the reassembly of in and gives back its charge; the
+// caller holds s.mu. The reader may still be writing into it: its next
+// charge fails with errGone.
+func (s *Session) releaseLocked(in *inbound) {
+	if in.gone {
+		return
+	}
+	in.gone = true
+	s.incomplete -= in.held
+	s.ep.stats.incompleteBytes.Add(-in.held)
+	in.held = 0
 }
 
 // inboundFor finds or starts the reassembly of f's message, checking the
@@ -239,7 +386,7 @@ func (s *Session) inboundFor(f *msrp.Frame) (*inbound, int, string) {
 		m.FailureReport = msrp.ReportYes
 	}
 	in := &inbound{msg: m, total: total, size: -1}
-	in.touched.Store(time.Now().UnixNano())
+	in.touched.Store(s.ep.now().UnixNano())
 	if s.opts.NewSink != nil {
 		sink, err := s.opts.NewSink(m)
 		if err != nil {
@@ -265,6 +412,7 @@ func (s *Session) rememberRejected(id string, code int) {
 func (s *Session) reject(in *inbound, code int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.releaseLocked(in)
 	if s.inbound != nil {
 		delete(s.inbound, in.msg.ID)
 		s.rememberRejected(in.msg.ID, code)
@@ -274,7 +422,8 @@ func (s *Session) reject(in *inbound, code int) {
 func (s *Session) drop(id string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.inbound != nil {
+	if in, ok := s.inbound[id]; ok {
+		s.releaseLocked(in)
 		delete(s.inbound, id)
 	}
 }
@@ -364,6 +513,7 @@ func (s *Session) expireIncomplete(now time.Time) {
 	for id, in := range s.inbound {
 		if now.Sub(time.Unix(0, in.touched.Load())) > s.ep.cfg.IncompleteTimeout {
 			stale = append(stale, in)
+			s.releaseLocked(in)
 			delete(s.inbound, id)
 		}
 	}

@@ -114,10 +114,13 @@ type Session struct {
 	conn     *conn
 	bound    chan struct{} // closed once a connection is bound
 	inbound  map[string]*inbound
-	rejected map[string]int // Message-ID -> status, for later chunks
-	closed   bool
-	err      error
-	done     chan struct{}
+	// incomplete is the bytes held by inbound, bounded by
+	// Config.MaxIncompleteBytes.
+	incomplete int64
+	rejected   map[string]int // Message-ID -> status, for later chunks
+	closed     bool
+	err        error
+	done       chan struct{}
 }
 
 func newSession(e *Endpoint, local msrp.URI, usePath []msrp.URI, opts SessionOptions) *Session {
@@ -396,6 +399,9 @@ func (s *Session) fail(err error) {
 	s.closed = true
 	s.err = err
 	c := s.conn
+	for _, in := range s.inbound {
+		s.releaseLocked(in)
+	}
 	s.inbound = nil
 	close(s.done)
 	s.mu.Unlock()

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"golang.org/x/sync/errgroup"
 
+	"iwf/internal/listener"
 	"iwf/internal/sipstack"
 	"iwf/internal/status"
 	"iwf/interwork"
@@ -306,6 +307,7 @@ func (d *daemon) buildMSRP(context.Context) error {
 		scfg.Secure = true
 		ln = tls.NewListener(ln, scfg.TLS)
 	}
+	ln = listener.Wrap(ln, scfg.Budget, d.log.With("component", "msrp"))
 	if d.ep, err = session.NewEndpoint(scfg); err != nil {
 		ln.Close()
 		return err

@@ -253,12 +253,73 @@ func TestParseErrors(t *testing.T) {
 			if f.TransactionID != tc.tid {
 				t.Fatalf("tid %q, want %q", f.TransactionID, tc.tid)
 			}
+			// Paths that came before the fault are there to answer it,
+			// whatever the fault (header limits included).
+			if strings.HasPrefix(tc.input, okHead) && (f.ToPath == "" || f.FromPath == "") {
+				t.Fatalf("paths not filled in: To-Path %q, From-Path %q", f.ToPath, f.FromPath)
+			}
 			// The reader stays in step: the next frame parses.
 			var g Frame
 			if err := rd.ReadFrame(&g); err != nil || g.MessageID != "after" {
 				t.Fatalf("next frame: %v %+v", err, g)
 			}
 		})
+	}
+}
+
+// TestFaultBeforeFrameEnds: a frame over a limit, or refused for its
+// headers, is reported as soon as the fault is seen, with its paths, not
+// once the peer has sent the rest of it: a peer that stalls after the
+// fault (here: any read past it fails) still gets its answer.
+func TestFaultBeforeFrameEnds(t *testing.T) {
+	long := strings.Repeat("x", 300)
+	tests := []struct {
+		name   string
+		input  string
+		lim    Limits
+		status int
+	}{
+		{"header line past the limit, unfinished", okHead + "X-Long: " + long, Limits{MaxHeaderBytes: 200}, 400},
+		{"header lines past the limit", okHead + "X-Long: " + long + "\r\nX-More: y", Limits{MaxHeaderBytes: 200}, 400},
+		{"too many headers", okHead + strings.Repeat("X-A: b\r\n", 6), Limits{MaxHeaders: 5}, 400},
+		{"chunk past the limit", okHead + "Content-Type: text/plain\r\n\r\n" + long, Limits{MaxChunk: 50}, 413},
+		{"body without content-type", okHead + "\r\nhello", Limits{}, 400},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			stalled := errors.New("read past the fault")
+			rd := NewReader(io.MultiReader(strings.NewReader(tc.input), iotest.ErrReader(stalled)), tc.lim)
+			var f Frame
+			err := rd.ReadFrame(&f)
+			if err == nil || errors.Is(err, ErrFraming) || StatusOf(err) != tc.status {
+				t.Fatalf("got %v (status %d), want a status %d before the frame ends", err, StatusOf(err), tc.status)
+			}
+			if f.TransactionID != "abcd1234" || f.ToPath == "" || f.FromPath == "" {
+				t.Fatalf("not answerable: %+v", f)
+			}
+			// The rest never comes: the next frame is where the stall shows.
+			if err := rd.ReadFrame(&f); !errors.Is(err, ErrFraming) {
+				t.Fatalf("after the stall: %v", err)
+			}
+		})
+	}
+}
+
+// TestSkipCutHeaderLine: when the header limit cuts a line, the rest of
+// that line is skipped as part of it even when it looks like the end-line.
+func TestSkipCutHeaderLine(t *testing.T) {
+	// Bytes arrive one by one, so the cut falls just past the limit: the
+	// rest of the line is then exactly an end-line.
+	const limit = 200
+	x := strings.Repeat("x", limit+1-len(okHead)-len("X-Long: "))
+	in := okHead + "X-Long: " + x + "-------abcd1234$\r\n" + "-------abcd1234$\r\n" + next
+	rd := NewReader(iotest.OneByteReader(strings.NewReader(in)), Limits{MaxHeaderBytes: limit})
+	var f Frame
+	if err := rd.ReadFrame(&f); StatusOf(err) != 400 || errors.Is(err, ErrFraming) {
+		t.Fatalf("got %v", err)
+	}
+	if err := rd.ReadFrame(&f); err != nil || f.MessageID != "after" {
+		t.Fatalf("next frame: %v %+v", err, f)
 	}
 }
 

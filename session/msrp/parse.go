@@ -57,8 +57,9 @@ const (
 type readerState uint8
 
 const (
-	stateIdle readerState = iota // between frames
-	stateBody                    // inside a body, before its end-line
+	stateIdle        readerState = iota // between frames
+	stateBody                           // inside a body, before its end-line
+	stateSkipHeaders                    // inside headers that broke a limit
 )
 
 // Reader splits an MSRP byte stream into frames. It accepts any split of
@@ -76,6 +77,7 @@ type Reader struct {
 	lines   []int  // offsets in hdr where each header line starts
 	pattern []byte // CRLF + dashes + transaction id: the start of the end-line
 	state   readerState
+	midLine bool // stateSkipHeaders: the cut fell inside a header line
 	flag    byte
 	bodyN   int64
 	bodyMax int64
@@ -96,13 +98,20 @@ func (r *Reader) Flag() byte { return r.flag }
 // Next reads the start line and headers of the next frame into f. It
 // returns hasBody true when a body follows, to be read with Read.
 //
-// A *ParseError or *LimitError that does not wrap ErrFraming leaves the
-// reader after the bad frame, with as much of f filled in as was parsed
-// (at least the transaction id and method or status), so the caller can
-// answer it. Any error wrapping ErrFraming, or io.EOF at a frame boundary,
-// ends the stream.
+// A *ParseError or *LimitError that does not wrap ErrFraming comes with
+// as much of f filled in as was parsed (at least the transaction id and
+// method or status, and the paths when they came before the fault), so
+// the caller can answer it. It is returned as soon as the fault is seen,
+// before the rest of the bad frame arrives, so a peer that stalls after
+// it is still answered; the next call to Next skips that rest. Any error
+// wrapping ErrFraming, or io.EOF at a frame boundary, ends the stream.
 func (r *Reader) Next(f *Frame) (hasBody bool, err error) {
-	if r.state == stateBody {
+	switch r.state {
+	case stateSkipHeaders:
+		if err := r.skipHeaders(); err != nil {
+			return false, err
+		}
+	case stateBody:
 		if err := r.discardBody(); err != nil {
 			return false, err
 		}
@@ -128,10 +137,13 @@ func (r *Reader) Next(f *Frame) (hasBody bool, err error) {
 		ended, err = r.readHeaderLines()
 		if err != nil {
 			if !errors.Is(err, ErrFraming) {
-				// The frame was skipped: give the caller what it needs to
-				// answer it.
-				_ = parseStartLine(string(r.hdr[:r.lines[0]]), f)
-				f.Flag = r.flag
+				// Give the caller what it needs to answer: the start line
+				// and whatever complete headers came before the fault
+				// (the paths, with luck). Their own faults do not matter
+				// here: the frame is refused anyway.
+				partial := string(r.hdr)
+				_ = parseStartLine(partial[:r.lines[0]], f)
+				_ = parseHeaders(partial, r.lines, f)
 			}
 			return false, err
 		}
@@ -161,11 +173,8 @@ func (r *Reader) Next(f *Frame) (hasBody bool, err error) {
 		perr = &ParseError{Offset: len(block), Reason: "body without Content-Type"}
 	}
 	if perr != nil {
-		// Skip the body so the reader stays in step, then report.
-		if err := r.discardBody(); err != nil {
-			return false, err
-		}
-		f.Flag = r.flag
+		// Report at once; the next Next skips the body, so the reader
+		// stays in step without making the answer wait for it.
 		return false, perr
 	}
 	return true, nil
@@ -268,66 +277,89 @@ func (r *Reader) readHeaderLines() (ended bool, err error) {
 			return false, nil
 		}
 		if len(r.lines) > r.lim.MaxHeaders {
-			return false, r.skipAfterHeaderFault(&LimitError{What: limitHeaderCount, Limit: int64(r.lim.MaxHeaders)})
+			r.hdr = r.hdr[:start]
+			return false, r.headerFault(&LimitError{What: limitHeaderCount, Limit: int64(r.lim.MaxHeaders)}, false)
 		}
 		r.lines = append(r.lines, start)
 	}
 }
 
-// readLine appends one CRLF-terminated line to r.hdr and returns it.
+// readLine appends one CRLF-terminated line to r.hdr and returns it. The
+// header limit is checked against what has arrived so far, not only at
+// the end of a line: a peer that sends an endless line and then stalls
+// is refused as soon as the line passes the limit.
 func (r *Reader) readLine() ([]byte, error) {
 	start := len(r.hdr)
 	for {
-		frag, err := r.br.ReadSlice('\n')
+		buf, _ := r.br.Peek(r.br.Buffered())
+		frag, complete := buf, false
+		if i := bytes.IndexByte(buf, '\n'); i >= 0 {
+			frag, complete = buf[:i+1], true
+		}
 		if len(r.hdr)+len(frag) > r.lim.MaxHeaderBytes {
 			if len(r.lines) == 0 {
 				return nil, &ParseError{Offset: len(r.hdr), Reason: "start line too long", fatal: true}
 			}
+			_, _ = r.br.Discard(len(frag))
 			r.hdr = r.hdr[:start]
-			return nil, r.skipAfterHeaderFault(&LimitError{What: limitHeaderBytes, Limit: int64(r.lim.MaxHeaderBytes)})
+			return nil, r.headerFault(&LimitError{What: limitHeaderBytes, Limit: int64(r.lim.MaxHeaderBytes)}, !complete)
 		}
 		r.hdr = append(r.hdr, frag...)
-		switch {
-		case err == nil:
+		_, _ = r.br.Discard(len(frag))
+		if complete {
 			line := r.hdr[start:]
 			if len(line) < 2 || line[len(line)-2] != '\r' {
 				return nil, &ParseError{Offset: start, Reason: "line not terminated by CRLF", fatal: true}
 			}
 			return line, nil
-		case errors.Is(err, bufio.ErrBufferFull):
-			continue
-		case errors.Is(err, io.EOF) && len(r.hdr) == 0:
-			return nil, io.EOF
-		default:
+		}
+		// Wait for more of the line.
+		if _, err := r.br.Peek(1); err != nil {
+			if errors.Is(err, io.EOF) && len(r.hdr) == 0 {
+				return nil, io.EOF
+			}
 			return r.hdr[start:], &ParseError{Offset: len(r.hdr), Reason: "stream ended inside a frame: " + err.Error(), fatal: true}
 		}
 	}
 }
 
-// skipAfterHeaderFault discards the rest of a frame whose headers broke a
-// limit, so the connection can still answer it, and returns fault.
-func (r *Reader) skipAfterHeaderFault(fault error) error {
+// headerFault leaves the rest of a frame whose headers broke a limit for
+// the next Next to skip, and returns fault. midLine says the cut fell
+// inside a line, whose rest is no line of its own.
+func (r *Reader) headerFault(fault error, midLine bool) error {
+	r.state = stateSkipHeaders
+	r.midLine = midLine
+	return fault
+}
+
+// skipHeaders discards the rest of a frame whose headers broke a limit:
+// header lines up to its end-line, or up to the empty line and then its
+// body. Nothing of it is kept.
+func (r *Reader) skipHeaders() error {
 	endLine := r.pattern[2:]
 	for {
 		line, err := r.br.ReadSlice('\n')
 		switch {
 		case err == nil:
 		case errors.Is(err, bufio.ErrBufferFull):
+			r.midLine = true
 			continue
 		default:
 			return &ParseError{Reason: "stream ended inside a frame", fatal: true}
 		}
+		if r.midLine {
+			r.midLine = false
+			continue
+		}
 		if bytes.HasPrefix(line, endLine) && len(line) == len(endLine)+3 && isFlag(line[len(endLine)]) {
 			r.flag = line[len(endLine)]
-			return fault
+			r.state = stateIdle
+			return nil
 		}
 		if len(line) == 2 {
 			r.state = stateBody
 			r.bodyN, r.bodyMax = 0, 1<<62
-			if err := r.discardBody(); err != nil {
-				return err
-			}
-			return fault
+			return r.discardBody()
 		}
 	}
 }
@@ -404,11 +436,9 @@ func (r *Reader) consumeBody(n int) error {
 		if r.bodyMax == r.lim.MaxNonSendBody {
 			what = limitBody
 		}
-		lerr := &LimitError{What: what, Limit: r.bodyMax}
-		if err := r.discardBody(); err != nil {
-			return err
-		}
-		return lerr
+		// Report at once; the next Next discards the rest, so a peer
+		// that keeps sending is answered before its body ends.
+		return &LimitError{What: what, Limit: r.bodyMax}
 	}
 	return nil
 }

@@ -9,14 +9,17 @@ import (
 	"net"
 	"sync"
 	"testing"
+	"time"
 
+	"iwf/internal/listener"
 	"iwf/internal/testutil"
 	"iwf/session"
 	"iwf/session/msrp"
 )
 
 // NewEndpoint starts a session.Endpoint serving on 127.0.0.1:0, closed
-// when the test ends. cfg.Host defaults to 127.0.0.1.
+// when the test ends. cfg.Host defaults to 127.0.0.1. The listener is
+// wrapped with cfg.Budget, as the daemon wraps its own.
 func NewEndpoint(t testing.TB, cfg session.Config) *session.Endpoint {
 	t.Helper()
 	if cfg.Host == "" {
@@ -36,7 +39,8 @@ func NewEndpoint(t testing.TB, cfg session.Config) *session.Endpoint {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	served := make(chan error, 1)
-	go func() { served <- ep.Serve(ctx, ln) }()
+	guarded := listener.Wrap(ln, cfg.Budget, cfg.Logger)
+	go func() { served <- ep.Serve(ctx, guarded) }()
 	t.Cleanup(func() {
 		cancel()
 		if err := ep.Close(); err != nil {
@@ -54,6 +58,22 @@ func NewEndpoint(t testing.TB, cfg session.Config) *session.Endpoint {
 type Peer struct {
 	Conn net.Conn
 	r    *msrp.Reader
+	in   *readErrs
+}
+
+// readErrs keeps the last read error of a connection, which the MSRP
+// reader reports only as text when it cuts a frame.
+type readErrs struct {
+	net.Conn
+	last error
+}
+
+func (r *readErrs) Read(p []byte) (int, error) {
+	n, err := r.Conn.Read(p)
+	if err != nil {
+		r.last = err
+	}
+	return n, err
 }
 
 // Dial connects a raw peer to addr.
@@ -64,7 +84,8 @@ func Dial(t testing.TB, addr string) *Peer {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { nc.Close() })
-	return &Peer{Conn: nc, r: msrp.NewReader(nc, msrp.Limits{})}
+	in := &readErrs{Conn: nc}
+	return &Peer{Conn: nc, r: msrp.NewReader(in, msrp.Limits{}), in: in}
 }
 
 // Write serializes f and writes it.
@@ -82,11 +103,51 @@ func (p *Peer) Write(t testing.TB, f *msrp.Frame) {
 // Read reads the next frame.
 func (p *Peer) Read(t testing.TB) *msrp.Frame {
 	t.Helper()
-	f := new(msrp.Frame)
-	if err := p.r.ReadFrame(f); err != nil {
+	f, err := p.Next()
+	if err != nil {
 		t.Fatal(err)
 	}
 	return f
+}
+
+// Next reads the next frame. When the stream ended it returns the read
+// error that ended it (io.EOF or a reset when the endpoint closed the
+// connection, a timeout at the read deadline) rather than the parse
+// error of a cut frame.
+func (p *Peer) Next() (*msrp.Frame, error) {
+	f := new(msrp.Frame)
+	if err := p.r.ReadFrame(f); err != nil {
+		if p.in.last != nil {
+			return nil, p.in.last
+		}
+		return nil, err
+	}
+	return f, nil
+}
+
+// AwaitClose reads until the endpoint closes the connection and returns
+// the frames that came before. It fails the test when a frame does not
+// parse or nothing ends the connection within testutil.WaitTimeout (a
+// guard, not a measure).
+func (p *Peer) AwaitClose(t testing.TB) []*msrp.Frame {
+	t.Helper()
+	_ = p.Conn.SetReadDeadline(time.Now().Add(testutil.WaitTimeout))
+	var frames []*msrp.Frame
+	for {
+		f, err := p.Next()
+		var ne net.Error
+		switch {
+		case err == nil:
+			frames = append(frames, f)
+			continue
+		case errors.As(err, &ne) && ne.Timeout():
+			t.Fatalf("connection still open after %v; got %d frames", testutil.WaitTimeout, len(frames))
+		case p.in.last == nil:
+			t.Fatalf("after %d frames: %v", len(frames), err)
+		}
+		// Closed: io.EOF, or a reset when unread input was left.
+		return frames
+	}
 }
 
 // RelayOptions configure the test relay.
