@@ -220,6 +220,13 @@ func TestDaemonStatusAndDrain(t *testing.T) {
 		t.Fatalf("/status %d", code)
 	}
 	var st struct {
+		Listeners []struct {
+			Name        string `json:"name"`
+			Connections *struct {
+				Open     int64  `json:"open"`
+				Accepted uint64 `json:"accepted"`
+			} `json:"connections"`
+		} `json:"listeners"`
 		Partners []struct {
 			Name      string `json:"name"`
 			Sessions  int    `json:"sessions"`
@@ -231,6 +238,22 @@ func TestDaemonStatusAndDrain(t *testing.T) {
 	}
 	if err := json.Unmarshal([]byte(body), &st); err != nil {
 		t.Fatal(err)
+	}
+	// Every TCP listener shows its connection counts; the SMPP one has
+	// the ESME's bind (the MSRP connection above was ours, outgoing).
+	conns := map[string]uint64{}
+	for _, l := range st.Listeners {
+		if l.Connections != nil {
+			conns[l.Name] = l.Connections.Accepted
+		}
+	}
+	for _, name := range []string{"smpp", "msrp", "sip-tcp"} {
+		if _, ok := conns[name]; !ok {
+			t.Fatalf("/status lacks the %s connection counts: %v", name, conns)
+		}
+	}
+	if conns["smpp"] < 1 {
+		t.Fatalf("/status smpp connections %v, want the ESME's bind counted", conns)
 	}
 	if len(st.Partners) != 1 || st.Partners[0].Name != "demo" {
 		t.Fatalf("/status partners %+v", st.Partners)

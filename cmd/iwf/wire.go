@@ -366,7 +366,10 @@ func (d *daemon) snapshot(ctx context.Context) status.Snapshot {
 	if err := d.store.Ping(ctx); err != nil {
 		s.Store.OK, s.Store.Error = false, err.Error()
 	}
-	s.Listeners = append(s.Listeners, status.Listener{Name: "msrp", Addr: d.msrpLn.Addr().String()})
+	ms := d.ep.Stats()
+	s.Listeners = append(s.Listeners, status.Listener{Name: "msrp", Addr: d.msrpLn.Addr().String(),
+		Connections: &status.Connections{Open: int64(ms.Connections), Accepted: ms.ConnsAccepted, Refused: ms.ConnsRefused, AcceptErrors: ms.AcceptErrors,
+			Closed: map[string]uint64{"bind_timeout": ms.ClosedBindTimeout, "idle": ms.ClosedIdle, "slow_reader": ms.ClosedSlowReader, "malformed": ms.ClosedMalformed}}})
 	sipStats := d.stack.Stats()
 	for _, tp := range []string{"udp", "tcp", "tls"} {
 		if a := d.stack.Addr(tp); a != nil {
