@@ -44,7 +44,8 @@ type e2eConfig struct {
 
 func writeE2EConfig(t *testing.T, redis, rcs string) e2eConfig {
 	t.Helper()
-	c := e2eConfig{sip: testutil.FreePort(t), msrp: testutil.FreePort(t), smppPort: testutil.FreePort(t), status: testutil.FreePort(t)}
+	ports := testutil.FreePorts(t, 4)
+	c := e2eConfig{sip: ports[0], msrp: ports[1], smppPort: ports[2], status: ports[3]}
 	yaml := fmt.Sprintf(`log_level: info
 node: e2e
 store: {addr: %q}

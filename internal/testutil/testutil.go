@@ -9,6 +9,7 @@ package testutil
 
 import (
 	"context"
+	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -85,19 +86,37 @@ func (w *tbWriter) close() {
 // binds it.
 func FreePort(tb testing.TB) int {
 	tb.Helper()
-	for range 20 {
+	return FreePorts(tb, 1)[0]
+}
+
+// FreePorts returns n different loopback ports, each free for both TCP and
+// UDP a moment ago: all are held until all are found, so that one config
+// never gets the same port twice.
+func FreePorts(tb testing.TB, n int) []int {
+	tb.Helper()
+	var held []io.Closer
+	defer func() {
+		for _, c := range held {
+			_ = c.Close()
+		}
+	}()
+	ports := make([]int, 0, n)
+	for try := 0; len(ports) < n; try++ {
+		if try == 20*n {
+			tb.Fatal("testutil: no loopback port free for both TCP and UDP")
+		}
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			tb.Fatalf("testutil: free port: %v", err)
 		}
 		port := ln.Addr().(*net.TCPAddr).Port
 		pc, err := net.ListenPacket("udp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
-		_ = ln.Close()
-		if err == nil {
-			_ = pc.Close()
-			return port
+		if err != nil {
+			_ = ln.Close()
+			continue
 		}
+		held = append(held, ln, pc)
+		ports = append(ports, port)
 	}
-	tb.Fatal("testutil: no loopback port free for both TCP and UDP")
-	return 0
+	return ports
 }

@@ -246,3 +246,14 @@ func TestGolden(t *testing.T) {
 		t.Fatalf("missing golden file: fatal %q", tb.fatal)
 	}
 }
+
+func TestFreePortsDiffer(t *testing.T) {
+	ports := FreePorts(t, 8)
+	seen := map[int]bool{}
+	for _, p := range ports {
+		if seen[p] {
+			t.Fatalf("port %d twice in %v", p, ports)
+		}
+		seen[p] = true
+	}
+}
