@@ -64,9 +64,13 @@ type chaosEnv struct {
 	daemons []*daemonProc
 	tally   *tally
 	ctx     context.Context
+	// crashes counts the daemons that exited by themselves.
+	crashes int
 }
 
-func newChaosEnv(t *testing.T, durable bool, texts []string) *chaosEnv {
+// newChaosEnv starts a scenario's world; env goes into the first
+// daemon's environment.
+func newChaosEnv(t *testing.T, durable bool, texts []string, env ...string) *chaosEnv {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
@@ -75,7 +79,7 @@ func newChaosEnv(t *testing.T, durable bool, texts []string) *chaosEnv {
 	e.rcs = iwftest.StartRCS(t, 0)
 	go e.collectRCS()
 	e.cfg = writeE2EConfigWith(t, e.redis.Addr(), e.rcs.TCP(), chaosOptions)
-	e.start()
+	e.start(env...)
 	t.Cleanup(e.checkLogs)
 	return e
 }
@@ -175,28 +179,45 @@ func (e *chaosEnv) smsStream(convs int) (*submitter, <-chan error) {
 }
 
 // finish waits for the sender to be done with every text, then for the
-// traffic to settle.
+// traffic to settle. A daemon that exits meanwhile fails the scenario and
+// is started again, so that the figures still tell whether what it
+// acknowledged was kept.
 func (e *chaosEnv) finish(done <-chan error) {
 	e.t.Helper()
-	select {
-	case err := <-done:
-		if err != nil {
-			e.t.Fatalf("sender: %v", err)
+	limit := time.NewTimer(streamLimit)
+	defer limit.Stop()
+	for sending := true; sending; {
+		select {
+		case err := <-done:
+			if err != nil {
+				e.t.Fatalf("sender: %v", err)
+			}
+			sending = false
+		case <-e.d.done:
+			e.t.Errorf("the daemon exited: %v\n%s", e.d.exitErr, tail(e.d.logText(), 30))
+			e.crashes++
+			e.start()
+		case <-limit.C:
+			e.t.Fatalf("the sender was not done after %v: %s", streamLimit, e.tally.figures())
 		}
-	case <-time.After(streamLimit):
-		e.t.Fatalf("the sender was not done after %v: %s", streamLimit, e.tally.figures())
 	}
 	e.tally.settle(settleQuiet, settleLimit)
 }
 
+// crashNote is the table's note on daemons that exited by themselves.
+func (e *chaosEnv) crashNote() string {
+	if e.crashes == 0 {
+		return ""
+	}
+	return fmt.Sprintf("THE DAEMON EXITED %d time(s) and was restarted", e.crashes)
+}
+
 // alive fails the scenario when the current daemon has exited.
-func (e *chaosEnv) alive() bool {
+func (e *chaosEnv) alive() {
 	select {
 	case <-e.d.done:
-		e.t.Errorf("the daemon exited: %v\n%s", e.d.exitErr, tail(e.d.logText(), 60))
-		return false
+		e.t.Errorf("the daemon exited: %v\n%s", e.d.exitErr, tail(e.d.logText(), 30))
 	default:
-		return true
 	}
 }
 

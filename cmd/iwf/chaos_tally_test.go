@@ -69,13 +69,13 @@ func (tl *tally) view(f func()) <-chan struct{} {
 	return tl.changed
 }
 
-func (tl *tally) attempt(text string) { tl.update(func() { tl.attempts[text]++ }) }
-func (tl *tally) ack(text string)     { tl.update(func() { tl.acked[text]++ }) }
-func (tl *tally) refuse()             { tl.update(func() { tl.refused++ }) }
-func (tl *tally) unclear()            { tl.update(func() { tl.ambiguous++ }) }
-func (tl *tally) giveUp(text string)  { tl.update(func() { tl.givenUp[text] = true }) }
-func (tl *tally) unanswer()           { tl.update(func() { tl.unanswered++ }) }
-func (tl *tally) decline()            { tl.update(func() { tl.declined++ }) }
+func (tl *tally) attempt(text string)    { tl.update(func() { tl.attempts[text]++ }) }
+func (tl *tally) ack(text string)        { tl.update(func() { tl.acked[text]++ }) }
+func (tl *tally) refuse()                { tl.update(func() { tl.refused++ }) }
+func (tl *tally) unclear()               { tl.update(func() { tl.ambiguous++ }) }
+func (tl *tally) giveUp(text string)     { tl.update(func() { tl.givenUp[text] = true }) }
+func (tl *tally) unanswer()              { tl.update(func() { tl.unanswered++ }) }
+func (tl *tally) decline()               { tl.update(func() { tl.declined++ }) }
 func (tl *tally) failReport(text string) { tl.update(func() { tl.failedBack[text] = true }) }
 
 func (tl *tally) deliver(text, id string) {
@@ -85,12 +85,25 @@ func (tl *tally) deliver(text, id string) {
 // deliveries is how many copies the peer has got, all texts together.
 func (tl *tally) deliveries() int {
 	n := 0
-	tl.view(func() {
-		for _, ids := range tl.delivered {
-			n += len(ids)
-		}
-	})
+	tl.view(func() { n = tl.copies() })
 	return n
+}
+
+// copies counts the copies delivered; under the lock.
+func (tl *tally) copies() int {
+	n := 0
+	for _, ids := range tl.delivered {
+		n += len(ids)
+	}
+	return n
+}
+
+// awaitDeliveries waits until the peer has got n copies.
+func (tl *tally) awaitDeliveries(t *testing.T, n int) {
+	t.Helper()
+	if !tl.await(2*time.Minute, func() bool { return tl.copies() >= n }) {
+		t.Fatalf("%d copies delivered; gave up waiting for %d: %s", tl.deliveries(), n, tl.figures())
+	}
 }
 
 // await waits until cond, read under the lock, holds; false after limit.
@@ -248,9 +261,18 @@ func init() { afterTests = append(afterTests, printChaosTable) }
 
 // report logs a scenario's figures and adds its row to the table printed
 // at the end.
-func report(t *testing.T, name, fault string, f figures, started time.Time, notes ...string) {
+func (e *chaosEnv) report(name, fault string, f figures, notes ...string) {
+	t := e.t
 	t.Helper()
-	row := chaosRow{name: name, fault: fault, f: f, took: time.Since(started).Round(time.Second), notes: strings.Join(notes, "; ")}
+	started := e.started
+	notes = append(notes, e.crashNote())
+	var kept []string
+	for _, n := range notes {
+		if n != "" {
+			kept = append(kept, n)
+		}
+	}
+	row := chaosRow{name: name, fault: fault, f: f, took: time.Since(started).Round(time.Second), notes: strings.Join(kept, "; ")}
 	t.Logf("CHAOS %s [%s]: %s (%v)", name, fault, f, row.took)
 	if len(f.LostTexts) > 0 {
 		t.Logf("CHAOS %s: lost for example %q", name, f.LostTexts)

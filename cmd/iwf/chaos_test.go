@@ -21,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/linxGnu/gosmpp/data"
 	"github.com/redis/go-redis/v9"
 
 	"iwf/internal/testutil"
@@ -65,7 +66,7 @@ func TestChaosDaemonKill(t *testing.T) {
 	e.finish(done)
 	f := e.tally.figures()
 	t.Logf("sender: %s", s.summary())
-	report(t, "daemon SIGKILL mid-stream", "SIGKILL, restarted at once", f, e.started)
+	e.report("daemon SIGKILL mid-stream", "SIGKILL, restarted at once", f)
 	checkSMSToRCS(t, f)
 }
 
@@ -84,7 +85,7 @@ func TestChaosRedisKill(t *testing.T) {
 	e.alive()
 	f := e.tally.figures()
 	t.Logf("sender: %s", s.summary())
-	report(t, "Redis SIGKILL, AOF always", "Redis down 2 s, restarted from the AOF", f, e.started)
+	e.report("Redis SIGKILL, AOF always", "Redis down 2 s, restarted from the AOF", f)
 	checkSMSToRCS(t, f)
 }
 
@@ -103,7 +104,7 @@ func TestChaosRedisStall(t *testing.T) {
 	e.alive()
 	f := e.tally.figures()
 	t.Logf("sender: %s; daemon: %d lease losses logged", s.summary(), e.logCount("went to another node"))
-	report(t, "Redis SIGSTOP longer than the lease", "Redis stopped 12 s (lease 10 s)", f, e.started)
+	e.report("Redis SIGSTOP longer than the lease", "Redis stopped 12 s (lease 10 s)", f)
 	checkSMSToRCS(t, f)
 }
 
@@ -133,7 +134,7 @@ func TestChaosRedisMaxmemory(t *testing.T) {
 	e.alive()
 	f := e.tally.figures()
 	t.Logf("sender: %s; maxmemory was %d bytes; daemon: %d failed acks logged", s.summary(), used, e.logCount(`msg=ack `))
-	report(t, "Redis at maxmemory", "maxmemory = used memory for 5 s", f, e.started)
+	e.report("Redis at maxmemory", "maxmemory = used memory for 5 s", f)
 	checkSMSToRCS(t, f)
 }
 
@@ -169,6 +170,149 @@ func TestChaosRCSDown(t *testing.T) {
 	e.alive()
 	f := e.tally.figures()
 	t.Logf("sender: %s", s.summary())
-	report(t, "RCS core down then back", "INVITEs refused 503 and sessions hung up for 10 s", f, e.started)
+	e.report("RCS core down then back", "INVITEs refused 503 and sessions hung up for 10 s", f)
+	checkSMSToRCS(t, f)
+}
+
+// rcsStreamSize and rcsConversations shape the RCS to SMS stream.
+const (
+	rcsStreamSize    = 200
+	rcsConversations = 4
+)
+
+// checkRCSToSMS asserts what holds after every fault of the RCS to SMS
+// direction: every MSRP message was answered 200 in the end, none of
+// those was lost, and a copy was delivered twice only where the partner
+// left a deliver_sm unanswered (the IWF cannot tell whether it took it).
+func checkRCSToSMS(t *testing.T, f figures, ambiguous int) {
+	t.Helper()
+	if f.Acked != f.Sent {
+		t.Errorf("%d of %d texts acknowledged in the end", f.Acked, f.Sent)
+	}
+	if f.Lost != 0 {
+		t.Errorf("%d acknowledged messages lost (%d reported failed to the sender), for example %q", f.Lost, f.FailedBack, f.LostTexts)
+	}
+	if f.Dups > ambiguous {
+		t.Errorf("%d duplicates, more than the %d deliveries whose outcome was unclear", f.Dups, ambiguous)
+	}
+}
+
+// Issue 11 item 16, partner ESME answering throttled, RX_T_APPN or not at
+// all: RCS users send into sessions toward SMS numbers; after 50
+// deliver_sm the partner's ESME answers the next 20 with an error that
+// asks to try later (SMPP 3.4 5.1.3: ESME_RTHROTTLED, ESME_RX_T_APPN), or
+// leaves them unanswered (the IWF's response_timeout, 2 s here), then
+// takes everything again. The IWF sent its MSRP 200 once a message was
+// stored; every one must reach the partner in the end.
+func TestChaosPartnerESME(t *testing.T) {
+	for _, tc := range []struct {
+		name, fault string
+		status      data.CommandStatusType
+		answer      bool
+	}{
+		{name: "throttled", fault: "20 deliver_sm answered ESME_RTHROTTLED", status: data.ESME_RTHROTTLED, answer: true},
+		{name: "rx_t_appn", fault: "20 deliver_sm answered ESME_RX_T_APPN", status: data.ESME_RX_T_APPN, answer: true},
+		{name: "timing out", fault: "20 deliver_sm unanswered (response_timeout 2 s)", answer: false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newChaosEnv(t, false, texts("esme", rcsStreamSize))
+			p := &partner{tally: e.tally, answer: func(n int) (data.CommandStatusType, bool) {
+				if n >= 50 && n < 70 {
+					return tc.status, tc.answer
+				}
+				return data.ESME_ROK, true
+			}}
+			p.bind(t, e)
+			done := e.rcsStream(rcsConversations)
+			e.finish(done)
+			e.alive()
+			f := e.tally.figures()
+			e.report("partner ESME "+tc.name, tc.fault, f)
+			checkRCSToSMS(t, f, f.Unanswered)
+		})
+	}
+}
+
+// Issue 11 item 16, binds flapping during delivery: the partner's ESME
+// unbinds after every 40 messages it took and binds again 1 s later, five
+// times, while RCS users keep sending. Meanwhile messages wait in their
+// queues; a deliver_sm in flight when the bind goes may be delivered
+// twice, never lost.
+func TestChaosBindsFlapping(t *testing.T) {
+	e := newChaosEnv(t, false, texts("flap", rcsStreamSize))
+	p := &partner{tally: e.tally}
+	esme := p.bind(t, e)
+	done := e.rcsStream(rcsConversations)
+	const flaps = 5
+	for i := 1; i <= flaps; i++ {
+		e.tally.awaitDeliveries(t, 40*i)
+		if err := esme.Session.Close(); err != nil {
+			t.Logf("unbind: %v", err)
+		}
+		time.Sleep(time.Second) // the partner is away: part of the scenario
+		esme = p.bind(t, e)
+	}
+	e.finish(done)
+	e.alive()
+	f := e.tally.figures()
+	e.report("binds flapping during delivery", fmt.Sprintf("%d unbinds, each 1 s away", flaps), f)
+	// A deliver_sm the ESME took as the bind went may not have been
+	// answered in time: at most a window per flap.
+	checkRCSToSMS(t, f, flaps*100)
+}
+
+// Issue 11 item 16, descriptor exhaustion: the daemon runs with
+// RLIMIT_NOFILE 160; mid-stream, twice that many idle connections are
+// opened to its TCP listeners (SMPP, MSRP, SIP, status) and held 5 s.
+// Accepting then fails with EMFILE, and so do the daemon's own dials
+// (Redis, MSRP toward the RCS side). It must go on serving: refuse what
+// it cannot store, and deliver everything once the connections are gone.
+func TestChaosDescriptorExhaustion(t *testing.T) {
+	const limit = 160
+	e := newChaosEnv(t, false, texts("fds", streamSize), fmt.Sprintf("IWF_E2E_NOFILE=%d", limit))
+	s, done := e.smsStream(conversations)
+	e.tally.awaitAcked(t, streamSize/3)
+	before := e.d.fds()
+	h := openHogs([]string{
+		fmt.Sprintf("127.0.0.1:%d", e.cfg.smppPort), fmt.Sprintf("127.0.0.1:%d", e.cfg.msrp),
+		fmt.Sprintf("127.0.0.1:%d", e.cfg.sip), fmt.Sprintf("127.0.0.1:%d", e.cfg.status),
+	}, 2*limit)
+	time.Sleep(5 * time.Second) // the exhaustion: part of the scenario
+	during := e.d.fds()
+	h.close()
+	e.finish(done)
+	e.alive()
+	f := e.tally.figures()
+	notes := fmt.Sprintf("descriptors %d before, %d during", before, during)
+	t.Logf("sender: %s; %s; %d hog dials failed", s.summary(), notes, h.refused)
+	e.report("descriptor exhaustion", fmt.Sprintf("RLIMIT_NOFILE %d, %d idle connections held 5 s", limit, 2*limit), f, notes)
+	checkSMSToRCS(t, f)
+}
+
+// Issue 11 item 16, never-reading peers: for 8 s one client on each of
+// the MSRP, SIP TCP and SMPP listeners writes requests the daemon answers
+// (bodiless SENDs to no session, OPTIONS, enquire_link), up to 16 MiB
+// each, and never reads an answer, while the stream goes on. Legitimate
+// traffic must not suffer; the daemon's memory is reported (issue 11
+// item 3 bounds it).
+func TestChaosNeverReadingPeers(t *testing.T) {
+	e := newChaosEnv(t, false, texts("noread", streamSize))
+	rssBefore, _ := e.d.rss()
+	flooded := make(chan []*flooder, 1)
+	deadline := time.Now().Add(8 * time.Second)
+	go func() { flooded <- floodAll(e.cfg, deadline, 16<<20) }()
+	s, done := e.smsStream(conversations)
+	e.finish(done)
+	fs := <-flooded
+	rssAfter, peak := e.d.rss()
+	e.alive()
+	f := e.tally.figures()
+	var written []string
+	for _, fl := range fs {
+		written = append(written, fmt.Sprintf("%s %.1f MiB written (%v)", fl.name, float64(fl.written.Load())/(1<<20), fl.err))
+	}
+	notes := fmt.Sprintf("daemon RSS %d MiB before, %d MiB after, peak %d MiB", rssBefore>>10, rssAfter>>10, peak>>10)
+	t.Logf("sender: %s; %s; %s", s.summary(), notes, strings.Join(written, ", "))
+	e.report("never-reading peers", "MSRP, SIP and SMPP clients flooding for 8 s, reading nothing", f, notes)
 	checkSMSToRCS(t, f)
 }
