@@ -16,7 +16,6 @@ import (
 
 	"github.com/linxGnu/gosmpp/data"
 	"github.com/linxGnu/gosmpp/pdu"
-	"golang.org/x/sync/errgroup"
 
 	"iwf/internal/iwftest"
 	"iwf/session"
@@ -107,7 +106,8 @@ func (e *chaosEnv) collectRCS() {
 
 // checkLogs fails the scenario on a data race the daemons reported (they
 // are the race-enabled test binary) and on a panic. When the scenario
-// failed, the daemons' logs are kept in a directory it names.
+// failed, or IWF_CHAOS_KEEP_LOGS is set, the daemons' logs are kept in a
+// directory it names.
 func (e *chaosEnv) checkLogs() {
 	for i, d := range e.daemons {
 		log := d.logText()
@@ -117,7 +117,7 @@ func (e *chaosEnv) checkLogs() {
 			}
 		}
 	}
-	if !e.t.Failed() {
+	if !e.t.Failed() && os.Getenv("IWF_CHAOS_KEEP_LOGS") == "" {
 		return
 	}
 	dir, err := os.MkdirTemp("", "iwf-chaos-")
@@ -170,11 +170,12 @@ func recipients(n int) []string {
 }
 
 // smsStream starts a partner ESME submitting the tally's texts to convs
-// conversations toward the RCS side; the channel gets its end.
-func (e *chaosEnv) smsStream(convs int) (*submitter, <-chan error) {
+// conversations toward the RCS side; the channel closes when it is done
+// with every text. It stays bound until the scenario ends.
+func (e *chaosEnv) smsStream(convs int) (*submitter, <-chan struct{}) {
 	s := newSubmitter(fmt.Sprintf("127.0.0.1:%d", e.cfg.smppPort), e.tally.texts, recipients(convs), e.tally)
-	done := make(chan error, 1)
-	go func() { done <- s.run(e.ctx) }()
+	done := make(chan struct{})
+	go s.run(e.ctx, done)
 	return s, done
 }
 
@@ -182,16 +183,13 @@ func (e *chaosEnv) smsStream(convs int) (*submitter, <-chan error) {
 // traffic to settle. A daemon that exits meanwhile fails the scenario and
 // is started again, so that the figures still tell whether what it
 // acknowledged was kept.
-func (e *chaosEnv) finish(done <-chan error) {
+func (e *chaosEnv) finish(done <-chan struct{}) {
 	e.t.Helper()
 	limit := time.NewTimer(streamLimit)
 	defer limit.Stop()
 	for sending := true; sending; {
 		select {
-		case err := <-done:
-			if err != nil {
-				e.t.Fatalf("sender: %v", err)
-			}
+		case <-done:
 			sending = false
 		case <-e.d.done:
 			e.t.Errorf("the daemon exited: %v\n%s", e.d.exitErr, tail(e.d.logText(), 30))
@@ -236,7 +234,7 @@ type rcsSender struct {
 	tally    *tally
 }
 
-func (e *chaosEnv) rcsStream(convs int) <-chan error {
+func (e *chaosEnv) rcsStream(convs int) <-chan struct{} {
 	trunk := sipsession.DefaultTrunk()
 	trunk.Name = "iwf"
 	trunk.NextHop = fmt.Sprintf("sip:127.0.0.1:%d;transport=tcp", e.cfg.sip)
@@ -248,27 +246,23 @@ func (e *chaosEnv) rcsStream(convs int) <-chan error {
 		rcs: e.rcs, trunk: trunk, from: from, to: "sip:+46700000001@iwf.test;user=phone",
 		interval: 10 * time.Millisecond, giveUp: 90 * time.Second, tally: e.tally,
 	}
-	done := make(chan error, 1)
-	go func() { done <- r.run(e.ctx) }()
+	done := make(chan struct{})
+	go func() {
+		var wg sync.WaitGroup
+		for c := range r.from {
+			wg.Go(func() { r.conversation(e.ctx, c) })
+		}
+		wg.Wait()
+		close(done)
+	}()
 	return done
 }
 
-func (r *rcsSender) run(ctx context.Context) error {
-	g, gctx := errgroup.WithContext(ctx)
-	for c := range r.from {
-		g.Go(func() error { return r.conversation(gctx, c) })
-	}
-	return g.Wait()
-}
-
-// conversation sends every len(from)-th text from from[c].
-func (r *rcsSender) conversation(ctx context.Context, c int) error {
+// conversation sends every len(from)-th text from from[c]. Its last
+// session stays up (its REPORTs still come) until the RCS core closes at
+// the end of the scenario.
+func (r *rcsSender) conversation(ctx context.Context, c int) {
 	var call *sipsession.Call
-	defer func() {
-		if call != nil {
-			_ = call.Close(context.WithoutCancel(ctx))
-		}
-	}()
 	pace := time.NewTicker(r.interval * time.Duration(len(r.from)))
 	defer pace.Stop()
 	texts := r.tally.texts
@@ -277,7 +271,7 @@ func (r *rcsSender) conversation(ctx context.Context, c int) error {
 		for try := 0; ; try++ {
 			select {
 			case <-ctx.Done():
-				return ctx.Err()
+				return
 			case <-pace.C:
 			}
 			if time.Since(first) > r.giveUp {
@@ -317,7 +311,6 @@ func (r *rcsSender) conversation(ctx context.Context, c int) error {
 			call = nil
 		}
 	}
-	return nil
 }
 
 // open opens a session and counts the failure REPORTs that come on it.

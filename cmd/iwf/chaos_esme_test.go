@@ -76,9 +76,10 @@ func newSubmitter(addr string, texts []string, to []string, tl *tally) *submitte
 	}
 }
 
-// run submits every text of the tally and returns once each was
-// acknowledged or given up, or ctx ended.
-func (s *submitter) run(ctx context.Context) error {
+// run submits every text of the tally and closes done once each was
+// acknowledged or given up. It keeps the bind up (the delivery receipts
+// come on it) until ctx ends.
+func (s *submitter) run(ctx context.Context, done chan<- struct{}) {
 	texts := s.tally.texts
 	first := make(map[string]time.Time, len(texts))
 	next := 0
@@ -87,12 +88,14 @@ func (s *submitter) run(ctx context.Context) error {
 	defer s.close()
 	var bindAt time.Time
 	for {
-		if s.finished() {
-			return nil
+		if done != nil && s.finished() {
+			close(done)
+			done = nil
+			tick.Reset(100 * time.Millisecond) // only the bind to keep now
 		}
 		select {
 		case <-ctx.Done():
-			return ctx.Err()
+			return
 		case <-tick.C:
 		}
 		now := time.Now()

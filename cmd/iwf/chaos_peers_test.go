@@ -124,7 +124,7 @@ func smppPDU(command uint32, seq uint32, body []byte) []byte {
 func smppBind() []byte {
 	var body []byte
 	body = append(body, "demo\x00demo\x00\x00"...) // system_id, password, system_type
-	body = append(body, 0x34, 0, 0, 0)            // interface_version, addr_ton, addr_npi, address_range
+	body = append(body, 0x34, 0, 0, 0)             // interface_version, addr_ton, addr_npi, address_range
 	return smppPDU(0x00000009, 1, body)
 }
 

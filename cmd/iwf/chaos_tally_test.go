@@ -5,7 +5,6 @@ package main
 import (
 	"fmt"
 	"os"
-	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -289,11 +288,11 @@ func printChaosTable() {
 	if len(chaosTable.rows) == 0 {
 		return
 	}
+	// In the order the scenarios ran: source order, most important first.
 	rows := chaosTable.rows
-	sort.SliceStable(rows, func(i, j int) bool { return rows[i].name < rows[j].name })
 	var b strings.Builder
 	b.WriteString("\nchaos suite figures\n\n")
-	b.WriteString("| scenario | fault | sent | acknowledged | delivered | lost (reported failed) | duplicates | refused / unanswered | took | notes |\n")
+	b.WriteString("| scenario | fault | sent | acknowledged | delivered | lost (of which reported failed) | duplicates | sender: refused / no answer | took | notes |\n")
 	b.WriteString("|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, r := range rows {
 		fmt.Fprintf(&b, "| %s | %s | %d | %d | %d | %d (%d) | %d | %d / %d | %v | %s |\n",
