@@ -27,8 +27,8 @@ import (
 // open-failure policy is the default (retry), with shorter waits than the
 // defaults (5 s doubling to 5 min) so that an outage of seconds shows what
 // one of minutes would; an unanswered deliver_sm times out after 2 s
-// instead of 10. IWF_CHAOS_LOG_LEVEL=debug makes the daemons log every
-// message.
+// instead of 10. IWF_CHAOS_LOG_LEVEL (debug, say) replaces the daemons'
+// log level.
 var chaosOptions = e2eOptions{
 	Session:    "retry_delay: 500ms, retry_max_delay: 2s",
 	SMPPServer: "response_timeout: 2s",

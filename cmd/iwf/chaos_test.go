@@ -11,6 +11,7 @@
 // queueBatch entries before it acknowledges them in the store, and a
 // sender that resubmits after an unclear outcome may have the message
 // stored twice.
+
 package main
 
 import (
