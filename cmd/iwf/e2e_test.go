@@ -10,7 +10,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -25,15 +27,36 @@ import (
 )
 
 // TestMain lets the end-to-end tests run this test binary as the daemon:
-// with IWF_E2E_DAEMON set it is main itself.
+// with IWF_E2E_DAEMON set it is main itself, with at most
+// IWF_E2E_NOFILE descriptors when that is set too.
 func TestMain(m *testing.M) {
 	if os.Getenv("IWF_E2E_DAEMON") != "" {
+		if n := os.Getenv("IWF_E2E_NOFILE"); n != "" {
+			// Set here rather than by the parent: exec has no rlimit
+			// attribute, and Go raises the soft limit at start-up.
+			limit, err := strconv.ParseUint(n, 10, 64)
+			if err == nil {
+				err = syscall.Setrlimit(syscall.RLIMIT_NOFILE, &syscall.Rlimit{Cur: limit, Max: limit})
+			}
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "IWF_E2E_NOFILE:", err)
+				os.Exit(2)
+			}
+		}
 		os.Args = append([]string{os.Args[0]}, strings.Fields(os.Getenv("IWF_E2E_DAEMON"))...)
 		main()
 		os.Exit(0)
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	for _, f := range afterTests {
+		f()
+	}
+	os.Exit(code)
 }
+
+// afterTests run once every test has, before the binary exits: the chaos
+// suite prints its table of figures.
+var afterTests []func()
 
 // e2eConfig is a daemon configuration on fresh loopback ports, with the
 // store at redis and the RCS side at rcs.
@@ -44,9 +67,35 @@ type e2eConfig struct {
 
 func writeE2EConfig(t *testing.T, redis, rcs string) e2eConfig {
 	t.Helper()
+	return writeE2EConfigWith(t, redis, rcs, e2eOptions{})
+}
+
+// e2eOptions add keys to the configuration writeE2EConfig writes, each a
+// YAML flow mapping's contents ("retry_delay: 500ms, max_age: 1m").
+type e2eOptions struct {
+	// Session adds to the partner's session section.
+	Session string
+	// SMPPServer adds to smpp.server.
+	SMPPServer string
+	// LogLevel replaces info.
+	LogLevel string
+}
+
+func writeE2EConfigWith(t *testing.T, redis, rcs string, o e2eOptions) e2eConfig {
+	t.Helper()
 	ports := testutil.FreePorts(t, 4)
 	c := e2eConfig{sip: ports[0], msrp: ports[1], smppPort: ports[2], status: ports[3]}
-	yaml := fmt.Sprintf(`log_level: info
+	session, server, level := "promotion: always, open_timeout: 10s", "", "info"
+	if o.LogLevel != "" {
+		level = o.LogLevel
+	}
+	if o.Session != "" {
+		session += ", " + o.Session
+	}
+	if o.SMPPServer != "" {
+		server = ", " + o.SMPPServer
+	}
+	yaml := fmt.Sprintf(`log_level: %s
 node: e2e
 store: {addr: %q}
 status: {listen: 127.0.0.1:%d}
@@ -57,7 +106,7 @@ sip:
     - {transport: udp, address: 127.0.0.1:%d}
     - {transport: tcp, address: 127.0.0.1:%d}
 smpp:
-  server: {listen: 127.0.0.1:%d}
+  server: {listen: 127.0.0.1:%d%s}
 rcs:
   trunk: {next_hop: "sip:%s;transport=tcp", invite_timeout: 10s}
   pager: {allowed_sources: [127.0.0.1]}
@@ -66,8 +115,8 @@ partners:
     routing: {numbers: ["+"]}
     smpp:
       server: {system_id: demo, password: demo, window: 100}
-    session: {promotion: always, open_timeout: 10s}
-`, redis, c.status, c.msrp, c.sip, c.sip, c.smppPort, rcs)
+    session: {%s}
+`, level, redis, c.status, c.msrp, c.sip, c.sip, c.smppPort, server, rcs, session)
 	c.path = filepath.Join(t.TempDir(), "iwf.yaml")
 	if err := os.WriteFile(c.path, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
@@ -79,14 +128,37 @@ partners:
 type daemonProc struct {
 	cmd    *exec.Cmd
 	exited chan error
+	// done closes when the process has exited, exitErr set; unlike
+	// exited it can be waited on any number of times.
+	done    chan struct{}
+	exitErr error
+
+	mu sync.Mutex
+	// log is what the daemon wrote to standard error, lines over 4 KiB
+	// left out.
+	log strings.Builder
+}
+
+// logText returns what the daemon has logged so far.
+func (d *daemonProc) logText() string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.log.String()
 }
 
 // startDaemon runs the daemon on cfg and returns once it logged that it
 // runs (every listener is up by then).
 func startDaemon(t *testing.T, cfg e2eConfig) *daemonProc {
 	t.Helper()
+	return startDaemonEnv(t, cfg)
+}
+
+// startDaemonEnv is startDaemon with environment variables added
+// ("IWF_E2E_NOFILE=64").
+func startDaemonEnv(t *testing.T, cfg e2eConfig, env ...string) *daemonProc {
+	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), "IWF_E2E_DAEMON=-config "+cfg.path)
+	cmd.Env = append(append(os.Environ(), "IWF_E2E_DAEMON=-config "+cfg.path), env...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -94,23 +166,27 @@ func startDaemon(t *testing.T, cfg e2eConfig) *daemonProc {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	d := &daemonProc{cmd: cmd, exited: make(chan error, 1)}
+	d := &daemonProc{cmd: cmd, exited: make(chan error, 1), done: make(chan struct{})}
 	running := make(chan struct{})
-	var log strings.Builder
 	go func() {
 		sc := bufio.NewScanner(stderr)
+		sc.Buffer(nil, 1<<20)
 		signalled := false
 		for sc.Scan() {
 			line := sc.Text()
 			if len(line) < 4096 {
-				log.WriteString(line + "\n")
+				d.mu.Lock()
+				d.log.WriteString(line + "\n")
+				d.mu.Unlock()
 			}
 			if !signalled && strings.Contains(line, `msg="iwf running"`) {
 				close(running)
 				signalled = true
 			}
 		}
-		d.exited <- cmd.Wait()
+		d.exitErr = cmd.Wait()
+		close(d.done)
+		d.exited <- d.exitErr
 	}()
 	t.Cleanup(func() {
 		if cmd.ProcessState == nil {
@@ -121,9 +197,9 @@ func startDaemon(t *testing.T, cfg e2eConfig) *daemonProc {
 	select {
 	case <-running:
 	case err := <-d.exited:
-		t.Fatalf("daemon exited: %v\n%s", err, log.String())
+		t.Fatalf("daemon exited: %v\n%s", err, d.logText())
 	case <-time.After(30 * time.Second):
-		t.Fatalf("daemon did not start\n%s", log.String())
+		t.Fatalf("daemon did not start\n%s", d.logText())
 	}
 	return d
 }

@@ -6,7 +6,9 @@ package iwftest
 
 import (
 	"context"
+	"errors"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -51,6 +53,12 @@ type RCS struct {
 	// is closed; Held receives one value per INVITE held.
 	Hold chan struct{}
 	Held chan struct{}
+
+	mu sync.Mutex
+	// down, when not 0, is the status INVITEs get while the core is down.
+	down int
+	// live are the calls accepted and not yet ended.
+	live map[*sipsession.Call]struct{}
 }
 
 // StartRCS starts an RCS side on 127.0.0.1, stopped when the test ends.
@@ -68,7 +76,10 @@ func StartRCSOn(t testing.TB, ip string) *RCS {
 
 func startRCS(t testing.TB, refuse int, ip string) *RCS {
 	t.Helper()
-	r := &RCS{Calls: make(chan *sipsession.Call, 64), Msgs: make(chan Received, 1<<16), Refuse: refuse, Held: make(chan struct{}, 64)}
+	r := &RCS{
+		Calls: make(chan *sipsession.Call, 64), Msgs: make(chan Received, 1<<16), Refuse: refuse, Held: make(chan struct{}, 64),
+		live: make(map[*sipsession.Call]struct{}),
+	}
 	ep := msrptest.NewEndpoint(t, session.Config{Host: ip})
 	r.Stack = sipstacktest.StartOn(t, ip, func(st *sipstack.Stack, srv *sipgo.Server) {
 		m, err := sipsession.New(sipsession.Config{
@@ -85,6 +96,31 @@ func startRCS(t testing.TB, refuse int, ip string) *RCS {
 	return r
 }
 
+// Down takes the RCS core down: INVITEs are refused with status (503,
+// say) until Up, and every call it holds is hung up with a BYE, which
+// ends its MSRP session. It returns the calls' hang-up errors joined.
+func (r *RCS) Down(ctx context.Context, status int) error {
+	r.mu.Lock()
+	r.down = status
+	calls := make([]*sipsession.Call, 0, len(r.live))
+	for c := range r.live {
+		calls = append(calls, c)
+	}
+	r.mu.Unlock()
+	var errs []error
+	for _, c := range calls {
+		errs = append(errs, c.Close(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+// Up brings the RCS core back after Down: INVITEs are answered again.
+func (r *RCS) Up() {
+	r.mu.Lock()
+	r.down = 0
+	r.mu.Unlock()
+}
+
 func (r *RCS) incoming(c *sipsession.Call) error {
 	if r.Refuse != 0 {
 		return sipsession.Reject(r.Refuse, "refused by test")
@@ -97,8 +133,23 @@ func (r *RCS) incoming(c *sipsession.Call) error {
 			return sipsession.Reject(487, "cancelled")
 		}
 	}
+	// Checked and registered under one lock, so that Down hangs up every
+	// call it did not refuse.
+	r.mu.Lock()
+	if r.down != 0 {
+		status := r.down
+		r.mu.Unlock()
+		return sipsession.Reject(status, "rcs core down")
+	}
+	r.live[c] = struct{}{}
+	r.mu.Unlock()
 	r.Calls <- c
 	go func() {
+		defer func() {
+			r.mu.Lock()
+			delete(r.live, c)
+			r.mu.Unlock()
+		}()
 		for ev := range c.Events() {
 			if ev.Kind != sipsession.EventMessage {
 				continue
@@ -139,32 +190,56 @@ type ESME struct {
 	txOnly bool
 }
 
+// ESMEOptions tune BindESMEWith.
+type ESMEOptions struct {
+	// Transmitter binds a transmitter, which submits and receives
+	// nothing; the default is a transceiver.
+	Transmitter bool
+	// Answer decides the deliver_sm_resp of each deliver_sm: its
+	// command_status, or none at all when answer is false (a partner
+	// that is throttling, failing or hanging). It is called from gosmpp's
+	// reading goroutine. Nil answers every one ESME_ROK.
+	Answer func(*pdu.DeliverSM) (status data.CommandStatusType, answer bool)
+}
+
 // BindESME binds a transceiver to the SMPP server at addr. It answers
 // deliver_sm (receipts and messages) and collects them with the
 // submit_sm_resp PDUs for Next.
 func BindESME(t testing.TB, addr, systemID, password string) *ESME {
 	t.Helper()
-	return bindESME(t, addr, systemID, password, false)
+	return BindESMEWith(t, addr, systemID, password, ESMEOptions{})
 }
 
 // BindTransmitter binds a transmitter: it submits and receives nothing.
 func BindTransmitter(t testing.TB, addr, systemID, password string) *ESME {
 	t.Helper()
-	return bindESME(t, addr, systemID, password, true)
+	return BindESMEWith(t, addr, systemID, password, ESMEOptions{Transmitter: true})
 }
 
-func bindESME(t testing.TB, addr, systemID, password string, txOnly bool) *ESME {
+// BindESMEWith binds as BindESME does, tuned by opts. Every deliver_sm
+// goes to Next, the ones it refused or left unanswered too.
+func BindESMEWith(t testing.TB, addr, systemID, password string, opts ESMEOptions) *ESME {
 	t.Helper()
+	txOnly := opts.Transmitter
 	e := &ESME{pdus: make(chan pdu.PDU, 1<<16), txOnly: txOnly}
 	settings := gosmpp.Settings{
 		ReadTimeout: 10 * time.Second,
 		// OnAllPDU, not OnPDU: gosmpp's OnPDU answers deliver_sm before
 		// the application sees it (LIBRARIES.md).
 		OnAllPDU: func(q pdu.PDU) (pdu.PDU, bool) {
-			switch q.(type) {
+			switch d := q.(type) {
 			case *pdu.DeliverSM:
 				e.pdus <- q
-				return q.GetResponse(), false
+				if opts.Answer == nil {
+					return q.GetResponse(), false
+				}
+				status, answer := opts.Answer(d)
+				if !answer {
+					return nil, false
+				}
+				r := d.GetResponse()
+				r.(*pdu.DeliverSMResp).CommandStatus = status
+				return r, false
 			case *pdu.SubmitSMResp:
 				e.pdus <- q
 			case *pdu.EnquireLink:

@@ -10,6 +10,8 @@
 // Restart on the same port; with StartOpts.Durable the server writes an
 // append-only file with fsync on every write into a per-test directory, so
 // that the restarted server holds what was acknowledged before the kill.
+// Pause and Resume stop and continue it (SIGSTOP, SIGCONT): a stall in
+// which connections stay open and commands wait unanswered.
 package redistest
 
 import (
@@ -71,7 +73,8 @@ func Start(t testing.TB) string {
 }
 
 // StartServer runs a redis-server for t and returns it; the server is
-// killed when the test ends. Kill and Restart must be called from the test
+// killed when the test ends (a paused one too: SIGKILL ends a stopped
+// process). Kill, Restart, Pause and Resume must be called from the test
 // goroutine, as they fail the test on error.
 func StartServer(t testing.TB, opts StartOpts) *Server {
 	t.Helper()
@@ -112,6 +115,37 @@ func (s *Server) Kill() {
 		return
 	}
 	p.kill()
+}
+
+// Pause stops the server with SIGSTOP: its sockets stay open and accept
+// connections and commands, which it answers only after Resume, as a
+// Redis stalled by the host (a VM pause, swapping, a stuck disk) does.
+func (s *Server) Pause() {
+	s.t.Helper()
+	s.signal(syscall.SIGSTOP, "pause")
+}
+
+// Resume continues a paused server with SIGCONT; the commands sent
+// meanwhile are then executed and answered.
+func (s *Server) Resume() {
+	s.t.Helper()
+	s.signal(syscall.SIGCONT, "resume")
+}
+
+// signal sends sig to the running server, failing the test when none
+// runs.
+func (s *Server) signal(sig syscall.Signal, what string) {
+	s.t.Helper()
+	s.mu.Lock()
+	p := s.proc
+	s.mu.Unlock()
+	if p == nil {
+		s.t.Fatalf("redistest: %s: the server is not running", what)
+		return
+	}
+	if err := p.cmd.Process.Signal(sig); err != nil {
+		s.t.Fatalf("redistest: %s: %v", what, err)
+	}
 }
 
 // Restart starts the server again on the same port (killing it first if it

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"runtime"
 	"strings"
 	"syscall"
@@ -115,5 +116,36 @@ func TestMissingBinaryFails(t *testing.T) {
 	<-done
 	if !strings.Contains(tb.msg, "install redis-server (make test does)") {
 		t.Fatalf("Fatal message %q", tb.msg)
+	}
+}
+
+// A paused server leaves a command unanswered (the read deadline, not a
+// measured time, is how the test sees that no answer comes) and answers
+// it once resumed.
+func TestPauseResume(t *testing.T) {
+	srv := redistest.StartServer(t, redistest.StartOpts{})
+	conn, err := net.DialTimeout("tcp", srv.Addr(), time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	srv.Pause()
+	if _, err := conn.Write([]byte("PING\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 64)
+	if err := conn.SetReadDeadline(time.Now().Add(200 * time.Millisecond)); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := conn.Read(buf); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("paused server answered %q, %v; want no answer", buf[:n], err)
+	}
+	srv.Resume()
+	if err := conn.SetReadDeadline(time.Now().Add(10 * time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	n, err := conn.Read(buf)
+	if err != nil || string(buf[:n]) != "+PONG\r\n" {
+		t.Fatalf("after Resume: %q, %v; want +PONG", buf[:n], err)
 	}
 }
