@@ -415,8 +415,8 @@ func (c *conv) send(ctx context.Context, call Call, q *queued) bool {
 		delete(c.awaiting, q.ID)
 		c.mu.Unlock()
 		var se *session.StatusError
-		if errors.As(err, &se) && !se.Local {
-			// The RCS side answered: its answer is final.
+		if errors.As(err, &se) && !se.Local && !sessionGone(se.Code) {
+			// The RCS side answered about the message: its answer is final.
 			c.finish(ctx, q, OutcomeOfMSRP(se.Code))
 			return true
 		}
@@ -435,6 +435,12 @@ func (c *conv) send(ctx context.Context, call Call, q *queued) bool {
 	}
 	return true
 }
+
+// sessionGone reports an MSRP status about the session rather than the
+// message (RFC 4975 section 10: 481 "the session does not exist", 506
+// "bound to another connection"): the message goes into a new session, as
+// when the session could not be opened.
+func sessionGone(code int) bool { return code == 481 || code == 506 }
 
 // fallback applies the partner's open-failure policy to q.
 func (c *conv) fallback(ctx context.Context, q *queued, o Outcome) bool {

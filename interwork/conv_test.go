@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"iwf/internal/testutil"
+	"iwf/session"
 	"iwf/session/sipsession"
 	"iwf/smpp"
 )
@@ -279,5 +280,64 @@ func TestSubmitAnsweredWhenStoreHangs(t *testing.T) {
 	_, err = u.eng.HandleSubmit(context.Background(), "p", msgs[0])
 	if smpp.StatusOf(err) != smpp.StatusXTAppn {
 		t.Fatalf("HandleSubmit = %v, want ESME_RX_T_APPN", err)
+	}
+}
+
+// A 481 to a SEND says the session is gone, not that the message is bad
+// (RFC 4975 section 10): the message goes into a new session instead of
+// failing back to its sender (found by make chaos, RCS core down).
+func TestConvSessionGoneResends(t *testing.T) {
+	u := startUnit(t, unitPolicy())
+	u.sessions.mu.Lock()
+	u.sessions.sendErrs = []error{&session.StatusError{Code: 481, Comment: "no such session"}}
+	u.sessions.mu.Unlock()
+	u.submit(t, "into a new session")
+	var second *fakeCall
+	for range 2 {
+		select {
+		case second = <-u.sessions.calls:
+		case <-time.After(30 * time.Second):
+			t.Fatal("no second session")
+		}
+	}
+	select {
+	case m := <-second.sent:
+		if !strings.Contains(string(m.Body), "into a new session") {
+			t.Fatalf("sent %q", m.Body)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("not sent into the new session")
+	}
+	testutil.Eventually(t, func() bool { return u.queueLen(t) == 0 }, "the queue to empty")
+	if n := u.eng.partners["p"].counters.snapshot()["failed"]; n != 0 {
+		t.Fatalf("%d failed", n)
+	}
+	select {
+	case m := <-u.sms.receipts:
+		t.Fatalf("a receipt %q for a message still on its way", m.ShortMessage)
+	default:
+	}
+}
+
+// A partner that answers deliver_sm "throttled" or "try later" (SMPP 3.4
+// 5.1.3) gets the message again later; it does not fail (found by make
+// chaos, partner ESME answering ESME_RTHROTTLED / ESME_RX_T_APPN).
+func TestConvTemporarySMPPStatusRetried(t *testing.T) {
+	for _, status := range []uint32{smpp.StatusThrottled, smpp.StatusXTAppn, smpp.StatusMsgQFul} {
+		t.Run(fmt.Sprintf("0x%02x", status), func(t *testing.T) {
+			u := startUnit(t, unitPolicy())
+			u.sms.mu.Lock()
+			u.sms.answers = []error{&smpp.StatusError{Command: smpp.CmdDeliverSMResp, Status: status}}
+			u.sms.mu.Unlock()
+			p := u.eng.partners["p"]
+			q := &queued{ID: "m1", Dir: toSMS, Ingress: ingressMSRP, Text: "to the handset", At: u.eng.now().UnixNano()}
+			if _, err := u.eng.enqueue(testutil.Context(t), p, testKey("p", "+46700000001", "+46700000002"), "", q); err != nil {
+				t.Fatal(err)
+			}
+			testutil.Eventually(t, func() bool { return u.sms.sends() == 1 && u.queueLen(t) == 0 }, "the message to go out on the second try")
+			if n := p.counters.snapshot()["failed"]; n != 0 {
+				t.Fatalf("%d failed", n)
+			}
+		})
 	}
 }

@@ -126,10 +126,15 @@ func (c *conv) deliverSMS(ctx context.Context, q *queued) (Outcome, error) {
 		for _, m := range msgs {
 			if err := e.cfg.SMS.Send(ctx, c.partner.Name, m, c.partner.SMS.Receipts); err != nil {
 				var se *smpp.StatusError
+				permanent := errors.As(err, &se) && !se.Temporary()
 				switch {
-				case errors.As(err, &se):
+				case permanent:
 					return Undeliverable, err
 				case sent == 0:
+					// Nothing left yet: a throttled, queue-full or
+					// try-later answer (SMPP 3.4 5.1.3), a timeout or a
+					// lost bind is tried again within the message's
+					// validity.
 					return Expired, fmt.Errorf("%w: %w", errNotSent, err)
 				}
 				return Expired, err

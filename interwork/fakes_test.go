@@ -196,6 +196,20 @@ type fakeSessions struct {
 	// hold, when set, keeps each Send of the calls opened from returning
 	// until it is closed.
 	hold chan struct{}
+	// sendErrs answer the first Sends, whatever call they go on.
+	sendErrs []error
+}
+
+// nextSendErr takes the answer of the next Send.
+func (f *fakeSessions) nextSendErr() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.sendErrs) == 0 {
+		return nil
+	}
+	err := f.sendErrs[0]
+	f.sendErrs = f.sendErrs[1:]
+	return err
 }
 
 func (f *fakeSessions) Open(ctx context.Context, _ sipsession.OpenRequest) (Call, error) {
@@ -216,6 +230,7 @@ func (f *fakeSessions) Open(ctx context.Context, _ sipsession.OpenRequest) (Call
 	}
 	c := newFakeCall()
 	c.hold = f.hold
+	c.sessions = f
 	f.calls <- c
 	return c, nil
 }
@@ -228,11 +243,12 @@ func (f *fakeSessions) openCount() int {
 
 // fakeCall records what is sent into it.
 type fakeCall struct {
-	sent   chan *session.OutgoingMessage
-	events chan sipsession.Event
-	done   chan struct{}
-	once   sync.Once
-	hold   chan struct{}
+	sent     chan *session.OutgoingMessage
+	events   chan sipsession.Event
+	done     chan struct{}
+	once     sync.Once
+	hold     chan struct{}
+	sessions *fakeSessions
 }
 
 func newFakeCall() *fakeCall {
@@ -240,6 +256,11 @@ func newFakeCall() *fakeCall {
 }
 
 func (c *fakeCall) Send(_ context.Context, m *session.OutgoingMessage) (string, error) {
+	if c.sessions != nil {
+		if err := c.sessions.nextSendErr(); err != nil {
+			return "", err
+		}
+	}
 	c.sent <- m
 	if c.hold != nil {
 		<-c.hold
@@ -266,11 +287,31 @@ func (f *fakePager) SendText(_ context.Context, m pager.Outgoing) ([]pager.Resul
 	return []pager.Result{{Status: 202}}, nil
 }
 
-// fakeSMS takes receipts toward partner ESMEs.
-type fakeSMS struct{ receipts chan *smpp.Message }
+// fakeSMS takes receipts toward partner ESMEs, and sends: each Send takes
+// the next of answers (none left: accepted) and is recorded.
+type fakeSMS struct {
+	receipts chan *smpp.Message
+	mu       sync.Mutex
+	answers  []error
+	sent     []*smpp.Message
+}
 
-func (f *fakeSMS) Send(context.Context, string, *smpp.Message, bool) error {
-	return errors.New("fakeSMS: no sends in this test")
+func (f *fakeSMS) Send(_ context.Context, _ string, m *smpp.Message, _ bool) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.answers) > 0 {
+		err := f.answers[0]
+		f.answers = f.answers[1:]
+		return err
+	}
+	f.sent = append(f.sent, m)
+	return nil
+}
+
+func (f *fakeSMS) sends() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.sent)
 }
 func (f *fakeSMS) AcceptsBinds() bool { return true }
 func (f *fakeSMS) Deliver(_ context.Context, _ string, m *smpp.Message) error {
