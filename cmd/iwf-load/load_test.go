@@ -87,6 +87,11 @@ func TestRunThroughBridge(t *testing.T) {
 					t.Fatalf("submitted %d acknowledged %d unconfirmed %d of %d", rep.Submitted, rep.Acknowledged, rep.Unconfirmed, tc.n)
 				}
 				tc.n, wantRecv = rep.Acknowledged, rep.Acknowledged
+				// A submit whose response the cut-off left unread may have
+				// been delivered all the same.
+				if rep.Received > wantRecv && rep.Received <= rep.Submitted {
+					wantRecv = rep.Received
+				}
 			}
 			if !tc.cut && (rep.Submitted != tc.n || rep.Unconfirmed != 0) || rep.Acknowledged != tc.n || rep.Refused != 0 {
 				t.Errorf("submitted %d acknowledged %d refused %d unconfirmed %d, want %d acknowledged",
