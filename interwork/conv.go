@@ -288,8 +288,16 @@ func (c *conv) ackSent(ctx context.Context) bool {
 	// Sent is sent: a stop now must not leave them to be sent again by
 	// the next owner.
 	actx, cancel := c.afterwards(2 * time.Second)
+	defer cancel()
 	err := e.cfg.Queue.AckOwned(actx, c.key, e.cfg.Node, c.sent...)
-	cancel()
+	if errors.Is(err, store.ErrNotHolder) {
+		// The lease may only have lapsed (a store stall longer than the
+		// lease): when no other node took it, take it back and go on, as
+		// lease renewal does; the worker never stopped acting alone.
+		if got, aerr := e.cfg.Leases.Acquire(actx, c.key, e.cfg.Node, e.cfg.LeaseTTL); aerr == nil && got {
+			err = e.cfg.Queue.AckOwned(actx, c.key, e.cfg.Node, c.sent...)
+		}
+	}
 	switch {
 	case errors.Is(err, store.ErrNotHolder):
 		c.lost.Store(true)

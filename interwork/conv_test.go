@@ -341,3 +341,35 @@ func TestConvTemporarySMPPStatusRetried(t *testing.T) {
 		})
 	}
 }
+
+// A lease that lapsed while the store stalled, and that no other node
+// took, is taken back at the ack: the worker goes on instead of tearing
+// its session down and leaving the batch to be sent again.
+func TestConvAckRetakesLapsedLease(t *testing.T) {
+	u := startUnit(t, unitPolicy())
+	hold := make(chan struct{})
+	u.sessions.mu.Lock()
+	u.sessions.hold = hold
+	u.sessions.mu.Unlock()
+	key := testKey("p", "+46700000001", "+46700000002").String()
+	u.submit(t, "lapsed")
+	call := <-u.sessions.calls
+	<-call.sent
+	// The lease lapses: nobody holds it.
+	u.st.mu.Lock()
+	delete(u.st.leases, key)
+	u.st.mu.Unlock()
+	close(hold)
+	testutil.Eventually(t, func() bool { return u.queueLen(t) == 0 }, "the ack under the retaken lease")
+	u.eng.mu.Lock()
+	_, live := u.eng.convs[key]
+	u.eng.mu.Unlock()
+	if !live {
+		t.Fatal("the worker stopped although nobody else took its lease")
+	}
+	select {
+	case <-call.done:
+		t.Fatal("the session was torn down")
+	default:
+	}
+}
