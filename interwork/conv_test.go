@@ -53,19 +53,9 @@ func TestConvRetryThenOpen(t *testing.T) {
 	busy := &sipsession.Error{Kind: sipsession.KindRejected, Status: 486}
 	u := startUnit(t, pol, busy, busy)
 	u.submit(t, "after two refusals")
-	var call *fakeCall
-	select {
-	case call = <-u.sessions.calls:
-	case <-time.After(30 * time.Second):
-		t.Fatal("no session opened")
-	}
-	select {
-	case m := <-call.sent:
-		if m.MessageID == "" || !strings.Contains(string(m.Body), "after two refusals") {
-			t.Fatalf("sent %+v", m)
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("nothing sent")
+	call := u.nextCall(t)
+	if m := call.nextSent(t); m.MessageID == "" || !strings.Contains(string(m.Body), "after two refusals") {
+		t.Fatalf("sent %+v", m)
 	}
 	testutil.Eventually(t, func() bool { return u.queueLen(t) == 0 }, "queue acknowledged")
 	if n := u.sessions.openCount(); n != 3 {
@@ -135,13 +125,8 @@ func TestConvAckFailureNoResend(t *testing.T) {
 	u.st.ackFails = 3
 	u.st.mu.Unlock()
 	u.submit(t, "sent once")
-	var call *fakeCall
-	select {
-	case call = <-u.sessions.calls:
-	case <-time.After(30 * time.Second):
-		t.Fatal("no session opened")
-	}
-	<-call.sent
+	call := u.nextCall(t)
+	call.nextSent(t)
 	testutil.Eventually(t, func() bool { return u.queueLen(t) == 0 }, "the ack to go through")
 	u.st.mu.Lock()
 	acks := u.st.acks
@@ -166,8 +151,8 @@ func TestConvAckFencedByLease(t *testing.T) {
 	u.sessions.mu.Unlock()
 	key := testKey("p", "+46700000001", "+46700000002").String()
 	u.submit(t, "fenced")
-	call := <-u.sessions.calls
-	<-call.sent
+	call := u.nextCall(t)
+	call.nextSent(t)
 	// Take the lease away between the send and its ack.
 	u.st.mu.Lock()
 	u.st.leases[key] = "other-node"
@@ -292,21 +277,10 @@ func TestConvSessionGoneResends(t *testing.T) {
 	u.sessions.sendErrs = []error{&session.StatusError{Code: 481, Comment: "no such session"}}
 	u.sessions.mu.Unlock()
 	u.submit(t, "into a new session")
-	var second *fakeCall
-	for range 2 {
-		select {
-		case second = <-u.sessions.calls:
-		case <-time.After(30 * time.Second):
-			t.Fatal("no second session")
-		}
-	}
-	select {
-	case m := <-second.sent:
-		if !strings.Contains(string(m.Body), "into a new session") {
-			t.Fatalf("sent %q", m.Body)
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("not sent into the new session")
+	u.nextCall(t)
+	second := u.nextCall(t)
+	if m := second.nextSent(t); !strings.Contains(string(m.Body), "into a new session") {
+		t.Fatalf("sent %q", m.Body)
 	}
 	testutil.Eventually(t, func() bool { return u.queueLen(t) == 0 }, "the queue to empty")
 	if n := u.eng.partners["p"].counters.snapshot()["failed"]; n != 0 {
@@ -353,8 +327,8 @@ func TestConvAckRetakesLapsedLease(t *testing.T) {
 	u.sessions.mu.Unlock()
 	key := testKey("p", "+46700000001", "+46700000002").String()
 	u.submit(t, "lapsed")
-	call := <-u.sessions.calls
-	<-call.sent
+	call := u.nextCall(t)
+	call.nextSent(t)
 	// The lease lapses: nobody holds it.
 	u.st.mu.Lock()
 	delete(u.st.leases, key)

@@ -388,6 +388,30 @@ func (u *unit) submitValid(t *testing.T, text, validity string) {
 	}
 }
 
+// nextCall awaits the next session the engine opens.
+func (u *unit) nextCall(t *testing.T) *fakeCall {
+	t.Helper()
+	select {
+	case c := <-u.sessions.calls:
+		return c
+	case <-time.After(30 * time.Second):
+		t.Fatal("no session opened")
+		return nil
+	}
+}
+
+// nextSent awaits the next message sent into c.
+func (c *fakeCall) nextSent(t *testing.T) *session.OutgoingMessage {
+	t.Helper()
+	select {
+	case m := <-c.sent:
+		return m
+	case <-time.After(30 * time.Second):
+		t.Fatal("nothing sent into the session")
+		return nil
+	}
+}
+
 // receipt awaits the next delivery receipt toward the ESME.
 func (u *unit) receipt(t *testing.T) string {
 	t.Helper()

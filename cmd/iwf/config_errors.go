@@ -2,9 +2,9 @@ package main
 
 import (
 	"errors"
-	"strconv"
 
 	"iwf/internal/cfgerr"
+	"iwf/internal/yamlcfg"
 	"iwf/session/sipsession"
 	"iwf/smpp"
 )
@@ -33,14 +33,7 @@ type FieldError struct {
 // Error reads "config: partners[0].sip.next_hop: required", with
 // "line N: " before the reason when the line is known.
 func (e *FieldError) Error() string {
-	s := "config: "
-	if e.Path != "" {
-		s += e.Path + ": "
-	}
-	if e.Line > 0 {
-		s += "line " + strconv.Itoa(e.Line) + ": "
-	}
-	return s + e.Reason
+	return "config: " + (&yamlcfg.Error{Path: e.Path, Line: e.Line, Reason: e.Reason}).Error()
 }
 
 // Unwrap returns the package error this one re-roots, if any.
