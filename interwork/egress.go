@@ -21,13 +21,15 @@ func (c *conv) relay(ctx context.Context, q *queued) Outcome {
 		e.fail(c.partner.Name, "pager relay", errNoPager)
 		return Undeliverable
 	}
-	from, err1 := c.k.SMS.address()
-	to, err2 := c.k.RCS.address()
-	if err := errors.Join(err1, err2); err != nil {
+	out, err := c.pagerOutgoing(ctx, q)
+	if err != nil {
 		e.fail(c.partner.Name, "pager relay", err)
 		return Rejected
 	}
-	results, err := e.cfg.Pager.SendText(ctx, pager.Outgoing{Partner: e.cfg.RCS.PagerPartner, From: from, To: to, Text: q.Text, CallID: q.ID})
+	results, err := e.cfg.Pager.SendText(ctx, out)
+	if tooLarge := (*pager.BodyTooLargeError)(nil); errors.As(err, &tooLarge) {
+		return c.largeMessage(ctx, q)
+	}
 	if err != nil {
 		e.fail(c.partner.Name, "pager relay", err)
 	}
@@ -96,6 +98,7 @@ func (c *conv) toSMS(ctx context.Context, q *queued) bool {
 		}
 		c.notify(ctx, in, o)
 	}
+	c.notifyPager(ctx, q, o)
 	c.lastActive = time.Now()
 	return true
 }

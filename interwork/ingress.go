@@ -32,6 +32,9 @@ type queued struct {
 	Promote bool `json:"promote,omitempty"`
 	// Receipt, when set, is where its delivery receipt goes.
 	Receipt *receiptTo `json:"receipt,omitempty"`
+	// Notify is the CPIM document of a MESSAGE from the RCS side whose
+	// sender asked for delivery notifications (notifyPager).
+	Notify []byte `json:"notify,omitempty"`
 }
 
 // expiry is when q expires (Unix nanoseconds); entries queued before
@@ -131,6 +134,9 @@ func (e *Engine) enqueue(ctx context.Context, p *partner, key convKey, dedupID s
 
 // Accept implements pager.Store: a SIP MESSAGE from a pager partner.
 func (e *Engine) Accept(ctx context.Context, m *pager.Message) error {
+	if e.fromRCSPager(m) {
+		return e.acceptRCS(ctx, m)
+	}
 	p, err := e.admit(m.Partner)
 	if err != nil {
 		return err

@@ -24,6 +24,8 @@ const (
 	DefaultUDPMaxBytes = 1300
 	// DefaultMaxParts caps the MESSAGEs one split text becomes.
 	DefaultMaxParts = 10
+	// DefaultProfile writes MESSAGEs as RFC 3428 has them.
+	DefaultProfile = ProfilePlain
 
 	DefaultRetryAttempts      = 3
 	DefaultRetryTimeout       = 10 * time.Second
@@ -71,6 +73,10 @@ type Trunk struct {
 	Overflow Overflow `yaml:"overflow"`
 	// Retry is the outbound retry policy.
 	Retry RetryPolicy `yaml:"retry"`
+	// Profile is how outbound MESSAGEs are written: ProfilePlain
+	// (text/plain, split per Overflow) or ProfileCPM (OMA CPM standalone
+	// messages for RCS clients). Default plain.
+	Profile string `yaml:"profile"`
 }
 
 // Overflow is the policy for outbound texts over the body limit.
@@ -107,6 +113,9 @@ func (t Trunk) WithDefaults() Trunk {
 	setInt(&t.UDPMaxBytes, DefaultUDPMaxBytes)
 	setInt(&t.MaxBodyBytes, DefaultMaxBodyBytes)
 	setInt(&t.Overflow.MaxParts, DefaultMaxParts)
+	if t.Profile == "" {
+		t.Profile = DefaultProfile
+	}
 	if t.Overflow.Marker == nil {
 		m := split.DefaultMarker
 		t.Overflow.Marker = &m
@@ -192,6 +201,11 @@ func (t Trunk) Validate() error {
 		if f.v < 0 {
 			bad(f.path, "must not be negative")
 		}
+	}
+	switch t.Profile {
+	case ProfilePlain, ProfileCPM:
+	default:
+		bad("profile", "must be plain or cpm, not "+strconv.Quote(t.Profile))
 	}
 	if t.Overflow.Policy > split.PolicyReject {
 		bad("overflow.policy", "must be split, truncate or reject")

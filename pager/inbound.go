@@ -1,6 +1,7 @@
 package pager
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"log/slog"
@@ -235,17 +236,23 @@ func (in *Inbound) check(req *sip.Request, tr *trunk) (*Message, error) {
 		return nil, refuse(400, "To: "+err.Error())
 	}
 	mt, _, _ := strings.Cut(strings.ToLower(ct.Value()), ";")
+	var doc []byte
+	if content.CPIM != nil {
+		doc = bytes.Clone(b)
+	}
 	return &Message{
-		ID:          DedupID(tr.Partner, cid.Value(), cseq.SeqNo, tag),
-		Partner:     tr.Partner,
-		From:        fromAddr,
-		To:          toAddr,
-		Text:        content.Text,
-		ContentType: strings.TrimSpace(mt),
-		IMDN:        content.IMDN,
-		CallID:      cid.Value(),
-		CSeq:        cseq.SeqNo,
-		FromTag:     tag,
+		ID:           DedupID(tr.Partner, cid.Value(), cseq.SeqNo, tag),
+		Partner:      tr.Partner,
+		From:         fromAddr,
+		To:           toAddr,
+		Text:         content.Text,
+		ContentType:  strings.TrimSpace(mt),
+		IMDN:         content.IMDN,
+		CPIM:         doc,
+		Notification: content.Notification,
+		CallID:       cid.Value(),
+		CSeq:         cseq.SeqNo,
+		FromTag:      tag,
 	}, nil
 }
 

@@ -30,6 +30,14 @@ type Message struct {
 	// IMDN holds the imdn.Message-ID, Disposition-Notification and
 	// DateTime of a message/cpim body (RFC 5438), zero otherwise.
 	IMDN cpim.IMDN
+	// CPIM is the message/cpim body as received, nil for text/plain: a
+	// delivery notification about the message quotes it (RFC 5438
+	// section 7.2.1), possibly on another node, after a restart.
+	CPIM []byte
+	// Notification is set when the body was an IMDN (message/imdn+xml in
+	// message/cpim) about a message sent earlier: it reports, it is not a
+	// text to relay.
+	Notification *cpim.Notification
 	// CallID, CSeq and FromTag identify the SIP request.
 	CallID  string
 	CSeq    uint32

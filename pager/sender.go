@@ -15,6 +15,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"iwf/internal/address"
+	"iwf/internal/cpim"
 	"iwf/pager/split"
 )
 
@@ -73,6 +74,22 @@ type Outgoing struct {
 	// a caller that retries a whole send after a crash gives the same
 	// one, so the partner can recognise the copy. Empty draws one.
 	CallID string
+
+	// The fields below serve CPM trunks (ProfileCPM).
+
+	// MessageID is the imdn.Message-ID; empty draws one.
+	MessageID string
+	// Disposition is the imdn.Disposition-Notification asked for.
+	Disposition cpim.Disposition
+	// DateTime is the CPIM DateTime; zero is the time of sending.
+	DateTime time.Time
+	// ConversationID is the OMA CPM Conversation-ID, which RCS clients
+	// thread by: the one of the conversation's sessions keeps pager and
+	// session traffic in one thread. Empty draws one.
+	ConversationID string
+	// CPIM, when set, is a message/cpim document sent as it is in one
+	// MESSAGE (an IMDN notification), on any trunk; Text is unused.
+	CPIM []byte
 }
 
 // Outcome is how a MESSAGE ended.
@@ -138,23 +155,72 @@ func (s *Sender) Send(ctx context.Context, m Outgoing) (Result, error) {
 	if !ok {
 		return Result{}, ErrUnknownPartner
 	}
-	if len(m.Text) > tr.MaxBodyBytes {
-		return Result{}, &BodyTooLargeError{Size: len(m.Text), Limit: tr.MaxBodyBytes}
+	b, err := s.body(tr, m)
+	if err != nil {
+		return Result{}, err
 	}
 	if m.CallID == "" {
 		m.CallID = randomID()
 	}
-	return s.send(ctx, tr, m)
+	return s.send(ctx, tr, m, b)
+}
+
+// body is what a MESSAGE of m carries: a ready CPIM document, a CPM
+// trunk's CPIM wrapping of the text, or the text. Over the trunk's body
+// limit it is a *BodyTooLargeError.
+func (s *Sender) body(tr *trunk, m Outgoing) (outBody, error) {
+	b := outBody{contentType: "text/plain;charset=UTF-8", data: []byte(m.Text)}
+	switch {
+	case m.CPIM != nil:
+		b = outBody{contentType: "message/cpim", data: m.CPIM}
+	case tr.Profile == ProfileCPM:
+		doc, err := s.cpmBody(m)
+		if err != nil {
+			return outBody{}, err
+		}
+		b = outBody{contentType: "message/cpim", data: doc, cpm: true}
+	}
+	if len(b.data) > tr.MaxBodyBytes {
+		return outBody{}, &BodyTooLargeError{Size: len(b.data), Limit: tr.MaxBodyBytes}
+	}
+	b.cpm = b.cpm || tr.Profile == ProfileCPM
+	if b.cpm {
+		b.conversationID = m.ConversationID
+		if b.conversationID == "" {
+			b.conversationID = randomID()
+		}
+		b.contributionID = randomID()
+	}
+	return b, nil
+}
+
+// outBody is the body of a MESSAGE and the headers that go with it.
+type outBody struct {
+	contentType string
+	data        []byte
+	// cpm adds the CPM standalone-message headers.
+	cpm                            bool
+	conversationID, contributionID string
 }
 
 // SendText sends a text of any length: over the trunk's body limit it is
 // split, truncated or refused (*split.OverflowError) as the trunk's
 // overflow policy says, and the parts go in order, one MESSAGE each. It
 // stops at the first part not delivered; the results say how far it got.
+// A CPM trunk's text, and a ready CPIM document, go as one MESSAGE or,
+// over the limit, not at all: *BodyTooLargeError, for the caller to send
+// in Large Message Mode.
 func (s *Sender) SendText(ctx context.Context, m Outgoing) ([]Result, error) {
 	tr, ok := s.cfg.Trunks.byName[m.Partner]
 	if !ok {
 		return nil, ErrUnknownPartner
+	}
+	if m.CPIM != nil || tr.Profile == ProfileCPM {
+		r, err := s.Send(ctx, m)
+		if err != nil {
+			return nil, err
+		}
+		return []Result{r}, nil
 	}
 	parts, err := split.Text(m.Text, split.Options{
 		Limit:    tr.MaxBodyBytes,
@@ -178,7 +244,7 @@ func (s *Sender) SendText(ctx context.Context, m Outgoing) ([]Result, error) {
 		if i > 0 {
 			part.CallID = base + "-" + strconv.Itoa(i+1)
 		}
-		r, err := s.send(ctx, tr, part)
+		r, err := s.send(ctx, tr, part, outBody{contentType: "text/plain;charset=UTF-8", data: []byte(part.Text)})
 		if err != nil {
 			return results, err
 		}
@@ -191,14 +257,14 @@ func (s *Sender) SendText(ctx context.Context, m Outgoing) ([]Result, error) {
 }
 
 // send runs the attempts of one MESSAGE under the trunk's retry policy.
-func (s *Sender) send(ctx context.Context, tr *trunk, m Outgoing) (Result, error) {
+func (s *Sender) send(ctx context.Context, tr *trunk, m Outgoing, b outBody) (Result, error) {
 	pol := tr.Retry
 	fromTag := randomID()[:16]
 	cseq := uint32(1 + rand.IntN(1<<15))
 	res := Result{CallID: m.CallID}
 	backoff := pol.Backoff
 	for attempt := 1; attempt <= pol.Attempts; attempt++ {
-		req := s.request(tr, m, fromTag, cseq)
+		req := s.request(tr, m, b, fromTag, cseq)
 		client, err := s.cfg.Clients.Client(req.Transport())
 		if err != nil {
 			return res, err
@@ -266,7 +332,7 @@ func (s *Sender) send(ctx context.Context, tr *trunk, m Outgoing) (Result, error
 }
 
 // request builds one attempt of m toward the trunk's next hop.
-func (s *Sender) request(tr *trunk, m Outgoing, fromTag string, cseq uint32) *sip.Request {
+func (s *Sender) request(tr *trunk, m Outgoing, b outBody, fromTag string, cseq uint32) *sip.Request {
 	var ruri sip.Uri
 	_ = sip.ParseUri(m.To.SIPURI(tr.reqHost), &ruri)
 	var fromURI sip.Uri
@@ -285,8 +351,18 @@ func (s *Sender) request(tr *trunk, m Outgoing, fromTag string, cseq uint32) *si
 	// No Contact: RFC 3428 section 4, a MESSAGE starts no dialog and UAs
 	// MUST NOT insert one. The advertised address reaches the partner in
 	// Via, which the client fills from the listener's configuration.
-	req.AppendHeader(sip.NewHeader("Content-Type", "text/plain;charset=UTF-8"))
-	req.SetBody([]byte(m.Text))
+	if b.cpm {
+		// RCC.07 section 3.2.4: the standalone-message ICSI routes the
+		// request to the client's messaging service; Conversation-ID
+		// threads it with the sessions of the conversation (OMA CPM
+		// conversation functions), Contribution-ID names this message.
+		req.AppendHeader(sip.NewHeader("P-Preferred-Service", ICSIStandalone))
+		req.AppendHeader(sip.NewHeader("Accept-Contact", AcceptContactICSI(ICSIStandalone)))
+		req.AppendHeader(sip.NewHeader("Conversation-ID", b.conversationID))
+		req.AppendHeader(sip.NewHeader("Contribution-ID", b.contributionID))
+	}
+	req.AppendHeader(sip.NewHeader("Content-Type", b.contentType))
+	req.SetBody(b.data)
 	req.SetDestination(tr.dest)
 	tp := tr.transport
 	if tp == "udp" && len(req.String())+viaAllowance > tr.UDPMaxBytes {

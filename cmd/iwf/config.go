@@ -190,7 +190,9 @@ func defaults() Config {
 		SIP:      SIPConfig{Stack: sipstack.DefaultConfig()},
 		SMPP:     SMPPConfig{Server: SMPPServerSettings{Server: smpp.DefaultServerConfig()}},
 		RCS: RCSConfig{
-			Trunk:       rcsTrunk,
+			Trunk: rcsTrunk,
+			// RCS clients take standalone messages in the OMA CPM form.
+			Pager:       pager.Trunk{Profile: pager.ProfileCPM},
 			AcceptTypes: []string{"message/cpim", "text/plain"},
 			Limits:      sipsession.DefaultLimits(),
 		},

@@ -1,7 +1,9 @@
 // Package body decodes the bodies of SIP MESSAGE requests (RFC 3428) into
 // UTF-8 text: text/plain in any charset golang.org/x/text knows, and
 // message/cpim (RFC 3862) around text/plain, keeping the IMDN headers
-// (RFC 5438) a later delivery notification needs.
+// (RFC 5438) a later delivery notification needs, or around
+// message/imdn+xml: a disposition notification about a message we sent
+// (OMA CPM standalone messaging sends them as pager-mode MESSAGEs).
 //
 // It is a pure codec: no I/O, no goroutines, no logging. message/cpim is
 // read by the IWF's one CPIM/IMDN codec, internal/cpim, in its tolerant
@@ -62,6 +64,9 @@ type Content struct {
 	// IMDN holds the wrapper's IMDN headers and DateTime, zero without a
 	// wrapper.
 	IMDN cpim.IMDN
+	// Notification is the IMDN document when the wrapper carried
+	// message/imdn+xml (MediaType says so too); Text is then empty.
+	Notification *cpim.Notification
 }
 
 // Decode reads a body of the given Content-Type. A type other than
@@ -101,6 +106,9 @@ func decodeCPIM(b []byte, o cpim.ParseOptions) (Content, error) {
 	if err != nil {
 		return Content{}, &ParseError{Offset: -1, Header: "Content-Type", Reason: err.Error(), Err: err}
 	}
+	if mt == cpim.NotificationType {
+		return decodeNotification(m)
+	}
 	if mt != TextPlain {
 		return Content{}, &UnsupportedError{What: "media type", Value: CPIMType + " around " + mt}
 	}
@@ -115,6 +123,20 @@ func decodeCPIM(b []byte, o cpim.ParseOptions) (Content, error) {
 	}
 	out.CPIM, out.IMDN = m, i
 	return out, nil
+}
+
+// decodeNotification reads the IMDN document a message/cpim wrapper
+// carries (RFC 5438 section 7.2.1.1).
+func decodeNotification(m *cpim.Message) (Content, error) {
+	n, err := m.Notification()
+	if err != nil {
+		return Content{}, &ParseError{Offset: -1, Reason: "imdn: " + err.Error(), Err: err}
+	}
+	i, err := m.IMDN()
+	if err != nil {
+		return Content{}, cpimError(err)
+	}
+	return Content{MediaType: cpim.NotificationType, CPIM: m, IMDN: i, Notification: &n}, nil
 }
 
 // cpimError turns a fault the CPIM codec found into a *ParseError: a
