@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
 	"github.com/linxGnu/gosmpp"
 	"github.com/linxGnu/gosmpp/data"
 	"github.com/linxGnu/gosmpp/pdu"
@@ -39,14 +40,24 @@ type Received struct {
 	CPIM *cpim.Message
 }
 
+// PagerReceived is a MESSAGE the RCS side got (and answered 202).
+type PagerReceived struct {
+	Request *sip.Request
+	// CPIM is the parsed body when it was message/cpim.
+	CPIM *cpim.Message
+}
+
 // RCS plays the RCS network: it answers INVITEs (or refuses them with
-// Refuse) and collects the messages of every session on Msgs.
+// Refuse) and collects the messages of every session on Msgs, and the
+// pager-mode MESSAGEs on Pager.
 type RCS struct {
 	Stack   *sipstack.Stack
 	Manager *sipsession.Manager
 	// Calls receives every accepted call, Msgs every message.
 	Calls chan *sipsession.Call
 	Msgs  chan Received
+	// Pager receives every MESSAGE.
+	Pager chan PagerReceived
 	// Refuse, when not 0, answers every INVITE with that status.
 	Refuse int
 	// Hold, when set before INVITEs come, keeps them unanswered until it
@@ -59,6 +70,8 @@ type RCS struct {
 	down int
 	// live are the calls accepted and not yet ended.
 	live map[*sipsession.Call]struct{}
+	// invites holds the last INVITE of each Call-ID.
+	invites map[string]*sip.Request
 }
 
 // StartRCS starts an RCS side on 127.0.0.1, stopped when the test ends.
@@ -78,18 +91,23 @@ func startRCS(t testing.TB, refuse int, ip string) *RCS {
 	t.Helper()
 	r := &RCS{
 		Calls: make(chan *sipsession.Call, 64), Msgs: make(chan Received, 1<<16), Refuse: refuse, Held: make(chan struct{}, 64),
-		live: make(map[*sipsession.Call]struct{}),
+		Pager: make(chan PagerReceived, 1024),
+		live:  make(map[*sipsession.Call]struct{}), invites: make(map[string]*sip.Request),
 	}
 	ep := msrptest.NewEndpoint(t, session.Config{Host: ip})
 	r.Stack = sipstacktest.StartOn(t, ip, func(st *sipstack.Stack, srv *sipgo.Server) {
 		m, err := sipsession.New(sipsession.Config{
 			Stack: st, Endpoint: ep, Logger: testutil.Logger(t), AckTimeout: 2 * time.Second,
 			OnIncoming: r.incoming,
+			// Asked about every INVITE before OnIncoming: where the test
+			// core keeps the headers the call does not expose.
+			Partner: r.recordInvite,
 		})
 		if err != nil {
 			t.Fatal(err)
 		}
 		m.Register(srv)
+		srv.OnMessage(r.message)
 		r.Manager = m
 	})
 	t.Cleanup(func() { _ = r.Manager.Close(context.Background()) })
@@ -166,6 +184,53 @@ func (r *RCS) incoming(c *sipsession.Call) error {
 	return nil
 }
 
+func (r *RCS) recordInvite(req *sip.Request) string {
+	if cid := req.CallID(); cid != nil {
+		r.mu.Lock()
+		r.invites[cid.Value()] = req.Clone()
+		r.mu.Unlock()
+	}
+	return ""
+}
+
+// InviteHeader returns the value of the header name in the last INVITE
+// of the call callID, "" when it had none.
+func (r *RCS) InviteHeader(callID, name string) string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	req, ok := r.invites[callID]
+	if !ok {
+		return ""
+	}
+	if h := req.GetHeader(name); h != nil {
+		return h.Value()
+	}
+	return ""
+}
+
+func (r *RCS) message(req *sip.Request, tx sip.ServerTransaction) {
+	pr := PagerReceived{Request: req.Clone()}
+	if ct := req.ContentType(); ct != nil && strings.HasPrefix(strings.ToLower(ct.Value()), "message/cpim") {
+		if cm, err := cpim.Parse(req.Body()); err == nil {
+			pr.CPIM = cm
+		}
+	}
+	r.Pager <- pr
+	_ = tx.Respond(sip.NewResponseFromRequest(req, 202, "Accepted", nil))
+}
+
+// NextPager returns the next MESSAGE, failing the test after Wait.
+func (r *RCS) NextPager(t testing.TB) PagerReceived {
+	t.Helper()
+	select {
+	case m := <-r.Pager:
+		return m
+	case <-time.After(Wait):
+		t.Fatal("the RCS side got no MESSAGE")
+		return PagerReceived{}
+	}
+}
+
 // TCP is the RCS side's SIP address over TCP, for a trunk's next hop.
 func (r *RCS) TCP() string { return r.Stack.Addr("tcp").String() }
 
@@ -195,6 +260,8 @@ type ESMEOptions struct {
 	// Transmitter binds a transmitter, which submits and receives
 	// nothing; the default is a transceiver.
 	Transmitter bool
+	// Receiver binds a receiver, which only takes deliver_sm.
+	Receiver bool
 	// Answer decides the deliver_sm_resp of each deliver_sm: its
 	// command_status, or none at all when answer is false (a partner
 	// that is throttling, failing or hanging). It is called from gosmpp's
@@ -252,8 +319,11 @@ func BindESMEWith(t testing.TB, addr, systemID, password string, opts ESMEOption
 	}
 	auth := gosmpp.Auth{SMSC: addr, SystemID: systemID, Password: password}
 	conn := gosmpp.TRXConnector(gosmpp.NonTLSDialer, auth)
-	if txOnly {
+	switch {
+	case txOnly:
 		conn = gosmpp.TXConnector(gosmpp.NonTLSDialer, auth)
+	case opts.Receiver:
+		conn = gosmpp.RXConnector(gosmpp.NonTLSDialer, auth)
 	}
 	sess, err := gosmpp.NewSession(conn, settings, 0)
 	if err != nil {

@@ -1,0 +1,136 @@
+package interwork
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+	"github.com/linxGnu/gosmpp/pdu"
+
+	"iwf/internal/address"
+	"iwf/internal/cpim"
+	"iwf/internal/iwftest"
+	"iwf/internal/testutil"
+	"iwf/pager"
+)
+
+// rcsPagerTrunk is the RCS side's pager trunk in the CPM profile, its
+// next hop the test core, its source loopback.
+func rcsPagerTrunk(rcs *rcsPeer, maxBody int) pager.Trunk {
+	return pager.Trunk{
+		Partner: "rcs", NextHop: "sip:" + rcs.TCP() + ";transport=tcp", AllowedSources: []string{"127.0.0.1"},
+		Profile: pager.ProfileCPM, MaxBodyBytes: maxBody,
+	}.WithDefaults()
+}
+
+// sendRCSMessage is an RCS client's standalone message as its core
+// forwards it: a sipgo UA of the test's own sends a MESSAGE with a CPIM
+// body and the OMA CPM headers, and returns the final status.
+func sendRCSMessage(t testing.TB, w *iwf, from, to string, doc []byte) int {
+	t.Helper()
+	ua, err := sipgo.NewUA()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ua.Close() })
+	cl, err := sipgo.NewClient(ua, sipgo.WithClientHostname("127.0.0.1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var target sip.Uri
+	if err := sip.ParseUri("sip:"+to+"@"+w.st.Addr("udp").String()+";user=phone", &target); err != nil {
+		t.Fatal(err)
+	}
+	req := sip.NewRequest(sip.MESSAGE, target)
+	req.AppendHeader(sip.NewHeader("From", "<sip:"+from+"@rcs.test>;tag=rcs1"))
+	req.AppendHeader(sip.NewHeader("To", "<tel:"+to+">"))
+	req.AppendHeader(sip.NewHeader("P-Preferred-Service", pager.ICSIStandalone))
+	req.AppendHeader(sip.NewHeader("Accept-Contact", pager.AcceptContactICSI(pager.ICSIStandalone)))
+	req.AppendHeader(sip.NewHeader("Conversation-ID", "c0nv-1"))
+	req.AppendHeader(sip.NewHeader("Contribution-ID", "c0ntrib-1"))
+	req.AppendHeader(sip.NewHeader("Content-Type", "message/cpim"))
+	req.SetBody(doc)
+	res, err := cl.Do(testutil.Context(t), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res.StatusCode
+}
+
+// Issue 10 item 1: a standalone message from the RCS network toward an
+// SMS user is accepted (before, 403 "unknown partner"), reaches the
+// partner's receiving ESME as a deliver_sm, and once the ESME took it
+// (deliver_sm_resp OK) the delivery notification the sender asked for
+// comes back to it as an IMDN in a MESSAGE.
+func TestRCSPagerMessageToSMSWithIMDN(t *testing.T) {
+	rcs := startRCS(t, 0)
+	w := startIWFWith(t, startRedis(t), rcs, "n1", []Partner{demoPartner()}, []pager.Trunk{rcsPagerTrunk(rcs, 0)})
+	esme := iwftest.BindESMEWith(t, w.smpp.Addr().String(), "demo", "pw", iwftest.ESMEOptions{Receiver: true})
+	// An id with "@" and "_", as deployed clients write them.
+	const msgID = "Xy_42@client.rcs.test"
+	doc, err := cpim.Wrap("<sip:+46700000009@rcs.test>", "<tel:+441110002>", "text/plain;charset=UTF-8", []byte("hello from rcs"),
+		cpim.IMDN{MessageID: msgID, DateTime: time.Now(), Disposition: cpim.PositiveDelivery | cpim.NegativeDelivery})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := doc.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code := sendRCSMessage(t, w, "+46700000009", "+441110002", body); code != 202 {
+		t.Fatalf("MESSAGE answered %d, want 202", code)
+	}
+	d, ok := esme.Next(t).(*pdu.DeliverSM)
+	if !ok {
+		t.Fatal("no deliver_sm")
+	}
+	if s, _ := d.Message.GetMessage(); s != "hello from rcs" {
+		t.Fatalf("deliver_sm %q", s)
+	}
+	if src, dst := d.SourceAddr.Address(), d.DestAddr.Address(); !strings.HasSuffix(src, "46700000009") || !strings.HasSuffix(dst, "441110002") {
+		t.Fatalf("deliver_sm from %q to %q", src, dst)
+	}
+	m := rcs.NextPager(t)
+	if m.CPIM == nil || !m.CPIM.IsNotification() {
+		t.Fatalf("MESSAGE to the sender is no IMDN: %s", m.Request.Body())
+	}
+	n, err := m.CPIM.Notification()
+	if err != nil || n.MessageID != msgID || n.Status != cpim.StatusDelivered {
+		t.Fatalf("notification %+v, %v", n, err)
+	}
+	if to := m.Request.To(); to == nil || !strings.Contains(to.Address.String(), "+46700000009") {
+		t.Fatalf("IMDN To %v", m.Request.To())
+	}
+	if f := m.CPIM.From.URI; f != "tel:+441110002" {
+		t.Fatalf("IMDN CPIM From %q", f)
+	}
+}
+
+// A standalone message from RCS joins the conversation an MSRP session
+// between the same two users uses: one key, whichever way it came.
+func TestRCSPagerMessageJoinsSessionConversation(t *testing.T) {
+	u := startUnit(t, unitPolicy())
+	from, err := address.Parse("sip:+46700000009@rcs.test", address.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	to, err := address.Parse("tel:+441110002", address.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := &pager.Message{ID: "m1", Partner: "rcs", From: from, To: to, Text: "hi", ReceivedAt: time.Now()}
+	if err := u.eng.Accept(testutil.Context(t), m); err != nil {
+		t.Fatalf("Accept: %v", err)
+	}
+	// Incoming keys a session by the INVITE's From and To URIs.
+	key := convKey{"p", readParty("sip:+441110002@iwf.test;user=phone"), readParty("sip:+46700000009@rcs.test")}
+	testutil.Eventually(t, func() bool { return u.sms.sends() == 1 }, "the message was not sent as SMS")
+	u.st.mu.Lock()
+	seen := u.st.seen[key.String()+"\x00m1"]
+	u.st.mu.Unlock()
+	if !seen {
+		t.Fatalf("message not queued in the session's conversation %s", key)
+	}
+}
