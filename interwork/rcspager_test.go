@@ -134,3 +134,80 @@ func TestRCSPagerMessageJoinsSessionConversation(t *testing.T) {
 		t.Fatalf("message not queued in the session's conversation %s", key)
 	}
 }
+
+// Issue 10 item 2: pager mode toward RCS (promotion never) sends OMA CPM
+// standalone messages: message/cpim with the IMDN headers, the
+// standalone ICSI in P-Preferred-Service and Accept-Contact. A text too
+// large for the trunk's body limit goes in Large Message Mode: an MSRP
+// session with the large-message ICSI for that one message, ended with a
+// BYE once the message was confirmed.
+func TestPagerModeTowardRCSIsCPM(t *testing.T) {
+	rcs := startRCS(t, 0)
+	p := demoPartner()
+	p.Policy.Promotion = PromoteNever
+	w := startIWFWith(t, startRedis(t), rcs, "n1", []Partner{p}, []pager.Trunk{rcsPagerTrunk(rcs, 400)})
+	e := bindESME(t, w.smpp.Addr().String(), "demo")
+
+	e.Submit(t, "46700000001", "46700000006", "short one")
+	e.NextResp(t)
+	m := rcs.NextPager(t)
+	header := func(name string) string {
+		if h := m.Request.GetHeader(name); h != nil {
+			return h.Value()
+		}
+		return ""
+	}
+	if ct := header("Content-Type"); ct != "message/cpim" {
+		t.Fatalf("Content-Type %q", ct)
+	}
+	if ps := header("P-Preferred-Service"); ps != "urn:urn-7:3gpp-service.ims.icsi.oma.cpm.msg" {
+		t.Fatalf("P-Preferred-Service %q", ps)
+	}
+	if ac := header("Accept-Contact"); ac != `*;+g.3gpp.icsi-ref="urn%3Aurn-7%3A3gpp-service.ims.icsi.oma.cpm.msg"` {
+		t.Fatalf("Accept-Contact %q", ac)
+	}
+	if header("Conversation-ID") == "" || header("Contribution-ID") == "" {
+		t.Fatal("no Conversation-ID / Contribution-ID")
+	}
+	if m.CPIM == nil {
+		t.Fatalf("body is no CPIM: %s", m.Request.Body())
+	}
+	i, err := m.CPIM.IMDN()
+	if err != nil || i.MessageID == "" || i.Disposition != cpim.PositiveDelivery|cpim.NegativeDelivery {
+		t.Fatalf("imdn headers %+v, %v", i, err)
+	}
+	if string(m.CPIM.Body) != "short one" || m.CPIM.From.URI != "tel:+46700000001" {
+		t.Fatalf("cpim from %q body %q", m.CPIM.From.URI, m.CPIM.Body)
+	}
+
+	long := strings.Repeat("large message ", 11) + "end" // 157 characters: one SMS, too large for 400 bytes in CPIM
+	e.Submit(t, "46700000001", "46700000006", long)
+	e.NextResp(t)
+	got := rcs.Next(t)
+	if got.Text != long {
+		t.Fatalf("large message %q", got.Text)
+	}
+	if got.CPIM == nil {
+		t.Fatal("large message not in CPIM")
+	}
+	if i, err := got.CPIM.IMDN(); err != nil || i.MessageID == "" {
+		t.Fatalf("large message imdn %+v, %v", i, err)
+	}
+	callID := got.Call.CallID()
+	if ps := rcs.InviteHeader(callID, "P-Preferred-Service"); ps != "urn:urn-7:3gpp-service.ims.icsi.oma.cpm.largemsg" {
+		t.Fatalf("INVITE P-Preferred-Service %q", ps)
+	}
+	if ac := rcs.InviteHeader(callID, "Accept-Contact"); ac != `*;+g.3gpp.icsi-ref="urn%3Aurn-7%3A3gpp-service.ims.icsi.oma.cpm.largemsg"` {
+		t.Fatalf("INVITE Accept-Contact %q", ac)
+	}
+	select {
+	case <-got.Call.Done():
+	case <-time.After(iwftest.Wait):
+		t.Fatal("the large message session was not ended")
+	}
+	select {
+	case pm := <-rcs.Pager:
+		t.Fatalf("the large message also came as a MESSAGE: %s", pm.Request.Body())
+	default:
+	}
+}
