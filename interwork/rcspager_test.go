@@ -211,3 +211,56 @@ func TestPagerModeTowardRCSIsCPM(t *testing.T) {
 	default:
 	}
 }
+
+// An RCS client that reports on a session message with an IMDN in a
+// MESSAGE (its session is gone, or it sends all its notifications that
+// way) gets 202 rather than 415, and the report becomes the SMS sender's
+// receipt.
+func TestRCSPagerNotificationBecomesReceipt(t *testing.T) {
+	u := startUnit(t, unitPolicy())
+	u.submit(t, "report me")
+	sent := u.nextCall(t).nextSent(t)
+	sms, err := address.Parse("+46700000001", address.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rcsUser, err := address.Parse("sip:+46700000002@rcs.test", address.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := &cpim.Notification{MessageID: sent.MessageID, Kind: cpim.DeliveryNotification, Status: cpim.StatusDelivered}
+	m := &pager.Message{ID: "n1", Partner: "rcs", From: rcsUser, To: sms, Notification: n, ReceivedAt: time.Now()}
+	if err := u.eng.Accept(testutil.Context(t), m); err != nil {
+		t.Fatalf("Accept: %v", err)
+	}
+	if r := u.receipt(t); !strings.Contains(r, "stat:DELIVRD") {
+		t.Fatalf("receipt %q", r)
+	}
+}
+
+// The IMDN of an RCS client about a message an SMS user sent, as a
+// MESSAGE through the RCS core, is answered 202.
+func TestRCSPagerNotificationAccepted(t *testing.T) {
+	rcs := startRCS(t, 0)
+	w := startIWFWith(t, startRedis(t), rcs, "n1", []Partner{demoPartner()}, []pager.Trunk{rcsPagerTrunk(rcs, 0)})
+	orig, err := cpim.Wrap("<tel:+441110002>", "<sip:+46700000009@rcs.test>", "text/plain", []byte("hi"),
+		cpim.IMDN{MessageID: "sent-1", DateTime: time.Now(), Disposition: cpim.PositiveDelivery})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := cpim.NewNotification(orig, cpim.DeliveryNotification, cpim.StatusDelivered)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nm, err := cpim.NotificationMessage(orig, n, "imdn-1", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := nm.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code := sendRCSMessage(t, w, "+46700000009", "+441110002", body); code != 202 {
+		t.Fatalf("IMDN MESSAGE answered %d, want 202", code)
+	}
+}

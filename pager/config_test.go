@@ -38,6 +38,8 @@ func TestTrunkValidate(t *testing.T) {
 		{"bad request host", func(tr *pager.Trunk) { tr.RequestHost = "a:b" }, "request_host"},
 		{"marker over the limit", func(tr *pager.Trunk) { m := "....."; tr.MaxBodyBytes = 5; tr.Overflow.Marker = &m }, "overflow.marker"},
 		{"bad policy", func(tr *pager.Trunk) { tr.Overflow.Policy = 7 }, "overflow.policy"},
+		{"cpm profile", func(tr *pager.Trunk) { tr.Profile = pager.ProfileCPM }, ""},
+		{"bad profile", func(tr *pager.Trunk) { tr.Profile = "rcs" }, "profile"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

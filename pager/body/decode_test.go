@@ -222,3 +222,28 @@ func sameMessage(a, b *cpim.Message) bool {
 	ca.Body, cb.Body = nil, nil
 	return reflect.DeepEqual(ca, cb)
 }
+
+// An IMDN in CPIM (RFC 5438 section 7.2.1.1), which RCS clients send as
+// a MESSAGE about a standalone message, is read as a notification, not
+// refused 415 as content other than text.
+func TestDecodeNotification(t *testing.T) {
+	c, err := Decode("message/cpim", readVector(t, "rfc5438-delivery-notification.cpim"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Notification == nil || c.MediaType != cpim.NotificationType || c.Text != "" {
+		t.Fatalf("content %+v", c)
+	}
+	if n := c.Notification; n.MessageID != "34jk324j" || n.Kind != cpim.DeliveryNotification || n.Status != cpim.StatusDelivered {
+		t.Fatalf("notification %+v", n)
+	}
+	if c.IMDN.MessageID != "d834jied93rf" {
+		t.Fatalf("imdn.Message-ID %q", c.IMDN.MessageID)
+	}
+	bad := []byte("From: <im:bob@example.com>\r\n\r\nContent-Type: message/imdn+xml\r\n\r\n<imdn/>")
+	if _, err := Decode("message/cpim", bad); err == nil {
+		t.Fatal("a broken imdn decoded")
+	} else if pe := (*ParseError)(nil); !errors.As(err, &pe) {
+		t.Fatalf("broken imdn: %v, want a *ParseError", err)
+	}
+}
