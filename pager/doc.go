@@ -25,9 +25,10 @@
 // scheme other than sip, sips or tel (416), a Require header (420 with
 // Unsupported), a content coding (415 with Accept-Encoding), a body over
 // the trunk's max_body_bytes (413), an empty body or one without
-// Content-Type (400), a media type other than text/plain or message/cpim or
-// an unknown charset (415 with Accept), an undecodable body or identity
-// (400). The message is then handed to the Store and answered 202 Accepted
+// Content-Type (400), a media type other than text/plain or message/cpim
+// (around text/plain or an IMDN, message/imdn+xml) or an unknown charset
+// (415 with Accept), an undecodable body or identity (400). An IMDN comes
+// to the Store as a Message with Notification set. The message is then handed to the Store and answered 202 Accepted
 // only once Accept has returned. The deduplication key is the partner, the
 // Call-ID, the CSeq number and the From tag: a copy is answered 202 without
 // a second Accept (a node-local memory, plus the Store's ErrDuplicate
@@ -42,5 +43,9 @@
 // section 18.1.1), and retries on timeout, transport error, 408, 5xx and
 // 503 (after its Retry-After), per the trunk's RetryPolicy; the Result
 // says delivered, rejected (with the status), timeout or failed.
-// Sender.SendText first applies the trunk's overflow policy.
+// Sender.SendText first applies the trunk's overflow policy. A trunk of
+// ProfileCPM (the RCS side's) sends OMA CPM standalone messages instead:
+// message/cpim with the IMDN headers and the CPM ICSI, never split; a text
+// too large for one is a *BodyTooLargeError for the caller to send in
+// Large Message Mode, which is session business, not the pager's.
 package pager

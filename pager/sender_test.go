@@ -278,3 +278,30 @@ func TestSendOverTCPTrunk(t *testing.T) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// A CPM trunk sends the text in message/cpim with its imdn.Message-ID and
+// never splits it: over the body limit nothing is sent and the error says
+// so, for the caller's Large Message Mode.
+func TestSendTextCPM(t *testing.T) {
+	p := pagertest.StartPartner(t, nil)
+	s, _ := sender(t, p, "udp", func(tr *pager.Trunk) { tr.Profile = pager.ProfileCPM; tr.MaxBodyBytes = 400 })
+	m := outgoing("hi there")
+	m.MessageID = "id-1"
+	res, err := s.SendText(context.Background(), m)
+	if err != nil || len(res) != 1 || res[0].Outcome != pager.Delivered {
+		t.Fatalf("%+v, %v", res, err)
+	}
+	got := p.Received()
+	if len(got) != 1 || got[0].ContentType != "message/cpim" ||
+		!strings.Contains(got[0].Body, "imdn.Message-ID: id-1\r\n") || !strings.HasSuffix(got[0].Body, "\r\n\r\nhi there") {
+		t.Fatalf("received %+v", got)
+	}
+	_, err = s.SendText(context.Background(), outgoing(strings.Repeat("long ", 80)))
+	var tooLarge *pager.BodyTooLargeError
+	if !errors.As(err, &tooLarge) || tooLarge.Limit != 400 {
+		t.Fatalf("long text: %v, want a *BodyTooLargeError", err)
+	}
+	if n := len(p.Received()); n != 1 {
+		t.Fatalf("%d MESSAGEs, want the first alone", n)
+	}
+}
