@@ -3,6 +3,7 @@ package smpp
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"io"
 
 	"github.com/linxGnu/gosmpp/pdu"
@@ -393,7 +394,17 @@ func decodeMessageBody(cmd uint32, frame []byte, m *Message) (err error) {
 	if err := decodeTLVs(&c, rest, base, m); err != nil {
 		return err
 	}
-	return m.checkPayload()
+	return payloadRule(cmd, m)
+}
+
+// payloadRule is Message.checkPayload as a *DecodeError, the type every
+// decode error has.
+func payloadRule(cmd uint32, m *Message) error {
+	var fe *FieldError
+	if err := m.checkPayload(); errors.As(err, &fe) {
+		return &DecodeError{Command: cmd, Field: fe.Path, Status: fe.Status, Reason: fe.Reason}
+	}
+	return nil
 }
 
 // DecodeDataSM reads a data_sm PDU (SMPP 3.4 4.7.1) into a Message: its
@@ -434,7 +445,7 @@ func DecodeDataSM(frame []byte) (*Message, error) {
 	if err := decodeTLVs(&c, rest, c.off, m); err != nil {
 		return nil, err
 	}
-	if err := m.checkPayload(); err != nil {
+	if err := payloadRule(h.Command, m); err != nil {
 		return nil, err
 	}
 	return m, nil
