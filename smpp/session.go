@@ -131,14 +131,14 @@ type session struct {
 	// store write even if the connection dies meanwhile.
 	ctx context.Context
 
-	out   outbox
-	seq   atomic.Uint32
-	kind  atomic.Uint32
+	out  outbox
+	seq  atomic.Uint32
+	kind atomic.Uint32
 	// legacy is set when the peer bound with interface_version 0x33 or
 	// lower (SMPP 3.4 5.2.4): it knows no TLVs, so none are sent to it.
 	legacy atomic.Bool
-	start time.Time
-	last  atomic.Int64 // unix nanoseconds of the last PDU read
+	start  time.Time
+	last   atomic.Int64 // unix nanoseconds of the last PDU read
 
 	mu sync.Mutex
 	// window holds a slot per outstanding windowed request, slots one per
