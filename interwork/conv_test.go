@@ -236,7 +236,7 @@ func TestConvRetryDelayDoubles(t *testing.T) {
 // is stored (ESME_RINVEXPIRY, SMPP 3.4 5.1.3).
 func TestSubmitBadValidity(t *testing.T) {
 	u := startUnit(t, unitPolicy())
-	msgs, err := smpp.TextMessages(smpp.AddressOf("+46700000001"), smpp.AddressOf("+46700000002"), "x", smpp.TextOptions{}, nil)
+	msgs, err := smpp.TextMessages(smsAddr("+46700000001"), smsAddr("+46700000002"), "x", smpp.TextOptions{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -257,7 +257,7 @@ func TestSubmitAnsweredWhenStoreHangs(t *testing.T) {
 	u.st.mu.Lock()
 	u.st.hang = true
 	u.st.mu.Unlock()
-	msgs, err := smpp.TextMessages(smpp.AddressOf("+46700000001"), smpp.AddressOf("+46700000002"), "x", smpp.TextOptions{}, nil)
+	msgs, err := smpp.TextMessages(smsAddr("+46700000001"), smsAddr("+46700000002"), "x", smpp.TextOptions{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

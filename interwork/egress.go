@@ -117,7 +117,16 @@ func (c *conv) deliverSMS(ctx context.Context, q *queued) (Outcome, error) {
 	if err != nil {
 		return Rejected, err
 	}
-	src, dst := smpp.AddressOf(c.k.RCS.id), smpp.AddressOf(c.k.SMS.id)
+	// An identity with no SMPP form is refused, never sent as an
+	// alphanumeric it is not.
+	src, err := smpp.AddressOf(c.k.RCS.id)
+	if err != nil {
+		return Rejected, err
+	}
+	dst, err := smpp.AddressOf(c.k.SMS.id)
+	if err != nil {
+		return Rejected, err
+	}
 	opts := c.partner.SMS.TextOptions()
 	next := func() (uint16, error) { return e.cfg.Refs.NextRef(ctx, c.k.SMS.id) }
 	sent := 0

@@ -377,7 +377,7 @@ func (u *unit) submit(t *testing.T, text string) {
 // submitValid is submit with an SMPP validity_period.
 func (u *unit) submitValid(t *testing.T, text, validity string) {
 	t.Helper()
-	msgs, err := smpp.TextMessages(smpp.AddressOf("+46700000001"), smpp.AddressOf("+46700000002"), text, smpp.TextOptions{}, nil)
+	msgs, err := smpp.TextMessages(smsAddr("+46700000001"), smsAddr("+46700000002"), text, smpp.TextOptions{}, nil)
 	if err != nil || len(msgs) != 1 {
 		t.Fatalf("%d messages, %v", len(msgs), err)
 	}

@@ -191,13 +191,19 @@ func (e *Engine) HandleDeliver(ctx context.Context, partnerName string, m *smpp.
 	return e.smsIn(ctx, p, m, msrp.NewID(), nil)
 }
 
-// smsParty reads an SMPP address as a conversation party.
-func smsParty(a smpp.Address) party {
-	id, err := a.Identity()
+// smsParties reads a message's addresses as conversation parties under
+// the partner's numbering plan; one that cannot be read refuses the
+// message with ESME_RINVSRCADR or ESME_RINVDSTADR (its SMPPStatus).
+func smsParties(n smpp.Numbering, m *smpp.Message) (src, dst party, err error) {
+	sk, err := n.SourceKey(m.Source)
 	if err != nil {
-		return party{id: a.Addr, err: err}
+		return party{}, party{}, err
 	}
-	return partyOf(id)
+	dk, err := n.DestKey(m.Dest)
+	if err != nil {
+		return party{}, party{}, err
+	}
+	return readParty(sk), readParty(dk), nil
 }
 
 // smsIn reassembles and queues an SMS toward the RCS side.
@@ -216,7 +222,11 @@ func (e *Engine) smsIn(ctx context.Context, p *partner, m *smpp.Message, id stri
 		return errBadValidity
 	}
 	packed := p.SMS.Packed
-	key := convKey{p.Name, smsParty(m.Source), smsParty(m.Dest)}
+	src, dst, err := smsParties(p.Numbering, m)
+	if err != nil {
+		return err
+	}
+	key := convKey{p.Name, src, dst}
 	q := &queued{ID: id, Dir: toRCS, Ingress: ingressSMPP, At: now.UnixNano(), Receipt: rt}
 	if !validity.IsZero() {
 		q.Expires = validity.UnixNano()

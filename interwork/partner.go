@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"iwf/internal/cfgerr"
+	"iwf/smpp"
 )
 
 // Partner is one peering partner as interwork sees it.
@@ -23,6 +24,8 @@ type Partner struct {
 	// SMS is how text is coded and segmented toward the partner; zero
 	// fields take DefaultSMSConfig's.
 	SMS SMSConfig
+	// Numbering reads the partner's SMPP addresses as conversation keys.
+	Numbering smpp.Numbering
 }
 
 // Via is the protocol a partner's messages go out on.
@@ -58,6 +61,9 @@ func newPartner(p Partner) (*partner, error) {
 	p.SMS = p.SMS.WithDefaults()
 	if err := p.SMS.Validate(); err != nil {
 		return nil, cfgerr.Prefix("sms", err)
+	}
+	if err := p.Numbering.Validate(); err != nil {
+		return nil, cfgerr.Prefix("numbering", err)
 	}
 	pp := &partner{Partner: p}
 	if p.Policy.RateLimit > 0 {

@@ -54,6 +54,10 @@ type ServerConfig struct {
 	// IdleTimeout closes a bind that sent nothing (not even
 	// enquire_link) for this long.
 	IdleTimeout time.Duration `yaml:"idle_timeout"`
+	// EnquireLink is how long a bind may stay quiet before the server
+	// probes it with enquire_link (SMPP 3.4 4.11); an unanswered probe
+	// closes the connection. Default DefaultEnquireLink.
+	EnquireLink time.Duration `yaml:"enquire_link"`
 	// ResponseTimeout bounds the wait for a deliver_sm_resp.
 	ResponseTimeout time.Duration `yaml:"response_timeout"`
 	// HandlerTimeout is the deadline given to SubmitHandler.HandleSubmit.
@@ -196,6 +200,7 @@ func (c ServerConfig) withDefaults() ServerConfig {
 	setDefault(&c.SystemID, DefaultServerSystemID)
 	setDefault(&c.BindTimeout, DefaultBindTimeout)
 	setDefault(&c.IdleTimeout, DefaultIdleTimeout)
+	setDefault(&c.EnquireLink, DefaultEnquireLink)
 	setDefault(&c.ResponseTimeout, DefaultResponseTimeout)
 	setDefault(&c.HandlerTimeout, DefaultHandlerTimeout)
 	setDefault(&c.MaxPDULen, DefaultMaxPDULen)
@@ -263,7 +268,7 @@ func (c ServerConfig) Validate() error {
 	for _, d := range []struct {
 		path string
 		v    time.Duration
-	}{{"bind_timeout", c.BindTimeout}, {"idle_timeout", c.IdleTimeout}, {"response_timeout", c.ResponseTimeout}, {"handler_timeout", c.HandlerTimeout}} {
+	}{{"bind_timeout", c.BindTimeout}, {"idle_timeout", c.IdleTimeout}, {"enquire_link", c.EnquireLink}, {"response_timeout", c.ResponseTimeout}, {"handler_timeout", c.HandlerTimeout}} {
 		f.nonNegative(d.path, d.v)
 	}
 	if c.MaxPDULen != 0 {

@@ -5,9 +5,11 @@
 // (tls.NewListener for TLS) and a SubmitHandler. It answers
 // bind_transmitter / bind_receiver / bind_transceiver against per-partner
 // credentials (password compared in constant time) and a per-partner bind
-// cap, enquire_link and unbind, and generic_nack for unknown commands and
-// bad command_length (which also closes the connection: the stream cannot
-// be resynchronised). A submit_sm is answered only after
+// cap, enquire_link and unbind, data_sm like submit_sm, query_sm /
+// cancel_sm / replace_sm with their own responses, and generic_nack for
+// unknown commands and bad command_length (which also closes the
+// connection: the stream cannot be resynchronised). It probes quiet binds
+// with enquire_link, and sends no TLV to an ESME that bound as SMPP 3.3. A submit_sm is answered only after
 // SubmitHandler.HandleSubmit returns, so an acknowledged message is a stored
 // one. Server.Deliver sends deliver_sm (mobile terminated messages,
 // ReceiptMessage receipts) round robin over a partner's receiving binds,

@@ -90,6 +90,35 @@ func (m *Message) Validate() error {
 	if size > DefaultMaxPDULen {
 		return &FieldError{Path: "tlvs", Reason: fmt.Sprintf("PDU of %d octets exceeds %d", size, DefaultMaxPDULen), Status: StatusInvMsgLen}
 	}
+	return m.checkPayload()
+}
+
+// checkPayload applies SMPP 3.4 5.3.2.32 to short_message and
+// message_payload: the text goes in one of them, never both (sm_length is
+// zero when message_payload is used), and message_payload appears once.
+func (m *Message) checkPayload() error {
+	n := 0
+	for _, t := range m.TLVs {
+		if t.Tag == concat.TagMessagePayload {
+			n++
+		}
+	}
+	switch {
+	case n > 1:
+		return &FieldError{Path: "message_payload", Reason: "more than one message_payload", Status: StatusInvOptParStr}
+	case n == 1 && len(m.ShortMessage) > 0:
+		return &FieldError{Path: "sm_length", Reason: "short_message and message_payload both carry text; sm_length must be 0 with message_payload", Status: StatusInvMsgLen}
+	}
+	return nil
+}
+
+// checkInbound is what a received submit_sm, deliver_sm or data_sm must
+// hold besides its encoding: a destination (SMPP 3.4 5.2.9, mandatory
+// and not NULL for a message to be routed).
+func (m *Message) checkInbound() error {
+	if m.Dest.Addr == "" {
+		return &FieldError{Path: "destination_addr", Reason: "empty", Status: StatusInvDstAdr}
+	}
 	return nil
 }
 

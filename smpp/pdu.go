@@ -3,6 +3,7 @@ package smpp
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"io"
 
 	"github.com/linxGnu/gosmpp/pdu"
@@ -45,6 +46,10 @@ const (
 	CmdUnbindResp          uint32 = 0x80000006
 	CmdBindTransceiverResp uint32 = 0x80000009
 	CmdEnquireLinkResp     uint32 = 0x80000015
+	CmdQuerySMResp         uint32 = 0x80000003
+	CmdReplaceSMResp       uint32 = 0x80000007
+	CmdCancelSMResp        uint32 = 0x80000008
+	CmdDataSMResp          uint32 = 0x80000103
 )
 
 // respBit marks a response command_id (SMPP 3.4 5.1.2.1: "the response
@@ -66,6 +71,8 @@ const (
 	StatusBindFail     uint32 = 0x0000000D
 	StatusInvPaswd     uint32 = 0x0000000E
 	StatusInvSysID     uint32 = 0x0000000F
+	StatusCancelFail   uint32 = 0x00000011
+	StatusReplaceFail  uint32 = 0x00000013
 	StatusMsgQFul      uint32 = 0x00000014
 	StatusInvSerTyp    uint32 = 0x00000015
 	StatusInvEsmClass  uint32 = 0x00000043
@@ -92,6 +99,30 @@ const (
 	maxServiceType = 5
 	maxAddress     = 20
 	timeLen        = 16
+	// maxDataSMAddress is the address size of data_sm (SMPP 3.4 4.7.1:
+	// source_addr and destination_addr are C-Octet Strings of up to 65
+	// octets).
+	maxDataSMAddress = 64
+)
+
+// TLV tags the session reads or writes itself (SMPP 3.4 5.3.2).
+const (
+	// TagSCInterfaceVersion is sc_interface_version (5.3.2.25), sent in
+	// a bind response to an ESME that bound as SMPP 3.4.
+	TagSCInterfaceVersion uint16 = 0x0210
+)
+
+// Interface versions (SMPP 3.4 5.2.4).
+const (
+	// Version34 is SMPP 3.4; an interface_version of 0x33 or lower is an
+	// ESME of version 3.3 or earlier, which knows no TLVs.
+	Version34 byte = 0x34
+)
+
+// message_state values of query_sm_resp (SMPP 3.4 5.2.28).
+const (
+	// MessageStateUnknown: the message is in an invalid or unknown state.
+	MessageStateUnknown byte = 7
 )
 
 func commandName(id uint32) string {
@@ -283,13 +314,18 @@ func (c *cursor) byte1(field string) (byte, error) {
 // address reads addr_ton, addr_npi and the address (SMPP 3.4 5.2.5-8),
 // naming them ton, npi and addr in errors.
 func (c *cursor) address(ton, npi, addr string, status uint32, a *Address) (err error) {
+	return c.addressMax(ton, npi, addr, maxAddress, status, a)
+}
+
+// addressMax is address with the address size of the PDU at hand.
+func (c *cursor) addressMax(ton, npi, addr string, max int, status uint32, a *Address) (err error) {
 	if a.TON, err = c.byte1(ton); err != nil {
 		return err
 	}
 	if a.NPI, err = c.byte1(npi); err != nil {
 		return err
 	}
-	a.Addr, err = c.cstring(addr, maxAddress, status)
+	a.Addr, err = c.cstring(addr, max, status)
 	return err
 }
 
@@ -355,7 +391,64 @@ func decodeMessageBody(cmd uint32, frame []byte, m *Message) (err error) {
 	if int(smLen) == 0 {
 		m.ShortMessage = nil
 	}
-	return decodeTLVs(&c, rest, base, m)
+	if err := decodeTLVs(&c, rest, base, m); err != nil {
+		return err
+	}
+	return payloadRule(cmd, m)
+}
+
+// payloadRule is Message.checkPayload as a *DecodeError, the type every
+// decode error has.
+func payloadRule(cmd uint32, m *Message) error {
+	var fe *FieldError
+	if err := m.checkPayload(); errors.As(err, &fe) {
+		return &DecodeError{Command: cmd, Field: fe.Path, Status: fe.Status, Reason: fe.Reason}
+	}
+	return nil
+}
+
+// DecodeDataSM reads a data_sm PDU (SMPP 3.4 4.7.1) into a Message: its
+// addresses, esm_class, registered_delivery, data_coding and TLVs. The
+// text is in the message_payload TLV; ShortMessage stays empty. The
+// Message owns its memory.
+func DecodeDataSM(frame []byte) (*Message, error) {
+	if len(frame) < HeaderLen {
+		return nil, &DecodeError{Field: "command_length", Status: StatusInvCmdLen, Reason: "shorter than the header"}
+	}
+	h := parseHeader(frame)
+	if int(h.Length) != len(frame) {
+		return nil, &DecodeError{Command: h.Command, Field: "command_length", Status: StatusInvCmdLen, Reason: "does not match the PDU size"}
+	}
+	if h.Command != CmdDataSM {
+		return nil, &DecodeError{Command: h.Command, Field: "command_id", Status: StatusInvCmdID, Reason: "not data_sm"}
+	}
+	m := new(Message)
+	c := cursor{cmd: h.Command, b: frame, strs: string(frame), off: HeaderLen}
+	var err error
+	if m.ServiceType, err = c.cstring("service_type", maxServiceType, StatusInvSerTyp); err != nil {
+		return nil, err
+	}
+	if err = c.addressMax("source_addr_ton", "source_addr_npi", "source_addr", maxDataSMAddress, StatusInvSrcAdr, &m.Source); err != nil {
+		return nil, err
+	}
+	if err = c.addressMax("dest_addr_ton", "dest_addr_npi", "destination_addr", maxDataSMAddress, StatusInvDstAdr, &m.Dest); err != nil {
+		return nil, err
+	}
+	var f [3]byte
+	for i, n := range [...]string{"esm_class", "registered_delivery", "data_coding"} {
+		if f[i], err = c.byte1(n); err != nil {
+			return nil, err
+		}
+	}
+	m.ESMClass, m.RegisteredDelivery, m.DataCoding = f[0], f[1], f[2]
+	rest := append([]byte(nil), frame[c.off:]...)
+	if err := decodeTLVs(&c, rest, c.off, m); err != nil {
+		return nil, err
+	}
+	if err := payloadRule(h.Command, m); err != nil {
+		return nil, err
+	}
+	return m, nil
 }
 
 // decodeTLVs reads the optional parameters (SMPP 3.4 3.2.4, 5.3): tag and

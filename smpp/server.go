@@ -8,9 +8,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 
 	"github.com/linxGnu/gosmpp/pdu"
 
@@ -60,6 +62,9 @@ type Server struct {
 
 	bySystemID map[string]*serverPartner
 	byName     map[string]*serverPartner
+
+	// refs numbers the messages cut into segments for SMPP 3.3 binds.
+	refs atomic.Uint32
 
 	life  lifecycle
 	mu    sync.Mutex
@@ -114,6 +119,7 @@ func NewServer(ln net.Listener, cfg ServerConfig, h SubmitHandler, log *slog.Log
 		conns:      map[*serverConn]struct{}{},
 	}
 	s.life.init()
+	s.refs.Store(rand.Uint32())
 	s.guard = newBindGuard(realClock{}, cfg.BindBackoffMin, cfg.BindBackoffMax)
 	for _, p := range cfg.Partners {
 		sp := &serverPartner{cfg: p, pwHash: sha256.Sum256([]byte(p.Password))}
@@ -259,6 +265,7 @@ func (s *Server) serve(ctx context.Context, nc, under net.Conn) {
 	go func() {
 		defer s.wg.Done()
 		sc.s.watchdog(s.cfg.BindTimeout, s.cfg.IdleTimeout)
+		sc.s.prober(s.cfg.EnquireLink)
 		err := sc.s.readLoop()
 		s.mu.Lock()
 		delete(s.conns, sc)
@@ -376,29 +383,65 @@ func (s *Server) Deliver(ctx context.Context, partner string, msg *Message) (Del
 			return res, err
 		}
 		res.Bind = sc.name()
-		win, err := sc.s.acquire(ctx)
-		if errors.Is(err, ErrClosed) {
-			continue // that bind went away: take the next
+		frames := [][]byte{frame}
+		if sc.s.legacy.Load() && len(msg.TLVs) > 0 {
+			if frames, err = s.legacyFrames(msg); err != nil {
+				return res, err
+			}
 		}
-		if err != nil {
-			return res, err
+		for i, f := range frames {
+			sent, err := s.deliverOn(ctx, sc, f)
+			if !sent && i == 0 && errors.Is(err, ErrClosed) {
+				break // that bind went away: take the next
+			}
+			if err != nil {
+				return res, err
+			}
+			if i == len(frames)-1 {
+				return res, nil
+			}
 		}
-		c, err := sc.s.send(frame, win, false)
-		if err != nil {
-			continue
-		}
-		sc.counters.sent.Add(1)
-		r := sc.s.wait(ctx, c)
-		sc.counters.countResult(r.h.Status, r.err)
-		switch {
-		case r.err != nil:
-			return res, fmt.Errorf("smpp: deliver_sm to %s: %w", res.Bind, r.err)
-		case r.h.Status != StatusOK:
-			return res, &StatusError{Command: r.h.Command, Status: r.h.Status}
-		}
-		return res, nil
 	}
 	return res, ErrNoBind
+}
+
+// legacyFrames encodes msg for an SMPP 3.3 bind (legacyMessages).
+func (s *Server) legacyFrames(msg *Message) ([][]byte, error) {
+	next := func() (uint16, error) { return uint16(s.refs.Add(1)), nil }
+	msgs, err := legacyMessages(msg, next)
+	if err != nil {
+		return nil, err
+	}
+	frames := make([][]byte, len(msgs))
+	for i, m := range msgs {
+		if frames[i], err = AppendMessage(nil, CmdDeliverSM, 0, m); err != nil {
+			return nil, err
+		}
+	}
+	return frames, nil
+}
+
+// deliverOn sends one deliver_sm on sc and waits for its response. sent
+// is false when the frame never left: the bind went away (ErrClosed).
+func (s *Server) deliverOn(ctx context.Context, sc *serverConn, frame []byte) (sent bool, err error) {
+	win, err := sc.s.acquire(ctx)
+	if err != nil {
+		return false, err
+	}
+	c, err := sc.s.send(frame, win, false)
+	if err != nil {
+		return false, ErrClosed
+	}
+	sc.counters.sent.Add(1)
+	r := sc.s.wait(ctx, c)
+	sc.counters.countResult(r.h.Status, r.err)
+	switch {
+	case r.err != nil:
+		return true, fmt.Errorf("smpp: deliver_sm to %s: %w", sc.name(), r.err)
+	case r.h.Status != StatusOK:
+		return true, &StatusError{Command: r.h.Command, Status: r.h.Status}
+	}
+	return true, nil
 }
 
 // pick returns the partner's next receiving bind, round robin.

@@ -93,7 +93,7 @@ func TestServerClosesSilentConnections(t *testing.T) {
 		}, bindTimeout},
 		{"unknown command before the bind", func(c *rawConn) error {
 			c.send(headerOnly(0x00000777, 0, 7))
-			c.expect(CmdGenericNack, StatusInvBndSts, 7)
+			c.expect(CmdGenericNack, StatusInvCmdID, 7)
 			_, _, err := c.next()
 			return err
 		}, bindTimeout},

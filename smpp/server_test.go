@@ -268,6 +268,8 @@ func TestServerSubmitStatuses(t *testing.T) {
 			srv := startServer(t, serverConfig(acme()), h)
 			p := mustPeer(t, srv.Addr().String(), tc.conn, nil)
 			sm := pdu.NewSubmitSM().(*pdu.SubmitSM)
+			// A destination, which the server checks before the handler.
+			_ = sm.DestAddr.SetAddress("4917612345678")
 			if err := p.sess.Transceiver().Submit(sm); err != nil {
 				t.Fatal(err)
 			}
@@ -316,12 +318,13 @@ func TestServerGenericNack(t *testing.T) {
 	}{
 		{"unknown command", true, hdr(16, 0x00000777, 7), CmdGenericNack, StatusInvCmdID, 7, false},
 		{"unknown command with a body", true, append(hdr(20, 0x00000778, 8), 1, 2, 3, 4), CmdGenericNack, StatusInvCmdID, 8, false},
-		{"query_sm not supported", true, append(hdr(19, CmdQuerySM, 9), 'x', 0, 0), CmdGenericNack, StatusInvCmdID, 9, false},
+		{"submit_multi not supported", true, append(hdr(19, CmdSubmitMulti, 9), 'x', 0, 0), CmdGenericNack, StatusInvCmdID, 9, false},
 		{"garbage body in enquire_link", true, append(hdr(18, CmdEnquireLink, 10), 0xFF, 0xFF), CmdEnquireLinkResp, StatusOK, 10, false},
 		{"command_length below the header", true, hdr(8, CmdEnquireLink, 11), CmdGenericNack, StatusInvCmdLen, 11, true},
 		{"command_length above 64 KiB", true, hdr(70000, CmdSubmitSM, 12), CmdGenericNack, StatusInvCmdLen, 12, true},
 		{"submit_sm before bind", false, hdr(16, CmdSubmitSM, 13), CmdSubmitSMResp, StatusInvBndSts, 13, false},
-		{"unknown command before bind", false, hdr(16, 0x00000777, 14), CmdGenericNack, StatusInvBndSts, 14, false},
+		{"unknown command before bind", false, hdr(16, 0x00000777, 14), CmdGenericNack, StatusInvCmdID, 14, false},
+		{"known command before bind", false, hdr(16, CmdSubmitMulti, 16), CmdGenericNack, StatusInvBndSts, 16, false},
 		{"truncated submit_sm", true, append(hdr(20, CmdSubmitSM, 15), 'a', 'b', 'c', 'd'), CmdSubmitSMResp, StatusInvCmdLen, 15, false},
 	}
 	for _, tc := range tests {

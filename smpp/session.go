@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -130,11 +131,14 @@ type session struct {
 	// store write even if the connection dies meanwhile.
 	ctx context.Context
 
-	out   outbox
-	seq   atomic.Uint32
-	kind  atomic.Uint32
-	start time.Time
-	last  atomic.Int64 // unix nanoseconds of the last PDU read
+	out  outbox
+	seq  atomic.Uint32
+	kind atomic.Uint32
+	// legacy is set when the peer bound with interface_version 0x33 or
+	// lower (SMPP 3.4 5.2.4): it knows no TLVs, so none are sent to it.
+	legacy atomic.Bool
+	start  time.Time
+	last   atomic.Int64 // unix nanoseconds of the last PDU read
 
 	mu sync.Mutex
 	// window holds a slot per outstanding windowed request, slots one per
@@ -428,7 +432,13 @@ func (s *session) onRequest(h header, frame []byte) error {
 		return nil
 	case CmdBindReceiver, CmdBindTransmitter, CmdBindTransceiver:
 		return s.onBind(h, frame)
-	case s.opts.inboundCmd:
+	case CmdAlertNotification:
+		// SMPP 3.4 4.12: alert_notification has no response.
+		s.opts.log.Debug("smpp: alert_notification ignored", "smpp_seq", h.Seq)
+		return nil
+	case s.opts.inboundCmd, CmdDataSM:
+		// data_sm (SMPP 3.4 4.7) travels both ways: from an ESME it is
+		// a submit, from an SMSC a delivery.
 		if kind == kindNone {
 			return s.answer(h, StatusInvBndSts, "")
 		}
@@ -436,14 +446,51 @@ func (s *session) onRequest(h header, frame []byte) error {
 		return nil
 	}
 	if kind == kindNone {
+		if commandName(h.Command) == "" {
+			// SMPP 3.4 5.1.3: a command_id that SMPP does not define is
+			// ESME_RINVCMDID, bound or not.
+			return s.nack(h, StatusInvCmdID)
+		}
 		// SMPP 3.4 2.3: only binds are allowed before the bind.
 		return s.nack(h, StatusInvBndSts)
 	}
+	if s.opts.bind != nil {
+		switch h.Command {
+		case CmdQuerySM, CmdCancelSM, CmdReplaceSM:
+			return s.onManage(h, frame, kind)
+		}
+	}
 	// Unknown commands, and the ones this gateway does not take
-	// (query_sm, replace_sm, cancel_sm, submit_multi, data_sm, outbind,
-	// alert_notification, a deliver_sm sent to the SMSC end...): SMPP 3.4
-	// 3.3 generic_nack with ESME_RINVCMDID.
+	// (submit_multi, outbind, a deliver_sm sent to the SMSC end...): SMPP
+	// 3.4 3.3 generic_nack with ESME_RINVCMDID.
 	return s.nack(h, StatusInvCmdID)
+}
+
+// onManage answers the message management requests an ESME may send
+// the SMSC end (SMPP 3.4 4.8-4.10) with their own responses. Messages
+// are handed on as soon as they are stored, so none can be cancelled or
+// replaced, and their state is not kept here: query_sm is answered
+// UNKNOWN (5.2.28), cancel_sm ESME_RCANCELFAIL, replace_sm
+// ESME_RREPLACEFAIL.
+func (s *session) onManage(h header, frame []byte, kind bindKind) error {
+	resp := h.Command | respBit
+	if !kind.submits() {
+		return s.write(headerOnly(resp, StatusInvBndSts, h.Seq))
+	}
+	switch h.Command {
+	case CmdCancelSM:
+		return s.write(headerOnly(resp, StatusCancelFail, h.Seq))
+	case CmdReplaceSM:
+		return s.write(headerOnly(resp, StatusReplaceFail, h.Seq))
+	}
+	p, err := parseGeneric(frame)
+	q, _ := p.(*pdu.QuerySM)
+	if err != nil || q == nil {
+		return s.nack(h, StatusOf(err))
+	}
+	r := pdu.NewQuerySMResp().(*pdu.QuerySMResp)
+	r.MessageID, r.FinalDate, r.MessageState, r.ErrorCode = q.MessageID, "", MessageStateUnknown, 0
+	return s.write(marshal(r, h.Seq))
 }
 
 func (s *session) nack(h header, status uint32) error {
@@ -473,6 +520,12 @@ func (s *session) onBind(h header, frame []byte) error {
 	resp := req.GetResponse().(*pdu.BindResp)
 	resp.CommandStatus = statusType(status)
 	resp.SystemID = s.opts.ourID
+	legacy := req.InterfaceVersion < Version34
+	if status == StatusOK && !legacy {
+		// SMPP 3.4 5.3.2.25: the SMSC tells an ESME that bound as 3.4
+		// which version it speaks; a 3.3 ESME gets no TLV at all.
+		resp.RegisterOptionalParam(pdu.Field{Tag: pdu.Tag(TagSCInterfaceVersion), Data: []byte{Version34}})
+	}
 	out := marshal(resp, h.Seq)
 	if status != StatusOK && h.Command != CmdBindTransceiver {
 		// SMPP 3.4 leaves the body of a failed bind response open.
@@ -489,6 +542,7 @@ func (s *session) onBind(h header, frame []byte) error {
 		if err := s.write(out); err != nil {
 			return err
 		}
+		s.legacy.Store(legacy)
 		s.kind.Store(uint32(kindOf(h.Command)))
 		return nil
 	}
@@ -516,7 +570,14 @@ func (s *session) onMessage(h header, frame []byte, kind bindKind) {
 		_ = s.answer(h, StatusInvBndSts, "")
 		return
 	}
-	m, err := DecodeMessage(frame)
+	decode := DecodeMessage
+	if h.Command == CmdDataSM {
+		decode = DecodeDataSM
+	}
+	m, err := decode(frame)
+	if err == nil {
+		err = m.checkInbound()
+	}
 	if err != nil {
 		s.opts.counters.inFailed.Add(1)
 		s.opts.log.Info("smpp: undecodable message", "error", err, "smpp_seq", h.Seq)
@@ -563,6 +624,17 @@ func (s *session) onMessage(h header, frame []byte, kind bindKind) {
 
 // answer writes the response to an inbound message.
 func (s *session) answer(h header, status uint32, messageID string) error {
+	if h.Command == CmdDataSM {
+		// data_sm_resp keeps its message_id field with an error status
+		// too (SMPP 3.4 4.7.2 has no exception as 4.4.2 has), empty.
+		r := pdu.NewDataSMResp().(*pdu.DataSMResp)
+		r.CommandStatus = statusType(status)
+		r.MessageID = ""
+		if status == StatusOK {
+			r.MessageID = messageID
+		}
+		return s.write(marshal(r, h.Seq))
+	}
 	if h.Command == CmdSubmitSM {
 		if status != StatusOK {
 			// SMPP 3.4 4.4.2: no body with an error status.
@@ -672,6 +744,39 @@ func (s *session) watchdog(bindTimeout, idle time.Duration) {
 				}
 				if idle > 0 && now.Sub(time.Unix(0, s.last.Load())) > idle {
 					s.fail(errIdle)
+					return
+				}
+			}
+		}
+	}()
+}
+
+// prober sends enquire_link on a bound session the peer has sent nothing
+// on for interval (SMPP 3.4 4.11: either end may probe), so that a dead
+// peer or a NAT that dropped the flow is found before a message is
+// lost to it. An unanswered probe ends the session. Zero disables it.
+func (s *session) prober(interval time.Duration) {
+	if interval <= 0 {
+		return
+	}
+	s.aux.Add(1)
+	go func() {
+		defer s.aux.Done()
+		t := time.NewTicker(max(interval/4, time.Millisecond))
+		defer t.Stop()
+		for {
+			select {
+			case <-s.dead:
+				return
+			case now := <-t.C:
+				if s.bound() == kindNone || s.isClosing() || now.Sub(time.Unix(0, s.last.Load())) < interval {
+					continue
+				}
+				ctx, cancel := s.untilDead()
+				r := s.request(ctx, pdu.NewEnquireLink(), false)
+				cancel()
+				if errors.Is(r.err, ErrResponseTimeout) {
+					s.fail(fmt.Errorf("smpp: enquire_link: %w", r.err))
 					return
 				}
 			}

@@ -174,6 +174,9 @@ type PartnerSMPP struct {
 	Clients []smpp.ClientConfig `yaml:"clients"`
 	// SMS is how text is coded and segmented toward the partner.
 	SMS interwork.SMSConfig `yaml:"sms"`
+	// Numbering reads the partner's TON/NPI addresses as E.164
+	// conversation keys (README "Numbering rules").
+	Numbering smpp.Numbering `yaml:"numbering"`
 }
 
 // defaults is the configuration an empty file means, except the

@@ -296,6 +296,8 @@ func TestValidateRules(t *testing.T) {
 		{"sms marker", func(c *Config) { c.Partners[0].SMPP.SMS.Marker = "\x00" }, "partners[0].smpp.sms.marker", "printable"},
 		{"sms reassembly", func(c *Config) { c.Partners[0].SMPP.SMS.ReassemblyTimeout = 0 }, "partners[0].smpp.sms.reassembly_timeout", "positive"},
 		{"sms incomplete", func(c *Config) { c.Partners[0].SMPP.SMS.Incomplete = "drop" }, "partners[0].smpp.sms.incomplete", "deliver or fail"},
+		{"smpp numbering", func(c *Config) { c.Partners[0].SMPP.Numbering.TrunkPrefix = "0" }, "partners[0].smpp.numbering.country_code", "trunk_prefix"},
+		{"smpp short codes", func(c *Config) { c.Partners[0].SMPP.Numbering.ShortCodeMax = 20 }, "partners[0].smpp.numbering.short_code_max", "outside"},
 		{"sip next hop", func(c *Config) { c.Partners[0].SIP.NextHop = "" }, "partners[0].sip.next_hop", "required"},
 		{"same source at two trunks", func(c *Config) { c.Partners[0].SIP.AllowedSources = []string{"127.0.0.0/8"} },
 			"partners[0].sip.allowed_sources[0]", "also rcs.pager.allowed_sources[0]"},

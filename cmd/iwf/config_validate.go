@@ -287,6 +287,7 @@ func (k *checks) partnerSMPP(path string, p PartnerConfig, srv SMPPServerSetting
 		k.under(cp, cl.Validate())
 	}
 	k.under(path+".sms", p.SMPP.SMS.Validate())
+	k.under(path+".numbering", p.SMPP.Numbering.Validate())
 }
 
 // transports checks that every SIP next hop has a listener of its

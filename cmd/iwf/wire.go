@@ -285,6 +285,7 @@ func interworkPartner(p PartnerConfig) interwork.Partner {
 		Numbers: p.Routing.Numbers, Domains: p.Routing.Domains,
 		DeliverVia: interwork.Via(p.DeliverVia),
 		SMS:        p.SMPP.SMS,
+		Numbering:  p.SMPP.Numbering,
 	}
 }
 
