@@ -54,14 +54,14 @@ type CloseReason uint8
 
 // Close reasons.
 const (
-	ReasonLocal      CloseReason = iota + 1 // Close was called (BYE sent)
-	ReasonPeerBye                           // the peer sent BYE
-	ReasonMSRPLost                          // the MSRP session or connection failed
-	ReasonAckTimeout                        // our 2xx was never acknowledged
-	ReasonCanceled                          // the peer cancelled before the answer
-	ReasonRejected                          // OnIncoming or the offer refused the call
-	ReasonShutdown                          // the Manager closed
-	ReasonSessionExpired                    // RFC 4028: no refresh came, or ours failed (BYE sent)
+	ReasonLocal          CloseReason = iota + 1 // Close was called (BYE sent)
+	ReasonPeerBye                               // the peer sent BYE
+	ReasonMSRPLost                              // the MSRP session or connection failed
+	ReasonAckTimeout                            // our 2xx was never acknowledged
+	ReasonCanceled                              // the peer cancelled before the answer
+	ReasonRejected                              // OnIncoming or the offer refused the call
+	ReasonShutdown                              // the Manager closed
+	ReasonSessionExpired                        // RFC 4028: no refresh came, or ours failed (BYE sent)
 )
 
 var reasonNames = [...]string{"", "local", "peer-bye", "msrp-lost", "ack-timeout", "canceled", "rejected", "shutdown", "session-expired"}
@@ -87,7 +87,7 @@ type Call struct {
 	// service is the ICSI of our Contact in the dialog's requests.
 	service string
 	sess    *session.Session
-	log       *slog.Logger
+	log     *slog.Logger
 
 	// Set once while the call is set up, read-only after.
 	dialogID string
