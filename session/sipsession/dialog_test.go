@@ -1,0 +1,239 @@
+package sipsession
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"iwf/internal/testutil"
+)
+
+// sippRun is a SIPp process playing one scenario of testdata.
+type sippRun struct {
+	out    bytes.Buffer
+	dir    string
+	exited chan error
+	cancel context.CancelFunc
+}
+
+// startSIPp runs SIPp (a missing binary fails the test) with scenario on
+// a free loopback UDP port; args add keys, and a target address for a
+// client scenario.
+func startSIPp(t *testing.T, scenario string, args ...string) (*sippRun, int) {
+	t.Helper()
+	bin, err := exec.LookPath("sipp")
+	if err != nil {
+		t.Fatalf("sipp not installed (Debian package sip-tester): %v", err)
+	}
+	sf, err := filepath.Abs(filepath.Join("testdata", scenario))
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := testutil.FreePort(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
+	r := &sippRun{dir: t.TempDir(), exited: make(chan error, 1), cancel: cancel}
+	all := append([]string{"-sf", sf, "-i", "127.0.0.1", "-p", strconv.Itoa(port), "-m", "1",
+		"-timeout", "30s", "-timeout_error", "-nostdin", "-skip_rlimit", "-trace_err", "-trace_msg"}, args...)
+	cmd := exec.CommandContext(ctx, bin, all...)
+	cmd.Dir = r.dir // SIPp writes its logs next to where it runs
+	cmd.Stdout, cmd.Stderr = &r.out, &r.out
+	if err := cmd.Start(); err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	go func() { r.exited <- cmd.Wait() }()
+	t.Cleanup(cancel)
+	return r, port
+}
+
+// wait fails the test unless SIPp ends its scenario successfully; its
+// error and message traces say which step broke.
+func (r *sippRun) wait(t *testing.T) {
+	t.Helper()
+	if err := <-r.exited; err != nil {
+		logs, _ := filepath.Glob(filepath.Join(r.dir, "*.log"))
+		var traces strings.Builder
+		for _, l := range logs {
+			b, _ := os.ReadFile(l)
+			traces.WriteString("== " + filepath.Base(l) + "\n" + string(b))
+		}
+		t.Fatalf("sipp: %v\n%s\n%s", err, r.out.String(), traces.String())
+	}
+}
+
+// fakeTimer is one session timer started on the fake clock.
+type fakeTimer struct {
+	d       time.Duration
+	f       func()
+	stopped atomic.Bool
+}
+
+// fire runs the timer's function unless it was stopped.
+func (ft *fakeTimer) fire() {
+	if !ft.stopped.Load() {
+		ft.f()
+	}
+}
+
+// fakeClock stands in for time.AfterFunc: the test sees each timer as it
+// is started and fires it itself.
+type fakeClock struct{ timers chan *fakeTimer }
+
+func newFakeClock() *fakeClock { return &fakeClock{timers: make(chan *fakeTimer, 32)} }
+
+func (fc *fakeClock) afterFunc(d time.Duration, f func()) func() bool {
+	ft := &fakeTimer{d: d, f: f}
+	fc.timers <- ft
+	return func() bool { return ft.stopped.CompareAndSwap(false, true) }
+}
+
+// next is the next timer started.
+func (fc *fakeClock) next(t *testing.T) *fakeTimer { return recv(t, fc.timers, "session timer") }
+
+// tracer collects the dialog events of the Manager.
+type tracer struct{ events chan string }
+
+func newTracer() *tracer { return &tracer{events: make(chan string, 32)} }
+
+func (tr *tracer) trace(_ *Call, event string) { tr.events <- event }
+
+// await reads events until want, failing on "refresh-failed" unless
+// that is what is wanted.
+func (tr *tracer) await(t *testing.T, want string) {
+	t.Helper()
+	for {
+		ev := recv(t, tr.events, "dialog event "+want)
+		if ev == want {
+			return
+		}
+	}
+}
+
+// dialogIWF is an IWF with the fake clock, the tracer and session timers
+// on (1800 s asked, 90 s minimum).
+func dialogIWF(t *testing.T) (*iwf, *fakeClock, *tracer) {
+	t.Helper()
+	fc, tr := newFakeClock(), newTracer()
+	w := newIWF(t, func(c *Config) {
+		c.SessionTimer = DefaultSessionTimer()
+		c.afterFunc = fc.afterFunc
+		c.trace = tr.trace
+	})
+	return w, fc, tr
+}
+
+// runClient has SIPp play an RCS client calling the IWF over UDP.
+func runClient(t *testing.T, w *iwf, scenario string) *sippRun {
+	t.Helper()
+	r, _ := startSIPp(t, scenario, "-s", "+15550200", addr(w.st, "udp"))
+	return r
+}
+
+// TestSIPpRequireUnsupported: an INVITE and an in-dialog UPDATE that
+// require extensions we lack get 420 with Unsupported; Require: timer is
+// taken (uac_420.xml checks the headers).
+func TestSIPpRequireUnsupported(t *testing.T) {
+	w, _, _ := dialogIWF(t)
+	r := runClient(t, w, "uac_420.xml")
+	c := nextCall(t, w)
+	r.wait(t)
+	if ev := waitClosed(t, c); ev.Reason != ReasonPeerBye {
+		t.Fatalf("closed with %v", ev.Reason)
+	}
+}
+
+// TestSIPpSessionIntervalTooSmall: 422 with Min-SE below our minimum,
+// then 200 with the timer at the interval asked, the UAC refreshing; the
+// timer armed is the BYE at the interval less a third (RFC 4028 section
+// 10).
+func TestSIPpSessionIntervalTooSmall(t *testing.T) {
+	w, fc, _ := dialogIWF(t)
+	r := runClient(t, w, "uac_422.xml")
+	c := nextCall(t, w)
+	if ft := fc.next(t); ft.d != 60*time.Second {
+		t.Errorf("expiry timer %v, want 60s (90s less 30s)", ft.d)
+	}
+	r.wait(t)
+	if ev := waitClosed(t, c); ev.Reason != ReasonPeerBye {
+		t.Fatalf("closed with %v", ev.Reason)
+	}
+	if c.ConversationID() != "sipp-conv-1" {
+		t.Errorf("conversation %q", c.ConversationID())
+	}
+}
+
+// TestSIPpOfferlessReinvite: our 200 to an INVITE without a body offers
+// our media, and the answer in the ACK moves the peer's path.
+func TestSIPpOfferlessReinvite(t *testing.T) {
+	w, _, tr := dialogIWF(t)
+	r := runClient(t, w, "uac_reinvite_offerless.xml")
+	c := nextCall(t, w)
+	tr.await(t, "ack-answer")
+	if err := c.Close(testutil.Context(t)); err != nil {
+		t.Fatalf("close: %v", err)
+	}
+	r.wait(t)
+}
+
+// TestSIPpUpdate: an UPDATE without a body refreshes the session timer,
+// one with an offer is answered.
+func TestSIPpUpdate(t *testing.T) {
+	w, fc, tr := dialogIWF(t)
+	r := runClient(t, w, "uac_update.xml")
+	c := nextCall(t, w)
+	first := fc.next(t)
+	tr.await(t, "update")
+	if !first.stopped.Load() {
+		t.Error("the refresh left the old expiry timer running")
+	}
+	tr.await(t, "update")
+	r.wait(t)
+	if ev := waitClosed(t, c); ev.Reason != ReasonPeerBye {
+		t.Fatalf("closed with %v", ev.Reason)
+	}
+}
+
+// TestSIPpSessionRefresh: made the refresher, the IWF sends an UPDATE at
+// half the interval (fired on the fake clock) and arms the next one.
+func TestSIPpSessionRefresh(t *testing.T) {
+	w, fc, tr := dialogIWF(t)
+	r := runClient(t, w, "uac_timer_refresh.xml")
+	c := nextCall(t, w)
+	ft := fc.next(t)
+	if ft.d != 45*time.Second {
+		t.Errorf("refresh timer %v, want 45s", ft.d)
+	}
+	ft.fire()
+	tr.await(t, "refreshed")
+	if next := fc.next(t); next.d != 45*time.Second {
+		t.Errorf("next refresh timer %v, want 45s", next.d)
+	}
+	r.wait(t)
+	if ev := waitClosed(t, c); ev.Reason != ReasonPeerBye {
+		t.Fatalf("closed with %v", ev.Reason)
+	}
+}
+
+// TestSIPpSessionExpired: the peer is the refresher and never refreshes:
+// when the timer fires, the IWF sends BYE and the call ends as expired.
+func TestSIPpSessionExpired(t *testing.T) {
+	w, fc, _ := dialogIWF(t)
+	r := runClient(t, w, "uac_timer_expire.xml")
+	c := nextCall(t, w)
+	ft := fc.next(t)
+	if ft.d != 60*time.Second {
+		t.Errorf("expiry timer %v, want 60s", ft.d)
+	}
+	ft.fire()
+	if ev := waitClosed(t, c); ev.Reason != ReasonSessionExpired {
+		t.Fatalf("closed with %v", ev.Reason)
+	}
+	r.wait(t)
+}
