@@ -12,7 +12,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+
 	"iwf/internal/testutil"
+	"iwf/session"
+	"iwf/session/msrptest"
 )
 
 // sippRun is a SIPp process playing one scenario of testdata.
@@ -236,4 +241,81 @@ func TestSIPpSessionExpired(t *testing.T) {
 		t.Fatalf("closed with %v", ev.Reason)
 	}
 	r.wait(t)
+}
+
+// TestOpenSessionTimerAgainstSIPp: our INVITE offers timers; a 422 is
+// retried at the peer's Min-SE, and the 2xx making us the refresher
+// (refresher=uac) has us send an UPDATE at half its interval.
+func TestOpenSessionTimerAgainstSIPp(t *testing.T) {
+	rcs := msrptest.NewEndpoint(t, session.Config{})
+	ctx := testutil.Context(t)
+	rs, err := rcs.NewSession(ctx, session.SessionOptions{Handler: newRecorder().handler()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, fc, tr := dialogIWF(t)
+	r, port := startSIPp(t, "rcs_uas_timer.xml",
+		"-key", "msrp_port", strconv.Itoa(rs.LocalURI().Port), "-key", "msrp_path", rs.LocalURI().String())
+	tk := DefaultTrunk()
+	tk.Name = "sipp"
+	tk.NextHop = "sip:127.0.0.1:" + strconv.Itoa(port)
+	// SIPp binds its port a moment after it starts; until then the INVITE
+	// over UDP is retransmitted (Timer A).
+	c, err := w.m.Open(ctx, OpenRequest{From: "sip:+15550001@iwf.example", To: "tel:+15550002", Trunk: tk})
+	if err != nil {
+		r.cancel()
+		r.wait(t)
+		t.Fatalf("open: %v", err)
+	}
+	ft := fc.next(t)
+	if ft.d != 1800*time.Second {
+		t.Errorf("refresh timer %v, want half of 3600s", ft.d)
+	}
+	ft.fire()
+	tr.await(t, "refreshed")
+	if err := c.Close(ctx); err != nil {
+		t.Fatalf("close: %v", err)
+	}
+	r.wait(t)
+}
+
+// TestAssertedIdentity: the P-Asserted-Identity of a trusted source is
+// the caller (its tel: URI preferred); an untrusted source's is ignored.
+func TestAssertedIdentity(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		trusted bool
+		want    string
+	}{
+		{"trusted", true, "tel:+15550999"},
+		{"untrusted", false, "sip:+15550100@rcs.example"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newIWF(t, func(c *Config) { c.Trusted = func(*sip.Request) bool { return tc.trusted } })
+			p := newUACPeer(t)
+			ctx := testutil.Context(t)
+			from := &sip.FromHeader{Address: sip.Uri{Scheme: "sip", User: "+15550100", Host: "rcs.example"}, Params: sip.NewParams()}
+			from.Params.Add("tag", sip.GenerateTagN(8))
+			dlg, err := p.dialogs.Invite(ctx, iwfURI(w, "+15550200"), buildOffer(t, offerMedia("pai")),
+				sip.NewHeader("Content-Type", "application/sdp"), from,
+				sip.NewHeader("P-Asserted-Identity", `"Alice, RCS" <sip:+15550999@ims.example;user=phone>, <tel:+15550999>`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := dlg.WaitAnswer(ctx, sipgo.AnswerOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			if err := dlg.Ack(ctx); err != nil {
+				t.Fatal(err)
+			}
+			c := nextCall(t, w)
+			if from := c.From(); from.String() != tc.want {
+				t.Errorf("caller %s, want %s", from.String(), tc.want)
+			}
+			if err := dlg.Bye(ctx); err != nil {
+				t.Fatal(err)
+			}
+			waitClosed(t, c)
+		})
+	}
 }
