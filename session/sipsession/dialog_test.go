@@ -3,6 +3,8 @@ package sipsession
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -317,5 +319,95 @@ func TestAssertedIdentity(t *testing.T) {
 			}
 			waitClosed(t, c)
 		})
+	}
+}
+
+// rawUDPPeer is an RCS client written from RFC 3261 on a bare UDP
+// socket, for what sipgo and SIPp hide: the retransmissions it receives.
+type rawUDPPeer struct {
+	pc   net.PacketConn
+	to   net.Addr
+	tag  string
+	call string
+}
+
+func (p *rawUDPPeer) send(t *testing.T, method string, cseq int, toTag string, body string) {
+	t.Helper()
+	local := p.pc.LocalAddr().String()
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s sip:+15550200@%s SIP/2.0\r\n", method, p.to)
+	fmt.Fprintf(&b, "Via: SIP/2.0/UDP %s;branch=z9hG4bK%s%d%s\r\n", local, p.call, cseq, method)
+	fmt.Fprintf(&b, "From: <sip:+15550100@rcs.example>;tag=%s\r\n", p.tag)
+	if toTag != "" {
+		fmt.Fprintf(&b, "To: <sip:+15550200@%s>;tag=%s\r\n", p.to, toTag)
+	} else {
+		fmt.Fprintf(&b, "To: <sip:+15550200@%s>\r\n", p.to)
+	}
+	fmt.Fprintf(&b, "Call-ID: %s\r\nCSeq: %d %s\r\nContact: <sip:+15550100@%s>\r\nMax-Forwards: 70\r\n", p.call, cseq, method, local)
+	if body != "" {
+		b.WriteString("Content-Type: application/sdp\r\n")
+	}
+	fmt.Fprintf(&b, "Content-Length: %d\r\n\r\n%s", len(body), body)
+	if _, err := p.pc.WriteTo([]byte(b.String()), p.to); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// final reads up to the next final response to cseq and returns its
+// status line and To tag.
+func (p *rawUDPPeer) final(t *testing.T, cseq string) (string, string) {
+	t.Helper()
+	buf := make([]byte, 65535)
+	_ = p.pc.SetReadDeadline(time.Now().Add(10 * time.Second))
+	for {
+		n, _, err := p.pc.ReadFrom(buf)
+		if err != nil {
+			t.Fatalf("waiting for the answer to %s: %v", cseq, err)
+		}
+		msg := string(buf[:n])
+		status, _, _ := strings.Cut(msg, "\r\n")
+		if strings.HasPrefix(status, "SIP/2.0 1") || !strings.Contains(msg, "\r\nCSeq: "+cseq+"\r\n") {
+			continue
+		}
+		_, tag, _ := strings.Cut(msg[strings.Index(msg, "\r\nTo:"):], ";tag=")
+		tag, _, _ = strings.Cut(tag, "\r\n")
+		return status, tag
+	}
+}
+
+// TestReinvite2xxRetransmittedOverUDP: the 200 to a re-INVITE comes again
+// until the ACK (RFC 3261 section 13.3.1.4): the transaction layer does
+// not, so the dialog must.
+func TestReinvite2xxRetransmittedOverUDP(t *testing.T) {
+	w, _, tr := dialogIWF(t)
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	p := &rawUDPPeer{pc: pc, to: w.st.Addr("udp"), tag: "rawtag", call: "raw-reinvite-1"}
+	offer := string(buildOffer(t, offerMedia("rawA")))
+	p.send(t, "INVITE", 1, "", offer)
+	status, toTag := p.final(t, "1 INVITE")
+	if !strings.HasPrefix(status, "SIP/2.0 200") {
+		t.Fatalf("invite: %s", status)
+	}
+	p.send(t, "ACK", 1, toTag, "")
+	c := nextCall(t, w)
+
+	p.send(t, "INVITE", 2, toTag, offer)
+	for i := range 2 {
+		if status, _ := p.final(t, "2 INVITE"); !strings.HasPrefix(status, "SIP/2.0 200") {
+			t.Fatalf("re-invite answer %d: %s", i, status)
+		}
+	}
+	p.send(t, "ACK", 2, toTag, "")
+	tr.await(t, "reinvite-acked")
+	p.send(t, "BYE", 3, toTag, "")
+	if status, _ := p.final(t, "3 BYE"); !strings.HasPrefix(status, "SIP/2.0 200") {
+		t.Fatalf("bye: %s", status)
+	}
+	if ev := waitClosed(t, c); ev.Reason != ReasonPeerBye {
+		t.Fatalf("closed with %v", ev.Reason)
 	}
 }
