@@ -124,6 +124,9 @@ type RCSConfig struct {
 	// Limits caps the sessions the RCS network opens
 	// (max_incoming_sessions, max_incoming_sessions_per_source).
 	Limits sipsession.Limits `yaml:",inline"`
+	// SessionTimer is our RFC 4028 session timer (session_expires,
+	// min_se).
+	SessionTimer sipsession.SessionTimer `yaml:",inline"`
 }
 
 // RCSName is the partner name of the RCS side's pager trunk; no partner
@@ -195,9 +198,10 @@ func defaults() Config {
 		RCS: RCSConfig{
 			Trunk: rcsTrunk,
 			// RCS clients take standalone messages in the OMA CPM form.
-			Pager:       pager.Trunk{Profile: pager.ProfileCPM},
-			AcceptTypes: []string{"message/cpim", "text/plain"},
-			Limits:      sipsession.DefaultLimits(),
+			Pager:        pager.Trunk{Profile: pager.ProfileCPM},
+			AcceptTypes:  []string{"message/cpim", "text/plain"},
+			Limits:       sipsession.DefaultLimits(),
+			SessionTimer: sipsession.DefaultSessionTimer(),
 		},
 	}
 }

@@ -253,6 +253,12 @@ func TestValidateRules(t *testing.T) {
 		{"rcs max size negative", func(c *Config) { c.RCS.MaxSize = -1 }, "rcs.max_size", "negative"},
 		{"rcs incoming sessions negative", func(c *Config) { c.RCS.Limits.MaxIncoming = -1 }, "rcs.max_incoming_sessions", "negative"},
 		{"rcs incoming sessions per source negative", func(c *Config) { c.RCS.Limits.MaxIncomingPerSource = -1 }, "rcs.max_incoming_sessions_per_source", "negative"},
+		{"rcs min se below rfc 4028", func(c *Config) { c.RCS.SessionTimer.MinSE = 30 * time.Second }, "rcs.min_se", "below 90s"},
+		{"rcs session expires below min se", func(c *Config) { c.RCS.SessionTimer.Expires = 60 * time.Second }, "rcs.session_expires", "below min_se"},
+		{"rcs session expires fraction", func(c *Config) { c.RCS.SessionTimer.Expires = 1800*time.Second + time.Millisecond }, "rcs.session_expires", "whole seconds"},
+		{"rcs session timer off", func(c *Config) { c.RCS.SessionTimer.Expires = 0 }, "", ""},
+		{"rcs privacy", func(c *Config) { c.RCS.Trunk.Privacy = "id;secret" }, "rcs.trunk.privacy", "priv-values"},
+		{"rcs privacy id", func(c *Config) { c.RCS.Trunk.Privacy = "id;critical" }, "", ""},
 		{"sip connections negative", func(c *Config) { c.SIP.Stack.Budget.MaxConnections = -1 }, "sip.max_connections", "negative"},
 		{"sip idle timeout negative", func(c *Config) { c.SIP.Stack.IdleTimeout = -time.Second }, "sip.idle_timeout", "negative"},
 		{"no partners", func(c *Config) { c.Partners = nil }, "partners", "at least one"},
@@ -506,7 +512,10 @@ func TestDefaults(t *testing.T) {
 		if cfg.RCS.Limits != sipsession.DefaultLimits() {
 			t.Errorf("rcs limits %+v", cfg.RCS.Limits)
 		}
-		if !cfg.RCS.Trunk.AcceptContact || cfg.RCS.Trunk.Name != RCSName || cfg.RCS.Trunk.InviteTimeout == 0 {
+		if cfg.RCS.SessionTimer != sipsession.DefaultSessionTimer() {
+			t.Errorf("rcs session timer %+v", cfg.RCS.SessionTimer)
+		}
+		if !cfg.RCS.Trunk.AcceptContact || !cfg.RCS.Trunk.AssertedIdentity || cfg.RCS.Trunk.Privacy != "" || cfg.RCS.Trunk.Name != RCSName || cfg.RCS.Trunk.InviteTimeout == 0 {
 			t.Errorf("rcs trunk defaults %+v", cfg.RCS.Trunk)
 		}
 		rp := cfg.RCSPagerTrunk()
@@ -551,6 +560,8 @@ rcs:
   pager: {allowed_sources: [127.0.0.0/8]}
   max_incoming_sessions: 5
   max_incoming_sessions_per_source: 2
+  session_expires: 600s
+  min_se: 120s
 partners:
   - name: alpha
     sip: {next_hop: "sip:127.0.0.1:5080", allowed_sources: [127.0.0.1]}
@@ -566,6 +577,9 @@ partners:
 		}
 		if l := cfg.RCS.Limits; l.MaxIncoming != 5 || l.MaxIncomingPerSource != 2 {
 			t.Errorf("rcs limits %+v", l)
+		}
+		if st := cfg.RCS.SessionTimer; st.Expires != 600*time.Second || st.MinSE != 120*time.Second {
+			t.Errorf("rcs session timer %+v", st)
 		}
 	})
 	t.Run("explicit zero stays", func(t *testing.T) {

@@ -142,6 +142,7 @@ func (k *checks) smppServer(s SMPPServerSettings) {
 func (k *checks) rcs(r RCSConfig, maxMessageSize int64) {
 	k.under("rcs.trunk", r.Trunk.Validate())
 	k.under("rcs", r.Limits.Validate())
+	k.under("rcs", r.SessionTimer.Validate())
 	for _, e := range under("rcs.pager", r.Pager.Validate()) {
 		// An empty pager next hop is the trunk's, whose fault is named.
 		if fe, ok := e.(*FieldError); ok && fe.Path == "rcs.pager.next_hop" && r.Pager.NextHop == "" {

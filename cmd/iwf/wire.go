@@ -183,8 +183,12 @@ func (d *daemon) buildSIP(context.Context) error {
 		// INVITEs come only from the RCS network
 		// (rcs.pager.allowed_sources); a partner's SIP trunk opens no
 		// sessions.
-		Allow:  func(req *sip.Request) bool { return sourcePartner(d.trunks, req) == RCSName },
-		Limits: cfg.RCS.Limits,
+		Allow: func(req *sip.Request) bool { return sourcePartner(d.trunks, req) == RCSName },
+		// The same sources are the RCS core, our trust domain: their
+		// P-Asserted-Identity names the caller (RFC 3325).
+		Trusted:      func(req *sip.Request) bool { return sourcePartner(d.trunks, req) == RCSName },
+		Limits:       cfg.RCS.Limits,
+		SessionTimer: cfg.RCS.SessionTimer,
 	})
 	return err
 }

@@ -54,16 +54,17 @@ type CloseReason uint8
 
 // Close reasons.
 const (
-	ReasonLocal      CloseReason = iota + 1 // Close was called (BYE sent)
-	ReasonPeerBye                           // the peer sent BYE
-	ReasonMSRPLost                          // the MSRP session or connection failed
-	ReasonAckTimeout                        // our 2xx was never acknowledged
-	ReasonCanceled                          // the peer cancelled before the answer
-	ReasonRejected                          // OnIncoming or the offer refused the call
-	ReasonShutdown                          // the Manager closed
+	ReasonLocal          CloseReason = iota + 1 // Close was called (BYE sent)
+	ReasonPeerBye                               // the peer sent BYE
+	ReasonMSRPLost                              // the MSRP session or connection failed
+	ReasonAckTimeout                            // our 2xx was never acknowledged
+	ReasonCanceled                              // the peer cancelled before the answer
+	ReasonRejected                              // OnIncoming or the offer refused the call
+	ReasonShutdown                              // the Manager closed
+	ReasonSessionExpired                        // RFC 4028: no refresh came, or ours failed (BYE sent)
 )
 
-var reasonNames = [...]string{"", "local", "peer-bye", "msrp-lost", "ack-timeout", "canceled", "rejected", "shutdown"}
+var reasonNames = [...]string{"", "local", "peer-bye", "msrp-lost", "ack-timeout", "canceled", "rejected", "shutdown", "session-expired"}
 
 // String names the reason.
 func (r CloseReason) String() string {
@@ -83,8 +84,10 @@ type Call struct {
 	from, to  sip.Uri
 	convID    string
 	contribID string
-	sess      *session.Session
-	log       *slog.Logger
+	// service is the ICSI of our Contact in the dialog's requests.
+	service string
+	sess    *session.Session
+	log     *slog.Logger
 
 	// Set once while the call is set up, read-only after.
 	dialogID string
@@ -96,10 +99,12 @@ type Call struct {
 	origin msrpsdp.Origin // last SDP we sent, for re-INVITE answers
 	local  msrpsdp.Media
 
+	ackWait *ackWait          // a 2xx to an INVITE waiting for its ACK
+	timer   sessionTimerState // RFC 4028
+	ended   bool              // no timer starts any more
+
 	ctx    context.Context // ends with the call
 	cancel context.CancelFunc
-	acked  chan struct{} // closed by the ACK of our 2xx (incoming calls)
-	ackOne sync.Once
 	// ready is closed once the MSRP session is connected (or, passive,
 	// waits for the peer): an incoming call is handed to OnIncoming
 	// before its answer, and Send waits for this.
@@ -126,7 +131,7 @@ func (m *Manager) newCall(dir Direction, partner string) *Call {
 		partner: partner,
 		ctx:     ctx,
 		cancel:  cancel,
-		acked:   make(chan struct{}),
+		service: DefaultPreferredService,
 		ready:   make(chan struct{}),
 		events:  make(chan Event, m.cfg.EventBuffer),
 		done:    make(chan struct{}),
@@ -144,7 +149,8 @@ func (c *Call) CallID() string { return c.callID }
 func (c *Call) Partner() string { return c.partner }
 
 // From and To are the identities of the INVITE: for an incoming call From
-// is the remote party.
+// is the remote party, the P-Asserted-Identity of a trusted source
+// (Config.Trusted, RFC 3325 section 9.1) when it sent one, else its From.
 func (c *Call) From() sip.Uri { return c.from }
 
 // To is the INVITE's To URI.
@@ -224,6 +230,13 @@ func (c *Call) Send(ctx context.Context, m *session.OutgoingMessage) (string, er
 	return c.sess.Send(ctx, m)
 }
 
+// trace tells a test what happened on the dialog.
+func (c *Call) trace(event string) {
+	if c.m.cfg.trace != nil {
+		c.m.cfg.trace(c, event)
+	}
+}
+
 func (c *Call) markReady() { c.readyOnce.Do(func() { close(c.ready) }) }
 
 // Close ends the call: BYE (bounded by Config.ByeTimeout and ctx) and the
@@ -287,6 +300,7 @@ func (c *Call) end(reason CloseReason, err error) {
 // finish runs once, after claim: it closes the MSRP session, drops the
 // dialog from the table and closes Events with a final EventClosed.
 func (c *Call) finish(reason CloseReason, err error) {
+	c.stopTimer()
 	c.reason, c.endErr = reason, err
 	close(c.done)
 	c.cancel()

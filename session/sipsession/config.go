@@ -20,9 +20,17 @@ const (
 	// DefaultPreferredService is the OMA CPM session ICSI RCS networks
 	// route chat sessions by (3GPP TS 24.229, GSMA RCC.07 section 2.2).
 	DefaultPreferredService = "urn:urn-7:3gpp-service.ims.icsi.oma.cpm.session"
-	// AcceptContactIM is the Accept-Contact value of RCS chat INVITEs:
-	// the OMA SIMPLE IM feature tag (RFC 3841, OMA SIMPLE IM 1.0).
-	AcceptContactIM = "*;+g.oma.sip-im"
+	// AcceptContactSession is the Accept-Contact of RCS chat INVITEs with
+	// the default service: the same CPM session ICSI as a feature tag
+	// (RFC 3841, 3GPP TS 24.229 section 7.9.2), never the OMA SIMPLE IM
+	// tag of pre-CPM chat, which would route the session elsewhere.
+	AcceptContactSession = `*;+g.3gpp.icsi-ref="urn%3Aurn-7%3A3gpp-service.ims.icsi.oma.cpm.session"`
+	// DefaultSessionExpires is the session interval we ask for and grant
+	// (RFC 4028 section 4 recommends 1800 s).
+	DefaultSessionExpires = 1800 * time.Second
+	// DefaultMinSE is the smallest session interval we take: RFC 4028
+	// section 4 forbids less than 90 s.
+	DefaultMinSE = 90 * time.Second
 	// DefaultInviteTimeout is Timer B (64*T1, RFC 3261 section 17.1.1.2):
 	// how long an INVITE waits for a final answer before it is cancelled.
 	DefaultInviteTimeout = 32 * time.Second
@@ -94,11 +102,20 @@ type Trunk struct {
 	// 1300-byte limit of RFC 3261 section 18.1.1, but RCS networks mostly
 	// want TCP.
 	Transport string `yaml:"transport"`
-	// AcceptContact adds "Accept-Contact: *;+g.oma.sip-im" (RFC 3841).
+	// AcceptContact adds an Accept-Contact with the service's ICSI as
+	// +g.3gpp.icsi-ref (RFC 3841; AcceptContactSession by default).
 	AcceptContact bool `yaml:"accept_contact"`
 	// PreferredService is the P-Preferred-Service value (RFC 6050); empty
-	// sends none.
+	// sends none. The same ICSI is the +g.3gpp.icsi-ref of our Contact
+	// and Accept-Contact (DefaultPreferredService when empty), so that
+	// the three never name different services (GSMA RCC.07 section 2.4).
 	PreferredService string `yaml:"preferred_service"`
+	// AssertedIdentity sends our From identity as P-Asserted-Identity
+	// (RFC 3325): the RCS core is the trust domain we assert into.
+	AssertedIdentity bool `yaml:"asserted_identity"`
+	// Privacy is the Privacy header sent with it (RFC 3323, RFC 3325
+	// section 9.3), e.g. "id"; empty sends none.
+	Privacy string `yaml:"privacy"`
 	// Setup is our a=setup in offers: "actpass" (default: the answerer
 	// chooses, RFC 6135) or "active" (we always connect, for peers behind
 	// NAT that cannot be reached).
@@ -110,11 +127,13 @@ type Trunk struct {
 }
 
 // DefaultTrunk returns the RCS defaults a partner's settings are decoded
-// over: Accept-Contact on, the CPM session ICSI, actpass, 32 s.
+// over: Accept-Contact on, the CPM session ICSI, P-Asserted-Identity
+// on, no Privacy, actpass, 32 s.
 func DefaultTrunk() Trunk {
 	return Trunk{
 		AcceptContact:    true,
 		PreferredService: DefaultPreferredService,
+		AssertedIdentity: true,
 		Setup:            "actpass",
 		InviteTimeout:    DefaultInviteTimeout,
 	}
@@ -151,10 +170,30 @@ func (t Trunk) Validate() error {
 			bad("extra_headers["+strconv.Itoa(i)+"].value", "contains a line break")
 		}
 	}
-	if strings.ContainsAny(t.PreferredService, "\r\n") {
-		bad("preferred_service", "contains a line break")
+	if strings.ContainsAny(t.PreferredService, "\r\n\"") {
+		bad("preferred_service", "contains a line break or a quote")
+	}
+	if t.Privacy != "" {
+		for _, v := range strings.Split(t.Privacy, ";") {
+			if !privacyValues[strings.ToLower(strings.TrimSpace(v))] {
+				bad("privacy", "want priv-values of RFC 3323 (header, session, user, none, critical, id) separated by ;, got "+t.Privacy)
+				break
+			}
+		}
 	}
 	return errors.Join(errs...)
+}
+
+// privacyValues are the priv-values of RFC 3323 section 4.2 and RFC 3325
+// section 9.3.
+var privacyValues = map[string]bool{"header": true, "session": true, "user": true, "none": true, "critical": true, "id": true}
+
+// service is the ICSI the trunk's requests name.
+func (t Trunk) service() string {
+	if t.PreferredService != "" {
+		return t.PreferredService
+	}
+	return DefaultPreferredService
 }
 
 func (t Trunk) nextHop() (sip.Uri, error) {
@@ -217,6 +256,46 @@ func isToken(s string) bool {
 	return true
 }
 
+// SessionTimer is our side of RFC 4028 session timers.
+type SessionTimer struct {
+	// Expires is the session interval we ask for in our INVITEs and
+	// grant to peers that support timers without asking for one; 0 asks
+	// for none (a peer's request is still honoured).
+	Expires time.Duration `yaml:"session_expires"`
+	// MinSE is the smallest interval we accept: below it an INVITE is
+	// answered 422 with our Min-SE (RFC 4028 section 9).
+	MinSE time.Duration `yaml:"min_se"`
+}
+
+// DefaultSessionTimer asks for DefaultSessionExpires and takes no less
+// than DefaultMinSE.
+func DefaultSessionTimer() SessionTimer {
+	return SessionTimer{Expires: DefaultSessionExpires, MinSE: DefaultMinSE}
+}
+
+// Validate checks the timer; errors are *FieldError joined, named by
+// their keys. The headers carry whole seconds, so the values must be.
+func (s SessionTimer) Validate() error {
+	var errs []error
+	bad := func(path, reason string) { errs = append(errs, &FieldError{Path: path, Reason: reason}) }
+	switch {
+	case s.MinSE < DefaultMinSE:
+		bad("min_se", "below 90s, which RFC 4028 section 4 forbids")
+	case s.MinSE%time.Second != 0:
+		bad("min_se", "not whole seconds")
+	}
+	switch {
+	case s.Expires < 0:
+		bad("session_expires", "negative")
+	case s.Expires == 0:
+	case s.Expires%time.Second != 0:
+		bad("session_expires", "not whole seconds")
+	case s.Expires < s.MinSE:
+		bad("session_expires", "below min_se "+s.MinSE.String())
+	}
+	return errors.Join(errs...)
+}
+
 // Stack is what the package needs of the process's SIP stack
 // (internal/sipstack.Stack satisfies it): a client per transport, sending
 // from the listener's address, and our Contact on that transport.
@@ -274,12 +353,26 @@ type Config struct {
 	Allow func(req *sip.Request) bool
 	// Limits caps the incoming calls held at once (zero: no caps).
 	Limits Limits
+	// SessionTimer is our RFC 4028 session timer; a zero MinSE takes
+	// DefaultMinSE, a zero Expires asks for no timer.
+	SessionTimer SessionTimer
+	// Trusted, when set, says whether an INVITE's source is in our trust
+	// domain (RFC 3325): only then is its P-Asserted-Identity the
+	// caller's identity (Call.From); elsewhere the header is ignored.
+	Trusted func(req *sip.Request) bool
 	// Partner names the partner an incoming INVITE came from, for logs
 	// and Call.Partner (optional).
 	Partner func(req *sip.Request) string
 	// Logger receives the logs (default slog.Default()), with
 	// component=sip added.
 	Logger *slog.Logger
+
+	// afterFunc starts the session timers: time.AfterFunc unless a test
+	// injects its clock. It returns the timer's Stop.
+	afterFunc func(d time.Duration, f func()) func() bool
+	// trace, when set, hears what happened on a call's dialog (tests
+	// await these instead of sleeping).
+	trace func(c *Call, event string)
 }
 
 func (c Config) withDefaults() Config {
@@ -304,6 +397,12 @@ func (c Config) withDefaults() Config {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
+	if c.SessionTimer.MinSE <= 0 {
+		c.SessionTimer.MinSE = DefaultMinSE
+	}
+	if c.afterFunc == nil {
+		c.afterFunc = func(d time.Duration, f func()) func() bool { return time.AfterFunc(d, f).Stop }
+	}
 	return c
 }
 
@@ -321,5 +420,12 @@ func (c Config) validate() error {
 		errs = append(errs, &FieldError{Path: "answer_setup", Reason: "want passive or active, got " + c.AnswerSetup})
 	}
 	errs = append(errs, c.Limits.Validate())
+	if c.SessionTimer != (SessionTimer{}) {
+		st := c.SessionTimer
+		if st.MinSE == 0 {
+			st.MinSE = DefaultMinSE
+		}
+		errs = append(errs, st.Validate())
+	}
 	return errors.Join(errs...)
 }

@@ -33,6 +33,11 @@ type Manager struct {
 	bySource map[netip.Addr]int
 
 	forbidden, busy, overloaded atomic.Uint64
+
+	// srv is the shared server, for our Allow header; set by Register.
+	srv       *sipgo.Server
+	allowOnce sync.Once
+	allow     string
 }
 
 // New checks cfg and returns a Manager. It starts nothing: Register its
@@ -70,12 +75,14 @@ func (m *Manager) SetHandler(h Handler) {
 	m.cfg.OnMessage = h.Message
 }
 
-// Register adds the INVITE, ACK, BYE and CANCEL handlers to srv, the
-// process's one server. Call it before the server serves: sipgo reads its
-// handler table without a lock. OPTIONS and the rest stay with whoever
-// owns the server.
+// Register adds the INVITE, ACK, BYE, CANCEL and UPDATE handlers to srv,
+// the process's one server. Call it before the server serves: sipgo reads
+// its handler table without a lock. OPTIONS and the rest stay with
+// whoever owns the server.
 func (m *Manager) Register(srv *sipgo.Server) {
+	m.srv = srv
 	srv.OnInvite(m.onInvite)
+	srv.OnUpdate(m.onUpdate)
 	// Without an ACK handler sipgo answers the ACK of our 2xx with 405.
 	srv.OnAck(m.onAck)
 	srv.OnBye(m.onBye)
@@ -238,24 +245,18 @@ func (m *Manager) match(req *sip.Request) *Call {
 	return nil
 }
 
-// onAck takes the ACK of a 2xx (RFC 3261 section 13.3.1.4). An ACK
-// matches no transaction and needs no response; one for an unknown dialog
-// is dropped.
+// onAck takes the ACK of a 2xx to an INVITE or re-INVITE (RFC 3261
+// section 13.3.1.4) to the answer waiting for it. An ACK matches no
+// transaction and needs no response; one for an unknown dialog is
+// dropped.
 func (m *Manager) onAck(req *sip.Request, tx sip.ServerTransaction) {
 	if !m.enter() {
 		return
 	}
 	defer m.wg.Done()
-	c := m.match(req)
-	if c == nil || c.uas == nil {
-		return
+	if c := m.match(req); c != nil {
+		c.takeAck(req)
 	}
-	if err := c.uas.ReadAck(req, tx); err != nil {
-		// The ACK of a re-INVITE's 2xx carries a later CSeq: nothing waits
-		// for it.
-		return
-	}
-	c.ackOne.Do(func() { close(c.acked) })
 }
 
 // onBye ends the call the BYE names (RFC 3261 section 15.1.2): 200, then
@@ -266,6 +267,9 @@ func (m *Manager) onBye(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	defer m.wg.Done()
+	if !m.requireOK(req, tx) {
+		return
+	}
 	c := m.match(req)
 	if c == nil {
 		m.respond(tx, req, 481, "Call/Transaction Does Not Exist")

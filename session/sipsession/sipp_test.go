@@ -36,7 +36,7 @@ func TestOpenAgainstSIPp(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := newIWF(t, nil)
+	w := newIWF(t, func(c *Config) { c.SessionTimer = DefaultSessionTimer() })
 
 	port := testutil.FreePort(t)
 	sctx, cancel := context.WithTimeout(ctx, 25*time.Second)

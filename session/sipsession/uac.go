@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"net/url"
 	"strings"
 	"time"
 
@@ -64,7 +65,7 @@ func (m *Manager) Open(ctx context.Context, r OpenRequest) (*Call, error) {
 	}
 
 	c := m.newCall(Outgoing, r.Trunk.Name)
-	c.from, c.to = from, to
+	c.from, c.to, c.service = from, to, r.Trunk.service()
 	c.convID, c.contribID = orNewID(r.ConversationID), orNewID(r.ContributionID)
 	c.log = m.log.With("partner", r.Trunk.Name)
 	opts := r.SessionOptions
@@ -88,19 +89,29 @@ func (m *Manager) Open(ctx context.Context, r OpenRequest) (*Call, error) {
 		return nil, newError(KindNotAcceptable, err)
 	}
 
-	ua := &sipgo.DialogUA{Client: client, ContactHDR: m.contact(transport)}
+	ua := &sipgo.DialogUA{Client: client, ContactHDR: m.contact(transport, c.service)}
 	req := m.inviteRequest(c, r.Trunk, to, hop, transport, body)
 	c.callID = callIDOf(req)
 	c.log = c.log.With("call_id", c.callID)
 
 	dlg, err := m.invite(ctx, ua, req, timeout)
+	var refused *Error
+	if errors.As(err, &refused) && refused.Status == 422 {
+		// RFC 4028 section 7.4: ask again with the peer's Min-SE, once.
+		if se := minSEOf(refused.Err); se > 0 {
+			c.log.Info("session interval too small for the peer", "min_se", se)
+			req = retryRequest(req, req.Recipient, hop)
+			setSessionExpires(req, se, max(se, m.cfg.SessionTimer.MinSE))
+			dlg, err = m.invite(ctx, ua, req, timeout)
+		}
+	}
 	var redirect *Error
 	if errors.As(err, &redirect) && redirect.Status >= 300 && redirect.Status < 400 {
 		// RFC 3261 section 8.1.3.4: retry at the first Contact, once;
 		// same Call-ID, From and To, a higher CSeq.
 		if target, ok := firstContact(redirect.Err); ok {
 			c.log.Info("invite redirected", "status", redirect.Status, "target", target.String())
-			req = redirectRequest(req, target, hop)
+			req = retryRequest(req, target, hop)
 			dlg, err = m.invite(ctx, ua, req, timeout)
 		}
 	}
@@ -126,6 +137,9 @@ func (m *Manager) Open(ctx context.Context, r OpenRequest) (*Call, error) {
 		_ = c.hangup(ctx, ReasonLocal)
 		return nil, err
 	}
+	// RFC 4028 section 7.2: the 2xx says who refreshes; without
+	// Session-Expires the peer runs no timer and neither do we.
+	c.armTimer(timerOfResponse(dlg.InviteResponse))
 	c.markReady()
 	c.log.Info("call established", "direction", "outgoing", "active", c.neg.Active)
 	return c, nil
@@ -241,11 +255,27 @@ func (m *Manager) inviteRequest(c *Call, t Trunk, to, hop sip.Uri, transport str
 	callID := sip.CallIDHeader(newID())
 	req.AppendHeader(&callID)
 	req.AppendHeader(&sip.CSeqHeader{SeqNo: 1, MethodName: sip.INVITE})
+	// One service throughout (GSMA RCC.07 section 2.4): the ICSI in
+	// P-Preferred-Service, Accept-Contact and our Contact.
 	if t.AcceptContact {
-		req.AppendHeader(sip.NewHeader("Accept-Contact", AcceptContactIM))
+		req.AppendHeader(sip.NewHeader("Accept-Contact", "*;"+icsiTag(t.service())))
 	}
 	if t.PreferredService != "" {
 		req.AppendHeader(sip.NewHeader("P-Preferred-Service", t.PreferredService))
+	}
+	if t.AssertedIdentity {
+		// RFC 3325 section 9.1: the RCS core is the trust domain; the
+		// identity is the one our From names.
+		req.AppendHeader(sip.NewHeader("P-Asserted-Identity", "<"+c.from.String()+">"))
+		if t.Privacy != "" {
+			req.AppendHeader(sip.NewHeader("Privacy", t.Privacy))
+		}
+	}
+	req.AppendHeader(sip.NewHeader("Allow", m.allowed()))
+	req.AppendHeader(sip.NewHeader("Supported", extTimer))
+	if st := m.cfg.SessionTimer; st.Expires > 0 {
+		// RFC 4028 section 7.1: no refresher, the UAS chooses.
+		setSessionExpires(req, st.Expires, st.MinSE)
 	}
 	req.AppendHeader(sip.NewHeader("Contribution-ID", c.contribID))
 	req.AppendHeader(sip.NewHeader("Conversation-ID", c.convID))
@@ -280,10 +310,28 @@ func requestURI(to, hop sip.Uri) sip.Uri {
 	return u
 }
 
-// redirectRequest is the INVITE retried at target: same Call-ID, From and
-// To, CSeq one higher, a new Via branch (RFC 3261 section 8.1.3.4),
-// still through the trunk's next hop.
-func redirectRequest(prev *sip.Request, target, hop sip.Uri) *sip.Request {
+// setSessionExpires puts our Session-Expires and Min-SE on an INVITE
+// (RFC 4028 section 7.1), replacing earlier ones.
+func setSessionExpires(req *sip.Request, interval, minimum time.Duration) {
+	req.RemoveHeader("Session-Expires")
+	req.RemoveHeader("Min-SE")
+	req.AppendHeader(sip.NewHeader("Session-Expires", seconds(interval)))
+	req.AppendHeader(sip.NewHeader("Min-SE", seconds(minimum)))
+}
+
+// minSEOf is the Min-SE of the 422 in err, 0 without one.
+func minSEOf(err error) time.Duration {
+	var res *sipgo.ErrDialogResponse
+	if !errors.As(err, &res) {
+		return 0
+	}
+	return minSE(res.Res)
+}
+
+// retryRequest is the INVITE sent again at target, after a redirect or a
+// 422: same Call-ID, From and To, CSeq one higher, a new Via branch (RFC
+// 3261 section 8.1.3.4), still through the trunk's next hop.
+func retryRequest(prev *sip.Request, target, hop sip.Uri) *sip.Request {
 	req := prev.Clone()
 	req.Recipient = target
 	req.RemoveHeader("Via")
@@ -312,12 +360,19 @@ func firstContact(err error) (sip.Uri, bool) {
 	return c.Address, true
 }
 
-// contact is our Contact on transport, with the IM feature tag RCS
-// clients route chat by (RFC 3840).
-func (m *Manager) contact(transport string) sip.ContactHeader {
+// contact is our Contact on transport, with the service's ICSI as the
+// +g.3gpp.icsi-ref feature tag RCS cores route chat by (RFC 3840, 3GPP
+// TS 24.229 section 7.9.2).
+func (m *Manager) contact(transport, service string) sip.ContactHeader {
 	h := sip.ContactHeader{Address: m.cfg.Stack.Contact(transport, ""), Params: sip.NewParams()}
-	h.Params.Add("+g.oma.sip-im", "")
+	h.Params.Add("+g.3gpp.icsi-ref", icsiTag(service)[len("+g.3gpp.icsi-ref="):])
 	return h
+}
+
+// icsiTag is the feature tag of an ICSI: its URN percent-encoded and
+// quoted, as RFC 3840 section 9 string values are.
+func icsiTag(service string) string {
+	return `+g.3gpp.icsi-ref="` + url.QueryEscape(service) + `"`
 }
 
 func parseIdentity(field, s string) (sip.Uri, error) {

@@ -119,7 +119,7 @@ func TestOpenEstablishesAndCarriesMessages(t *testing.T) {
 			}
 			inv := nextReq(t, p.invites, "invite")
 			for name, want := range map[string]string{
-				"Accept-Contact":      AcceptContactIM,
+				"Accept-Contact":      AcceptContactSession,
 				"P-Preferred-Service": DefaultPreferredService,
 				"Conversation-ID":     "conv-1",
 				"User-Agent":          "iwf",

@@ -5,14 +5,12 @@ import (
 	"errors"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 
 	"iwf/internal/sipstack"
 	"iwf/session"
-	"iwf/session/msrp"
 	"iwf/session/msrpsdp"
 )
 
@@ -30,6 +28,9 @@ func (m *Manager) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		m.forbidden.Add(1)
 		m.log.Info("invite refused: source not allowed", "call_id", callIDOf(req), "source", req.Source())
 		m.respond(tx, req, 403, "Forbidden")
+		return
+	}
+	if !m.requireOK(req, tx) {
 		return
 	}
 	if to := req.To(); to != nil && to.Params != nil {
@@ -120,6 +121,13 @@ func (m *Manager) incoming(req *sip.Request, tx sip.ServerTransaction, release f
 			release()
 		}
 	}()
+	// RFC 4028 section 9: an interval below our minimum is refused before
+	// anything is built for the call.
+	timer, status := m.timerAnswer(req, sessionTimerState{})
+	if status != 0 {
+		m.tooSmall(tx, req)
+		return
+	}
 	offer, ok := m.checkOffer(req, tx)
 	if !ok {
 		return
@@ -131,7 +139,7 @@ func (m *Manager) incoming(req *sip.Request, tx sip.ServerTransaction, release f
 		m.respond(tx, req, 500, "Server Internal Error")
 		return
 	}
-	ua := &sipgo.DialogUA{Client: client, ContactHDR: m.contact(transport)}
+	ua := &sipgo.DialogUA{Client: client, ContactHDR: m.contact(transport, DefaultPreferredService)}
 	dlg, err := ua.ReadInvite(req, tx)
 	if err != nil {
 		// No Contact, no CSeq, no To: not an INVITE we can make a dialog of.
@@ -146,6 +154,11 @@ func (m *Manager) incoming(req *sip.Request, tx sip.ServerTransaction, release f
 	c.release, release = release, nil
 	c.uas, c.dialogID, c.callID = dlg, dlg.ID, callIDOf(req)
 	c.from, c.to = req.From().Address, req.To().Address
+	if m.cfg.Trusted != nil && m.cfg.Trusted(req) {
+		if id, ok := assertedIdentity(req); ok {
+			c.from = id
+		}
+	}
 	if h := req.GetHeader("Conversation-ID"); h != nil {
 		c.convID = h.Value()
 	}
@@ -172,7 +185,7 @@ func (m *Manager) incoming(req *sip.Request, tx sip.ServerTransaction, release f
 		c.end(ReasonCanceled, nil)
 		return
 	}
-	if err := m.answer(c, tx, body); err != nil {
+	if err := m.answer(c, tx, body, timer); err != nil {
 		select {
 		case <-c.done:
 			return // ended meanwhile: BYE, Close, MSRP failure
@@ -271,14 +284,21 @@ func (m *Manager) final(tx sip.ServerTransaction, req *sip.Request, code int, er
 	m.respond(tx, req, code, sipstack.ReasonPhrase(code), hdrs...)
 }
 
-// answer sends the 200 with our SDP and waits for its ACK, retransmitting
-// the 2xx over unreliable transports from T1 doubling to T2 (RFC 3261
-// section 13.3.1.4); past AckTimeout it fails.
-func (m *Manager) answer(c *Call, tx sip.ServerTransaction, body []byte) error {
-	res := sip.NewSDPResponseFromRequest(c.uas.InviteRequest, body)
-	hdr := m.contact(strings.ToLower(c.uas.InviteRequest.Transport()))
-	res.AppendHeader(&hdr)
-	res.AppendHeader(sip.NewHeader("Server", m.cfg.UserAgent))
+// answer sends the 200 with our SDP and the dialog's headers, and waits
+// for its ACK (respond2xx); past AckTimeout it fails.
+func (m *Manager) answer(c *Call, tx sip.ServerTransaction, body []byte, timer negotiatedTimer) error {
+	req := c.uas.InviteRequest
+	res := sip.NewSDPResponseFromRequest(req, body)
+	m.dialogHeaders(res, strings.ToLower(req.Transport()))
+	// OMA CPM: the 200 carries the conversation and contribution the
+	// INVITE named, so that the client files the session under them.
+	if c.convID != "" {
+		res.AppendHeader(sip.NewHeader("Conversation-ID", c.convID))
+	}
+	if c.contribID != "" {
+		res.AppendHeader(sip.NewHeader("Contribution-ID", c.contribID))
+	}
+	timer.headers(res)
 	// The dialog's BYE is built from the response it answered with, and
 	// sipgo sends it only from an established dialog: we write the 2xx
 	// ourselves (its Respond waits for the ACK without a usable bound), so
@@ -288,80 +308,56 @@ func (m *Manager) answer(c *Call, tx sip.ServerTransaction, body []byte) error {
 	c.uas.InviteResponse = res
 	c.answered = true
 	c.mu.Unlock()
-	if err := tx.Respond(res); err != nil {
+	ack, err := m.respond2xx(c, tx, req, res)
+	if err != nil {
 		return err
 	}
+	_ = c.uas.ReadAck(ack, tx)
 	c.log.Info("call answered", "direction", "incoming", "active", c.neg.Active)
-	reliable := !strings.EqualFold(c.uas.InviteRequest.Transport(), "udp")
-	interval := sip.T1
-	retransmit := time.NewTimer(interval)
-	defer retransmit.Stop()
-	if reliable {
-		retransmit.Stop()
-	}
-	deadline := time.NewTimer(m.cfg.AckTimeout)
-	defer deadline.Stop()
-	for {
-		select {
-		case <-c.acked:
-			return nil
-		case <-retransmit.C:
-			_ = tx.Respond(res)
-			interval = min(2*interval, sip.T2)
-			retransmit.Reset(interval)
-		case <-deadline.C:
-			return errors.New("sipsession: no ack for the 2xx")
-		case <-c.ctx.Done():
-			return context.Canceled
+	c.armTimer(timer)
+	return nil
+}
+
+// assertedIdentity is the identity a P-Asserted-Identity gives (RFC 3325
+// section 9.1): the tel: URI when it carries one beside a sip: URI, as
+// SMS needs the number, else the first.
+func assertedIdentity(req *sip.Request) (sip.Uri, bool) {
+	var first sip.Uri
+	found := false
+	for _, h := range req.GetHeaders("P-Asserted-Identity") {
+		for _, v := range splitAddresses(h.Value()) {
+			var u sip.Uri
+			if _, err := sip.ParseAddressValue(v, &u, nil); err != nil {
+				continue
+			}
+			if u.Scheme == "tel" {
+				return u, true
+			}
+			if !found && (u.Scheme == "sip" || u.Scheme == "sips") {
+				first, found = u, true
+			}
 		}
 	}
+	return first, found
 }
 
-// reinvite answers an INVITE inside a dialog (RFC 3261 section 14.2): a
-// new offer, for example after an SBC moved the media, updates the MSRP
-// session's path; an offer we cannot take gets 488 and the session stays
-// as it was.
-func (m *Manager) reinvite(req *sip.Request, tx sip.ServerTransaction) {
-	c := m.match(req)
-	if c == nil {
-		m.respond(tx, req, 481, "Call/Transaction Does Not Exist")
-		return
+// splitAddresses splits a header of name-addrs at the commas outside
+// quotes and angle brackets.
+func splitAddresses(v string) []string {
+	var out []string
+	quoted, angle, start := false, false, 0
+	for i := 0; i < len(v); i++ {
+		switch c := v[i]; {
+		case c == '"' && !angle:
+			quoted = !quoted
+		case c == '<' && !quoted:
+			angle = true
+		case c == '>' && !quoted:
+			angle = false
+		case c == ',' && !quoted && !angle:
+			out = append(out, strings.TrimSpace(v[start:i]))
+			start = i + 1
+		}
 	}
-	offer, ok := m.checkOffer(req, tx)
-	if !ok {
-		return
-	}
-	c.mu.Lock()
-	origin, local := c.origin.Next(), c.local
-	c.mu.Unlock()
-	// The connection stays as it is: keep our role, whatever the new
-	// offer's a=setup (RFC 6135 section 4.2 lets an established session
-	// keep its connection).
-	if c.neg.Active {
-		local.Setup = msrpsdp.SetupActive
-	} else {
-		local.Setup = msrpsdp.SetupPassive
-	}
-	body, neg, err := msrpsdp.BuildAnswer(origin, offer, local)
-	if err == nil {
-		err = c.sess.UpdateRemotePath(neg.Remote.Path)
-	}
-	if err != nil {
-		m.refuseSDP(req, tx, err)
-		return
-	}
-	c.mu.Lock()
-	c.origin = origin
-	c.mu.Unlock()
-	c.log.Info("session updated by re-invite", "path", msrp.FormatPath(neg.Remote.Path))
-	res := sip.NewSDPResponseFromRequest(req, body)
-	hdr := m.contact(strings.ToLower(req.Transport()))
-	res.AppendHeader(&hdr)
-	res.AppendHeader(sip.NewHeader("Server", m.cfg.UserAgent))
-	if err := tx.Respond(res); err != nil {
-		c.log.Debug("re-invite response", "error", err)
-	}
+	return append(out, strings.TrimSpace(v[start:]))
 }
-
-// reasonPhrase is the reason phrase of the statuses we send (RFC 3261
-// section 21).
