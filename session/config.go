@@ -51,6 +51,14 @@ type Config struct {
 	// MaxIncomplete bounds the messages a session reassembles at once
 	// (default 16).
 	MaxIncomplete int `yaml:"max_incomplete"`
+	// MaxQueuedMessages bounds the complete messages of one session
+	// waiting for its Handler (default 32). Each session hands its
+	// messages to the Handler in order on a goroutine of its own, so a
+	// slow store stalls that session only, never the others sharing its
+	// connection; a message completed while the queue is full is answered
+	// 503 (the sender may try again) instead of stopping the reader.
+	// Queued messages keep their bytes charged to MaxIncompleteBytes.
+	MaxQueuedMessages int `yaml:"max_queued_messages"`
 	// MaxIncompleteBytes bounds the bytes one session holds for messages
 	// it reassembles in memory (default 128 MiB, and never below
 	// MaxMessageSize when that is zero-filled); a chunk beyond it is
@@ -76,6 +84,13 @@ type Config struct {
 	// longer than the idle BYE of the sessions above. The relay
 	// connection, which must stay up for the relay to reach us, is exempt.
 	IdleTimeout time.Duration `yaml:"idle_timeout"`
+	// KeepaliveInterval, when positive, sends a bodiless SEND (RFC 4975
+	// section 7.1 allows one at any time) on a session with no request
+	// either way for this long, so that an SBC or NAT on the path does
+	// not drop the connection or the session's media state as idle. Zero
+	// (the default) sends none. A 481 answer ends the session: the peer
+	// no longer has it. It must be below IdleTimeout.
+	KeepaliveInterval time.Duration `yaml:"keepalive_interval"`
 	// MaxWriteQueue bounds the bytes of responses, REPORTs and other
 	// frames of our own waiting to be written on one connection (default
 	// 256 KiB). At the bound we stop reading the peer's requests until
@@ -135,6 +150,7 @@ func DefaultConfig() Config {
 		TransactionTimeout: 30 * time.Second,
 		MaxMessageSize:     16 << 20,
 		MaxIncomplete:      16,
+		MaxQueuedMessages:  32,
 		IncompleteTimeout:  2 * time.Minute,
 		ConnectTimeout:     10 * time.Second,
 		BindTimeout:        30 * time.Second,
@@ -160,6 +176,7 @@ func (c Config) withDefaults() Config {
 	c.TransactionTimeout = cmp.Or(c.TransactionTimeout, d.TransactionTimeout)
 	c.MaxMessageSize = cmp.Or(c.MaxMessageSize, d.MaxMessageSize)
 	c.MaxIncomplete = cmp.Or(c.MaxIncomplete, d.MaxIncomplete)
+	c.MaxQueuedMessages = cmp.Or(c.MaxQueuedMessages, d.MaxQueuedMessages)
 	c.IncompleteTimeout = cmp.Or(c.IncompleteTimeout, d.IncompleteTimeout)
 	c.ConnectTimeout = cmp.Or(c.ConnectTimeout, d.ConnectTimeout)
 	c.BindTimeout = cmp.Or(c.BindTimeout, d.BindTimeout)
@@ -214,6 +231,7 @@ func (c Config) Validate() error {
 		{"max_incomplete_bytes", c.MaxIncompleteBytes},
 		{"max_incomplete_bytes_total", c.MaxIncompleteBytesTotal},
 		{"max_message_size", c.MaxMessageSize},
+		{"max_queued_messages", int64(c.MaxQueuedMessages)},
 		{"max_write_queue", int64(c.MaxWriteQueue)},
 		{"solo_chunk_size", int64(c.SoloChunkSize)},
 		{"transaction_timeout", int64(c.TransactionTimeout)},
@@ -239,6 +257,11 @@ func (c Config) Validate() error {
 		// A response repeats the request's paths, which the header limit
 		// bounds: a queue that cannot hold one would cut off every peer.
 		bad("max_write_queue", "%d is below max_header_bytes %d", c.MaxWriteQueue, c.Limits.MaxHeaderBytes)
+	}
+	if c.KeepaliveInterval < 0 {
+		bad("keepalive_interval", "negative (0 sends none)")
+	} else if c.KeepaliveInterval > 0 && c.IdleTimeout > 0 && c.KeepaliveInterval >= c.IdleTimeout {
+		bad("keepalive_interval", "%v is not below idle_timeout %v: the connection would be closed as idle first", c.KeepaliveInterval, c.IdleTimeout)
 	}
 	if c.Budget.MaxConnections < 0 {
 		bad("max_connections", "%d is negative", c.Budget.MaxConnections)

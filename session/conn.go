@@ -365,6 +365,9 @@ func (c *conn) writeLoop() error {
 func (c *conn) reapLoop() {
 	cfg := &c.ep.cfg
 	period := min(time.Second, cfg.TransactionTimeout/4, cfg.BindTimeout/2, cfg.IdleTimeout/2)
+	if cfg.KeepaliveInterval > 0 {
+		period = min(period, cfg.KeepaliveInterval/2)
+	}
 	t := time.NewTicker(period)
 	defer t.Stop()
 	seen, movedAt := c.activity.Load(), c.ep.now()
@@ -393,6 +396,7 @@ func (c *conn) reapLoop() {
 			}
 			for _, s := range sessions {
 				s.expireIncomplete(now)
+				s.keepalive(c, now)
 			}
 			if !unbound.IsZero() && now.Sub(unbound) >= cfg.BindTimeout {
 				c.closeFor(errBindTimeout, &c.ep.stats.closedBindTimeout)
@@ -536,6 +540,7 @@ func (c *conn) handleSend(f *msrp.Frame, hasBody bool, rd *msrp.Reader) {
 		c.respond(f, code, statusComment(code))
 		return
 	}
+	s.touch()
 	s.receiveChunk(c, f, hasBody, rd)
 }
 
@@ -544,6 +549,7 @@ func (c *conn) handleReport(f *msrp.Frame) {
 	if code != 200 {
 		return // REPORTs are never answered
 	}
+	s.touch()
 	s.receiveReport(f)
 }
 

@@ -357,6 +357,9 @@ type counters struct {
 	bytesReceived    atomic.Uint64
 	sendFailures     atomic.Uint64
 	rejected         atomic.Uint64
+	queueFull        atomic.Uint64 // messages answered 503: the session's queue was full
+	composing        atomic.Uint64 // is-composing indications taken and dropped
+	keepalives       atomic.Uint64 // bodiless SENDs sent on idle sessions
 
 	closedBindTimeout atomic.Uint64
 	closedIdle        atomic.Uint64
@@ -406,6 +409,15 @@ type Stats struct {
 	BytesReceived    uint64 `json:"bytes_received"`
 	SendFailures     uint64 `json:"send_failures"`
 	Rejected         uint64 `json:"rejected"`
+	// QueueFull counts messages answered 503 because their session had
+	// MaxQueuedMessages waiting for the Handler already (also in
+	// Rejected); Composing the is-composing indications (RFC 3994) taken
+	// and dropped.
+	QueueFull uint64 `json:"queue_full"`
+	Composing uint64 `json:"composing"`
+	// Keepalives counts bodiless SENDs sent on idle sessions
+	// (KeepaliveInterval).
+	Keepalives uint64 `json:"keepalives"`
 	// ClosedBindTimeout counts accepted connections closed because no
 	// request bound a session within BindTimeout; ClosedIdle those closed
 	// after IdleTimeout without traffic; ClosedSlowReader those whose peer
@@ -450,6 +462,7 @@ func (e *Endpoint) Stats() Stats {
 		ChunksSent: s.chunksSent.Load(), ChunksReceived: s.chunksReceived.Load(),
 		BytesSent: s.bytesSent.Load(), BytesReceived: s.bytesReceived.Load(),
 		SendFailures: s.sendFailures.Load(), Rejected: s.rejected.Load(),
+		QueueFull: s.queueFull.Load(), Composing: s.composing.Load(), Keepalives: s.keepalives.Load(),
 		ClosedBindTimeout: s.closedBindTimeout.Load(), ClosedIdle: s.closedIdle.Load(),
 		ClosedSlowReader: s.closedSlowReader.Load(), ClosedMalformed: s.closedMalformed.Load(),
 		WriteQueueBytes: s.queuedBytes.Load(), WriteQueuePeak: s.queuePeak.Load(),

@@ -82,6 +82,8 @@ func statusComment(code int) string {
 		return "No Such Session"
 	case 501:
 		return "Not Implemented"
+	case 503:
+		return "Service Unavailable"
 	case 506:
 		return "Wrong Session"
 	}

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"iwf/internal/cpim"
 	"iwf/session/msrp"
 )
 
@@ -38,7 +39,7 @@ func (m *Message) Report(code int, comment string) error {
 	if code == 200 && !m.SuccessReport || code != 200 && m.FailureReport == msrp.ReportNo {
 		return nil
 	}
-	return m.session.sendReport(m.ID, m.from, m.Size, code, comment)
+	return m.session.sendReport(m.ID, m.from, msrp.ByteRange{Start: 1, End: m.Size, Total: m.Size}, code, comment)
 }
 
 // MediaType is the message's media type without parameters, lower case
@@ -164,8 +165,12 @@ func (s *Session) receiveChunk(c *conn, f *msrp.Frame, hasBody bool, rd *msrp.Re
 	if !hasBody {
 		flag = f.Flag
 	}
+	// The reaper reads got (for a 408 REPORT) under s.mu.
+	s.mu.Lock()
 	in.got.add(off, off+n)
-	if len(in.got) > maxGaps {
+	gaps := len(in.got)
+	s.mu.Unlock()
+	if gaps > maxGaps {
 		s.reject(in, 413)
 		c.respond(f, 413, statusComment(413))
 		return
@@ -430,8 +435,14 @@ func (s *Session) drop(id string) {
 
 // accepts matches a content type against a=accept-types, with "*" and
 // "type/*" wildcards (RFC 4975 section 8.6); parameters are ignored.
+// An is-composing indication is always taken (and dropped, see
+// complete): refusing it would make clients that send it regardless of
+// our a=accept-types show an error for a message nobody typed.
 func (s *Session) accepts(ct string) bool {
 	mt := mediaType(ct)
+	if mt == composingType {
+		return true
+	}
 	major, _, _ := strings.Cut(mt, "/")
 	for _, a := range s.opts.AcceptTypes {
 		a = strings.ToLower(a)
@@ -442,37 +453,138 @@ func (s *Session) accepts(ct string) bool {
 	return false
 }
 
-// complete hands a whole message to the handler, then answers its last
-// chunk: the 200 goes out only after HandleMessage returned, so a
-// handler that persists the message makes the 200 mean "stored".
+// delivery is a complete message waiting for the session's Handler,
+// with what is needed to answer its last chunk.
+type delivery struct {
+	c  *conn
+	in *inbound
+	// req holds the fields of the last chunk that its response needs;
+	// the reader reuses its frame for the next request.
+	req msrp.Frame
+	// deadline is the last chunk's transaction timeout: past it the
+	// sender gave up on the answer, so the message is not stored.
+	deadline time.Time
+}
+
+// complete queues a whole message for the session's Handler and returns:
+// the reader goes on with the other sessions on the connection (and this
+// one) while the Handler persists it. The 200 for the last chunk goes out
+// only after HandleMessage returned, so a handler that persists the
+// message makes the 200 mean "stored". Messages reach the Handler in the
+// order they completed, one at a time.
 func (s *Session) complete(c *conn, f *msrp.Frame, in *inbound) {
-	s.drop(in.msg.ID)
 	m := in.msg
 	m.Size = in.size
 	if in.sink == nil {
 		m.Body = in.mem[:in.size:in.size]
 	}
-	ctx, cancel := context.WithTimeout(c.ctx, s.ep.cfg.TransactionTimeout)
-	err := s.opts.Handler.HandleMessage(ctx, s, m)
+	if isComposing(m) {
+		// RFC 3994: a composing indication is for the screen of a person
+		// in a chat; there is none on the SMS side, so it is taken and
+		// dropped, never relayed nor refused.
+		s.drop(m.ID)
+		s.ep.stats.composing.Add(1)
+		c.respond(f, 200, statusComment(200))
+		return
+	}
+	d := &delivery{
+		c:  c,
+		in: in,
+		req: msrp.Frame{
+			Method: f.Method, TransactionID: f.TransactionID,
+			ToPath: f.ToPath, FromPath: f.FromPath, FailureReport: f.FailureReport,
+		},
+		deadline: time.Now().Add(s.ep.cfg.TransactionTimeout),
+	}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		c.respond(f, 481, statusComment(481))
+		return
+	}
+	// The message leaves reassembly but keeps its bytes charged until
+	// the Handler is done with it: queued bodies count against the same
+	// bounds as incomplete ones.
+	delete(s.inbound, m.ID)
+	if len(s.queue) >= s.ep.cfg.MaxQueuedMessages {
+		s.releaseLocked(in)
+		s.mu.Unlock()
+		// Temporary: the store is behind. The sender may send the
+		// message again; nothing of it was kept.
+		s.ep.stats.rejected.Add(1)
+		s.ep.stats.queueFull.Add(1)
+		c.respond(f, 503, statusComment(503))
+		return
+	}
+	s.queue = append(s.queue, d)
+	start := !s.delivering
+	s.delivering = true
+	if start {
+		// The reader runs under e.wg, so the count is above zero here
+		// and Endpoint.Close waits for this goroutine too.
+		s.ep.wg.Add(1)
+	}
+	s.mu.Unlock()
+	if start {
+		go s.deliverLoop()
+	}
+}
+
+// deliverLoop hands queued messages to the Handler in order until the
+// queue is empty; complete starts it again for the next message.
+func (s *Session) deliverLoop() {
+	defer s.ep.wg.Done()
+	for {
+		s.mu.Lock()
+		if len(s.queue) == 0 {
+			s.delivering = false
+			s.mu.Unlock()
+			return
+		}
+		d := s.queue[0]
+		s.queue[0] = nil
+		s.queue = s.queue[1:]
+		s.mu.Unlock()
+		s.deliver(d)
+	}
+}
+
+// deliver calls the Handler for one message and answers its last chunk
+// with the outcome.
+func (s *Session) deliver(d *delivery) {
+	m := d.in.msg
+	ctx, cancel := context.WithDeadline(d.c.ctx, d.deadline)
+	err := ctx.Err()
+	if err == nil {
+		err = s.opts.Handler.HandleMessage(ctx, s, m)
+	} else {
+		// The connection is gone or the sender stopped waiting while the
+		// message was queued: nobody would learn that it was stored.
+		err = Reject(408, statusComment(408))
+	}
 	cancel()
+	s.mu.Lock()
+	s.releaseLocked(d.in)
+	s.mu.Unlock()
 	if err != nil {
 		code := msrp.StatusOf(err)
 		if code == 200 {
 			code = 500
 		}
 		s.ep.stats.rejected.Add(1)
-		c.respond(f, code, statusComment(code))
+		d.c.respond(&d.req, code, statusComment(code))
 		return
 	}
 	s.ep.stats.messagesReceived.Add(1)
-	c.respond(f, 200, statusComment(200))
+	d.c.respond(&d.req, 200, statusComment(200))
 	if m.SuccessReport && !s.opts.ManualReports {
 		_ = m.Report(200, statusComment(200))
 	}
 }
 
-// sendReport sends a REPORT back along the sender's From-Path.
-func (s *Session) sendReport(id, to string, size int64, code int, comment string) error {
+// sendReport sends a REPORT about the bytes br of message id back along
+// the sender's From-Path.
+func (s *Session) sendReport(id, to string, br msrp.ByteRange, code int, comment string) error {
 	s.mu.Lock()
 	c, closed := s.conn, s.closed
 	s.mu.Unlock()
@@ -484,7 +596,7 @@ func (s *Session) sendReport(id, to string, size int64, code int, comment string
 		ToPath:    to,
 		FromPath:  s.fromPath,
 		MessageID: id,
-		ByteRange: msrp.ByteRange{Start: 1, End: size, Total: size},
+		ByteRange: br,
 		Status:    msrp.Status{Namespace: 0, Code: code, Comment: comment},
 	}
 	msrp.SealTransactionID(&f, nil)
@@ -508,17 +620,73 @@ func (s *Session) receiveReport(f *msrp.Frame) {
 // expireIncomplete drops messages whose chunks stopped coming, with a
 // failure REPORT when the sender wants one (408, RFC 4975 section 7.1.2).
 func (s *Session) expireIncomplete(now time.Time) {
-	var stale []*inbound
+	type staleMsg struct {
+		m  *Message
+		br msrp.ByteRange
+	}
+	var stale []staleMsg
 	s.mu.Lock()
 	for id, in := range s.inbound {
 		if now.Sub(time.Unix(0, in.touched.Load())) > s.ep.cfg.IncompleteTimeout {
-			stale = append(stale, in)
+			stale = append(stale, staleMsg{in.msg, in.received()})
 			s.releaseLocked(in)
 			delete(s.inbound, id)
 		}
 	}
 	s.mu.Unlock()
-	for _, in := range stale {
-		_ = in.msg.Report(408, "Incomplete Message Timed Out")
+	for _, st := range stale {
+		if st.m.FailureReport == msrp.ReportNo {
+			continue
+		}
+		_ = s.sendReport(st.m.ID, st.m.from, st.br, 408, "Incomplete Message Timed Out")
 	}
+}
+
+// received is the Byte-Range a failure REPORT about an incomplete message
+// gives (RFC 4975 section 7.1.2: the range the status is about): from the
+// first byte to the last one received, over the total when it is known.
+// Gaps inside are not told apart: the whole message failed. The caller
+// holds Session.mu.
+func (in *inbound) received() msrp.ByteRange {
+	br := msrp.ByteRange{Start: 1, End: 0, Total: in.total}
+	if n := len(in.got); n > 0 {
+		br.End = in.got[n-1][1]
+	}
+	return br
+}
+
+// composingType is the media type of an is-composing indication
+// (RFC 3994 section 4).
+const composingType = "application/im-iscomposing+xml"
+
+// isComposing reports whether m is an is-composing indication, bare or
+// wrapped in CPIM as RCS clients send it.
+func isComposing(m *Message) bool {
+	switch m.MediaType() {
+	case composingType:
+		return true
+	case "message/cpim":
+		// Cheap test first: the wrapped type must appear in the body.
+		if !containsFold(m.Body[:min(len(m.Body), cpim.DefaultMaxHeaderBytes)], composingType) {
+			return false
+		}
+		cm, err := cpim.ParseOptions{Tolerant: true}.Parse(m.Body)
+		return err == nil && cm.MediaType() == composingType
+	}
+	return false
+}
+
+// containsFold reports whether b contains lower, a lower-case ASCII
+// string, ignoring ASCII case.
+func containsFold(b []byte, lower string) bool {
+	for i := 0; i+len(lower) <= len(b); i++ {
+		j := 0
+		for j < len(lower) && b[i+j]|0x20 == lower[j]|0x20 {
+			j++
+		}
+		if j == len(lower) {
+			return true
+		}
+	}
+	return false
 }

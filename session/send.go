@@ -170,6 +170,7 @@ func (snd *sender) run(ctx context.Context) error {
 			return err
 		}
 		snd.inFlight[slot] = true
+		snd.s.touch()
 		snd.s.ep.stats.chunksSent.Add(1)
 		snd.s.ep.stats.bytesSent.Add(uint64(n))
 		snd.offset += int64(n)

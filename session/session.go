@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"iwf/session/msrp"
@@ -44,10 +45,14 @@ type Sink interface {
 	WriteAt(p []byte, off int64) (int, error)
 }
 
-// Handler receives what happens on a session. Its methods are called
-// from the connection's reader goroutine: they must not block for long
-// (HandleMessage may persist the message: the 200 for the last chunk
-// waits for it).
+// Handler receives what happens on a session.
+//
+// HandleMessage is called on a goroutine of the session's own, one
+// message at a time in the order they completed: it may take its time
+// (persist the message; the 200 for the last chunk waits for it) without
+// holding back the other sessions of the connection. HandleReport is
+// called from the connection's reader goroutine and must not block for
+// long.
 type Handler interface {
 	// HandleMessage receives a complete message. An error answers the last
 	// chunk with its MSRPStatus (see Reject), else 500.
@@ -118,10 +123,21 @@ type Session struct {
 	// Config.MaxIncompleteBytes.
 	incomplete int64
 	rejected   map[string]int // Message-ID -> status, for later chunks
+	// queue holds complete messages waiting for the Handler, bounded by
+	// Config.MaxQueuedMessages; delivering is true while a goroutine
+	// drains it.
+	queue      []*delivery
+	delivering bool
 	closed     bool
 	err        error
 	done       chan struct{}
+	// lastActive is when a request of this session last went either way
+	// (unix nanoseconds of Endpoint.now), for keep-alives.
+	lastActive atomic.Int64
 }
+
+// touch records traffic on the session.
+func (s *Session) touch() { s.lastActive.Store(s.ep.now().UnixNano()) }
 
 func newSession(e *Endpoint, local msrp.URI, usePath []msrp.URI, opts SessionOptions) *Session {
 	if len(opts.AcceptTypes) == 0 {
@@ -205,6 +221,7 @@ func (s *Session) Connect(ctx context.Context, remotePath []msrp.URI, active boo
 		firstHop = msrp.URI{Secure: firstHop.Secure, Host: host, Port: p, Transport: firstHop.Transport}
 	}
 	s.mu.Unlock()
+	s.touch()
 
 	if !s.active {
 		return nil
@@ -279,6 +296,44 @@ func (s *Session) sendBodiless(ctx context.Context, c *conn) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// keepalive sends a bodiless SEND when the session had no traffic for
+// Config.KeepaliveInterval. It never waits: the reaper calls it. A 481
+// answer means the peer lost the session (RFC 4975 section 7.3.1), which
+// ends it here too; other outcomes change nothing.
+func (s *Session) keepalive(c *conn, now time.Time) {
+	iv := s.ep.cfg.KeepaliveInterval
+	if iv <= 0 || now.Sub(time.Unix(0, s.lastActive.Load())) < iv {
+		return
+	}
+	s.mu.Lock()
+	if s.closed || s.conn != c || s.toPath == "" {
+		s.mu.Unlock()
+		return
+	}
+	f := msrp.Frame{
+		Method:    msrp.MethodSEND,
+		ToPath:    s.toPath,
+		FromPath:  s.fromPath,
+		MessageID: msrp.NewID(),
+		ByteRange: msrp.ByteRange{Start: 1, End: 0, Total: 0},
+	}
+	s.mu.Unlock()
+	s.touch()
+	msrp.SealTransactionID(&f, nil)
+	buf, err := msrp.AppendFrame(nil, &f)
+	if err != nil {
+		return
+	}
+	s.ep.stats.keepalives.Add(1)
+	_ = c.request(f.TransactionID, buf, func(code int, comment string, _ *msrp.Frame) {
+		// A 481 comes on the reader goroutine (handleResponse), where
+		// failing a session is safe.
+		if code == 481 {
+			s.fail(statusErr(code, comment))
+		}
+	})
 }
 
 // statusErr turns a transaction outcome into an error (nil for 200).
@@ -403,8 +458,20 @@ func (s *Session) fail(err error) {
 		s.releaseLocked(in)
 	}
 	s.inbound = nil
+	// Messages still queued are not handed over: the session they came
+	// on has ended, as if their last chunk had come after the end. The
+	// one the Handler has now finishes.
+	dropped := s.queue
+	s.queue = nil
+	for _, d := range dropped {
+		s.releaseLocked(d.in)
+	}
 	close(s.done)
 	s.mu.Unlock()
+
+	for _, d := range dropped {
+		d.c.respond(&d.req, 481, statusComment(481))
+	}
 
 	s.ep.removeSession(s)
 	if c != nil {

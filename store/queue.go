@@ -77,20 +77,47 @@ type evalFunc func(ctx context.Context, c redis.Scripter, keys []string, args ..
 
 // enqueuePipe sends ZADD NX, the enqueue script and ZADD NX in one
 // pipeline and returns the script's result.
+//
+// The outcome is the script's own, not the pipeline's first error: when
+// the script ran (its reply was read), the entry is in the queue or
+// refused for a known reason, and answering "try later" for an entry
+// that was stored would make the peer send it again, a duplicate. A
+// failed ZADD matters only when neither went through, for then the
+// queued entry is not in the pending index: the index is written once
+// more on its own, and only if that fails too is the error returned. That
+// case, and a connection lost after the script was sent and before its
+// reply was read, are the ones where the outcome cannot be known here
+// (the entry may be stored); the temporary error is returned and the
+// peer's retry may add the message again when it has no message id
+// (dedup catches it otherwise). go-redis retries a pipeline after a
+// network error (Config.MaxRetries), which can run the script twice in
+// that second case for the same reason.
 func (s *Store) enqueuePipe(ctx context.Context, conv string, keys []string, args []any, eval evalFunc) (int64, error) {
 	// The score is the time the conversation became pending: oldest first.
 	z := redis.Z{Score: float64(time.Now().UnixMilli()), Member: conv}
+	var before, after *redis.IntCmd
 	var cmd *redis.Cmd
 	_, err := s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
-		p.ZAddNX(ctx, s.keys.pending(), z)
+		before = p.ZAddNX(ctx, s.keys.pending(), z)
 		cmd = eval(ctx, p, keys, args...)
-		p.ZAddNX(ctx, s.keys.pending(), z)
+		after = p.ZAddNX(ctx, s.keys.pending(), z)
 		return nil
 	})
-	if err != nil {
+	res, cerr := cmd.Int64()
+	if cerr != nil {
+		// The script failed (NOSCRIPT, OOM...) or its reply was lost.
+		if err == nil {
+			err = cerr
+		}
 		return 0, err
 	}
-	return cmd.Int64()
+	if before.Err() != nil && after.Err() != nil && res == 1 {
+		// Queued but not indexed: index it now, else let the peer retry.
+		if zerr := s.client.ZAddNX(ctx, s.keys.pending(), z).Err(); zerr != nil {
+			return 0, fmt.Errorf("entry queued, pending index not written: %w", zerr)
+		}
+	}
+	return res, nil
 }
 
 // Read returns up to count entries for conv's consumer: first those

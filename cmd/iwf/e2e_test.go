@@ -378,6 +378,19 @@ func TestInviteFromUnknownSourceRefused(t *testing.T) {
 	if !errors.As(err, &se) || se.Status != 403 {
 		t.Fatalf("INVITE from 127.0.0.3: %v, want 403", err)
 	}
+	// The refusal is counted on /status and /metrics.
+	base := fmt.Sprintf("http://127.0.0.1:%d", cfg.status)
+	var st struct {
+		RCSCalls struct {
+			Refused map[string]uint64 `json:"refused"`
+		} `json:"rcs_calls"`
+	}
+	if code, body := httpGet(t, base+"/status"); code != 200 || json.Unmarshal([]byte(body), &st) != nil || st.RCSCalls.Refused["forbidden"] != 1 {
+		t.Fatalf("/status %d: rcs_calls %+v\n%s", code, st.RCSCalls, body)
+	}
+	if _, metrics := httpGet(t, base+"/metrics"); !strings.Contains(metrics, `iwf_rcs_invites_refused_total{reason="forbidden"} 1`) {
+		t.Fatalf("/metrics lacks the refused INVITE:\n%s", metrics)
+	}
 	call, err := rcs.Manager.Open(t.Context(), sipsession.OpenRequest{From: "sip:+46700000009@rcs.test", To: "sip:+46700000001@iwf.test;user=phone", Trunk: trunk})
 	if err != nil {
 		t.Fatalf("INVITE from the RCS network: %v", err)

@@ -396,6 +396,11 @@ func (d *daemon) snapshot(ctx context.Context) status.Snapshot {
 	if d.statusLn != nil {
 		s.Listeners = append(s.Listeners, status.Listener{Name: "status", Addr: d.statusLn.Addr().String()})
 	}
+	if d.sessions != nil {
+		cs := d.sessions.Stats()
+		s.RCSCalls = &status.RCSCalls{Live: cs.Calls, Incoming: cs.Incoming, Refused: map[string]uint64{
+			status.RefusedForbidden: cs.Forbidden, status.RefusedBusy: cs.Busy, status.RefusedOverloaded: cs.Overloaded}}
+	}
 	if totals, err := d.store.Counters(ctx); err == nil {
 		s.Totals = totals
 	}

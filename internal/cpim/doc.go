@@ -19,9 +19,10 @@
 // header names in any case, a body without a blank line before it when it
 // is empty. Everything else that breaks the RFC 3862 grammar is rejected
 // with a *ParseError naming the header and byte offset, and the header part
-// is bounded (ParseOptions). ParseOptions.Tolerant reads further still for
-// a recipient that needs only the content and the IMDN headers, as the
-// pager side does: message headers it cannot read are left out.
+// is bounded (ParseOptions) when ParseStrict reads it. Parse reads further
+// still, as ParseOptions.Tolerant, for a recipient that needs only the
+// content and the IMDN headers, as both sides of the IWF are: message
+// headers it cannot read are left out, never a reason to refuse a message.
 //
 // # Namespaces
 //

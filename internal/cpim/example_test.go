@@ -73,12 +73,34 @@ func ExampleParse() {
 	// displayed wanted: false
 }
 
-// Parse reports where the input is wrong.
-func ExampleParse_error() {
-	_, err := cpim.Parse([]byte("From: <sip:a@example.com>\r\nDateTime: yesterday\r\n\r\nContent-Type: text/plain\r\n\r\n"))
+// ParseStrict reports where the input is wrong.
+func ExampleParseStrict() {
+	_, err := cpim.ParseStrict([]byte("From: <sip:a@example.com>\r\nDateTime: yesterday\r\n\r\nContent-Type: text/plain\r\n\r\n"))
 	fmt.Println(err)
 	// Output:
 	// cpim: header DateTime at byte 27: not an RFC 3339 date-time: "yesterday"
+}
+
+// Parse keeps a chat message whose optional headers are malformed, and
+// leaves those headers out.
+func ExampleParse_malformedOptionalHeaders() {
+	m, err := cpim.Parse([]byte("From: <sip:a@example.com>\r\n" +
+		"DateTime: 2024-03-01T10:00:00+0100\r\n" +
+		"NS: imdn\r\n" +
+		"NS: imdn <urn:ietf:params:imdn>\r\n" +
+		"imdn.Message-ID: 34jk324j\r\n" +
+		"\r\n" +
+		"Content-Type: text/plain\r\n" +
+		"\r\n" +
+		"Hello"))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	i, _ := m.IMDN()
+	fmt.Println(m.From.URI, m.DateTime.IsZero(), len(m.NS), i.MessageID, string(m.Body))
+	// Output:
+	// sip:a@example.com true 1 34jk324j Hello
 }
 
 // Answer a message with a delivery notification once the SMS side has

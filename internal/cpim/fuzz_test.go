@@ -47,7 +47,7 @@ func FuzzParse(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, in []byte) {
-		strict, err := Parse(in)
+		strict, err := ParseStrict(in)
 		if err != nil {
 			requireTyped(t, err)
 		} else {

@@ -8,7 +8,7 @@ import (
 )
 
 func TestIMDNFromRFC5438(t *testing.T) {
-	m, err := Parse(vector(t, "rfc5438-im.cpim"))
+	m, err := ParseStrict(vector(t, "rfc5438-im.cpim"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,7 +67,7 @@ func TestIMDNHeaders(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			m, err := Parse([]byte(crlfText(tc.lines...) + head))
+			m, err := ParseStrict([]byte(crlfText(tc.lines...) + head))
 			if err != nil {
 				t.Fatal(err)
 			}

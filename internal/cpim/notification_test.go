@@ -211,7 +211,7 @@ func TestKindAllows(t *testing.T) {
 }
 
 func TestNotificationMessage(t *testing.T) {
-	orig, err := Parse(vector(t, "rfc5438-im.cpim"))
+	orig, err := ParseStrict(vector(t, "rfc5438-im.cpim"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -237,7 +237,7 @@ func TestNotificationMessage(t *testing.T) {
 		}
 		golden(t, "delivery-notification.cpim", b)
 
-		back, err := Parse(b)
+		back, err := ParseStrict(b)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -315,7 +315,7 @@ func TestNotificationMessage(t *testing.T) {
 }
 
 func TestMessageNotificationVector(t *testing.T) {
-	m, err := Parse(vector(t, "rfc5438-delivery-notification.cpim"))
+	m, err := ParseStrict(vector(t, "rfc5438-delivery-notification.cpim"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -39,8 +39,19 @@ type ParseOptions struct {
 	Tolerant bool
 }
 
-// Parse reads a message/cpim document with the default ParseOptions.
-func Parse(b []byte) (*Message, error) { return ParseOptions{}.Parse(b) }
+// Parse reads a received message/cpim document as its recipient does:
+// with the default bounds and Tolerant. A malformed optional header (a
+// DateTime whose offset lacks its colon, an NS line without a URI, a From
+// that is no address) is left out and the message kept: the IWF relays
+// the content and reads the IMDN headers, and a chat message must never
+// be refused for an envelope detail it does not use. Faults of the line
+// structure and of the content's Content-Type are still errors.
+func Parse(b []byte) (*Message, error) { return ParseOptions{Tolerant: true}.Parse(b) }
+
+// ParseStrict reads a message/cpim document with the default bounds and
+// every RFC 3862 rule enforced (ParseOptions without Tolerant): for
+// checking what a sender writes, not for reading what peers send.
+func ParseStrict(b []byte) (*Message, error) { return ParseOptions{}.Parse(b) }
 
 // Parse reads a message/cpim document: message headers, a blank line,
 // the content's MIME headers, a blank line, the body (RFC 3862 section 2).

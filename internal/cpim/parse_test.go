@@ -38,7 +38,7 @@ func TestParseRFC3862Example(t *testing.T) {
 		{"bare lf", lf(raw), "<body>\nHere is the text of my message.\n</body>\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			m, err := Parse(tc.in)
+			m, err := ParseStrict(tc.in)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -141,7 +141,7 @@ func TestParseLenient(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			m, err := Parse([]byte(tc.in))
+			m, err := ParseStrict([]byte(tc.in))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -195,7 +195,7 @@ func TestParseTolerant(t *testing.T) {
 	tolerant := ParseOptions{Tolerant: true}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if m, err := Parse([]byte(tc.in)); err == nil {
+			if m, err := ParseStrict([]byte(tc.in)); err == nil {
 				if _, err := m.IMDN(); err == nil {
 					t.Fatal("the strict parser reads it: nothing to tolerate")
 				}
@@ -209,7 +209,7 @@ func TestParseTolerant(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			back, err := Parse(b)
+			back, err := ParseStrict(b)
 			if err != nil {
 				t.Fatalf("%v\n%q", err, b)
 			}
@@ -286,7 +286,7 @@ func TestParseErrors(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			m, err := Parse([]byte(tc.in))
+			m, err := ParseStrict([]byte(tc.in))
 			if m != nil {
 				t.Errorf("got a message with the error: %+v", m)
 			}
@@ -337,7 +337,7 @@ func TestParseLimits(t *testing.T) {
 
 func TestParseBodyAliasesInput(t *testing.T) {
 	in := []byte(minimal)
-	m, err := Parse(in)
+	m, err := ParseStrict(in)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -346,7 +346,7 @@ func TestParseBodyAliasesInput(t *testing.T) {
 		t.Errorf("Body %q does not alias the input", m.Body)
 	}
 	var pe *ParseError
-	if _, err := Parse([]byte("junk")); !errors.As(err, &pe) {
+	if _, err := ParseStrict([]byte("junk")); !errors.As(err, &pe) {
 		t.Errorf("junk: %v", err)
 	}
 }

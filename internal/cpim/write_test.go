@@ -40,7 +40,7 @@ func TestMarshalGolden(t *testing.T) {
 				t.Fatal(err)
 			}
 			golden(t, tc.name, b)
-			back, err := Parse(b)
+			back, err := ParseStrict(b)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -56,7 +56,7 @@ func TestMarshalGolden(t *testing.T) {
 func TestMarshalVectors(t *testing.T) {
 	for _, name := range []string{"rfc3862-example.cpim", "rfc5438-im.cpim", "rfc5438-delivery-notification.cpim"} {
 		t.Run(name, func(t *testing.T) {
-			m1, err := Parse(vector(t, name))
+			m1, err := ParseStrict(vector(t, name))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -64,7 +64,7 @@ func TestMarshalVectors(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			m2, err := Parse(b1)
+			m2, err := ParseStrict(b1)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -94,7 +94,7 @@ func TestMarshalInjection(t *testing.T) {
 	if n := strings.Count(string(b), "\r\n"); n != 6 {
 		t.Errorf("%d line ends, want 6:\n%s", n, b)
 	}
-	back, err := Parse(b)
+	back, err := ParseStrict(b)
 	if err != nil {
 		t.Fatal(err)
 	}

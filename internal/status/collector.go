@@ -28,6 +28,9 @@ type collector struct {
 	connsTotal    *prometheus.Desc
 	acceptErrors  *prometheus.Desc
 	connsClosed   *prometheus.Desc
+	calls         *prometheus.Desc
+	callsIncoming *prometheus.Desc
+	callsRefused  *prometheus.Desc
 }
 
 // NewCollector returns a collector that, at each scrape, takes a snapshot and
@@ -36,7 +39,10 @@ type collector struct {
 // each state), iwf_store_up, iwf_draining, iwf_info{node,version} (always 1),
 // iwf_start_time_seconds, and per listener iwf_connections_open,
 // iwf_connections_total{outcome}, iwf_accept_errors_total and
-// iwf_connections_closed_total{reason}. Label values come from configuration (partner
+// iwf_connections_closed_total{reason}, and for the session side
+// iwf_rcs_calls, iwf_rcs_incoming_calls and
+// iwf_rcs_invites_refused_total{reason}.
+// Label values come from configuration (partner
 // names) or fixed sets (role, state), so the series count stays bounded;
 // partners a snapshot lists twice are summed rather than exported twice,
 // which would fail the whole scrape.
@@ -56,6 +62,10 @@ func NewCollector(snapshot func(ctx context.Context) Snapshot) prometheus.Collec
 		connsTotal:    prometheus.NewDesc("iwf_connections_total", "Connections a listener accepted or refused (budget full), since start.", []string{"listener", "outcome"}, nil),
 		acceptErrors:  prometheus.NewDesc("iwf_accept_errors_total", "Transient accept failures a listener waited out (out of descriptors...), since start.", []string{"listener"}, nil),
 		connsClosed:   prometheus.NewDesc("iwf_connections_closed_total", "Connections the node closed, by listener and reason, since start.", []string{"listener", "reason"}, nil),
+		calls:         prometheus.NewDesc("iwf_rcs_calls", "SIP calls carrying MSRP sessions with the RCS network, up now, both directions.", nil, nil),
+		callsIncoming: prometheus.NewDesc("iwf_rcs_incoming_calls", "Calls the RCS side opened, admitted and not ended (those being answered included).", nil, nil),
+		callsRefused: prometheus.NewDesc("iwf_rcs_invites_refused_total",
+			"Incoming INVITEs refused since start, by reason: forbidden (403, source not allowed), busy (486, per-source cap), overloaded (503, node cap).", []string{"reason"}, nil),
 	}
 }
 
@@ -63,7 +73,7 @@ func NewCollector(snapshot func(ctx context.Context) Snapshot) prometheus.Collec
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.sessions, c.conversations, c.queueDepth,
 		c.binds, c.storeUp, c.draining, c.info, c.started,
-		c.connsOpen, c.connsTotal, c.acceptErrors, c.connsClosed} {
+		c.connsOpen, c.connsTotal, c.acceptErrors, c.connsClosed, c.calls, c.callsIncoming, c.callsRefused} {
 		ch <- d
 	}
 }
@@ -129,6 +139,20 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		for reason, n := range cs.Closed {
 			counterSample(ch, c.connsClosed, float64(n), name, labelValue(reason))
 		}
+	}
+	c.collectCalls(ch, s.RCSCalls)
+}
+
+// collectCalls exports the session side's calls: every refusal reason,
+// zero included, so that a rate over it starts at the first refusal.
+func (c *collector) collectCalls(ch chan<- prometheus.Metric, rc *RCSCalls) {
+	if rc == nil {
+		return
+	}
+	gauge(ch, c.calls, float64(rc.Live))
+	gauge(ch, c.callsIncoming, float64(rc.Incoming))
+	for _, reason := range []string{RefusedForbidden, RefusedBusy, RefusedOverloaded} {
+		counterSample(ch, c.callsRefused, float64(rc.Refused[reason]), reason)
 	}
 }
 

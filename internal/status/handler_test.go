@@ -168,6 +168,7 @@ func TestStatusHTML(t *testing.T) {
 		"<th>in_smpp</th><th>in_sip</th><th>in_msrp</th><th>out_msrp</th>",
 		"msrp 127.0.0.1:2855 &middot; 4 open, 40 accepted, 3 refused",
 		"2 accept errors", "5 closed (bind_timeout)", "1 closed (slow_reader)",
+		"6 up, 4 incoming &middot; INVITEs refused: 1 forbidden (403), 2 busy (486), 0 overloaded (503)",
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("page lacks %q", want)

@@ -24,7 +24,8 @@ func testSnapshot(n int) Snapshot {
 		Listeners: []Listener{{Name: "sip-udp", Addr: "127.0.0.1:5060"}, {Name: "status", Addr: "127.0.0.1:8080"},
 			{Name: "msrp", Addr: "127.0.0.1:2855", Connections: &Connections{Open: 4, Accepted: 40, Refused: 3, AcceptErrors: 2,
 				Closed: map[string]uint64{"bind_timeout": 5, "slow_reader": 1}}}},
-		Totals: map[string]int64{CounterInSMPP: 100, CounterOutMSRP: 98},
+		Totals:   map[string]int64{CounterInSMPP: 100, CounterOutMSRP: 98},
+		RCSCalls: &RCSCalls{Live: 6, Incoming: 4, Refused: map[string]uint64{RefusedForbidden: 1, RefusedBusy: 2}},
 	}
 	for i := range n {
 		s.Partners = append(s.Partners, Partner{

@@ -118,6 +118,11 @@ func TestMetricsEndpoint(t *testing.T) {
 		{"connections refused", "iwf_connections_total", []string{"listener", "msrp", "outcome", "refused"}, 3},
 		{"accept errors", "iwf_accept_errors_total", []string{"listener", "msrp"}, 2},
 		{"closed slow reader", "iwf_connections_closed_total", []string{"listener", "msrp", "reason", "slow_reader"}, 1},
+		{"rcs calls", "iwf_rcs_calls", nil, 6},
+		{"rcs incoming calls", "iwf_rcs_incoming_calls", nil, 4},
+		{"invites forbidden", "iwf_rcs_invites_refused_total", []string{"reason", "forbidden"}, 1},
+		{"invites busy", "iwf_rcs_invites_refused_total", []string{"reason", "busy"}, 2},
+		{"invites overloaded", "iwf_rcs_invites_refused_total", []string{"reason", "overloaded"}, 0},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

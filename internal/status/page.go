@@ -41,7 +41,8 @@ td.n{text-align:right;font-variant-numeric:tabular-nums}
  {{if .Store.OK}}<span class="ok">ok</span>{{else}}<span class="bad">down</span> {{.Store.Error}}{{end}}</td></tr>
 <tr><th>draining</th><td>{{if .Draining}}<span class="bad">yes</span>{{else}}<span class="ok">no</span>{{end}}</td></tr>
 <tr><th>listeners</th><td>{{range .Listeners}}{{.Name}} {{.Addr}}{{with .Connections}} &middot; {{.Open}} open, {{.Accepted}} accepted, {{.Refused}} refused{{if .AcceptErrors}}, <span class="warn">{{.AcceptErrors}} accept errors</span>{{end}}{{range $k, $v := .Closed}}, {{$v}} closed ({{$k}}){{end}}{{end}}<br>{{else}}<span class="muted">none</span>{{end}}</td></tr>
-</table>
+{{with .RCSCalls}}<tr><th>RCS calls</th><td>{{.Live}} up, {{.Incoming}} incoming &middot; INVITEs refused: {{index .Refused "forbidden"}} forbidden (403), {{index .Refused "busy"}} busy (486), {{index .Refused "overloaded"}} overloaded (503)</td></tr>
+{{end}}</table>
 {{with counters .Totals}}<h3>Cluster totals</h3>
 <table><tr>{{range .}}<th>{{.Key}}</th>{{end}}</tr>
 <tr>{{range .}}<td class="n">{{.Value}}</td>{{end}}</tr></table>

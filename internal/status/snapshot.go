@@ -24,6 +24,10 @@ type Snapshot struct {
 	Store StoreStatus `json:"store"`
 	// Listeners are the addresses this node serves on.
 	Listeners []Listener `json:"listeners"`
+	// RCSCalls are the SIP calls that carry MSRP sessions with the RCS
+	// network, and the INVITEs refused; nil when the node has no session
+	// side.
+	RCSCalls *RCSCalls `json:"rcs_calls,omitempty"`
 	// Partners are the configured peering partners, in configuration order.
 	Partners []Partner `json:"partners"`
 	// Totals are cluster-wide counters read from the store.
@@ -69,6 +73,26 @@ type Connections struct {
 	// ("bind_timeout", "idle", "slow_reader", "malformed", ...).
 	Closed map[string]uint64 `json:"closed,omitempty"`
 }
+
+// RCSCalls are the session side's calls: those live now and the incoming
+// INVITEs refused since start.
+type RCSCalls struct {
+	// Live is the calls up now, both directions; Incoming the ones the
+	// RCS side opened (admitted, those still being answered included).
+	Live     int `json:"live"`
+	Incoming int `json:"incoming"`
+	// Refused counts incoming INVITEs refused, by reason: "forbidden"
+	// (403, not from an allowed source), "busy" (486, the source's cap)
+	// and "overloaded" (503, the node's cap).
+	Refused map[string]uint64 `json:"refused"`
+}
+
+// Reasons of RCSCalls.Refused.
+const (
+	RefusedForbidden  = "forbidden"
+	RefusedBusy       = "busy"
+	RefusedOverloaded = "overloaded"
+)
 
 // Partner is one peering partner as this node sees it.
 type Partner struct {

@@ -489,3 +489,30 @@ func TestURIEqual(t *testing.T) {
 		t.Fatalf("path: %v %v", p, err)
 	}
 }
+
+// TestReportValuesAnyCase: Success-Report and Failure-Report values are
+// ABNF quoted strings, case-insensitive (RFC 5234 section 2.3).
+func TestReportValuesAnyCase(t *testing.T) {
+	tests := []struct {
+		name             string
+		header           string
+		success, failure Report
+	}{
+		{"Yes", "Success-Report: Yes\r\n", ReportYes, ReportUnset},
+		{"NO", "Success-Report: NO\r\nFailure-Report: NO\r\n", ReportNo, ReportNo},
+		{"Partial", "Failure-Report: Partial\r\n", ReportUnset, ReportPartial},
+		{"yEs", "Failure-Report: yEs\r\n", ReportUnset, ReportYes},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			rd := NewReader(strings.NewReader(okHead+"Message-ID: msg0001\r\n"+tc.header+"-------abcd1234$\r\n"), Limits{})
+			var f Frame
+			if err := rd.ReadFrame(&f); err != nil {
+				t.Fatal(err)
+			}
+			if f.SuccessReport != tc.success || f.FailureReport != tc.failure {
+				t.Fatalf("success %v failure %v, want %v %v", f.SuccessReport, f.FailureReport, tc.success, tc.failure)
+			}
+		})
+	}
+}

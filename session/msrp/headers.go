@@ -147,17 +147,19 @@ func setStatus(dst *Status, value string) string {
 }
 
 // setReport stores a Success-Report or Failure-Report value; only the
-// latter may be "partial" (RFC 4975 section 9).
+// latter may be "partial" (RFC 4975 section 9). The values are quoted
+// strings of the ABNF, which RFC 5234 section 2.3 makes case-insensitive:
+// "Yes" is yes.
 func setReport(dst *Report, value string, partialOK bool) string {
 	if *dst != ReportUnset {
 		return reasonDuplicate
 	}
 	switch {
-	case value == "yes":
+	case equalFold(value, "yes"):
 		*dst = ReportYes
-	case value == "no":
+	case equalFold(value, "no"):
 		*dst = ReportNo
-	case value == "partial" && partialOK:
+	case equalFold(value, "partial") && partialOK:
 		*dst = ReportPartial
 	case partialOK:
 		return "not yes, no or partial"
