@@ -106,8 +106,10 @@ type Engine struct {
 	convs   map[string]*conv
 	// calls maps the calls the RCS side opened to their conversations.
 	calls map[Call]convKey
-	// receipts feeds the receipt senders.
-	receipts chan receiptJob
+	// receipts feeds the receipt senders; receiptWakes wake each
+	// partner's taker of due receipts (receipts.go).
+	receipts     chan receiptJob
+	receiptWakes map[string]chan struct{}
 	wg       sync.WaitGroup
 }
 
