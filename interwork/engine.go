@@ -110,7 +110,7 @@ type Engine struct {
 	// partner's taker of due receipts (receipts.go).
 	receipts     chan receiptJob
 	receiptWakes map[string]chan struct{}
-	wg       sync.WaitGroup
+	wg           sync.WaitGroup
 }
 
 // New checks cfg and builds an engine. It starts nothing: call Run.
