@@ -395,6 +395,9 @@ type fakeSMS struct {
 	mu       sync.Mutex
 	answers  []error
 	sent     []*smpp.Message
+	// deliverErrs answer the first receipts delivered; each is still
+	// recorded on receipts.
+	deliverErrs []error
 }
 
 func (f *fakeSMS) Send(_ context.Context, _ string, m *smpp.Message, _ bool) (string, error) {
@@ -419,6 +422,13 @@ func (f *fakeSMS) sends() int {
 func (f *fakeSMS) AcceptsBinds() bool { return true }
 func (f *fakeSMS) Deliver(_ context.Context, _ string, m *smpp.Message) error {
 	f.receipts <- m
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.deliverErrs) > 0 {
+		err := f.deliverErrs[0]
+		f.deliverErrs = f.deliverErrs[1:]
+		return err
+	}
 	return nil
 }
 func (f *fakeSMS) HasReceiver(string) bool { return true }
