@@ -1,6 +1,8 @@
 package interwork
 
 import (
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -107,5 +109,46 @@ func TestSMSCReceiptBecomesIMDN(t *testing.T) {
 		case <-timeout:
 			t.Fatal("no IMDN")
 		}
+	}
+}
+
+// Issue 9 item 4, toward an SMSC (our client bind): ESME_RX_T_APPN on
+// the second segment is tried again from that segment, under the same
+// reference; the first segment is not submitted twice.
+func TestSMSCTemporaryErrorResumesSegment(t *testing.T) {
+	smsc := smpptest.Start(t, smpptest.Config{})
+	smsc.RespondNext(1, smpptest.StatusOK)
+	smsc.RespondNext(1, uint32(data.ESME_RX_T_APPN))
+	rcs := startRCS(t, 0)
+	p := demoPartner()
+	p.Policy.RetryDelay = 50 * time.Millisecond
+	w := startIWFOpts(t, startRedis(t), rcs, "n1", []Partner{p}, iwfOptions{smscs: map[string]string{"demo": smsc.Addr()}})
+	ctx := testutil.Context(t)
+	if err := smsc.Wait(ctx, func(s smpptest.State) bool { return s.Bound >= 1 }); err != nil {
+		t.Fatal(err)
+	}
+	call := rcsOpen(t, rcs, w, "sip:+46700000009@rcs.test", "sip:+46700000023@iwf.test;user=phone")
+	long := strings.Repeat("resume me ", 40) // three GSM-7 segments
+	if _, err := call.Send(ctx, &session.OutgoingMessage{ContentType: "text/plain", Body: []byte(long), SuccessReport: true}); err != nil {
+		t.Fatal(err)
+	}
+	if r := awaitReport(t, call); r.Status != 200 {
+		t.Fatalf("REPORT %d", r.Status)
+	}
+	var got []string
+	for _, s := range smsc.Submits() {
+		ud := s.PDU.Message.UDH()
+		var ref, seq byte
+		for _, ie := range ud {
+			if ie.ID == 0x00 && len(ie.Data) == 3 {
+				ref, seq = ie.Data[0], ie.Data[2]
+			}
+		}
+		got = append(got, fmt.Sprintf("ref%d/%d:0x%x", ref, seq, s.Status))
+	}
+	first := got[0][:strings.Index(got[0], "/")]
+	want := []string{first + "/1:0x0", first + "/2:0x64", first + "/2:0x0", first + "/3:0x0"}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("submits %v, want %v", got, want)
 	}
 }
