@@ -49,7 +49,7 @@ type reportRow struct {
 	name string
 }
 
-// reportTable is the mapping (README "Report mapping"). Reading left to
+// reportTable is the mapping (README "Delivery receipts: the report table"). Reading left to
 // right gives what an outcome is called on each side; the From
 // functions read it right to left.
 var reportTable = [...]reportRow{
