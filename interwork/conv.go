@@ -41,6 +41,9 @@ type conv struct {
 	// inbound maps the id of a message from the RCS side to what answers
 	// it once the pager side took it: its REPORT and IMDN.
 	inbound map[string]inboundMsg
+	// progress maps the id of a message toward the SMS side that is
+	// partly sent to how far it went (egress.go).
+	progress map[string]*smsProgress
 
 	attempts   int
 	lastActive time.Time
@@ -61,6 +64,7 @@ func newConv(e *Engine, k convKey, ctx context.Context, cancel context.CancelCau
 		attachCh: make(chan Call, 4),
 		awaiting: make(map[string]*queued),
 		inbound:  make(map[string]inboundMsg),
+		progress: make(map[string]*smsProgress),
 	}
 }
 
@@ -351,6 +355,9 @@ func (c *conv) process(ctx context.Context, payload []byte) bool {
 	if q.Dir == toSMS {
 		return c.toSMS(ctx, &q)
 	}
+	if q.Notice != nil {
+		return c.toRCSNotice(ctx, &q)
+	}
 	return c.toRCS(ctx, &q)
 }
 
@@ -407,6 +414,10 @@ func (c *conv) send(ctx context.Context, call Call, q *queued) bool {
 		c.mu.Lock()
 		c.awaiting[q.ID] = q
 		c.mu.Unlock()
+		// Owed before the SEND, so that a REPORT quicker than this
+		// worker replaces it rather than being replaced: the final
+		// receipt at the end of validity when no confirmation comes.
+		c.e.oweAccepted(ctx, p, q, false)
 	}
 	// A send in flight finishes even when the node stops: cut short, the
 	// peer may hold the message while it stays queued, and the next
@@ -434,6 +445,9 @@ func (c *conv) send(ctx context.Context, call Call, q *queued) bool {
 		c.e.fail(p.Name, "msrp send", err)
 		c.dropCall()
 		return c.fallback(ctx, q, Expired)
+	}
+	if wantReport {
+		c.e.oweAccepted(ctx, p, q, true)
 	}
 	p.counters.add(counterOutMSRP, 1)
 	c.e.cfg.Metrics.Message(p.Name, toRCS.metric(), string(q.Ingress), outcomeDelivered)
@@ -510,7 +524,7 @@ func (c *conv) finish(ctx context.Context, q *queued, o Outcome) {
 		c.e.cfg.Metrics.Message(p.Name, toRCS.metric(), string(q.Ingress), outcomeFailed)
 	}
 	if q.Receipt != nil {
-		c.e.queueReceipt(ctx, receiptJob{p, q, o, time.Now()})
+		c.e.queueReceipt(ctx, p, q, o)
 	}
 }
 

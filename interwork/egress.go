@@ -2,6 +2,7 @@ package interwork
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -64,22 +65,24 @@ func (c *conv) toSMS(ctx context.Context, q *queued) bool {
 	// As with sends into a session, a delivery in flight finishes when
 	// the node stops (bounded), so that no segment goes out twice.
 	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-	o, err := c.deliverSMS(dctx, q)
+	o, awaiting, err := c.deliverSMS(dctx, q)
 	cancel()
 	if err != nil {
 		if ctx.Err() != nil {
 			return false
 		}
 		e.fail(p.Name, "deliver", err)
-		// Nothing went out (the partner has no bind up, the connection
-		// dropped): keep the message queued and try again later, within
-		// the partner's retry policy.
+		// Not delivered for now (throttled, try later, no answer, no
+		// bind up): keep the message queued and try again later, from
+		// the segment that failed, within the partner's retry policy and
+		// the message's validity.
 		if errors.Is(err, errNotSent) && c.mayRetry(q) {
 			c.attempts++
 			return false
 		}
 	}
 	c.attempts = 0
+	c.forgetProgress(q)
 	if o == Delivered {
 		p.counters.add(counterOut(p.DeliverVia), 1)
 		e.cfg.Metrics.Message(p.Name, toSMS.metric(), string(q.Ingress), outcomeDelivered)
@@ -96,65 +99,185 @@ func (c *conv) toSMS(ctx context.Context, q *queued) bool {
 		if rerr := in.msg.Report(code, ""); rerr != nil {
 			e.log.Debug("report", "conversation", c.key, "error", rerr)
 		}
-		c.notify(ctx, in, o)
+		// The SMSC's receipts will say whether the handset got it: the
+		// IMDN waits for them (smscReceipt).
+		if !awaiting {
+			c.notify(ctx, in, o)
+		}
 	}
 	c.notifyPager(ctx, q, o)
 	c.lastActive = time.Now()
 	return true
 }
 
+// smsProgress is how far a message toward the SMS side went: segments
+// accepted, and the reference of each concatenated text. A retry after a
+// temporary failure (or a crash) resumes at the segment that failed,
+// under the same reference, so the handset puts the segments together
+// and never gets the earlier ones again under a new one. Its JSON is
+// kept in the store: keep it compatible.
+type smsProgress struct {
+	Sent int            `json:"sent"`
+	Refs map[int]uint16 `json:"refs,omitempty"`
+}
+
+func (c *conv) progressKey(q *queued) string { return "smsprogress:" + c.key + "/" + q.ID }
+
+// loadProgress returns the progress of q: this worker's own, else the
+// one a previous owner left in the store, else none.
+func (c *conv) loadProgress(ctx context.Context, q *queued) *smsProgress {
+	c.mu.Lock()
+	pr, ok := c.progress[q.ID]
+	c.mu.Unlock()
+	if ok {
+		return pr
+	}
+	pr = &smsProgress{Refs: map[int]uint16{}}
+	if v, ok, err := c.e.cfg.Records.Get(ctx, c.progressKey(q)); err == nil && ok {
+		if json.Unmarshal(v, pr) != nil || pr.Refs == nil {
+			pr = &smsProgress{Refs: map[int]uint16{}}
+		}
+	}
+	c.mu.Lock()
+	c.progress[q.ID] = pr
+	c.mu.Unlock()
+	return pr
+}
+
+// saveProgress keeps pr in the store until q expires.
+func (c *conv) saveProgress(ctx context.Context, q *queued, pr *smsProgress) error {
+	b, err := json.Marshal(pr)
+	if err != nil {
+		return err
+	}
+	ttl := time.Until(time.Unix(0, q.expiry(c.partner.Policy))) + time.Hour
+	return c.e.cfg.Records.Put(ctx, c.progressKey(q), b, max(ttl, time.Hour))
+}
+
+func (c *conv) forgetProgress(q *queued) {
+	c.mu.Lock()
+	_, ok := c.progress[q.ID]
+	delete(c.progress, q.ID)
+	c.mu.Unlock()
+	if ok {
+		ctx, cancel := c.afterwards(2 * time.Second)
+		defer cancel()
+		_ = c.e.cfg.Records.Delete(ctx, c.progressKey(q))
+	}
+}
+
+// smsPermanent reports the outcome of a send error that trying again
+// would not change: a final refusal by the peer (SMPP 3.4 5.1.3: all but
+// throttling, a full queue, try later and system error), a message that
+// cannot be put on the wire, a partner unknown to the SMPP side.
+func smsPermanent(err error) (Outcome, bool) {
+	var se *smpp.StatusError
+	switch {
+	case errors.As(err, &se):
+		if se.Temporary() {
+			return 0, false
+		}
+		return Undeliverable, true
+	case errors.Is(err, smpp.ErrInvalidMessage):
+		return Rejected, true
+	case errors.Is(err, smpp.ErrUnknownPartner):
+		return Undeliverable, true
+	}
+	return 0, false
+}
+
 // deliverSMS sends the text to the partner within its limits: several
 // concatenated SMS or MESSAGEs, one truncated, or none (overflow reject).
-func (c *conv) deliverSMS(ctx context.Context, q *queued) (Outcome, error) {
+// awaiting is set when the SMSC's receipts are to say the outcome to the
+// RCS sender. An error wrapping errNotSent may be tried again: the next
+// call resumes where this one stopped.
+func (c *conv) deliverSMS(ctx context.Context, q *queued) (o Outcome, awaiting bool, err error) {
 	if c.partner.DeliverVia == ViaSIP {
-		return c.deliverSIP(ctx, q)
+		o, err := c.deliverSIP(ctx, q)
+		return o, false, err
 	}
 	e := c.e
 	if e.cfg.SMS == nil {
-		return Undeliverable, fmt.Errorf("interwork: partner %s: no smpp side", c.partner.Name)
+		return Undeliverable, false, fmt.Errorf("interwork: partner %s: no smpp side", c.partner.Name)
 	}
 	texts, err := c.smsTexts(q.Text)
 	if err != nil {
-		return Rejected, err
+		return Rejected, false, err
 	}
 	// An identity with no SMPP form is refused, never sent as an
 	// alphanumeric it is not.
 	src, err := smpp.AddressOf(c.k.RCS.id)
 	if err != nil {
-		return Rejected, err
+		return Rejected, false, err
 	}
 	dst, err := smpp.AddressOf(c.k.SMS.id)
 	if err != nil {
-		return Rejected, err
+		return Rejected, false, err
 	}
+	pr := c.loadProgress(ctx, q)
 	opts := c.partner.SMS.TextOptions()
-	next := func() (uint16, error) { return e.cfg.Refs.NextRef(ctx, c.k.SMS.id) }
-	sent := 0
-	for _, text := range texts {
-		msgs, err := smpp.TextMessages(src, dst, text, opts, next)
-		if err != nil {
-			return Rejected, err
-		}
-		for _, m := range msgs {
-			if err := e.cfg.SMS.Send(ctx, c.partner.Name, m, c.partner.SMS.Receipts); err != nil {
-				var se *smpp.StatusError
-				permanent := errors.As(err, &se) && !se.Temporary()
-				switch {
-				case permanent:
-					return Undeliverable, err
-				case sent == 0:
-					// Nothing left yet: a throttled, queue-full or
-					// try-later answer (SMPP 3.4 5.1.3), a timeout or a
-					// lost bind is tried again within the message's
-					// validity.
-					return Expired, fmt.Errorf("%w: %w", errNotSent, err)
-				}
-				return Expired, err
+	var all []*smpp.Message
+	for i, text := range texts {
+		var refErr error
+		next := func() (uint16, error) {
+			if r, ok := pr.Refs[i]; ok {
+				return r, nil
 			}
-			sent++
+			r, err := e.cfg.Refs.NextRef(ctx, c.k.SMS.id)
+			if err != nil {
+				refErr = err
+				return 0, err
+			}
+			pr.Refs[i] = r
+			// Kept before its first segment goes out: a retry after a
+			// crash sends under the same reference.
+			if err := c.saveProgress(ctx, q, pr); err != nil {
+				delete(pr.Refs, i)
+				refErr = err
+				return 0, err
+			}
+			return r, nil
+		}
+		msgs, err := smpp.TextMessages(src, dst, text, opts, next)
+		if refErr != nil {
+			return Expired, false, fmt.Errorf("%w: reference: %w", errNotSent, refErr)
+		}
+		if err != nil {
+			return Rejected, false, err
+		}
+		all = append(all, msgs...)
+	}
+	for k := pr.Sent; k < len(all); k++ {
+		id, err := e.cfg.SMS.Send(ctx, c.partner.Name, all[k], c.partner.SMS.Receipts)
+		if err != nil {
+			if o, ok := smsPermanent(err); ok {
+				return o, false, err
+			}
+			// A throttled, queue-full or try-later answer (SMPP 3.4
+			// 5.1.3), a timeout or a lost bind: segment k and those after
+			// it are tried again within the message's validity. A
+			// timed-out segment may have arrived: sent again, it has the
+			// same reference and number, and the handset keeps one.
+			return Expired, false, fmt.Errorf("%w: segment %d of %d: %w", errNotSent, k+1, len(all), err)
+		}
+		pr.Sent = k + 1
+		if id != "" && c.partner.SMS.Receipts && q.CPIM != nil {
+			if merr := c.e.mapSMSCID(ctx, c, q, id, len(all)); merr != nil {
+				c.e.fail(c.partner.Name, "receipt correlation", merr)
+			} else {
+				awaiting = true
+			}
+		}
+		if pr.Sent < len(all) {
+			if err := c.saveProgress(ctx, q, pr); err != nil {
+				// Kept in memory for this worker's retries; after a crash
+				// the segments since the last save go again, under the
+				// same reference.
+				c.e.log.Warn("sms progress", "conversation", c.key, "error", err)
+			}
 		}
 	}
-	return Delivered, nil
+	return Delivered, awaiting, nil
 }
 
 // deliverSIP sends the text to a SIP pager partner.

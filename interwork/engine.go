@@ -106,9 +106,11 @@ type Engine struct {
 	convs   map[string]*conv
 	// calls maps the calls the RCS side opened to their conversations.
 	calls map[Call]convKey
-	// receipts feeds the receipt senders.
-	receipts chan receiptJob
-	wg       sync.WaitGroup
+	// receipts feeds the receipt senders; receiptWakes wake each
+	// partner's taker of due receipts (receipts.go).
+	receipts     chan receiptJob
+	receiptWakes map[string]chan struct{}
+	wg           sync.WaitGroup
 }
 
 // New checks cfg and builds an engine. It starts nothing: call Run.

@@ -39,6 +39,9 @@ type memStore struct {
 	ackFails, acks int
 	// hang makes Enqueue wait for its context, as a stopped Redis does.
 	hang bool
+	// sched are the schedules, kv the Put values.
+	sched map[string]map[string]memJob
+	kv    map[string][]byte
 }
 
 func newMemStore() *memStore {
@@ -180,9 +183,107 @@ func (m *memStore) Hit(context.Context, string, time.Duration) (int64, error) { 
 
 func (m *memStore) Push(context.Context, string, []byte, int, time.Duration) error { return nil }
 
-func (m *memStore) Pop(ctx context.Context, _ string, _ time.Duration) ([]byte, bool, error) {
-	<-ctx.Done()
+func (m *memStore) Pop(ctx context.Context, _ string, block time.Duration) ([]byte, bool, error) {
+	if block > 0 {
+		<-ctx.Done()
+	}
 	return nil, false, nil
+}
+
+// memJob is one job of a schedule in memory.
+type memJob struct {
+	value []byte
+	due   time.Time
+}
+
+func (m *memStore) Schedule(_ context.Context, name, id string, value []byte, due time.Time, maxLen int, _ time.Duration) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.sched == nil {
+		m.sched = map[string]map[string]memJob{}
+	}
+	if m.sched[name] == nil {
+		m.sched[name] = map[string]memJob{}
+	}
+	if _, ok := m.sched[name][id]; !ok && len(m.sched[name]) >= maxLen {
+		return store.ErrQueueFull
+	}
+	m.sched[name][id] = memJob{value: slices.Clone(value), due: due}
+	return nil
+}
+
+func (m *memStore) TakeDue(_ context.Context, name string, now time.Time, hold time.Duration, count int) ([]store.Scheduled, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []store.Scheduled
+	for id, j := range m.sched[name] {
+		if len(out) < count && !j.due.After(now) {
+			out = append(out, store.Scheduled{ID: id, Value: slices.Clone(j.value)})
+			j.due = now.Add(hold)
+			m.sched[name][id] = j
+		}
+	}
+	return out, nil
+}
+
+func (m *memStore) settleJob(name, id string, value []byte, due *time.Time) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	j, ok := m.sched[name][id]
+	if !ok || string(j.value) != string(value) {
+		return false
+	}
+	if due == nil {
+		delete(m.sched[name], id)
+	} else {
+		j.due = *due
+		m.sched[name][id] = j
+	}
+	return true
+}
+
+func (m *memStore) Reschedule(_ context.Context, name, id string, value []byte, due time.Time) (bool, error) {
+	return m.settleJob(name, id, value, &due), nil
+}
+
+func (m *memStore) Unschedule(_ context.Context, name, id string, value []byte) (bool, error) {
+	return m.settleJob(name, id, value, nil), nil
+}
+
+// owed returns the ids of the jobs in a schedule.
+func (m *memStore) owed(name string) []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var ids []string
+	for id := range m.sched[name] {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+func (m *memStore) Put(_ context.Context, key string, value []byte, _ time.Duration) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.kv == nil {
+		m.kv = map[string][]byte{}
+	}
+	m.kv[key] = slices.Clone(value)
+	return nil
+}
+
+func (m *memStore) Get(_ context.Context, key string) ([]byte, bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	v, ok := m.kv[key]
+	return v, ok, nil
+}
+
+func (m *memStore) Delete(_ context.Context, key string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.kv, key)
+	return nil
 }
 
 // fakeSessions opens calls as scripted: each Open takes the next answer.
@@ -294,18 +395,23 @@ type fakeSMS struct {
 	mu       sync.Mutex
 	answers  []error
 	sent     []*smpp.Message
+	// deliverErrs answer the first receipts delivered; each is still
+	// recorded on receipts.
+	deliverErrs []error
 }
 
-func (f *fakeSMS) Send(_ context.Context, _ string, m *smpp.Message, _ bool) error {
+func (f *fakeSMS) Send(_ context.Context, _ string, m *smpp.Message, _ bool) (string, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if len(f.answers) > 0 {
 		err := f.answers[0]
 		f.answers = f.answers[1:]
-		return err
+		if err != nil {
+			return "", err
+		}
 	}
 	f.sent = append(f.sent, m)
-	return nil
+	return "", nil
 }
 
 func (f *fakeSMS) sends() int {
@@ -316,6 +422,13 @@ func (f *fakeSMS) sends() int {
 func (f *fakeSMS) AcceptsBinds() bool { return true }
 func (f *fakeSMS) Deliver(_ context.Context, _ string, m *smpp.Message) error {
 	f.receipts <- m
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.deliverErrs) > 0 {
+		err := f.deliverErrs[0]
+		f.deliverErrs = f.deliverErrs[1:]
+		return err
+	}
 	return nil
 }
 func (f *fakeSMS) HasReceiver(string) bool { return true }

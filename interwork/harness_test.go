@@ -55,6 +55,22 @@ func startIWF(t testing.TB, redisAddr string, rcs *rcsPeer, node string, partner
 // take the engine as their handler once it exists, before they serve.
 func startIWFWith(t testing.TB, redisAddr string, rcs *rcsPeer, node string, partners []Partner, trunks []pager.Trunk) *iwf {
 	t.Helper()
+	return startIWFOpts(t, redisAddr, rcs, node, partners, iwfOptions{trunks: trunks})
+}
+
+// iwfOptions are the less common settings of a node under test.
+type iwfOptions struct {
+	trunks []pager.Trunk
+	// smscs binds the node as an ESME to an SMSC, by partner name.
+	smscs map[string]string
+	// now is the engine's clock.
+	now func() time.Time
+}
+
+// startIWFOpts is startIWFWith with options.
+func startIWFOpts(t testing.TB, redisAddr string, rcs *rcsPeer, node string, partners []Partner, o iwfOptions) *iwf {
+	t.Helper()
+	trunks := o.trunks
 	ctx, cancel := context.WithCancel(context.Background())
 	w := &iwf{cancel: cancel, done: make(chan struct{})}
 	st, err := store.Open(ctx, store.Config{Addr: redisAddr}, testutil.Logger(t))
@@ -72,6 +88,14 @@ func startIWFWith(t testing.TB, redisAddr string, rcs *rcsPeer, node string, par
 	}
 	if w.smpp, err = smpp.NewServer(ln, smpp.ServerConfig{Partners: sps}, nil, testutil.Logger(t)); err != nil {
 		t.Fatal(err)
+	}
+	clients := map[string]*smpp.Client{}
+	for name, addr := range o.smscs {
+		c, err := smpp.NewClient(smpp.ClientConfig{Partner: name, Address: addr, SystemID: "iwf", Password: "pw"}, nil, testutil.Logger(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		clients[name] = c
 	}
 	ep := msrptest.NewEndpoint(t, session.Config{})
 	trunk := sipsession.DefaultTrunk()
@@ -102,7 +126,8 @@ func startIWFWith(t testing.TB, redisAddr string, rcs *rcsPeer, node string, par
 			Parts: concat.NewSharedStore(st, 100000, testutil.Logger(t)), Refs: concat.NewSharedRefs(st),
 			Partners:     partners,
 			RCS:          RCS{Sessions: ManagerSessions{w.mgr}, Trunk: trunk, Domain: "iwf.test", PagerPartner: "rcs"},
-			SMS:          &smpp.Gateway{Server: w.smpp},
+			SMS:          &smpp.Gateway{Server: w.smpp, Clients: clients},
+			Now:          o.now,
 			Pager:        pg,
 			LeaseTTL:     3 * time.Second,
 			RecoverEvery: 200 * time.Millisecond,
@@ -112,6 +137,9 @@ func startIWFWith(t testing.TB, redisAddr string, rcs *rcsPeer, node string, par
 			t.Fatal(err)
 		}
 		w.smpp.SetHandler(w.eng)
+		for _, c := range clients {
+			c.SetHandler(w.eng)
+		}
 		w.mgr.SetHandler(w.eng)
 		w.mgr.Register(srv)
 		if tt != nil {
@@ -123,6 +151,9 @@ func startIWFWith(t testing.TB, redisAddr string, rcs *rcsPeer, node string, par
 		}
 	})
 	var wg sync.WaitGroup
+	for _, c := range clients {
+		wg.Go(func() { _ = c.Run(ctx) })
+	}
 	wg.Add(2)
 	go func() { defer wg.Done(); _ = w.smpp.Run(ctx) }()
 	go func() { defer wg.Done(); _ = w.eng.Run(ctx) }()

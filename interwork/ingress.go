@@ -35,6 +35,13 @@ type queued struct {
 	// Notify is the CPIM document of a MESSAGE from the RCS side whose
 	// sender asked for delivery notifications (notifyPager).
 	Notify []byte `json:"notify,omitempty"`
+	// CPIM is the document a message from the RCS side came in, kept
+	// when its sender asked for delivery notifications: an SMSC's
+	// receipt turns into one, on any node (smscReceipt).
+	CPIM []byte `json:"cpim,omitempty"`
+	// Notice, in an entry toward the RCS side, is an IMDN (a
+	// message/cpim document) to send in place of a text.
+	Notice []byte `json:"notice,omitempty"`
 }
 
 // expiry is when q expires (Unix nanoseconds); entries queued before
@@ -56,11 +63,15 @@ type receiptTo struct {
 	DstTON  byte   `json:"dst_ton"`
 	DstNPI  byte   `json:"dst_npi"`
 	DstAddr string `json:"dst"`
+	// RD is the submit_sm's registered_delivery (SMPP 3.4 5.2.17); 0 in
+	// entries queued before it was kept, which asked for every final
+	// receipt.
+	RD byte `json:"rd,omitempty"`
 }
 
 func newReceiptTo(id string, m *smpp.Message) *receiptTo {
 	return &receiptTo{ID: id, SrcTON: m.Source.TON, SrcNPI: m.Source.NPI, SrcAddr: m.Source.Addr,
-		DstTON: m.Dest.TON, DstNPI: m.Dest.NPI, DstAddr: m.Dest.Addr}
+		DstTON: m.Dest.TON, DstNPI: m.Dest.NPI, DstAddr: m.Dest.Addr, RD: m.RegisteredDelivery}
 }
 
 func (r *receiptTo) source() smpp.Address {
@@ -167,7 +178,7 @@ func (e *Engine) HandleSubmit(ctx context.Context, partnerName string, m *smpp.M
 	}
 	id := msrp.NewID()
 	var rt *receiptTo
-	if m.RegisteredDelivery&0x03 != 0 {
+	if wantsReceipt(m.RegisteredDelivery) {
 		rt = newReceiptTo(id, m)
 	}
 	return id, e.smsIn(ctx, p, m, id, rt)
@@ -177,12 +188,7 @@ func (e *Engine) HandleSubmit(ctx context.Context, partnerName string, m *smpp.M
 // messages and receipts from a partner's SMSC.
 func (e *Engine) HandleDeliver(ctx context.Context, partnerName string, m *smpp.Message) error {
 	if m.IsReceipt() {
-		// Our submits toward the SMSC are reported when the SMSC accepts
-		// them (flow 2); its later receipts are counted, not relayed.
-		if p, ok := e.partners[partnerName]; ok {
-			p.counters.add(counterSMSCReceipts, 1)
-		}
-		return nil
+		return e.smscReceipt(ctx, partnerName, m)
 	}
 	p, err := e.admit(partnerName)
 	if err != nil {

@@ -83,13 +83,14 @@ func (e *Engine) Message(ctx context.Context, call *sipsession.Call, m *session.
 		id = m.ID
 	}
 	q := &queued{ID: id, Dir: toSMS, Ingress: ingressMSRP, Text: text, At: time.Now().UnixNano()}
-	if c != nil {
-		in := inboundMsg{msg: m, call: call}
-		if cm != nil {
-			if i, err := cm.IMDN(); err == nil && i.Disposition&(cpim.PositiveDelivery|cpim.NegativeDelivery) != 0 {
-				in.cpim = cm
-			}
+	in := inboundMsg{msg: m, call: call}
+	if cm != nil {
+		if i, err := cm.IMDN(); err == nil && i.Disposition&(cpim.PositiveDelivery|cpim.NegativeDelivery) != 0 {
+			in.cpim = cm
+			q.CPIM = m.Body // for the IMDN an SMSC's receipt becomes, on any node
 		}
+	}
+	if c != nil {
 		c.expectReport(id, in)
 	}
 	if _, err := e.enqueue(ctx, p, key, "msrp:"+m.ID, q); err != nil {

@@ -24,6 +24,16 @@ const (
 	Rejected
 	// Unknown: sent, and nothing more is known.
 	Unknown
+	// Unconfirmed: the RCS side accepted the message (MSRP 200 to its
+	// SEND) and asked to confirm its delivery, and neither a
+	// Success-Report nor an IMDN came within the message's validity.
+	// Many RCS networks answer 200 and never report: the SMS sender
+	// learns what is known, not a guess. Toward SMS only.
+	Unconfirmed
+	// Accepted: the RCS side accepted the message and its delivery is
+	// not confirmed yet; not final. It is the intermediate notification
+	// (registered_delivery bit 4) toward SMS.
+	Accepted
 )
 
 // reportRow is one line of the mapping table.
@@ -33,18 +43,27 @@ type reportRow struct {
 	imdn    cpim.Status   // IMDN delivery-notification status
 	msrp    int           // MSRP REPORT / response status
 	sip     int           // SIP final response
-	name    string
+	// err is the receipt's err: (network specific, SMPP 3.4 Appendix
+	// B): ours tell the outcomes that share a stat: apart.
+	err  int
+	name string
 }
 
-// reportTable is the mapping (README "Report mapping"). Reading left to
+// reportTable is the mapping (README "Delivery receipts: the report table"). Reading left to
 // right gives what an outcome is called on each side; the From
 // functions read it right to left.
 var reportTable = [...]reportRow{
-	{Delivered, receipt.Delivered, cpim.StatusDelivered, 200, 200, "delivered"},
-	{Undeliverable, receipt.Undeliverable, cpim.StatusFailed, 400, 404, "undeliverable"},
-	{Expired, receipt.Expired, cpim.StatusFailed, 408, 408, "expired"},
-	{Rejected, receipt.Rejected, cpim.StatusForbidden, 403, 403, "rejected"},
-	{Unknown, receipt.Unknown, cpim.StatusError, 500, 500, "unknown"},
+	{Delivered, receipt.Delivered, cpim.StatusDelivered, 200, 200, 0, "delivered"},
+	{Undeliverable, receipt.Undeliverable, cpim.StatusFailed, 400, 404, 1, "undeliverable"},
+	{Expired, receipt.Expired, cpim.StatusFailed, 408, 408, 2, "expired"},
+	{Rejected, receipt.Rejected, cpim.StatusForbidden, 403, 403, 3, "rejected"},
+	{Unknown, receipt.Unknown, cpim.StatusError, 500, 500, 4, "unknown"},
+	// SMPP 3.4 5.2.28 UNKNOWN, "message is in invalid state": no state
+	// can be told, which is what the RCS side left us with. DELIVRD would
+	// claim a delivery nobody confirmed and ACCEPTD means "read by
+	// customer service"; err:005 tells it from a real UNKNOWN.
+	{Unconfirmed, receipt.Unknown, cpim.StatusError, 200, 202, 5, "unconfirmed"},
+	{Accepted, receipt.Enroute, cpim.StatusError, 200, 202, 0, "accepted"},
 }
 
 func (o Outcome) row() reportRow {
@@ -53,7 +72,7 @@ func (o Outcome) row() reportRow {
 			return r
 		}
 	}
-	return reportTable[len(reportTable)-1]
+	return reportTable[4] // Unknown
 }
 
 // String names the outcome.
@@ -64,6 +83,13 @@ func (o Outcome) ReceiptState() receipt.State { return o.row().state }
 
 // IMDNStatus is the status of an IMDN delivery notification.
 func (o Outcome) IMDNStatus() cpim.Status { return o.row().imdn }
+
+// ReceiptError is the err: of an SMS delivery receipt.
+func (o Outcome) ReceiptError() int { return o.row().err }
+
+// Final reports an outcome after which nothing more is said about the
+// message: all but Accepted.
+func (o Outcome) Final() bool { return o != Accepted }
 
 // MSRPStatus is the status of an MSRP REPORT (200 for Success-Report).
 func (o Outcome) MSRPStatus() int { return o.row().msrp }

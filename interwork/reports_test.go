@@ -111,3 +111,19 @@ func TestLimiter(t *testing.T) {
 		t.Fatal("half a second refills one")
 	}
 }
+
+// The outcomes only the SMS side hears of: Unconfirmed is a final
+// UNKNOWN with err:005, Accepted the intermediate ENROUTE.
+func TestReportMappingTowardSMS(t *testing.T) {
+	if Unconfirmed.ReceiptState() != receipt.Unknown || Unconfirmed.ReceiptError() != 5 || !Unconfirmed.Final() {
+		t.Fatalf("unconfirmed maps to %v err %d", Unconfirmed.ReceiptState(), Unconfirmed.ReceiptError())
+	}
+	if Accepted.ReceiptState() != receipt.Enroute || Accepted.Final() {
+		t.Fatalf("accepted maps to %v", Accepted.ReceiptState())
+	}
+	for _, o := range []Outcome{Delivered, Undeliverable, Expired, Rejected, Unknown} {
+		if o.ReceiptError() != int(o)-1 {
+			t.Errorf("%v has err:%03d", o, o.ReceiptError())
+		}
+	}
+}

@@ -48,15 +48,25 @@ type Leases interface {
 }
 
 // Records keeps what outlives a session: the conversation records, the
-// promotion threshold's windows, and receipts waiting for a node that
-// has their partner's bind.
+// promotion threshold's windows, the receipts owed to partner ESMEs (a
+// schedule any node with a receiving bind takes from), how far a
+// message in several segments went, and SMSC message ids.
 type Records interface {
 	SaveConversation(ctx context.Context, conv string, fields map[string]string, ttl time.Duration) error
 	LoadConversation(ctx context.Context, conv string) (map[string]string, error)
 	// Hit counts an event in a sliding window and returns the count.
 	Hit(ctx context.Context, key string, window time.Duration) (int64, error)
-	Push(ctx context.Context, list string, value []byte, maxLen int, ttl time.Duration) error
+	// Pop takes from the lists where older versions parked receipts.
 	Pop(ctx context.Context, list string, block time.Duration) ([]byte, bool, error)
+	// Schedule, TakeDue, Reschedule and Unschedule are a durable set of
+	// jobs taken when due, held while in hand (see store.Store.Schedule).
+	Schedule(ctx context.Context, name, id string, value []byte, due time.Time, maxLen int, ttl time.Duration) error
+	TakeDue(ctx context.Context, name string, now time.Time, hold time.Duration, count int) ([]store.Scheduled, error)
+	Reschedule(ctx context.Context, name, id string, value []byte, due time.Time) (bool, error)
+	Unschedule(ctx context.Context, name, id string, value []byte) (bool, error)
+	Put(ctx context.Context, key string, value []byte, ttl time.Duration) error
+	Get(ctx context.Context, key string) ([]byte, bool, error)
+	Delete(ctx context.Context, key string) error
 }
 
 // Sessions opens MSRP sessions toward the RCS side.
@@ -101,9 +111,10 @@ type Pager interface {
 // SMS reaches partners over SMPP; *smpp.Gateway implements it.
 type SMS interface {
 	// Send sends one segment toward partner (asking its SMSC for a
-	// receipt when receipt is set). A refusal by the peer is a
+	// receipt when receipt is set) and returns the SMSC's message id
+	// ("" when it went to an ESME). A refusal by the peer is a
 	// *smpp.StatusError.
-	Send(ctx context.Context, partner string, m *smpp.Message, receipt bool) error
+	Send(ctx context.Context, partner string, m *smpp.Message, receipt bool) (string, error)
 	// AcceptsBinds reports whether partner ESMEs bind to us: only then
 	// do their submits get delivery receipts.
 	AcceptsBinds() bool

@@ -18,21 +18,24 @@ type Gateway struct {
 
 // Send sends one message toward partner: submit_sm to its SMSC when we
 // bind to one (registered_delivery set when receipt is true), else
-// deliver_sm to one of its receiving ESME binds. A refusal by the peer is
-// a *StatusError.
-func (g *Gateway) Send(ctx context.Context, partner string, m *Message, receipt bool) error {
+// deliver_sm to one of its receiving ESME binds. It returns the SMSC's
+// message_id of an accepted submit_sm, which its receipts carry ("" for a
+// deliver_sm). A refusal by the peer is a *StatusError; a temporary one
+// (StatusError.Temporary), ErrResponseTimeout, ErrConnectionLost and
+// ErrNoBind are for the caller to try again.
+func (g *Gateway) Send(ctx context.Context, partner string, m *Message, receipt bool) (string, error) {
 	if c, ok := g.Clients[partner]; ok {
 		if receipt {
 			m.RegisteredDelivery = 1
 		}
-		_, err := c.Submit(ctx, m)
-		return err
+		res, err := c.Submit(ctx, m)
+		return res.MessageID, err
 	}
 	if g.Server == nil {
-		return fmt.Errorf("%w: partner %s has no smpp binds", ErrNoBind, partner)
+		return "", fmt.Errorf("%w: partner %s has no smpp binds", ErrNoBind, partner)
 	}
 	_, err := g.Server.Deliver(ctx, partner, m)
-	return err
+	return "", err
 }
 
 // AcceptsBinds reports whether partner ESMEs can bind to us at all: only

@@ -21,6 +21,12 @@ const (
 	Rejected      State = 8
 )
 
+// ESMClassIntermediate is the esm_class message type "Intermediate
+// Delivery Notification" (SMPP 3.4 5.2.12, bits 5-2 = 1000): a receipt of
+// a state that is not final, ENROUTE, asked for by registered_delivery
+// bit 4 (5.2.17).
+const ESMClassIntermediate byte = 0x20
+
 // Stat is the 7-character stat: value of SMPP 3.4 Appendix B.
 func (s State) Stat() string {
 	switch s {
