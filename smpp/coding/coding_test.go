@@ -1,6 +1,7 @@
 package coding
 
 import (
+	"encoding/hex"
 	"errors"
 	"strings"
 	"testing"
@@ -223,6 +224,11 @@ func TestPackPadding(t *testing.T) {
 		{name: "eight septets fill the octets", septets: "12345678", packed: "31d98c56b3dd70", inferred: "12345678"},
 		{name: "wanted CR on a boundary gets a second CR", septets: "1234567\r", packed: "31d98c56b3dd1a0d", inferred: "1234567\r\r"},
 		{name: "fill 1 eight septets pad", septets: "abcdefgh", fill: 1, packed: "c2e231b96c3ea31b", inferred: "abcdefgh"},
+		{name: "eight septets ending in @ get a CR", septets: "1234567\x00", packed: "31d98c56b3dd000d", inferred: "1234567\x00\r"},
+		{name: "fifteen septets ending in @ are CR padded", septets: "12345678901234\x00", packed: "31d98c56b3dd7039584c36a3011a", inferred: "12345678901234\x00"},
+		{name: "@ off a boundary stays", septets: "123\x00", packed: "31d90c00", inferred: "123\x00"},
+		{name: "CR off a boundary stays", septets: "123\r", packed: "31d9ac01", inferred: "123\r"},
+		{name: "fill 1 wanted CR on a boundary", septets: "abcdefgh\r", fill: 1, packed: "c2e231b96c3ea31b0d", inferred: "abcdefgh\r\r"},
 		{name: "empty", septets: "", packed: "", inferred: ""},
 	}
 	for _, tc := range tests {
@@ -241,6 +247,35 @@ func TestPackPadding(t *testing.T) {
 			got, err = Unpack(packed, tc.fill, len(tc.septets))
 			if err != nil || string(got) != tc.septets {
 				t.Fatalf("Unpack(count %d) = %q, %v; want %q", len(tc.septets), got, err, tc.septets)
+			}
+		})
+	}
+}
+
+// TestUnpackForeignPadding reads packings of other encoders: seven zero
+// spare bits are padding, never an '@' (TS 23.038 6.1.2.3.1 makes them a
+// CR only for count-less carriers; packers that count leave zeros).
+func TestUnpackForeignPadding(t *testing.T) {
+	tests := []struct {
+		name   string
+		packed string
+		fill   int
+		want   string
+	}{
+		{name: "seven septets zero padded", packed: "31d98c56b3dd00", want: "1234567"},
+		{name: "seven septets CR padded", packed: "31d98c56b3dd1a", want: "1234567"},
+		{name: "fill 1 eight septets zero padded", packed: "62b219ad66bbe100", fill: 1, want: "12345678"},
+		{name: "one septet, no spare", packed: "41", want: "A"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			b, err := hex.DecodeString(tc.packed)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := Unpack(b, tc.fill, -1)
+			if err != nil || string(got) != tc.want {
+				t.Fatalf("Unpack(%s, %d) = %q, %v; want %q", tc.packed, tc.fill, got, err, tc.want)
 			}
 		})
 	}
