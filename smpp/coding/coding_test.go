@@ -199,6 +199,7 @@ func TestFromDataCoding(t *testing.T) {
 		{0x00, GSM7, false}, {0x01, IA5, false}, {0x02, Binary, false}, {0x03, Latin1, false},
 		{0x04, Binary, false}, {0x08, UCS2, false}, {0xF0, GSM7, false}, {0xF3, GSM7, false},
 		{0xF4, Binary, false}, {0xF7, Binary, false}, {0x05, 0, true}, {0x06, 0, true}, {0x0E, 0, true},
+		{0x10, GSM7, false}, {0x13, GSM7, false}, {0x14, Binary, false}, {0x18, UCS2, false}, {0xD1, GSM7, false}, {0xE8, UCS2, false}, {0x24, 0, true},
 	}
 	for _, tc := range tests {
 		t.Run(Coding(tc.dc).String(), func(t *testing.T) {
