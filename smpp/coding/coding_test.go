@@ -316,3 +316,30 @@ func hexOf(b []byte) string {
 	}
 	return string(out)
 }
+
+func TestFold(t *testing.T) {
+	tests := []struct {
+		name, in, want string
+	}{
+		{name: "quotes", in: "‘it’s’ “so”", want: `'it's' "so"`},
+		{name: "dashes", in: "a–b—c−d", want: "a-b-c-d"},
+		{name: "ellipsis", in: "wait…", want: "wait..."},
+		{name: "spaces", in: "10\u00a0km\u202f/h\u2009!", want: "10 km /h !"},
+		{name: "invisible", in: "co\u00adop\u200b\ufeff", want: "coop"},
+		{name: "plain text untouched", in: "Hello €uro @ 5", want: "Hello €uro @ 5"},
+		{name: "emoji untouched", in: "hi 👍🏽", want: "hi 👍🏽"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := Fold(tc.in)
+			if got != tc.want {
+				t.Fatalf("Fold(%q) = %q, want %q", tc.in, got, tc.want)
+			}
+			for _, c := range []Coding{GSM7, Latin1} {
+				if _, err := Length(c, Fold(tc.in+"x")); err != nil && tc.name != "plain text untouched" && tc.name != "emoji untouched" {
+					t.Errorf("Fold(%q) does not fit %v: %v", tc.in, c, err)
+				}
+			}
+		})
+	}
+}
