@@ -24,8 +24,9 @@ type TextOptions struct {
 	RegisteredDelivery byte
 }
 
-// coding is the coding TextMessages uses for text.
-func (o TextOptions) coding(text string) coding.Coding {
+// CodingFor is the coding TextMessages uses for text: the forced one,
+// else Default when every character fits it, else UCS2.
+func (o TextOptions) CodingFor(text string) coding.Coding {
 	if o.Coding != nil {
 		return *o.Coding
 	}
@@ -50,7 +51,7 @@ func (o TextOptions) dataCoding(c coding.Coding) byte {
 // when it fits a single SMS, else the segments in order. next gives the
 // reference number of a concatenated message (concat.RefAllocator).
 func TextMessages(src, dst Address, text string, o TextOptions, next func() (uint16, error)) ([]*Message, error) {
-	c := o.coding(text)
+	c := o.CodingFor(text)
 	encoded, err := coding.Encode(c, text)
 	if err != nil {
 		return nil, fmt.Errorf("smpp: text: %w", err)
@@ -79,7 +80,7 @@ func TextMessages(src, dst Address, text string, o TextOptions, next func() (uin
 // counted with its own cuts (concat.Count): a text over
 // o.Concat.MaxSegments is an error matching concat.ErrTooManySegments.
 func Segments(text string, o TextOptions) (int, error) {
-	c := o.coding(text)
+	c := o.CodingFor(text)
 	encoded, err := coding.Encode(c, text)
 	if err != nil {
 		return 0, fmt.Errorf("smpp: text: %w", err)
@@ -96,7 +97,7 @@ func Segments(text string, o TextOptions) (int, error) {
 // and the units one segment of a concatenated message holds: what a
 // splitter needs to keep a text within a segment cap.
 func Units(text string, o TextOptions) (n, perSegment int, err error) {
-	c := o.coding(text)
+	c := o.CodingFor(text)
 	n, err = coding.Length(c, text)
 	if err != nil {
 		return 0, 0, fmt.Errorf("smpp: text: %w", err)
