@@ -300,37 +300,10 @@ func (c *conv) deliverSIP(ctx context.Context, q *queued) (Outcome, error) {
 	return outcomeOfResults(results), nil
 }
 
-// smsTexts applies the partner's segment cap to text.
+// smsTexts applies the partner's coding and segment cap to text
+// (SMSConfig.Texts).
 func (c *conv) smsTexts(text string) ([]string, error) {
-	sms := c.partner.SMS
-	opts := sms.TextOptions()
-	n, per, err := smpp.Units(text, opts)
-	if err != nil {
-		return nil, err
-	}
-	limit := per * sms.MaxSegments
-	if sms.MaxSegments == 1 {
-		limit = n // one SMS: the single-segment capacity is the coding's own
-	}
-	if n <= limit {
-		return []string{text}, nil
-	}
-	measure := func(s string) int {
-		u, _, err := smpp.Units(s, opts)
-		if err != nil {
-			return len(s) * 2
-		}
-		return u
-	}
-	parts, err := split.Text(text, split.Options{Measure: measure, Limit: limit, Policy: sms.OverflowPolicy(), Marker: sms.Marker})
-	if err != nil {
-		return nil, err
-	}
-	out := make([]string, len(parts))
-	for i, pt := range parts {
-		out[i] = pt.Text
-	}
-	return out, nil
+	return c.partner.SMS.Texts(text)
 }
 
 // notify sends the IMDN delivery notification the RCS sender asked for

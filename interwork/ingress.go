@@ -10,7 +10,6 @@ import (
 	"iwf/pager"
 	"iwf/session/msrp"
 	"iwf/smpp"
-	"iwf/smpp/coding"
 	"iwf/smpp/concat"
 	"iwf/store"
 )
@@ -214,15 +213,15 @@ func smsParties(n smpp.Numbering, m *smpp.Message) (src, dst party, err error) {
 
 // smsIn reassembles and queues an SMS toward the RCS side.
 func (e *Engine) smsIn(ctx context.Context, p *partner, m *smpp.Message, id string, rt *receiptTo) error {
-	c, err := coding.FromDataCoding(m.DataCoding)
+	c, in, drop, err := p.SMS.inbound(m)
 	if err != nil {
-		return errBadText
-	}
-	in, err := m.Inspect()
-	if err != nil {
-		return errBadText
+		return err
 	}
 	now := e.now()
+	if drop {
+		e.dropSMS(ctx, p, id, rt, now)
+		return nil
+	}
 	validity, err := smpp.ParseTime(m.ValidityPeriod, now)
 	if err != nil {
 		return errBadValidity

@@ -2,6 +2,7 @@ package interwork
 
 import (
 	"cmp"
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -26,6 +27,59 @@ const (
 	CodingGSM7 SMSCoding = "gsm7"
 	CodingUCS2 SMSCoding = "ucs2"
 )
+
+// What data_coding 0 means on a partner's link (SMSConfig.DefaultAlphabet).
+const (
+	// AlphabetGSM7 is the GSM 7 bit default alphabet, as SMPP 3.4 5.2.19
+	// and TS 23.038 say.
+	AlphabetGSM7 = "gsm7"
+	// AlphabetLatin1 is ISO-8859-1 octets, AlphabetASCII IA5 octets, for
+	// SMSCs that carry those under data_coding 0 (Kannel's alt-charset).
+	AlphabetLatin1 = "latin1"
+	AlphabetASCII  = "ascii"
+)
+
+// What becomes of an incoming message that is not chat text
+// (SMSConfig.NonText).
+const (
+	// NonTextReject answers it with an error status: the sender learns
+	// at once that it was not delivered.
+	NonTextReject = "reject"
+	// NonTextDrop acknowledges it and drops it; a sender that asked for
+	// a receipt gets a final REJECTD one.
+	NonTextDrop = "drop"
+)
+
+// NonTextPolicy is what each kind of content that is never relayed as
+// chat text becomes (smpp.Classify): NonTextReject or NonTextDrop.
+type NonTextPolicy struct {
+	// Binary is 8-bit data (data_coding 2, 4, 0x14-0x17, 0xF4-0xF7).
+	Binary string `yaml:"binary"`
+	// Ports is a message addressed to an application port (UDH element
+	// 0x04 or 0x05).
+	Ports string `yaml:"ports"`
+	// Type0 is a Type 0 message (protocol_id 0x40), which a handset
+	// acknowledges and discards.
+	Type0 string `yaml:"type0"`
+	// SMEAck is an SME delivery or user acknowledgement (esm_class 0x08,
+	// 0x10).
+	SMEAck string `yaml:"sme_ack"`
+}
+
+// of is the policy for content c.
+func (n NonTextPolicy) of(c smpp.Content) string {
+	switch c {
+	case smpp.ContentBinary:
+		return n.Binary
+	case smpp.ContentPorts:
+		return n.Ports
+	case smpp.ContentType0:
+		return n.Type0
+	case smpp.ContentSMEAck:
+		return n.SMEAck
+	}
+	return ""
+}
 
 // What a message whose segments stop arriving becomes (SMSConfig.Incomplete).
 const (
@@ -67,6 +121,18 @@ type SMSConfig struct {
 	// Receipts asks the SMSC for delivery receipts (registered_delivery
 	// 1, SMPP 3.4 section 5.2.17) on our submits.
 	Receipts bool `yaml:"receipts"`
+	// DefaultAlphabet is what data_coding 0 (and the other schemes that
+	// name the default alphabet) means on this link, both ways:
+	// AlphabetGSM7, AlphabetLatin1 or AlphabetASCII.
+	DefaultAlphabet string `yaml:"default_alphabet"`
+	// FoldTypography replaces typographic quotes, dashes, ellipsis and
+	// fixed-width spaces with their plain forms (coding.Fold) in text
+	// toward the partner when that is all that keeps the text out of the
+	// default alphabet, so that it is not sent as UCS-2 at half the
+	// characters an SMS.
+	FoldTypography bool `yaml:"fold_typography"`
+	// NonText is what becomes of incoming messages that are not chat text.
+	NonText NonTextPolicy `yaml:"non_text"`
 }
 
 // DefaultSMSConfig returns the settings an empty section means.
@@ -80,11 +146,22 @@ func DefaultSMSConfig() SMSConfig {
 		ReassemblyTimeout: 2 * time.Minute,
 		Incomplete:        IncompleteDeliver,
 		Receipts:          true,
+		DefaultAlphabet:   AlphabetGSM7,
+		// Typographic characters come from phone keyboards' smart
+		// punctuation far more often than from writers who mean them;
+		// each one alone would halve the text an SMS holds.
+		FoldTypography: true,
+		// A sender of binary or port-addressed data expects it processed
+		// by an application; refusing tells it at once. A Type 0 message
+		// is acknowledged and discarded by a handset (TS 23.040 9.2.3.9),
+		// and an SME acknowledgement answers nothing we sent.
+		NonText: NonTextPolicy{Binary: NonTextReject, Ports: NonTextReject, Type0: NonTextDrop, SMEAck: NonTextDrop},
 	}
 }
 
-// WithDefaults fills zero fields from DefaultSMSConfig. Marker and
-// Receipts have no zero to fill: zero means no marker and no receipts.
+// WithDefaults fills zero fields from DefaultSMSConfig. Marker, Receipts
+// and FoldTypography have no zero to fill: zero means no marker, no
+// receipts and no folding.
 func (s SMSConfig) WithDefaults() SMSConfig {
 	d := DefaultSMSConfig()
 	s.Coding = cmp.Or(s.Coding, d.Coding)
@@ -93,6 +170,11 @@ func (s SMSConfig) WithDefaults() SMSConfig {
 	s.Overflow = cmp.Or(s.Overflow, d.Overflow)
 	s.ReassemblyTimeout = cmp.Or(s.ReassemblyTimeout, d.ReassemblyTimeout)
 	s.Incomplete = cmp.Or(s.Incomplete, d.Incomplete)
+	s.DefaultAlphabet = cmp.Or(s.DefaultAlphabet, d.DefaultAlphabet)
+	s.NonText.Binary = cmp.Or(s.NonText.Binary, d.NonText.Binary)
+	s.NonText.Ports = cmp.Or(s.NonText.Ports, d.NonText.Ports)
+	s.NonText.Type0 = cmp.Or(s.NonText.Type0, d.NonText.Type0)
+	s.NonText.SMEAck = cmp.Or(s.NonText.SMEAck, d.NonText.SMEAck)
 	return s
 }
 
@@ -135,6 +217,26 @@ func (s SMSConfig) Validate() error {
 	default:
 		bad("incomplete", "%q is not deliver or fail", s.Incomplete)
 	}
+	switch s.DefaultAlphabet {
+	case AlphabetGSM7:
+	case AlphabetLatin1, AlphabetASCII:
+		if s.Coding == CodingGSM7 {
+			bad("coding", "gsm7 is data_coding 0, which default_alphabet %s gives to %s", s.DefaultAlphabet, s.DefaultAlphabet)
+		}
+		if s.Packed {
+			bad("packed", "packing is for GSM-7 (TS 23.038 section 6.1.2.1), default_alphabet is %s", s.DefaultAlphabet)
+		}
+	default:
+		bad("default_alphabet", "%q is not gsm7, latin1 or ascii", s.DefaultAlphabet)
+	}
+	for _, f := range [...]struct{ name, v string }{
+		{"non_text.binary", s.NonText.Binary}, {"non_text.ports", s.NonText.Ports},
+		{"non_text.type0", s.NonText.Type0}, {"non_text.sme_ack", s.NonText.SMEAck},
+	} {
+		if f.v != NonTextReject && f.v != NonTextDrop {
+			bad(f.name, "%q is not reject or drop", f.v)
+		}
+	}
 	return errors.Join(errs...)
 }
 
@@ -150,7 +252,18 @@ func (s SMSConfig) TextOptions() smpp.TextOptions {
 		c := coding.UCS2
 		forced = &c
 	}
-	return smpp.TextOptions{Coding: forced, Concat: s.ConcatOptions()}
+	return smpp.TextOptions{Coding: forced, Default: s.alphabet(), Concat: s.ConcatOptions()}
+}
+
+// alphabet is the coding data_coding 0 stands for on the partner's link.
+func (s SMSConfig) alphabet() coding.Coding {
+	switch s.DefaultAlphabet {
+	case AlphabetLatin1:
+		return coding.Latin1
+	case AlphabetASCII:
+		return coding.IA5
+	}
+	return coding.GSM7
 }
 
 // ConcatOptions are the segmentation settings of messages toward the
@@ -175,4 +288,150 @@ func (s SMSConfig) Reassembly() concat.Config {
 func (s SMSConfig) OverflowPolicy() split.Policy {
 	p, _ := split.ParsePolicy(s.Overflow)
 	return p
+}
+
+// Texts turns text toward the partner into the texts to send, each one
+// concatenated message within MaxSegments: the text itself when it fits,
+// else what Overflow makes of it (several texts, one truncated with
+// Marker, or a *split.OverflowError). Typographic characters are folded
+// first when FoldTypography is set and folding brings the text into the
+// default alphabet. Whether a text fits is asked of the segmenter itself
+// (smpp.Segments), so an escape or a surrogate pair that moves to the
+// next segment, or a grapheme cluster kept whole, is counted as it will
+// be sent.
+func (s SMSConfig) Texts(text string) ([]string, error) {
+	opts := s.TextOptions()
+	marker := s.Marker
+	if s.FoldTypography && (opts.Coding == nil || *opts.Coding != coding.UCS2) {
+		text = foldInto(opts.Default, text)
+		// The default marker "…" alone would send a truncated text as
+		// UCS-2.
+		marker = foldInto(opts.Default, marker)
+	}
+	fits := func(t string) (bool, error) {
+		_, err := smpp.Segments(t, opts)
+		if errors.Is(err, concat.ErrTooManySegments) {
+			return false, nil
+		}
+		return err == nil, err
+	}
+	ok, err := fits(text)
+	if err != nil || ok {
+		return []string{text}, err
+	}
+	n, per, err := smpp.Units(text, opts)
+	if err != nil {
+		return nil, err
+	}
+	limit := per * s.MaxSegments
+	if s.MaxSegments == 1 {
+		// One SMS holds a lone message's capacity, not a segment's.
+		single := opts.Concat
+		single.MaxSegments = 1
+		limit = concat.Capacity(opts.CodingFor(text), single, false)
+	}
+	measure := func(t string) int {
+		u, _, err := smpp.Units(t, opts)
+		if err != nil {
+			return len(t) * 2
+		}
+		return u
+	}
+	// Units add up; segments lose what a cut leaves at their end. Lower
+	// the limit until every piece fits as it will be cut, by steps that
+	// start at one unit and double: a few rounds, and at most twice the
+	// room the cuts take is given up.
+	for step := 1; limit > 0; step *= 2 {
+		parts, err := split.Text(text, split.Options{Measure: measure, Limit: limit, Policy: s.OverflowPolicy(), Marker: marker})
+		if err != nil {
+			return nil, err
+		}
+		out := make([]string, len(parts))
+		all := true
+		for i, pt := range parts {
+			out[i] = pt.Text
+			if ok, err := fits(pt.Text); err != nil {
+				return nil, err
+			} else if !ok {
+				all = false
+			}
+		}
+		if all {
+			return out, nil
+		}
+		limit -= step
+	}
+	return nil, &split.OverflowError{Size: n, Limit: per * s.MaxSegments, MaxParts: 1}
+}
+
+// The refusals of incoming messages that are not chat text, or whose
+// data_coding cannot be read. ESME_RINVDCS is SMPP 5.0's status (4.7.6)
+// for a data coding the receiver does not support; 3.4 reserves the
+// value for extensions and has none of its own.
+const statusInvDCS uint32 = 0x00000104
+
+var (
+	errBadCoding = &Refusal{"data_coding not supported (compressed, reserved or a national coding)", 415, statusInvDCS, 415}
+	errBinary    = &Refusal{"8-bit data is not relayed as text", 415, statusInvDCS, 415}
+	errPorts     = &Refusal{"port-addressed message is not relayed as text", 415, smpp.StatusXPAppn, 415}
+	errType0     = &Refusal{"type 0 message is not relayed", 415, smpp.StatusXPAppn, 415}
+	errSMEAck    = &Refusal{"SME acknowledgement is not relayed", 400, smpp.StatusInvEsmClass, 400}
+)
+
+// inbound reads an incoming message's data coding and user data header
+// and applies the partner's NonText policy: the coding of its text and
+// the message taken apart; drop when it is to be acknowledged and
+// dropped; a *Refusal when it is refused.
+func (s SMSConfig) inbound(m *smpp.Message) (c coding.Coding, in concat.Inbound, drop bool, err error) {
+	in, err = m.Inspect()
+	if err != nil {
+		return 0, in, false, errBadText
+	}
+	sc, err := coding.ParseScheme(m.DataCoding, s.alphabet())
+	if err != nil {
+		return 0, in, false, errBadCoding
+	}
+	content := smpp.Classify(m, in, sc)
+	if content == smpp.ContentText {
+		return sc.Coding, in, false, nil
+	}
+	if s.NonText.of(content) == NonTextDrop {
+		return 0, in, true, nil
+	}
+	switch content {
+	case smpp.ContentBinary:
+		err = errBinary
+	case smpp.ContentPorts:
+		err = errPorts
+	case smpp.ContentType0:
+		err = errType0
+	default:
+		err = errSMEAck
+	}
+	return 0, in, false, err
+}
+
+// dropSMS ends an incoming message that the partner's NonText policy
+// drops: it was acknowledged and goes no further; a sender that asked
+// for a receipt gets a final one saying it was rejected.
+func (e *Engine) dropSMS(ctx context.Context, p *partner, id string, rt *receiptTo, now time.Time) {
+	p.counters.add(counterFailed, 1)
+	if rt != nil {
+		q := &queued{ID: id, Dir: toRCS, Ingress: ingressSMPP, At: now.UnixNano(), Receipt: rt}
+		e.queueReceipt(ctx, p, q, Rejected)
+	}
+}
+
+// foldInto is coding.Fold(text) when that fits coding c and text does
+// not, else text: folding is for keeping text in the default alphabet,
+// not for rewriting text that goes as UCS-2 anyway.
+func foldInto(c coding.Coding, text string) string {
+	f := coding.Fold(text)
+	if f == text {
+		return text
+	}
+	if _, err := coding.Length(c, f); err != nil {
+		return text
+	}
+	return f
 }

@@ -20,7 +20,7 @@ func TestSMSConfigValidate(t *testing.T) {
 	want := DefaultSMSConfig()
 	// Marker and Receipts have no "unset": the loader starts from the
 	// defaults.
-	want.Marker, want.Receipts = "", false
+	want.Marker, want.Receipts, want.FoldTypography = "", false, false
 	if got := (SMSConfig{}).WithDefaults(); got != want {
 		t.Fatalf("an empty section with defaults is %+v", got)
 	}
@@ -43,6 +43,13 @@ func TestSMSConfigValidate(t *testing.T) {
 		{"reassembly", func(s *SMSConfig) { s.ReassemblyTimeout = 0 }, []string{"reassembly_timeout"}, "positive"},
 		{"incomplete", func(s *SMSConfig) { s.Incomplete = "drop" }, []string{"incomplete"}, "deliver or fail"},
 		{"every fault", func(s *SMSConfig) { s.Style, s.Overflow = "", "" }, []string{"style", "overflow"}, ""},
+		{"latin1 alphabet", func(s *SMSConfig) { s.DefaultAlphabet = AlphabetLatin1 }, nil, ""},
+		{"alphabet", func(s *SMSConfig) { s.DefaultAlphabet = "latin9" }, []string{"default_alphabet"}, "gsm7, latin1 or ascii"},
+		{"gsm7 under an ascii alphabet", func(s *SMSConfig) { s.DefaultAlphabet, s.Coding = AlphabetASCII, CodingGSM7 }, []string{"coding"}, "data_coding 0"},
+		{"packed latin1", func(s *SMSConfig) { s.DefaultAlphabet, s.Packed = AlphabetLatin1, true }, []string{"packed"}, "GSM-7"},
+		{"drop binary", func(s *SMSConfig) { s.NonText.Binary = NonTextDrop }, nil, ""},
+		{"non-text policies", func(s *SMSConfig) { s.NonText.Ports, s.NonText.SMEAck = "ignore", "" },
+			[]string{"non_text.ports", "non_text.sme_ack"}, "reject or drop"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -92,5 +99,66 @@ func TestSMSConfigOptions(t *testing.T) {
 		if (o.Coding == nil) != (tc.want == nil) || o.Coding != nil && *o.Coding != *tc.want || o.Concat.Style != concat.UDH16 {
 			t.Errorf("coding %q: text options %+v", tc.coding, o)
 		}
+	}
+}
+
+// TestSMSConfigTexts checks the segment budget against the real cuts,
+// max_segments 1 under each overflow policy and typographic folding.
+func TestSMSConfigTexts(t *testing.T) {
+	a := strings.Repeat
+	cfg := func(mod func(*SMSConfig)) SMSConfig {
+		s := DefaultSMSConfig()
+		mod(&s)
+		return s
+	}
+	tests := []struct {
+		name string
+		s    SMSConfig
+		text string
+		want []string
+		err  error
+	}{
+		// 152 septets then € twice: by units 2*153 = 306 fit two
+		// segments, but a € never straddles a cut, so the cuts need 3.
+		{name: "euro at a boundary counted as cut", s: cfg(func(s *SMSConfig) { s.MaxSegments = 2 }),
+			text: a("a", 152) + "€" + a("b", 150), want: []string{a("a", 152) + "€" + a("b", 150)}},
+		{name: "emoji at a boundary counted as cut", s: cfg(func(s *SMSConfig) { s.MaxSegments = 2 }),
+			text: a("a", 66) + "😀" + a("b", 65), want: []string{a("a", 66) + "😀" + a("b", 65)}},
+		{name: "over two segments by the cuts, truncated", s: cfg(func(s *SMSConfig) { s.MaxSegments, s.Overflow = 2, "truncate" }),
+			text: a("a", 152) + "€" + a("b", 152), want: []string{a("a", 152) + "€" + a("b", 148) + "..."}},
+		{name: "euro at a boundary, split", s: cfg(func(s *SMSConfig) { s.MaxSegments = 2 }),
+			text: a("a", 152) + "€" + a("b", 152), want: []string{a("a", 152) + "€" + a("b", 151), "b"}},
+		{name: "one segment, truncate", s: cfg(func(s *SMSConfig) { s.MaxSegments, s.Overflow, s.Marker = 1, "truncate", "..." }),
+			text: a("word ", 40), want: []string{strings.TrimSpace(a("word ", 31)) + "..."}},
+		{name: "one segment, split", s: cfg(func(s *SMSConfig) { s.MaxSegments = 1 }),
+			text: a("a", 170), want: []string{a("a", 160), a("a", 10)}},
+		{name: "one segment, reject", s: cfg(func(s *SMSConfig) { s.MaxSegments, s.Overflow = 1, "reject" }),
+			text: a("a", 161), err: split.ErrOverflow},
+		{name: "one segment fits", s: cfg(func(s *SMSConfig) { s.MaxSegments, s.Overflow = 1, "reject" }),
+			text: a("a", 160), want: []string{a("a", 160)}},
+		{name: "typography folded", s: DefaultSMSConfig(),
+			text: "It’s “fine” – really…", want: []string{`It's "fine" - really...`}},
+		{name: "typography kept beside an emoji", s: DefaultSMSConfig(),
+			text: "It’s 😀", want: []string{"It’s 😀"}},
+		{name: "folding off", s: cfg(func(s *SMSConfig) { s.FoldTypography = false }),
+			text: "It’s", want: []string{"It’s"}},
+		{name: "forced ucs2 not folded", s: cfg(func(s *SMSConfig) { s.Coding = CodingUCS2 }),
+			text: "It’s", want: []string{"It’s"}},
+		{name: "latin1 partner keeps accents", s: cfg(func(s *SMSConfig) { s.DefaultAlphabet = AlphabetLatin1 }),
+			text: "Café – ½", want: []string{"Café - ½"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := tc.s.Texts(tc.text)
+			if tc.err != nil {
+				if !errors.Is(err, tc.err) {
+					t.Fatalf("Texts = %q, %v; want %v", got, err, tc.err)
+				}
+				return
+			}
+			if err != nil || !slices.Equal(got, tc.want) {
+				t.Fatalf("Texts = %q, %v\nwant %q", got, err, tc.want)
+			}
+		})
 	}
 }

@@ -46,22 +46,11 @@ func (c Coding) String() string {
 }
 
 // FromDataCoding maps a data_coding octet off the wire to the Coding that
-// decodes it. Besides the five values above it accepts 0x02 (octet
-// unspecified, as binary) and the GSM message-class group 0xF0-0xFF, whose
-// bit 2 chooses between the default alphabet and 8-bit data (SMPP 3.4
-// 5.2.19, TS 23.038 section 4).
+// decodes it, taking data_coding 0 and the other default-alphabet schemes
+// as GSM7: ParseScheme with GSM7, keeping the alphabet only.
 func FromDataCoding(dc byte) (Coding, error) {
-	switch {
-	case dc == byte(GSM7), dc == byte(IA5), dc == byte(Latin1), dc == byte(Binary), dc == byte(UCS2):
-		return Coding(dc), nil
-	case dc == 0x02:
-		return Binary, nil
-	case dc&0xF0 == 0xF0 && dc&0x04 == 0:
-		return GSM7, nil
-	case dc&0xF0 == 0xF0:
-		return Binary, nil
-	}
-	return 0, fmt.Errorf("coding: data_coding 0x%02x: %w", dc, ErrUnsupported)
+	s, err := ParseScheme(dc, GSM7)
+	return s.Coding, err
 }
 
 // Encode converts UTF-8 text to short_message octets in coding c. GSM7

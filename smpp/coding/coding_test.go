@@ -1,6 +1,7 @@
 package coding
 
 import (
+	"encoding/hex"
 	"errors"
 	"strings"
 	"testing"
@@ -198,6 +199,7 @@ func TestFromDataCoding(t *testing.T) {
 		{0x00, GSM7, false}, {0x01, IA5, false}, {0x02, Binary, false}, {0x03, Latin1, false},
 		{0x04, Binary, false}, {0x08, UCS2, false}, {0xF0, GSM7, false}, {0xF3, GSM7, false},
 		{0xF4, Binary, false}, {0xF7, Binary, false}, {0x05, 0, true}, {0x06, 0, true}, {0x0E, 0, true},
+		{0x10, GSM7, false}, {0x13, GSM7, false}, {0x14, Binary, false}, {0x18, UCS2, false}, {0xD1, GSM7, false}, {0xE8, UCS2, false}, {0x24, 0, true},
 	}
 	for _, tc := range tests {
 		t.Run(Coding(tc.dc).String(), func(t *testing.T) {
@@ -223,6 +225,11 @@ func TestPackPadding(t *testing.T) {
 		{name: "eight septets fill the octets", septets: "12345678", packed: "31d98c56b3dd70", inferred: "12345678"},
 		{name: "wanted CR on a boundary gets a second CR", septets: "1234567\r", packed: "31d98c56b3dd1a0d", inferred: "1234567\r\r"},
 		{name: "fill 1 eight septets pad", septets: "abcdefgh", fill: 1, packed: "c2e231b96c3ea31b", inferred: "abcdefgh"},
+		{name: "eight septets ending in @ get a CR", septets: "1234567\x00", packed: "31d98c56b3dd000d", inferred: "1234567\x00\r"},
+		{name: "fifteen septets ending in @ are CR padded", septets: "12345678901234\x00", packed: "31d98c56b3dd7039584c36a3011a", inferred: "12345678901234\x00"},
+		{name: "@ off a boundary stays", septets: "123\x00", packed: "31d90c00", inferred: "123\x00"},
+		{name: "CR off a boundary stays", septets: "123\r", packed: "31d9ac01", inferred: "123\r"},
+		{name: "fill 1 wanted CR on a boundary", septets: "abcdefgh\r", fill: 1, packed: "c2e231b96c3ea31b0d", inferred: "abcdefgh\r\r"},
 		{name: "empty", septets: "", packed: "", inferred: ""},
 	}
 	for _, tc := range tests {
@@ -241,6 +248,35 @@ func TestPackPadding(t *testing.T) {
 			got, err = Unpack(packed, tc.fill, len(tc.septets))
 			if err != nil || string(got) != tc.septets {
 				t.Fatalf("Unpack(count %d) = %q, %v; want %q", len(tc.septets), got, err, tc.septets)
+			}
+		})
+	}
+}
+
+// TestUnpackForeignPadding reads packings of other encoders: seven zero
+// spare bits are padding, never an '@' (TS 23.038 6.1.2.3.1 makes them a
+// CR only for count-less carriers; packers that count leave zeros).
+func TestUnpackForeignPadding(t *testing.T) {
+	tests := []struct {
+		name   string
+		packed string
+		fill   int
+		want   string
+	}{
+		{name: "seven septets zero padded", packed: "31d98c56b3dd00", want: "1234567"},
+		{name: "seven septets CR padded", packed: "31d98c56b3dd1a", want: "1234567"},
+		{name: "fill 1 eight septets zero padded", packed: "62b219ad66bbe100", fill: 1, want: "12345678"},
+		{name: "one septet, no spare", packed: "41", want: "A"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			b, err := hex.DecodeString(tc.packed)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := Unpack(b, tc.fill, -1)
+			if err != nil || string(got) != tc.want {
+				t.Fatalf("Unpack(%s, %d) = %q, %v; want %q", tc.packed, tc.fill, got, err, tc.want)
 			}
 		})
 	}
@@ -279,4 +315,31 @@ func hexOf(b []byte) string {
 		out = append(out, digits[o>>4], digits[o&15])
 	}
 	return string(out)
+}
+
+func TestFold(t *testing.T) {
+	tests := []struct {
+		name, in, want string
+	}{
+		{name: "quotes", in: "‘it’s’ “so”", want: `'it's' "so"`},
+		{name: "dashes", in: "a–b—c−d", want: "a-b-c-d"},
+		{name: "ellipsis", in: "wait…", want: "wait..."},
+		{name: "spaces", in: "10\u00a0km\u202f/h\u2009!", want: "10 km /h !"},
+		{name: "invisible", in: "co\u00adop\u200b\ufeff", want: "coop"},
+		{name: "plain text untouched", in: "Hello €uro @ 5", want: "Hello €uro @ 5"},
+		{name: "emoji untouched", in: "hi 👍🏽", want: "hi 👍🏽"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := Fold(tc.in)
+			if got != tc.want {
+				t.Fatalf("Fold(%q) = %q, want %q", tc.in, got, tc.want)
+			}
+			for _, c := range []Coding{GSM7, Latin1} {
+				if _, err := Length(c, Fold(tc.in+"x")); err != nil && tc.name != "plain text untouched" && tc.name != "emoji untouched" {
+					t.Errorf("Fold(%q) does not fit %v: %v", tc.in, c, err)
+				}
+			}
+		})
+	}
 }

@@ -53,3 +53,8 @@ func (e *OctetError) Error() string {
 
 // Is makes errors.Is(err, ErrMalformed) true.
 func (e *OctetError) Is(target error) bool { return target == ErrMalformed }
+
+// ErrCompressed reports a data_coding of the general or automatic deletion
+// group with the compressed bit set (TS 23.038 section 4): the text is
+// compressed by TS 23.042, which this package does not undo.
+var ErrCompressed = errors.New("coding: compressed text (TS 23.042) is not supported")

@@ -19,17 +19,24 @@ func FillBits(udhLen int) int {
 
 // Pack packs septets (one per octet, as Encode gives them for GSM7) seven
 // bits each, least significant bit first, after fill zero bits (TS 23.038
-// 6.1.2.1.1). When the last octet would keep seven spare bits it carries a
-// CR instead, as TS 23.038 6.1.2.3.1 asks; Unpack with count < 0 drops it.
-// By the same clause a text that ends in a CR exactly on an octet boundary
-// gets a second CR, which Unpack with count < 0 keeps: the one septet
-// sequence packed septets cannot tell apart without a count.
+// 6.1.2.1.1).
+//
+// SMPP carries no septet count (sm_length counts octets), so a receiver
+// cannot tell seven spare bits in the last octet from a final septet. TS
+// 23.038 6.1.2.3.1 solves that for USSD, the other count-less carrier, and
+// Pack follows it: seven spare bits carry a CR, which Unpack with count < 0
+// drops, and a text whose last septet is a CR ending exactly on an octet
+// boundary gets a second CR, so that its own CR is not taken for padding.
+// An '@' (septet 0x00) ending on a boundary gets the same second CR: it
+// reads exactly as the zero padding of packers that rely on a count, which
+// Unpack and most peers drop. The receiver shows a CR more, which the
+// clause accepts ("the definition of <CR> ... is identical to <CR><CR>").
 func Pack(septets []byte, fill int) ([]byte, error) {
 	if fill < 0 || fill > 6 {
 		return nil, fmt.Errorf("coding: fill bits %d out of 0..6: %w", fill, ErrMalformed)
 	}
 	bits := fill + 7*len(septets)
-	if n := len(septets); n > 0 && septets[n-1] == cr && bits%8 == 0 {
+	if n := len(septets); n > 0 && (septets[n-1] == cr || septets[n-1] == 0) && bits%8 == 0 {
 		septets = append(septets[:n:n], cr)
 		bits += 7
 	}
@@ -49,9 +56,12 @@ func Pack(septets []byte, fill int) ([]byte, error) {
 }
 
 // Unpack reverses Pack: it skips fill bits and reads count septets. With
-// count < 0 (SMPP carries no septet count) it reads every whole septet and
-// drops a final CR that exactly fills the last octet, the padding of TS
-// 23.038 6.1.2.3.1.
+// count < 0 (SMPP carries no septet count) it reads every whole septet
+// and drops a final septet that exactly fills the last octet when it is
+// padding: a CR (TS 23.038 6.1.2.3.1) or seven zero bits, which packers
+// that count septets leave and which would otherwise read as an '@'
+// nobody sent. Every other final septet is kept, so a CR the sender
+// doubled by that clause stays.
 func Unpack(packed []byte, fill, count int) ([]byte, error) {
 	if fill < 0 || fill > 6 {
 		return nil, fmt.Errorf("coding: fill bits %d out of 0..6: %w", fill, ErrMalformed)
@@ -74,7 +84,7 @@ func Unpack(packed []byte, fill, count int) ([]byte, error) {
 		out[i] = getSeptet(packed, pos)
 		pos += 7
 	}
-	if padded && count > 0 && out[count-1] == cr {
+	if padded && count > 0 && (out[count-1] == cr || out[count-1] == 0) {
 		out = out[:count-1]
 	}
 	return out, nil

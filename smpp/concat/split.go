@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/rivo/uniseg"
+
 	"iwf/smpp/coding"
 )
 
@@ -109,15 +111,21 @@ type Segment struct {
 }
 
 // Capacity is how many units of text one segment holds with options o,
-// in the units coding.Length counts: 153/152/160 GSM7 septets, 67/66/70
-// UCS2 code units, 134/133/140 octets for the 8-bit codings with
-// UDH8/UDH16/SAR. When concat is false it is the capacity of a lone,
-// unconcatenated SMS (160 septets, 70 UCS2 units, 140 octets). Each
-// national language element takes 3 octets more of the UDH.
+// in the units coding.Length counts: 153/152 GSM7 septets, 67/66 UCS2
+// code units, 134/133 octets for the 8-bit codings with UDH8/UDH16. SAR
+// and Payload hold as much as UDH8: the SMSC turns the SAR parameters or
+// its own segmentation of message_payload into the 6-octet header of TS
+// 23.040 9.2.3.24.1 before the handset sees it, and that header takes its
+// room from the same 140 octets. When concat is false it is the capacity
+// of a lone, unconcatenated SMS (160 septets, 70 UCS2 units, 140 octets).
+// Each national language element takes 3 octets more of the UDH.
 func Capacity(c coding.Coding, o Options, concat bool) int {
 	var info *Info
 	if concat {
 		info = &Info{Style: o.Style}
+		if o.Style == SAR || o.Style == Payload {
+			info.Style = UDH8
+		}
 	}
 	header := 0
 	if ies := o.headerIEs(info, c); len(ies) > 0 {
@@ -146,25 +154,14 @@ func capacityOctets(c coding.Coding, o Options, concat bool) int {
 // GSM7) into segments for o.Style. A text that fits one SMS gives one
 // segment with no concatenation header and no TLVs. next is called once,
 // only when the message needs a reference number, to get one
-// (RefAllocator.NextRef).
+// (RefAllocator.NextRef). A message_payload (Payload) holds what
+// o.MaxSegments segments would, as the SMSC will cut it.
 func Split(encoded []byte, c coding.Coding, o Options, next func() (uint16, error)) ([]Segment, error) {
-	limit := o.MaxSegments
-	if limit == 0 {
-		limit = MaxSegments
-	}
-	if limit < 1 || limit > MaxSegments {
-		return nil, fmt.Errorf("concat: max segments %d out of 1..%d", o.MaxSegments, MaxSegments)
-	}
-	if o.Style > Payload {
-		return nil, fmt.Errorf("concat: unknown style %v", o.Style)
-	}
-	if c == coding.GSM7 && !o.Tables.IsDefault() && o.Style != UDH8 && o.Style != UDH16 {
-		return nil, fmt.Errorf("concat: national language tables need a udh8 or udh16 style, not %v", o.Style)
-	}
-	if err := checkUnits(encoded, c); err != nil {
+	cuts, err := o.plan(encoded, c)
+	if err != nil {
 		return nil, err
 	}
-	if len(encoded) <= capacityOctets(c, o, false) {
+	if cuts == nil {
 		seg, err := o.segment(nil, encoded, c)
 		if err != nil {
 			return nil, err
@@ -180,10 +177,6 @@ func Split(encoded []byte, c coding.Coding, o Options, next func() (uint16, erro
 			return nil, fmt.Errorf("concat: message_payload of %d octets over %d: %w", len(pl), MaxPayload, &SegmentsError{Need: 2, Max: 1})
 		}
 		return []Segment{{TLVs: []TLV{{Tag: TagMessagePayload, Value: pl}}}}, nil
-	}
-	cuts := cutPoints(encoded, c, capacityOctets(c, o, true))
-	if len(cuts)-1 > limit {
-		return nil, &SegmentsError{Need: len(cuts) - 1, Max: limit}
 	}
 	if next == nil {
 		return nil, fmt.Errorf("concat: %d segments need a reference number and no allocator was given", len(cuts)-1)
@@ -201,6 +194,50 @@ func Split(encoded []byte, c coding.Coding, o Options, next func() (uint16, erro
 		}
 	}
 	return segs, nil
+}
+
+// Count is the number of SMS that Split makes of encoded, counted with
+// the same cuts: 1 for a text that fits one, else the segments, which a
+// Payload message_payload is cut into by the SMSC. A text over
+// o.MaxSegments is a *SegmentsError. Callers that must fit a text to a
+// budget ask Count rather than add up units: a cut never splits an
+// escape pair, a surrogate pair or a grapheme cluster, so segments may
+// carry less than Capacity.
+func Count(encoded []byte, c coding.Coding, o Options) (int, error) {
+	cuts, err := o.plan(encoded, c)
+	if err != nil || cuts == nil {
+		return 1, err
+	}
+	return len(cuts) - 1, nil
+}
+
+// plan checks o and encoded and returns the segment boundaries of a
+// concatenated message, nil for a text that fits one SMS.
+func (o Options) plan(encoded []byte, c coding.Coding) ([]int, error) {
+	limit := o.MaxSegments
+	if limit == 0 {
+		limit = MaxSegments
+	}
+	if limit < 1 || limit > MaxSegments {
+		return nil, fmt.Errorf("concat: max segments %d out of 1..%d", o.MaxSegments, MaxSegments)
+	}
+	if o.Style > Payload {
+		return nil, fmt.Errorf("concat: unknown style %v", o.Style)
+	}
+	if c == coding.GSM7 && !o.Tables.IsDefault() && o.Style != UDH8 && o.Style != UDH16 {
+		return nil, fmt.Errorf("concat: national language tables need a udh8 or udh16 style, not %v", o.Style)
+	}
+	if err := checkUnits(encoded, c); err != nil {
+		return nil, err
+	}
+	if len(encoded) <= capacityOctets(c, o, false) {
+		return nil, nil
+	}
+	cuts := cutPoints(encoded, c, capacityOctets(c, o, true), clusterStarts(encoded, c, o.Tables))
+	if len(cuts)-1 > limit {
+		return nil, &SegmentsError{Need: len(cuts) - 1, Max: limit}
+	}
+	return cuts, nil
 }
 
 // segment builds the PDU fields of one part: info locates it in a
@@ -276,19 +313,28 @@ func checkUnits(encoded []byte, c coding.Coding) error {
 }
 
 // cutPoints returns the segment boundaries 0 = c[0] < c[1] < ... = len:
-// each segment as full as capacity allows without splitting a GSM 03.38
-// escape pair (TS 23.038 6.2.1.1) or a UTF-16 surrogate pair, so that each
-// segment decodes alone on a handset that shows segments as they come.
-func cutPoints(encoded []byte, c coding.Coding, capacity int) []int {
+// each segment as full as capacity allows without splitting a grapheme
+// cluster (starts marks the units where one begins), so that a flag, an
+// emoji ZWJ sequence or a letter with its combining marks shows whole on
+// a handset that shows segments as they come. A cluster longer than a
+// whole segment is cut inside, but never through a GSM 03.38 escape pair
+// (TS 23.038 6.2.1.1) or a UTF-16 surrogate pair.
+func cutPoints(encoded []byte, c coding.Coding, capacity int, starts []bool) []int {
 	cuts := make([]int, 1, len(encoded)/capacity+2)
 	for start := 0; start < len(encoded); {
-		end := start
+		end, cluster := start, start
 		for end < len(encoded) {
 			step := unitLen(encoded, end, c)
 			if end+step-start > capacity {
 				break
 			}
 			end += step
+			if end == len(encoded) || starts[end] {
+				cluster = end
+			}
+		}
+		if end < len(encoded) && cluster > start {
+			end = cluster
 		}
 		cuts = append(cuts, end)
 		start = end
@@ -311,4 +357,46 @@ func unitLen(b []byte, i int, c coding.Coding) int {
 		return 2
 	}
 	return 1
+}
+
+// clusterStarts marks the offsets of encoded where a grapheme cluster
+// (UAX #29, by uniseg) begins; the slice has len(encoded)+1 entries. Each
+// indivisible unit is decoded on its own, so units that do not decode
+// (binary data, a lone surrogate) start a cluster of their own.
+func clusterStarts(encoded []byte, c coding.Coding, t coding.Tables) []bool {
+	starts := make([]bool, len(encoded)+1)
+	starts[len(encoded)] = true
+	if c == coding.Binary {
+		for i := range starts {
+			starts[i] = true
+		}
+		return starts
+	}
+	var text strings.Builder
+	// offsets[k] is the unit offset of the byte k of text where a unit's
+	// decoding starts; -1 inside one.
+	offsets := make([]int, 0, len(encoded)+8)
+	for i := 0; i < len(encoded); {
+		step := unitLen(encoded, i, c)
+		s, err := decode(c, t, encoded[i:i+step])
+		if err != nil || s == "" {
+			s = "\uFFFD"
+		}
+		offsets = append(offsets, i)
+		for range len(s) - 1 {
+			offsets = append(offsets, -1)
+		}
+		text.WriteString(s)
+		i += step
+	}
+	rest, state, pos := text.String(), -1, 0
+	for len(rest) > 0 {
+		var cluster string
+		cluster, rest, _, state = uniseg.FirstGraphemeClusterInString(rest, state)
+		if off := offsets[pos]; off >= 0 {
+			starts[off] = true
+		}
+		pos += len(cluster)
+	}
+	return starts
 }

@@ -82,8 +82,8 @@ func splitCases() []splitCase {
 			sizes: []int{6 + 153, 6 + 10}, heads: []string{"050003070201 61", "050003070202 62"}, esm: ESMClassUDHI},
 		{name: "gsm7 161 udh16 152+9", c: coding.GSM7, text: strings.Repeat("a", 161), ref: 0x1234,
 			sizes: []int{7 + 152, 7 + 9}, heads: []string{"0608041234 0201 61", "0608041234 0202 61"}, esm: ESMClassUDHI, opts: Options{Style: UDH16}},
-		{name: "gsm7 161 sar 160+1", c: coding.GSM7, text: strings.Repeat("a", 161), ref: 0x1234,
-			sizes: []int{160, 1}, heads: []string{"61", "61"}, opts: Options{Style: SAR}, sarTLV: true},
+		{name: "gsm7 161 sar 153+8", c: coding.GSM7, text: strings.Repeat("a", 161), ref: 0x1234,
+			sizes: []int{153, 8}, heads: []string{"61", "61"}, opts: Options{Style: SAR}, sarTLV: true},
 		{name: "gsm7 161 payload", c: coding.GSM7, text: strings.Repeat("a", 161), sizes: []int{0}, heads: []string{""}, opts: Options{Style: Payload}},
 		{name: "gsm7 packed 161 udh8 fills 140", c: coding.GSM7, text: strings.Repeat("a", 161), ref: 0x42, opts: Options{Packed: true},
 			sizes: []int{140, 6 + 8}, heads: []string{"050003420201 c2", "050003420202 c2"}, esm: ESMClassUDHI},
@@ -242,11 +242,11 @@ func TestCapacity(t *testing.T) {
 		want   int
 	}{
 		{coding.GSM7, Options{Style: UDH8}, true, 153}, {coding.GSM7, Options{Style: UDH16}, true, 152},
-		{coding.GSM7, Options{Style: SAR}, true, 160}, {coding.GSM7, Options{}, false, 160},
+		{coding.GSM7, Options{Style: SAR}, true, 153}, {coding.GSM7, Options{Style: Payload}, true, 153}, {coding.GSM7, Options{}, false, 160},
 		{coding.UCS2, Options{Style: UDH8}, true, 67}, {coding.UCS2, Options{Style: UDH16}, true, 66},
-		{coding.UCS2, Options{Style: SAR}, true, 70}, {coding.UCS2, Options{Style: UDH16}, false, 70},
+		{coding.UCS2, Options{Style: SAR}, true, 67}, {coding.UCS2, Options{Style: Payload}, true, 67}, {coding.UCS2, Options{Style: UDH16}, false, 70},
 		{coding.Latin1, Options{Style: UDH8}, true, 134}, {coding.Binary, Options{Style: UDH16}, true, 133},
-		{coding.IA5, Options{Style: SAR}, true, 140},
+		{coding.IA5, Options{Style: SAR}, true, 134}, {coding.Binary, Options{Style: Payload}, true, 134},
 		// National language elements: 3 more UDH octets each, and the fill
 		// bits move (TS 23.040 9.2.3.24.15-16).
 		{coding.GSM7, Options{Tables: tr}, true, 149}, {coding.GSM7, Options{Tables: trLock}, true, 146},
@@ -271,5 +271,82 @@ func TestParseStyle(t *testing.T) {
 	}
 	if _, err := ParseStyle("udh7"); err == nil {
 		t.Error("ParseStyle(udh7) succeeded")
+	}
+}
+
+// TestSplitKeepsClusters checks that cuts between segments fall between
+// grapheme clusters (UAX #29) wherever the segment has room for the
+// whole cluster, and inside a cluster only when it is longer than a
+// segment.
+func TestSplitKeepsClusters(t *testing.T) {
+	a := strings.Repeat
+	family := "\U0001F468\u200D\U0001F469\u200D\U0001F467" // 8 UTF-16 units
+	tests := []struct {
+		name string
+		c    coding.Coding
+		text string
+		want []string
+	}{
+		{name: "flag not split", c: coding.UCS2, text: a("a", 65) + "🇫🇷" + a("b", 9),
+			want: []string{a("a", 65), "🇫🇷" + a("b", 9)}},
+		{name: "zwj sequence not split", c: coding.UCS2, text: a("a", 63) + family + a("b", 9),
+			want: []string{a("a", 63), family + a("b", 9)}},
+		{name: "combining mark stays with its letter", c: coding.UCS2, text: a("a", 66) + "e\u0301" + a("b", 9),
+			want: []string{a("a", 66), "e\u0301" + a("b", 9)}},
+		{name: "skin tone stays with its emoji", c: coding.UCS2, text: a("a", 65) + "👍🏽" + a("b", 9),
+			want: []string{a("a", 65), "👍🏽" + a("b", 9)}},
+		{name: "gsm7 CR LF not split", c: coding.GSM7, text: a("a", 152) + "\r\n" + a("b", 9),
+			want: []string{a("a", 152), "\r\n" + a("b", 9)}},
+		{name: "cluster longer than a segment is cut", c: coding.UCS2, text: "a" + a("\u0301", 80),
+			want: []string{"a" + a("\u0301", 66), a("\u0301", 14)}},
+		{name: "surrogate pair inside a long cluster stays whole", c: coding.UCS2, text: a("\U0001F3F4", 1) + a("\U000E0067", 40),
+			want: []string{"\U0001F3F4" + a("\U000E0067", 32), a("\U000E0067", 8)}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			segs, err := Split(mustEncode(t, tc.c, tc.text), tc.c, Options{}, func() (uint16, error) { return 1, nil })
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, s := range segs {
+				in, err := Inspect(s.ESMClass, s.ShortMessage, s.TLVs)
+				if err != nil {
+					t.Fatal(err)
+				}
+				text, err := coding.Decode(tc.c, in.Text)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got = append(got, text)
+			}
+			if strings.Join(got, "|") != strings.Join(tc.want, "|") {
+				t.Fatalf("segments %q, want %q", got, tc.want)
+			}
+			n, err := Count(mustEncode(t, tc.c, tc.text), tc.c, Options{})
+			if err != nil || n != len(tc.want) {
+				t.Fatalf("Count = %d, %v; want %d", n, err, len(tc.want))
+			}
+		})
+	}
+}
+
+// TestPayloadSegmentBudget checks that a message_payload holds what
+// MaxSegments segments of 153 septets hold, counted with the real cuts.
+func TestPayloadSegmentBudget(t *testing.T) {
+	o := Options{Style: Payload, MaxSegments: 2}
+	fits := strings.Repeat("a", 306)
+	if segs, err := Split(mustEncode(t, coding.GSM7, fits), coding.GSM7, o, nil); err != nil || len(segs) != 1 || len(segs[0].TLVs) != 1 {
+		t.Fatalf("306 septets in 2 segments: %v, %v", segs, err)
+	}
+	// 152 + € ends the first segment one septet early: 3 segments.
+	over := strings.Repeat("a", 152) + "€" + strings.Repeat("a", 152)
+	_, err := Split(mustEncode(t, coding.GSM7, over), coding.GSM7, o, nil)
+	var se *SegmentsError
+	if !errors.As(err, &se) || se.Need != 3 || se.Max != 2 {
+		t.Fatalf("error %v, want SegmentsError{Need: 3, Max: 2}", err)
+	}
+	if n, err := Count(mustEncode(t, coding.GSM7, fits), coding.GSM7, o); n != 2 || err != nil {
+		t.Fatalf("Count = %d, %v; want 2", n, err)
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // SMPP 3.4 values a receipt involves.
@@ -99,6 +101,9 @@ const (
 func Parse(text []byte, p Params) (Receipt, error) {
 	var vals [numKeys]string
 	var seen [numKeys]bool
+	// Many SMSCs end short_message with the NUL of a C string, counted in
+	// sm_length; it would end up in the text: excerpt.
+	text = bytes.TrimRight(text, "\x00")
 	found := scan(string(text), &vals, &seen)
 	hasTLV := p.ReceiptedMessageID != nil || p.MessageState != nil || p.NetworkErrorCode != nil
 	if !found && !hasTLV {
@@ -143,8 +148,11 @@ func Parse(text []byte, p Params) (Receipt, error) {
 // Build writes r as Appendix B text and TLVs, for a deliver_sm with
 // esm_class ESMClassReceipt toward a partner that asked for receipts
 // (registered_delivery). The text: field keeps the first 20 characters of
-// r.Text; dates use the YYMMDDhhmm form of the appendix, zero dates as
-// 0000000000. The text is UTF-8; the caller encodes it for the partner.
+// r.Text as GSM-7-safe ASCII (see excerpt); dates use the YYMMDDhhmm form
+// of the appendix, zero dates as 0000000000. The whole text is then
+// printable ASCII that every GSM 03.38 default alphabet carries in one
+// septet a character, so the receipt always fits one data_coding 0
+// message and parsers that read it as ASCII or GSM-7 agree.
 func Build(r Receipt) ([]byte, Params) {
 	id := r.TextID
 	if id == "" && textSafe(r.ID) {
@@ -162,7 +170,7 @@ func Build(r Receipt) ([]byte, Params) {
 	b = appendDate(append(b, " done date:"...), r.DoneDate)
 	b = append(append(b, " stat:"...), st.Stat()...)
 	b = appendNumber(append(b, " err:"...), r.ErrorCode)
-	b = append(append(b, " text:"...), firstRunes(r.Text, maxTextRunes)...)
+	b = appendExcerpt(append(b, " text:"...), r.Text, maxTextRunes)
 	p := Params{MessageState: []byte{byte(st)}}
 	// A C-octet string can hold neither a NUL nor more than 64 octets
 	// (SMPP 3.4 5.3.2.12); such an id goes in the text only.
@@ -263,26 +271,45 @@ func number(v string) int {
 	return 0
 }
 
-// date reads YYMMDDhhmm or YYMMDDhhmmss (Appendix B; seconds are a common
-// extension) as UTC in 2000-2099. Out-of-range fields give the zero time
-// rather than a normalised wrong date.
+// date reads YYMMDDhhmm (Appendix B), YYMMDDhhmmss (seconds are a common
+// extension) or YYYYMMDDhhmmss (SMSCs that write the full year) as UTC,
+// the two-digit years in 2000-2099. Out-of-range fields give the zero
+// time rather than a normalised wrong date.
 func date(v string) time.Time {
-	if len(v) != 10 && len(v) != 12 {
+	century := 20
+	switch len(v) {
+	case 10, 12:
+	case 14:
+		c, ok := twoDigits(v[:2])
+		if !ok {
+			return time.Time{}
+		}
+		century, v = c, v[2:]
+	default:
 		return time.Time{}
 	}
 	var f [6]int
 	for i := 0; i < len(v)/2; i++ {
-		hi, lo := v[2*i], v[2*i+1]
-		if hi < '0' || hi > '9' || lo < '0' || lo > '9' {
+		n, ok := twoDigits(v[2*i:])
+		if !ok {
 			return time.Time{}
 		}
-		f[i] = int(hi-'0')*10 + int(lo-'0')
+		f[i] = n
 	}
-	year, month, day := 2000+f[0], time.Month(f[1]), f[2]
+	year, month, day := century*100+f[0], time.Month(f[1]), f[2]
 	if month < 1 || month > 12 || day < 1 || day > daysIn(year, month) || f[3] > 23 || f[4] > 59 || f[5] > 59 {
 		return time.Time{}
 	}
 	return time.Date(year, month, day, f[3], f[4], f[5], 0, time.UTC)
+}
+
+// twoDigits reads the two decimal digits at the start of v.
+func twoDigits(v string) (int, bool) {
+	hi, lo := v[0], v[1]
+	if hi < '0' || hi > '9' || lo < '0' || lo > '9' {
+		return 0, false
+	}
+	return int(hi-'0')*10 + int(lo-'0'), true
 }
 
 func daysIn(year int, m time.Month) int {
@@ -311,15 +338,63 @@ func appendNumber(b []byte, n int) []byte {
 	return strconv.AppendInt(b, int64(n), 10)
 }
 
-// firstRunes cuts s after n runes, never inside one.
-func firstRunes(s string, n int) string {
-	for i := range s {
+// appendExcerpt writes the first n characters of s as GSM-7-safe ASCII:
+// the printable ASCII characters of the default alphabet's basic table
+// (TS 23.038 6.2.1) stay, typographic ones fold to them (coding.Fold's
+// table: quotes, dashes, spaces), white space and control characters
+// become a blank and everything else a '?'. ASCII characters that GSM-7
+// has only in its extension table ([ ] { } \ ^ ~ |) or not at all (`)
+// are replaced as well, so the excerpt costs one septet a character and
+// reads the same to ASCII and GSM-7 parsers.
+func appendExcerpt(b []byte, s string, n int) []byte {
+	for _, r := range s {
 		if n == 0 {
-			return s[:i]
+			break
 		}
 		n--
+		switch f, ok := foldASCII(r); {
+		case ok:
+			b = append(b, f)
+		case unicode.IsSpace(r) || unicode.IsControl(r):
+			b = append(b, ' ')
+		default:
+			b = append(b, '?')
+		}
 	}
-	return s
+	return b
+}
+
+// latinBase is the base letter of each Latin-1 letter U+00C0-U+00FF, '?'
+// for the two signs among them (× ÷) and the letters without one.
+const latinBase = "AAAAAAACEEEEIIIIDNOOOOO?OUUUUY?saaaaaaaceeeeiiiidnooooo?ouuuuy?y"
+
+// foldASCII maps r to its GSM-7-safe ASCII character, if it has one.
+func foldASCII(r rune) (byte, bool) {
+	switch {
+	case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9':
+		return byte(r), true
+	case r < utf8.RuneSelf && strings.ContainsRune(" !\"#%&'()*+,-./:;<=>?", r):
+		// The ASCII characters with the same code in the GSM 7 default
+		// alphabet: '@' would be septet 0x00, a NUL to a C-string parser,
+		// and '$', '_' have other codes.
+		return byte(r), true
+	case r >= 0xC0 && r <= 0xFF:
+		if b := latinBase[r-0xC0]; b != '?' {
+			return b, true
+		}
+		return 0, false
+	}
+	switch r {
+	case '\u2018', '\u2019', '\u201A', '\u201B', '\u2032', '\u02BC':
+		return '\'', true
+	case '\u201C', '\u201D', '\u201E', '\u201F', '\u2033', '\u00AB', '\u00BB':
+		return '"', true
+	case '\u2010', '\u2011', '\u2012', '\u2013', '\u2014', '\u2015', '\u2212':
+		return '-', true
+	case '\u00A0', '\u202F', '\u2007', '\u2009':
+		return ' ', true
+	}
+	return 0, false
 }
 
 // IDForms lists the spellings under which a message id may have been

@@ -123,7 +123,7 @@ func TestBuild(t *testing.T) {
 		SubmitDate: utc(2026, 1, 2, 15, 4, 59), DoneDate: time.Date(2026, 1, 2, 16, 5, 0, 0, time.FixedZone("CET", 3600)),
 		Text: "Ünïcode text longer than twenty runes", Network: &NetworkError{Type: 3, Code: 513}}
 	text, p := Build(r)
-	const want = "id:a1b2 sub:001 dlvrd:000 submit date:2601021504 done date:2601021505 stat:UNDELIV err:034 text:Ünïcode text longer "
+	const want = "id:a1b2 sub:001 dlvrd:000 submit date:2601021504 done date:2601021505 stat:UNDELIV err:034 text:Unicode text longer "
 	if string(text) != want {
 		t.Fatalf("Build text\n got %q\nwant %q", text, want)
 	}
@@ -202,6 +202,72 @@ func TestIDForms(t *testing.T) {
 		t.Run(tc.id, func(t *testing.T) {
 			if got := IDForms(tc.id); !reflect.DeepEqual(got, tc.want) {
 				t.Fatalf("IDForms(%q) = %q, want %q", tc.id, got, tc.want)
+			}
+		})
+	}
+}
+
+// TestParseDatesAndNUL reads the date lengths SMSCs write and a short
+// message ending in the NUL of a C string.
+func TestParseDatesAndNUL(t *testing.T) {
+	tests := []struct {
+		name      string
+		text      string
+		sub, done time.Time
+		stat      State
+		excerpt   string
+	}{
+		{name: "10 digits", text: "id:1 submit date:2601021504 done date:2601021505 stat:DELIVRD text:hi",
+			sub: utc(2026, 1, 2, 15, 4, 0), done: utc(2026, 1, 2, 15, 5, 0), stat: Delivered, excerpt: "hi"},
+		{name: "12 digits", text: "id:1 submit date:260102150407 done date:260102150509 stat:DELIVRD text:hi",
+			sub: utc(2026, 1, 2, 15, 4, 7), done: utc(2026, 1, 2, 15, 5, 9), stat: Delivered, excerpt: "hi"},
+		{name: "14 digits", text: "id:1 submit date:20260102150407 done date:20260102150509 stat:UNDELIV text:hi",
+			sub: utc(2026, 1, 2, 15, 4, 7), done: utc(2026, 1, 2, 15, 5, 9), stat: Undeliverable, excerpt: "hi"},
+		{name: "14 digits bad month", text: "id:1 submit date:20261302150407 stat:UNDELIV",
+			stat: Undeliverable},
+		{name: "trailing NUL after text", text: "id:1 submit date:2601021504 stat:DELIVRD text:hi\x00",
+			sub: utc(2026, 1, 2, 15, 4, 0), stat: Delivered, excerpt: "hi"},
+		{name: "trailing NUL after stat", text: "id:1 done date:2601021505 stat:EXPIRED\x00\x00",
+			done: utc(2026, 1, 2, 15, 5, 0), stat: Expired},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r, err := Parse([]byte(tc.text), Params{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !r.SubmitDate.Equal(tc.sub) || !r.DoneDate.Equal(tc.done) || r.State != tc.stat || r.Text != tc.excerpt {
+				t.Fatalf("Parse(%q) = sub %v done %v stat %v text %q; want %v %v %v %q", tc.text, r.SubmitDate, r.DoneDate, r.State, r.Text, tc.sub, tc.done, tc.stat, tc.excerpt)
+			}
+		})
+	}
+}
+
+// TestBuildExcerpt checks that the text: excerpt is GSM-7-safe ASCII: one
+// septet a character, the same code in ASCII and GSM-7, at most 20.
+func TestBuildExcerpt(t *testing.T) {
+	tests := []struct {
+		name, text, want string
+	}{
+		{name: "plain", text: "See you at 5?", want: "See you at 5?"},
+		{name: "typographic", text: "It’s “fine” – ok", want: `It's "fine" - ok`},
+		{name: "accents", text: "Café über Ærø", want: "Cafe uber Aro"},
+		{name: "emoji and CJK", text: "hi 👍 你好", want: "hi ? ??"},
+		{name: "line breaks", text: "a\r\nb\tc", want: "a  b c"},
+		{name: "not the same code in GSM-7", text: "@h $5 a_b [x]{}~|^\\`", want: "?h ?5 a?b ?x????????"},
+		{name: "cut at 20", text: "abcdefghijklmnopqrstuvwxyz", want: "abcdefghijklmnopqrst"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			text, _ := Build(Receipt{ID: "1", State: Delivered, Text: tc.text})
+			_, got, ok := strings.Cut(string(text), " text:")
+			if !ok || got != tc.want {
+				t.Fatalf("Build text: %q, want %q", got, tc.want)
+			}
+			for i := 0; i < len(text); i++ {
+				if c := text[i]; c < 0x20 || c > 0x7E || strings.IndexByte("@$_[]{}~|^\\`", c) >= 0 {
+					t.Fatalf("receipt %q holds %q at %d", text, c, i)
+				}
 			}
 		})
 	}
