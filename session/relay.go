@@ -60,7 +60,7 @@ type authResult struct {
 // with a digest challenge, AUTH with credentials, 200 with Use-Path and
 // Expires; a 423 is retried with the relay's Min-Expires.
 func (r *relayClient) authenticate(ctx context.Context) ([]msrp.URI, error) {
-	c, err := r.e.dial(ctx, r.uri)
+	c, err := r.e.dial(ctx, r.uri, peerCheck{relay: true})
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrRelayAuth, err)
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"iwf/session/msrp"
+	"iwf/session/msrpsdp"
 )
 
 // SessionOptions configure one MSRP session; they mirror what the SDP
@@ -121,6 +122,10 @@ type Session struct {
 	closed     bool
 	err        error
 	done       chan struct{}
+
+	// peerFingerprints are the peer's a=fingerprint, guarded by mu
+	// (SetPeerFingerprints).
+	peerFingerprints []msrpsdp.Fingerprint
 }
 
 func newSession(e *Endpoint, local msrp.URI, usePath []msrp.URI, opts SessionOptions) *Session {
@@ -209,7 +214,7 @@ func (s *Session) Connect(ctx context.Context, remotePath []msrp.URI, active boo
 	if !s.active {
 		return nil
 	}
-	c, err := s.ep.dial(ctx, firstHop)
+	c, err := s.ep.dial(ctx, firstHop, s.peerCheck())
 	if err != nil {
 		s.fail(err)
 		return err
