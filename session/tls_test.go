@@ -23,6 +23,7 @@ import (
 	"iwf/session"
 	"iwf/session/msrp"
 	"iwf/session/msrpsdp"
+	"iwf/session/msrptest"
 )
 
 // selfSigned makes a certificate that no CA vouches for, as RCS clients
@@ -325,31 +326,11 @@ func TestTLSFingerprintPolicy(t *testing.T) {
 
 // newTLSEndpoint serves an msrps endpoint with cert on a TLS listener
 // that asks for (but does not verify) client certificates, as the
-// daemon's does.
+// daemon's does, wrapped by listener.Wrap as the daemon's is.
 func newTLSEndpoint(t *testing.T, cfg session.Config, cert tls.Certificate) *session.Endpoint {
 	t.Helper()
-	raw, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	tcfg := &tls.Config{Certificates: []tls.Certificate{cert}, ClientAuth: tls.RequestClientCert, MinVersion: tls.VersionTLS12}
-	cfg.Host, cfg.Port, cfg.Secure, cfg.TLS = "127.0.0.1", raw.Addr().(*net.TCPAddr).Port, true, tcfg
-	cfg.Logger = testutil.Logger(t)
-	ep, err := session.NewEndpoint(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	served := make(chan error, 1)
-	go func() { served <- ep.Serve(context.Background(), tls.NewListener(raw, tcfg)) }()
-	t.Cleanup(func() {
-		if err := ep.Close(); err != nil {
-			t.Errorf("close: %v", err)
-		}
-		if err := <-served; err != nil && !errors.Is(err, session.ErrClosed) {
-			t.Errorf("serve: %v", err)
-		}
-	})
-	return ep
+	return msrptest.NewTLSEndpoint(t, cfg, &tls.Config{Certificates: []tls.Certificate{cert},
+		ClientAuth: tls.RequestClientCert, MinVersion: tls.VersionTLS12})
 }
 
 // TestTLSFingerprintAccepted: a self-signed RCS peer connects to us (we

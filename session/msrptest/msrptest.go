@@ -4,6 +4,7 @@ package msrptest
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"io"
 	"net"
@@ -22,6 +23,22 @@ import (
 // wrapped with cfg.Budget, as the daemon wraps its own.
 func NewEndpoint(t testing.TB, cfg session.Config) *session.Endpoint {
 	t.Helper()
+	return newEndpoint(t, cfg)
+}
+
+// NewTLSEndpoint is NewEndpoint for msrps: the listener is TLS with
+// tlsCfg, which also makes the endpoint's URIs msrps, its a=fingerprint
+// and its client configuration. With tlsCfg.ClientAuth
+// tls.RequestClientCert, as the daemon sets it, the certificate of a peer
+// that connects is checked against its a=fingerprint.
+func NewTLSEndpoint(t testing.TB, cfg session.Config, tlsCfg *tls.Config) *session.Endpoint {
+	t.Helper()
+	cfg.Secure, cfg.TLS = true, tlsCfg
+	return newEndpoint(t, cfg)
+}
+
+func newEndpoint(t testing.TB, cfg session.Config) *session.Endpoint {
+	t.Helper()
 	if cfg.Host == "" {
 		cfg.Host = "127.0.0.1"
 	}
@@ -39,7 +56,11 @@ func NewEndpoint(t testing.TB, cfg session.Config) *session.Endpoint {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	served := make(chan error, 1)
-	guarded := listener.Wrap(ln, cfg.Budget, cfg.Logger)
+	var inner net.Listener = ln
+	if cfg.Secure {
+		inner = tls.NewListener(ln, cfg.TLS)
+	}
+	guarded := listener.Wrap(inner, cfg.Budget, cfg.Logger)
 	go func() { served <- ep.Serve(ctx, guarded) }()
 	t.Cleanup(func() {
 		cancel()
