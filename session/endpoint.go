@@ -232,7 +232,7 @@ func (e *Endpoint) NewSession(ctx context.Context, opts SessionOptions) (*Sessio
 	var usePath []msrp.URI
 	if e.relay != nil {
 		var err error
-		if usePath, err = e.relay.usePath(ctx); err != nil {
+		if usePath, err = e.relay.usePath(ctx, local); err != nil {
 			return nil, err
 		}
 	}
