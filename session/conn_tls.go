@@ -170,14 +170,16 @@ func (e *Endpoint) verifyChain(st *tls.ConnectionState, host string) error {
 	return nil
 }
 
-// admit checks the certificate of an accepted connection before its
-// first request binds session s to it. A refused peer fails the session
-// and loses the connection, unless other sessions use it.
+// admit checks the certificate of a connection before its first request
+// binds session s to it. A refused peer fails the session and loses the
+// connection, unless other sessions use it. A session bound already is
+// left to bindTo (506 from another connection): a stranger's certificate
+// must not end it.
 func (c *conn) admit(s *Session) bool {
-	if s.boundConn() == c {
+	if s.boundConn() != nil {
 		return true
 	}
-	err := c.ep.checkPeer(tlsState(c.nc), "", s.peerCheck())
+	err := c.ep.checkPeer(tlsState(c.nc), c.serverName, s.peerCheck())
 	if err == nil {
 		return true
 	}

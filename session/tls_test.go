@@ -403,6 +403,25 @@ func TestTLSFingerprintAccepted(t *testing.T) {
 			if m := recv(t, rec.msgs, "message"); string(m.Body) != "hello iwf" {
 				t.Fatalf("got %q", m.Body)
 			}
+			// A stranger with another certificate cannot end the bound
+			// session: 506, as from any other connection.
+			other, err := tls.Dial("tcp", s.LocalURI().Addr(), &tls.Config{Certificates: []tls.Certificate{selfSigned(t, "stranger")},
+				InsecureSkipVerify: true, MinVersion: tls.VersionTLS12})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer other.Close()
+			_ = other.SetDeadline(time.Now().Add(testutil.WaitTimeout))
+			fmt.Fprintf(other, "MSRP tid002 SEND\r\nTo-Path: %s\r\nFrom-Path: %s\r\nMessage-ID: msg002\r\nByte-Range: 1-1/1\r\nContent-Type: text/plain\r\n\r\nx\r\n-------tid002$\r\n",
+				s.LocalURI().String(), peerPath)
+			if resp, err := readRawFrame(bufio.NewReader(other)); err != nil || resp.start != "MSRP tid002 506 Wrong Session" {
+				t.Fatalf("stranger answered %q: %v", resp.start, err)
+			}
+			select {
+			case <-s.Done():
+				t.Fatalf("session ended: %v", s.Err())
+			default:
+			}
 		})
 	}
 }
