@@ -112,6 +112,16 @@ type Config struct {
 	// TLS is used for msrps: as server config for TLS listeners wrapped by
 	// the caller, and as client config when dialing msrps peers.
 	TLS *tls.Config `yaml:"-"`
+	// TLSVerify is how an msrps peer's certificate is checked (default
+	// VerifyEither): by the a=fingerprint of its SDP when it sent one,
+	// else by the CA roots of TLS (RootCAs, the system roots when nil)
+	// for peers we connect to. "fingerprint" requires a matching
+	// a=fingerprint of every peer, "ca" ignores a=fingerprint. A peer
+	// that connects to us shows its certificate only when the TLS
+	// listener asks for one (ClientAuth tls.RequestClientCert: a
+	// self-signed one must not fail the handshake). The relay's
+	// certificate is always checked against the CA roots.
+	TLSVerify TLSVerify `yaml:"tls_verify"`
 	// Relay, when set, routes every session through an RFC 4976 relay.
 	Relay *RelayConfig `yaml:"relay"`
 	// Logger receives structured logs (default slog.Default()).
@@ -158,6 +168,7 @@ func DefaultConfig() Config {
 		MaxWriteQueue:      256 << 10,
 		Limits:             msrp.DefaultLimits,
 		Budget:             listener.Budget{MaxConnections: 10000},
+		TLSVerify:          VerifyEither,
 
 		MaxIncompleteBytes:      128 << 20,
 		MaxIncompleteBytesTotal: 256 << 20,
@@ -182,6 +193,7 @@ func (c Config) withDefaults() Config {
 	c.BindTimeout = cmp.Or(c.BindTimeout, d.BindTimeout)
 	c.IdleTimeout = cmp.Or(c.IdleTimeout, d.IdleTimeout)
 	c.MaxWriteQueue = cmp.Or(c.MaxWriteQueue, d.MaxWriteQueue)
+	c.TLSVerify = cmp.Or(c.TLSVerify, d.TLSVerify)
 	// The byte bounds never fall below what one message of max-size
 	// needs, so raising max-size alone keeps a valid configuration.
 	c.MaxIncompleteBytes = cmp.Or(c.MaxIncompleteBytes, max(d.MaxIncompleteBytes, c.MaxMessageSize))
@@ -262,6 +274,9 @@ func (c Config) Validate() error {
 		bad("keepalive_interval", "negative (0 sends none)")
 	} else if c.KeepaliveInterval > 0 && c.IdleTimeout > 0 && c.KeepaliveInterval >= c.IdleTimeout {
 		bad("keepalive_interval", "%v is not below idle_timeout %v: the connection would be closed as idle first", c.KeepaliveInterval, c.IdleTimeout)
+	}
+	if !c.TLSVerify.valid() {
+		bad("tls_verify", "%q is not one of either, fingerprint, ca", c.TLSVerify)
 	}
 	if c.Budget.MaxConnections < 0 {
 		bad("max_connections", "%d is negative", c.Budget.MaxConnections)

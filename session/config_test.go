@@ -63,6 +63,10 @@ func TestConfigValidate(t *testing.T) {
 		{"no incomplete bytes", func(c *session.Config) { c.MaxIncompleteBytes, c.MaxIncompleteBytesTotal = 0, 0 }, []string{"max_incomplete_bytes", "max_incomplete_bytes_total"}, "must be positive"},
 		{"negative budget", func(c *session.Config) { c.Budget.MaxConnections, c.Budget.MaxPerSource = -1, -2 }, []string{"max_connections", "max_per_source"}, "negative"},
 		{"no budget", func(c *session.Config) { c.Budget.MaxConnections = 0 }, nil, ""},
+		{"tls_verify fingerprint", func(c *session.Config) { c.TLSVerify = session.VerifyFingerprint }, nil, ""},
+		{"tls_verify ca", func(c *session.Config) { c.TLSVerify = session.VerifyCA }, nil, ""},
+		{"tls_verify unknown", func(c *session.Config) { c.TLSVerify = "none" }, []string{"tls_verify"}, "not one of either, fingerprint, ca"},
+		{"tls_verify empty", func(c *session.Config) { c.TLSVerify = "" }, []string{"tls_verify"}, "not one of"},
 		{"relay uri", func(c *session.Config) {
 			c.Relay = &session.RelayConfig{URI: "http://x", Username: "u", Password: "p"}
 		}, []string{"relay.uri"}, ""},
@@ -104,6 +108,7 @@ func TestNewEndpointConfig(t *testing.T) {
 		{"no host", session.Config{}, "host"},
 		{"solo below chunk", session.Config{Host: "127.0.0.1", ChunkSize: 4096, SoloChunkSize: 1024}, "solo_chunk_size"},
 		{"negative window", session.Config{Host: "127.0.0.1", Window: -1}, "window"},
+		{"unknown tls_verify", session.Config{Host: "127.0.0.1", TLSVerify: "off"}, "tls_verify"},
 		{"small header limit", session.Config{Host: "127.0.0.1", Limits: msrp.Limits{MaxHeaderBytes: 100}}, "max_header_bytes"},
 	}
 	for _, tc := range tests {

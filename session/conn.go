@@ -27,6 +27,10 @@ type conn struct {
 	key string // dial key when we connected, "" when accepted
 	log *slog.Logger
 
+	// serverName is the host we dialed, whose certificate chain a TLS
+	// peer without a=fingerprint must prove; "" when accepted.
+	serverName string
+
 	ctx    context.Context // cancelled when the connection ends
 	cancel context.CancelFunc
 
@@ -70,7 +74,7 @@ type outChunk struct {
 	written chan error // receives once the writer took it all
 }
 
-func newConn(e *Endpoint, nc net.Conn, key string) *conn {
+func newConn(e *Endpoint, nc net.Conn, key, serverName string) *conn {
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &conn{
 		ep:     e,
@@ -83,6 +87,7 @@ func newConn(e *Endpoint, nc net.Conn, key string) *conn {
 		bound:  make(map[*Session]struct{}),
 		done:   make(chan struct{}),
 	}
+	c.serverName = serverName
 	if key == "" {
 		c.unboundSince = e.now()
 	}
@@ -519,6 +524,11 @@ func (c *conn) route(f *msrp.Frame) (*Session, int) {
 		return nil, 400
 	}
 	if !s.peerMatches(from) {
+		return nil, 481
+	}
+	// RFC 4975 section 14.4: the certificate of the connection that binds
+	// the session must be the one the peer's SDP named.
+	if !c.admit(s) {
 		return nil, 481
 	}
 	switch s.bindTo(c) {

@@ -18,6 +18,7 @@ import (
 
 	"iwf/internal/listener"
 	"iwf/session/msrp"
+	"iwf/session/msrpsdp"
 )
 
 // Endpoint owns MSRP listeners, connections and the table of sessions.
@@ -25,6 +26,8 @@ type Endpoint struct {
 	cfg   Config
 	log   *slog.Logger
 	relay *relayClient
+	// fingerprints is our a=fingerprint, from Config.TLS.
+	fingerprints []msrpsdp.Fingerprint
 
 	mu        sync.Mutex
 	port      int
@@ -66,6 +69,8 @@ func NewEndpoint(cfg Config) (*Endpoint, error) {
 		conns:     make(map[*conn]struct{}),
 		listeners: make(map[net.Listener]struct{}),
 		done:      make(chan struct{}),
+
+		fingerprints: localFingerprints(cfg),
 	}
 	if cfg.Relay != nil {
 		rc, err := newRelayClient(e, *cfg.Relay)
@@ -139,7 +144,7 @@ func (e *Endpoint) Serve(ctx context.Context, ln net.Listener) error {
 			continue
 		}
 		delay = 0
-		if _, err := e.startConn(nc, ""); err != nil {
+		if _, err := e.startConn(nc, "", ""); err != nil {
 			nc.Close()
 			continue
 		}
@@ -227,7 +232,7 @@ func (e *Endpoint) NewSession(ctx context.Context, opts SessionOptions) (*Sessio
 	var usePath []msrp.URI
 	if e.relay != nil {
 		var err error
-		if usePath, err = e.relay.usePath(ctx); err != nil {
+		if usePath, err = e.relay.usePath(ctx, local); err != nil {
 			return nil, err
 		}
 	}
@@ -258,8 +263,11 @@ func (e *Endpoint) removeSession(s *Session) {
 
 // dial returns a connection to the first hop u, reusing one already open
 // to the same scheme and address: sessions toward one peer or relay share
-// a connection (RFC 4975 section 5.4 allows it; relays depend on it).
-func (e *Endpoint) dial(ctx context.Context, u msrp.URI) (*conn, error) {
+// a connection (RFC 4975 section 5.4 allows it; relays depend on it). The
+// peer's certificate is checked for the session that asks, pc, on a new
+// connection and on a shared one alike; a new connection that fails the
+// check is closed.
+func (e *Endpoint) dial(ctx context.Context, u msrp.URI, pc peerCheck) (*conn, error) {
 	key := dialKey(u)
 	e.mu.Lock()
 	if e.closed {
@@ -268,7 +276,7 @@ func (e *Endpoint) dial(ctx context.Context, u msrp.URI) (*conn, error) {
 	}
 	if c, ok := e.dialed[key]; ok && !c.isClosed() {
 		e.mu.Unlock()
-		return c, nil
+		return c, e.checkShared(c, pc)
 	}
 	e.mu.Unlock()
 
@@ -286,8 +294,15 @@ func (e *Endpoint) dial(ctx context.Context, u msrp.URI) (*conn, error) {
 		if cfg.ServerName == "" {
 			cfg.ServerName = u.Host
 		}
+		// checkPeer verifies after the handshake, by a=fingerprint or by
+		// the CA chain crypto/tls would have checked.
+		cfg.InsecureSkipVerify = true
 		td := &tls.Dialer{NetDialer: d, Config: cfg}
-		nc, err = td.DialContext(ctx, "tcp", u.Addr())
+		if nc, err = td.DialContext(ctx, "tcp", u.Addr()); err == nil {
+			if err = e.checkPeer(tlsState(nc), cfg.ServerName, pc); err != nil {
+				nc.Close()
+			}
+		}
 	} else {
 		nc, err = d.DialContext(ctx, "tcp", u.Addr())
 	}
@@ -300,10 +315,19 @@ func (e *Endpoint) dial(ctx context.Context, u msrp.URI) (*conn, error) {
 		// Another session connected meanwhile: share its connection.
 		e.mu.Unlock()
 		nc.Close()
-		return c, nil
+		return c, e.checkShared(c, pc)
 	}
 	e.mu.Unlock()
-	return e.startConn(nc, key)
+	return e.startConn(nc, key, u.Host)
+}
+
+// checkShared checks a connection that another session opened for the
+// session that asks: a peer certificate refused fails this session only.
+func (e *Endpoint) checkShared(c *conn, pc peerCheck) error {
+	if err := e.checkPeer(tlsState(c.nc), c.serverName, pc); err != nil {
+		return fmt.Errorf("session: connection %s: %w", c.nc.RemoteAddr(), err)
+	}
+	return nil
 }
 
 func dialKey(u msrp.URI) string {
@@ -314,8 +338,8 @@ func dialKey(u msrp.URI) string {
 	return scheme + "://" + u.Addr()
 }
 
-func (e *Endpoint) startConn(nc net.Conn, key string) (*conn, error) {
-	c := newConn(e, nc, key)
+func (e *Endpoint) startConn(nc net.Conn, key, serverName string) (*conn, error) {
+	c := newConn(e, nc, key, serverName)
 	e.mu.Lock()
 	if e.closed {
 		e.mu.Unlock()

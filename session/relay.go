@@ -25,6 +25,11 @@ type relayClient struct {
 	expiresAt time.Time
 	nc        int
 	refresh   *time.Timer
+	// conn carries the registration: the relay routes to us over it, so
+	// the Use-Path is worth nothing once it is lost.
+	conn *conn
+	// from is the From-Path of the last AUTH, which refreshes repeat.
+	from msrp.URI
 }
 
 func newRelayClient(e *Endpoint, cfg RelayConfig) (*relayClient, error) {
@@ -35,14 +40,21 @@ func newRelayClient(e *Endpoint, cfg RelayConfig) (*relayClient, error) {
 	return &relayClient{e: e, uri: u, cfg: cfg}, nil
 }
 
-// usePath returns the relay's Use-Path, authenticating (again) when the
-// registration is missing or close to its expiry.
-func (r *relayClient) usePath(ctx context.Context) ([]msrp.URI, error) {
+// usePath returns the relay's Use-Path for a new session whose own URI
+// is local, authenticating (again) when the registration is missing,
+// close to its expiry, or its connection was lost.
+func (r *relayClient) usePath(ctx context.Context, local msrp.URI) ([]msrp.URI, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.path != nil && time.Until(r.expiresAt) > 30*time.Second {
+	if r.path != nil && r.conn != nil && !r.conn.isClosed() && time.Until(r.expiresAt) > 30*time.Second {
 		return r.path, nil
 	}
+	if r.path != nil {
+		r.e.log.Info("msrp relay registration renewed", "relay", r.uri.String(), "connection_lost", r.conn == nil || r.conn.isClosed())
+	}
+	// RFC 4976 section 5.1: the From-Path of AUTH is the client's own
+	// URI, the one its a=path ends with.
+	r.from = local
 	return r.authenticate(ctx)
 }
 
@@ -54,18 +66,22 @@ type authResult struct {
 	usePath    string
 	expires    msrp.Seconds
 	minExpires msrp.Seconds
+	maxExpires msrp.Seconds
 }
 
 // authenticate runs the AUTH exchange of RFC 4976 section 5: AUTH, 401
 // with a digest challenge, AUTH with credentials, 200 with Use-Path and
-// Expires; a 423 is retried with the relay's Min-Expires.
+// Expires; a 423 is retried with an Expires inside the relay's
+// Min-Expires or Max-Expires. The registration is dropped first: a
+// failure leaves none. r.mu is held.
 func (r *relayClient) authenticate(ctx context.Context) ([]msrp.URI, error) {
-	c, err := r.e.dial(ctx, r.uri)
+	r.path, r.conn = nil, nil
+	c, err := r.e.dial(ctx, r.uri, peerCheck{relay: true})
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrRelayAuth, err)
 	}
 	c.keepOpen()
-	from := msrp.URI{Secure: r.uri.Secure, Host: r.e.cfg.Host, Port: r.e.LocalPort(), SessionID: newSessionID(), Transport: "tcp"}
+	from := r.from
 	expires := uint32(r.cfg.Expires / time.Second)
 	var authz string
 	var challenge digestChallenge
@@ -92,7 +108,7 @@ func (r *relayClient) authenticate(ctx context.Context) ([]msrp.URI, error) {
 			if res.expires.Set {
 				granted = res.expires.Value
 			}
-			r.path = path
+			r.path, r.conn = path, c
 			lifetime := time.Duration(granted) * time.Second
 			r.expiresAt = time.Now().Add(lifetime)
 			r.scheduleRefresh(lifetime)
@@ -107,16 +123,27 @@ func (r *relayClient) authenticate(ctx context.Context) ([]msrp.URI, error) {
 			}
 			r.nc = 0
 		case 423:
-			// RFC 4976 section 5.1: retry with at least Min-Expires.
-			if !res.minExpires.Set || res.minExpires.Value <= expires {
-				return nil, fmt.Errorf("%w: 423 without a usable Min-Expires", ErrRelayAuth)
+			// RFC 4976 section 5.1: Interval Out-of-Bounds names the
+			// bound we crossed, Min-Expires or Max-Expires; retry inside.
+			next := expires
+			if res.minExpires.Set && next < res.minExpires.Value {
+				next = res.minExpires.Value
 			}
-			expires = res.minExpires.Value
+			if res.maxExpires.Set && next > res.maxExpires.Value {
+				next = res.maxExpires.Value
+			}
+			if next == expires || next == 0 {
+				return nil, fmt.Errorf("%w: 423 for Expires %d without a Min-Expires or Max-Expires that excludes it", ErrRelayAuth, expires)
+			}
+			expires = next
 		default:
 			return nil, fmt.Errorf("%w: %w", ErrRelayAuth, &StatusError{Code: res.code, Comment: res.comment})
 		}
-		r.nc++
-		authz = authorization(challenge, r.cfg.Username, r.cfg.Password, r.uri.String(), cnonce, r.nc)
+		if challenge.Nonce != "" {
+			// A 423 may come before any challenge: no credentials then.
+			r.nc++
+			authz = authorization(challenge, r.cfg.Username, r.cfg.Password, r.uri.String(), cnonce, r.nc)
+		}
 	}
 	return nil, fmt.Errorf("%w: too many rounds", ErrRelayAuth)
 }
@@ -145,7 +172,8 @@ func (r *relayClient) scheduleRefresh(lifetime time.Duration) {
 		r.mu.Lock()
 		defer r.mu.Unlock()
 		if _, err := r.authenticate(ctx); err != nil {
-			r.path = nil // the next session authenticates again
+			// authenticate left no registration: the next session
+			// authenticates again.
 			r.e.log.Warn("msrp relay refresh failed", "relay", r.uri.String(), "error", err)
 		}
 	})
@@ -170,6 +198,7 @@ func (r *relayClient) roundTrip(ctx context.Context, c *conn, f *msrp.Frame) (au
 			res.usePath = resp.UsePath
 			res.expires = resp.Expires
 			res.minExpires = resp.MinExpires
+			res.maxExpires = resp.MaxExpires
 		}
 		ch <- res
 	})

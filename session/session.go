@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"iwf/session/msrp"
+	"iwf/session/msrpsdp"
 )
 
 // SessionOptions configure one MSRP session; they mirror what the SDP
@@ -134,6 +135,10 @@ type Session struct {
 	// lastActive is when a request of this session last went either way
 	// (unix nanoseconds of Endpoint.now), for keep-alives.
 	lastActive atomic.Int64
+
+	// peerFingerprints are the peer's a=fingerprint, guarded by mu
+	// (SetPeerFingerprints).
+	peerFingerprints []msrpsdp.Fingerprint
 }
 
 // touch records traffic on the session.
@@ -226,7 +231,7 @@ func (s *Session) Connect(ctx context.Context, remotePath []msrp.URI, active boo
 	if !s.active {
 		return nil
 	}
-	c, err := s.ep.dial(ctx, firstHop)
+	c, err := s.ep.dial(ctx, firstHop, s.peerCheck())
 	if err != nil {
 		s.fail(err)
 		return err

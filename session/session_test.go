@@ -543,19 +543,27 @@ func TestConnectionDropFailsSessionWithoutLeaks(t *testing.T) {
 
 func TestRelayAuth(t *testing.T) {
 	tests := []struct {
-		name       string
-		password   string
-		minExpires uint32
-		wantErr    bool
-		rounds     int
+		name        string
+		password    string
+		minExpires  uint32
+		maxExpires  uint32
+		boundsFirst bool
+		wantErr     bool
+		rounds      int
+		wantExpires uint32 // of the last AUTH, when not 0
 	}{
-		{"digest then 200", "secret", 0, false, 2},
-		{"423 then Min-Expires", "secret", 3600, false, 3},
-		{"wrong password", "wrong", 0, true, 2},
+		{"digest then 200", "secret", 0, 0, false, false, 2, 0},
+		{"423 then Min-Expires", "secret", 3600, 0, false, false, 3, 3600},
+		{"423 then Max-Expires", "secret", 0, 300, false, false, 3, 300},
+		// A relay that checks the interval first: the retry carries no
+		// credentials, since no challenge came yet.
+		{"423 before the challenge", "secret", 3600, 0, true, false, 3, 3600},
+		{"wrong password", "wrong", 0, 0, false, true, 2, 0},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			relay := msrptest.NewRelay(t, msrptest.RelayOptions{Username: "iwf", Password: "secret", MinExpires: tc.minExpires})
+			relay := msrptest.NewRelay(t, msrptest.RelayOptions{Username: "iwf", Password: "secret",
+				MinExpires: tc.minExpires, MaxExpires: tc.maxExpires, BoundsFirst: tc.boundsFirst})
 			ep := msrptest.NewEndpoint(t, session.Config{Relay: &session.RelayConfig{
 				URI: relay.URI.String(), Username: "iwf", Password: tc.password, Expires: 10 * time.Minute}})
 			s, err := ep.NewSession(testutil.Context(t), session.SessionOptions{})
@@ -573,16 +581,71 @@ func TestRelayAuth(t *testing.T) {
 				t.Fatalf("local path %v", path)
 			}
 			att := relay.Attempts()
-			if len(att) != tc.rounds || att[0].Authorization != "" || !strings.HasPrefix(att[1].Authorization, "Digest ") {
+			// Credentials follow the challenge, which a relay checking
+			// the interval first sends only after the 423.
+			challenged := 1
+			if tc.boundsFirst {
+				challenged = 2
+			}
+			if len(att) != tc.rounds || att[0].Authorization != "" || att[challenged-1].Authorization != "" ||
+				!strings.HasPrefix(att[challenged].Authorization, "Digest ") {
 				t.Fatalf("%d AUTH attempts: %+v", len(att), att)
 			}
-			if last := att[len(att)-1]; tc.minExpires != 0 && last.Expires.Value != tc.minExpires {
-				t.Fatalf("retry Expires %d, want Min-Expires %d", last.Expires.Value, tc.minExpires)
+			if last := att[len(att)-1]; tc.wantExpires != 0 && last.Expires.Value != tc.wantExpires {
+				t.Fatalf("retry Expires %d, want %d", last.Expires.Value, tc.wantExpires)
+			}
+			// RFC 4976 section 5.1: AUTH comes from the URI the session
+			// puts last in its a=path.
+			for i, a := range att {
+				if a.FromPath != s.LocalURI().String() {
+					t.Fatalf("AUTH %d From-Path %q, want the session's URI %q", i+1, a.FromPath, s.LocalURI())
+				}
 			}
 			// A second session reuses the registration.
 			if _, err := ep.NewSession(testutil.Context(t), session.SessionOptions{}); err != nil || len(relay.Attempts()) != tc.rounds {
 				t.Fatalf("second session re-authenticated: %v", err)
 			}
 		})
+	}
+}
+
+// TestRelayReauthAfterConnectionLoss: the relay routes to us over the
+// connection we authenticated on; once it is lost the Use-Path is
+// dropped and the next session authenticates again, on a new connection.
+func TestRelayReauthAfterConnectionLoss(t *testing.T) {
+	relay := msrptest.NewRelay(t, msrptest.RelayOptions{Username: "iwf", Password: "secret"})
+	ep := msrptest.NewEndpoint(t, session.Config{Relay: &session.RelayConfig{
+		URI: relay.URI.String(), Username: "iwf", Password: "secret", Expires: 10 * time.Minute}})
+	ctx := testutil.Context(t)
+	first, err := ep.NewSession(ctx, session.SessionOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(relay.Attempts()); n != 2 {
+		t.Fatalf("%d AUTH attempts for the first session", n)
+	}
+	relay.DropConnections()
+	testutil.Eventually(t, func() bool { return ep.Stats().Connections == 0 }, "relay connection still open")
+
+	second, err := ep.NewSession(ctx, session.SessionOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	att := relay.Attempts()
+	if len(att) != 4 {
+		t.Fatalf("%d AUTH attempts, want 2 more after the connection loss", len(att))
+	}
+	if att[2].FromPath != second.LocalURI().String() {
+		t.Fatalf("new AUTH From-Path %q, want %q", att[2].FromPath, second.LocalURI())
+	}
+	if second.LocalPath()[0].SessionID == first.LocalPath()[0].SessionID {
+		t.Fatalf("second session kept the old Use-Path %v", second.LocalPath()[0])
+	}
+	peer := []msrp.URI{{Host: "bob.example", Port: 7000, SessionID: "bob1", Transport: "tcp"}}
+	if err := second.Connect(ctx, peer, false); err != nil {
+		t.Fatal(err)
+	}
+	if st := ep.Stats(); st.Connections != 1 {
+		t.Fatalf("AUTH and SEND should share the new relay connection: %d", st.Connections)
 	}
 }

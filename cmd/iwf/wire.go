@@ -309,6 +309,9 @@ func (d *daemon) buildMSRP(context.Context) error {
 			ln.Close()
 			return err
 		}
+		// Peers that connect show their certificate, checked against
+		// their a=fingerprint (msrp.tls_verify), self-signed or not.
+		scfg.TLS.ClientAuth = tls.RequestClientCert
 		scfg.Secure = true
 		ln = tls.NewListener(ln, scfg.TLS)
 	}

@@ -144,3 +144,13 @@ func fail(field string, warn int, format string, args ...any) *Error {
 func failErr(field string, warn int, reason string, err error) *Error {
 	return &Error{Field: field, Reason: reason, Warn: warn, Err: err}
 }
+
+// ErrFingerprintMismatch is matched by the error of [VerifyFingerprints]
+// when the peer's certificate is not the one its a=fingerprint names (RFC
+// 8122 section 5): the TLS connection must not be used.
+var ErrFingerprintMismatch = errors.New("msrpsdp: certificate does not match a=fingerprint")
+
+// ErrNoUsableFingerprint is matched by the error of [VerifyFingerprints]
+// when no a=fingerprint uses a hash function we support (SHA-1 or SHA-2;
+// RFC 8122 section 5 forbids MD2 and MD5).
+var ErrNoUsableFingerprint = errors.New("msrpsdp: no a=fingerprint with a supported hash function")

@@ -4,6 +4,7 @@ package msrptest
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"io"
 	"net"
@@ -22,6 +23,22 @@ import (
 // wrapped with cfg.Budget, as the daemon wraps its own.
 func NewEndpoint(t testing.TB, cfg session.Config) *session.Endpoint {
 	t.Helper()
+	return newEndpoint(t, cfg)
+}
+
+// NewTLSEndpoint is NewEndpoint for msrps: the listener is TLS with
+// tlsCfg, which also makes the endpoint's URIs msrps, its a=fingerprint
+// and its client configuration. With tlsCfg.ClientAuth
+// tls.RequestClientCert, as the daemon sets it, the certificate of a peer
+// that connects is checked against its a=fingerprint.
+func NewTLSEndpoint(t testing.TB, cfg session.Config, tlsCfg *tls.Config) *session.Endpoint {
+	t.Helper()
+	cfg.Secure, cfg.TLS = true, tlsCfg
+	return newEndpoint(t, cfg)
+}
+
+func newEndpoint(t testing.TB, cfg session.Config) *session.Endpoint {
+	t.Helper()
 	if cfg.Host == "" {
 		cfg.Host = "127.0.0.1"
 	}
@@ -39,7 +56,11 @@ func NewEndpoint(t testing.TB, cfg session.Config) *session.Endpoint {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	served := make(chan error, 1)
-	guarded := listener.Wrap(ln, cfg.Budget, cfg.Logger)
+	var inner net.Listener = ln
+	if cfg.Secure {
+		inner = tls.NewListener(ln, cfg.TLS)
+	}
+	guarded := listener.Wrap(inner, cfg.Budget, cfg.Logger)
 	go func() { served <- ep.Serve(ctx, guarded) }()
 	t.Cleanup(func() {
 		cancel()
@@ -157,12 +178,18 @@ type RelayOptions struct {
 	Realm    string
 	Username string
 	Password string
-	// MinExpires makes the relay answer 423 below it.
+	// MinExpires makes the relay answer 423 with Min-Expires below it,
+	// MaxExpires 423 with Max-Expires above it (RFC 4976 section 5.1).
 	MinExpires uint32
+	MaxExpires uint32
+	// BoundsFirst checks Expires before credentials, so that a 423 may
+	// come before the digest challenge.
+	BoundsFirst bool
 }
 
 // Relay is the AUTH side of an RFC 4976 relay: it challenges with digest,
-// checks credentials, enforces Min-Expires and grants a Use-Path.
+// checks credentials, enforces Min-Expires and Max-Expires and grants a
+// Use-Path.
 type Relay struct {
 	URI  msrp.URI
 	opts RelayOptions
@@ -229,6 +256,16 @@ func (r *Relay) Close() {
 	r.wg.Wait()
 }
 
+// DropConnections closes every connection the relay has accepted, as a
+// relay that restarts or a network that fails would; the listener stays.
+func (r *Relay) DropConnections() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for c := range r.conns {
+		c.Close()
+	}
+}
+
 func (r *Relay) serve() {
 	defer r.wg.Done()
 	for {
@@ -242,7 +279,12 @@ func (r *Relay) serve() {
 		r.wg.Add(1)
 		go func() {
 			defer r.wg.Done()
-			defer nc.Close()
+			defer func() {
+				nc.Close()
+				r.mu.Lock()
+				delete(r.conns, nc)
+				r.mu.Unlock()
+			}()
 			r.handle(nc)
 		}()
 	}
@@ -277,6 +319,9 @@ func (r *Relay) handle(nc net.Conn) {
 		case r.auths <- f:
 		default:
 		}
+		if r.opts.BoundsFirst && r.outOfBounds(nc, &f) {
+			continue
+		}
 		if f.Authorization == "" {
 			nonce := msrp.NewID()
 			r.mu.Lock()
@@ -295,10 +340,7 @@ func (r *Relay) handle(nc net.Conn) {
 			r.reply(nc, &f, 403, "Forbidden", nil)
 			continue
 		}
-		if f.Expires.Set && f.Expires.Value < r.opts.MinExpires {
-			r.reply(nc, &f, 423, "Interval Out-of-Bounds", func(resp *msrp.Frame) {
-				resp.MinExpires = msrp.Seconds{Value: r.opts.MinExpires, Set: true}
-			})
+		if r.outOfBounds(nc, &f) {
 			continue
 		}
 		use := r.URI
@@ -308,6 +350,24 @@ func (r *Relay) handle(nc net.Conn) {
 			resp.Expires = f.Expires
 		})
 	}
+}
+
+// outOfBounds answers 423 to an AUTH whose Expires is outside
+// MinExpires..MaxExpires, naming the bound crossed (RFC 4976 section 5.1).
+func (r *Relay) outOfBounds(nc net.Conn, f *msrp.Frame) bool {
+	switch {
+	case f.Expires.Set && f.Expires.Value < r.opts.MinExpires:
+		r.reply(nc, f, 423, "Interval Out-of-Bounds", func(resp *msrp.Frame) {
+			resp.MinExpires = msrp.Seconds{Value: r.opts.MinExpires, Set: true}
+		})
+	case f.Expires.Set && r.opts.MaxExpires != 0 && f.Expires.Value > r.opts.MaxExpires:
+		r.reply(nc, f, 423, "Interval Out-of-Bounds", func(resp *msrp.Frame) {
+			resp.MaxExpires = msrp.Seconds{Value: r.opts.MaxExpires, Set: true}
+		})
+	default:
+		return false
+	}
+	return true
 }
 
 func (r *Relay) reply(nc net.Conn, req *msrp.Frame, code int, comment string, edit func(*msrp.Frame)) {

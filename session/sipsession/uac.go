@@ -216,6 +216,7 @@ func (m *Manager) localMedia(s *session.Session) msrpsdp.Media {
 		AcceptTypes:        m.cfg.AcceptTypes,
 		AcceptWrappedTypes: m.cfg.AcceptWrappedTypes,
 		MaxSize:            s.MaxSize(),
+		Fingerprints:       m.cfg.Endpoint.Fingerprints(),
 	}
 }
 
@@ -233,6 +234,7 @@ func (c *Call) accept(ctx context.Context, offer msrpsdp.Media, res *sip.Respons
 		return newError(KindNotAcceptable, err)
 	}
 	c.neg = neg
+	c.sess.SetPeerFingerprints(neg.Remote.Fingerprints)
 	// The session prepends its own relays (Use-Path) to what it is given,
 	// so it gets the peer's path, not neg.ToPath(), which holds both.
 	if neg.CEMA {
