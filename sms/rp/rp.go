@@ -7,7 +7,7 @@ import "fmt"
 type MTI uint8
 
 // The message types of table 8.3; ms->n is mobile originating (MO), n->ms
-// mobile terminating (MT). Values 7 is reserved.
+// mobile terminating (MT). Value 7 is reserved.
 const (
 	MTIDataMO  MTI = 0 // RP-DATA, ms -> n
 	MTIDataMT  MTI = 1 // RP-DATA, n -> ms
