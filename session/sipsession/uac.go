@@ -123,9 +123,14 @@ func (m *Manager) Open(ctx context.Context, r OpenRequest) (*Call, error) {
 	c.uac = dlg
 	c.dialogID = dlg.ID
 
+	// RFC 4028 section 7.2: the 2xx says who refreshes; without
+	// Session-Expires the peer runs no timer and neither do we. Armed
+	// before the ACK: the peer may refresh as soon as it has it.
+	c.armTimer(timerOfResponse(dlg.InviteResponse))
 	// RFC 3261 section 13.2.2.4: every 2xx is acknowledged, even one whose
 	// answer we then refuse (which a BYE ends).
 	if err := dlg.Ack(ctx); err != nil {
+		c.stopTimer()
 		sess.Close()
 		return nil, newError(KindTransport, err)
 	}
@@ -137,9 +142,6 @@ func (m *Manager) Open(ctx context.Context, r OpenRequest) (*Call, error) {
 		_ = c.hangup(ctx, ReasonLocal)
 		return nil, err
 	}
-	// RFC 4028 section 7.2: the 2xx says who refreshes; without
-	// Session-Expires the peer runs no timer and neither do we.
-	c.armTimer(timerOfResponse(dlg.InviteResponse))
 	c.markReady()
 	c.log.Info("call established", "direction", "outgoing", "active", c.neg.Active)
 	return c, nil

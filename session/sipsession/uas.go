@@ -309,13 +309,17 @@ func (m *Manager) answer(c *Call, tx sip.ServerTransaction, body []byte, timer n
 	c.uas.InviteResponse = res
 	c.answered = true
 	c.mu.Unlock()
+	// Armed before the 2xx goes: the peer may send an UPDATE or re-INVITE
+	// as soon as it has it, and that refresh must find this timer to
+	// replace, not be overtaken by it.
+	c.armTimer(timer)
 	ack, err := m.respond2xx(c, tx, req, res)
 	if err != nil {
+		c.armTimer(negotiatedTimer{})
 		return err
 	}
 	_ = c.uas.ReadAck(ack, tx)
 	c.log.Info("call answered", "direction", "incoming", "active", c.neg.Active)
-	c.armTimer(timer)
 	return nil
 }
 
