@@ -349,7 +349,7 @@ func startUnitClock(t *testing.T, pol Policy, now func() time.Time, answers ...e
 	var err error
 	u.eng, err = New(Config{
 		Node: "n1", Queue: u.st, Leases: u.st, Records: u.st,
-		Parts: concat.NewMemoryStore(100), Refs: concat.NewMemoryRefs(100, 1),
+		Parts: concat.NewMemoryStore(), Refs: concat.NewMemoryRefs(100, 1),
 		Partners: []Partner{p},
 		RCS:      RCS{Sessions: u.sessions, Trunk: sipsession.DefaultTrunk(), Domain: "iwf.test", PagerPartner: "rcs"},
 		SMS:      u.sms, Pager: u.pager,

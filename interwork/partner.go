@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"iwf/internal/cfgerr"
+	"iwf/smpp/concat"
 )
 
 // Partner is one peering partner as interwork sees it.
@@ -40,9 +41,15 @@ type partner struct {
 	sessions atomic.Int64
 	counters counters
 	limiter  *limiter
+	// reasm reassembles the partner's concatenated SMS with its own
+	// timeout, policy and limits.
+	reasm *concat.Reassembler
+	// stuck counts, per message, the expiry rounds in a row that could
+	// not settle it (Engine.expireParts); only Run's goroutine uses it.
+	stuck map[concat.Key]int
 }
 
-func newPartner(p Partner) (*partner, error) {
+func newPartner(p Partner, parts concat.PartStore) (*partner, error) {
 	if p.Name == "" {
 		return nil, errNoName
 	}
@@ -59,7 +66,11 @@ func newPartner(p Partner) (*partner, error) {
 	if err := p.SMS.Validate(); err != nil {
 		return nil, cfgerr.Prefix("sms", err)
 	}
-	pp := &partner{Partner: p}
+	reasm, err := concat.NewReassembler(parts, p.SMS.Reassembly(p.Name))
+	if err != nil {
+		return nil, fmt.Errorf("sms: %w", err)
+	}
+	pp := &partner{Partner: p, reasm: reasm}
 	if p.Policy.RateLimit > 0 {
 		pp.limiter = newLimiter(p.Policy.RateLimit, time.Now)
 	}

@@ -64,6 +64,11 @@ type SMSConfig struct {
 	// Incomplete is IncompleteDeliver or IncompleteFail: what a message
 	// whose segments stop arriving becomes.
 	Incomplete string `yaml:"incomplete"`
+	// MaxReassemblies caps the partner's concatenated messages waiting
+	// for segments in the store; the first segment of one more is
+	// refused with ESME_RMSGQFUL (try later), so that one partner never
+	// fills the store for the others.
+	MaxReassemblies int `yaml:"max_reassemblies"`
 	// Receipts asks the SMSC for delivery receipts (registered_delivery
 	// 1, SMPP 3.4 section 5.2.17) on our submits.
 	Receipts bool `yaml:"receipts"`
@@ -79,6 +84,7 @@ func DefaultSMSConfig() SMSConfig {
 		Marker:            split.DefaultMarker,
 		ReassemblyTimeout: 2 * time.Minute,
 		Incomplete:        IncompleteDeliver,
+		MaxReassemblies:   10000,
 		Receipts:          true,
 	}
 }
@@ -93,6 +99,7 @@ func (s SMSConfig) WithDefaults() SMSConfig {
 	s.Overflow = cmp.Or(s.Overflow, d.Overflow)
 	s.ReassemblyTimeout = cmp.Or(s.ReassemblyTimeout, d.ReassemblyTimeout)
 	s.Incomplete = cmp.Or(s.Incomplete, d.Incomplete)
+	s.MaxReassemblies = cmp.Or(s.MaxReassemblies, d.MaxReassemblies)
 	return s
 }
 
@@ -135,6 +142,9 @@ func (s SMSConfig) Validate() error {
 	default:
 		bad("incomplete", "%q is not deliver or fail", s.Incomplete)
 	}
+	if s.MaxReassemblies < 1 {
+		bad("max_reassemblies", "%d: must be positive", s.MaxReassemblies)
+	}
 	return errors.Join(errs...)
 }
 
@@ -160,14 +170,14 @@ func (s SMSConfig) ConcatOptions() concat.Options {
 	return concat.Options{Style: st, Packed: s.Packed, MaxSegments: s.MaxSegments}
 }
 
-// Reassembly configures the reassembly of the partner's concatenated
-// messages.
-func (s SMSConfig) Reassembly() concat.Config {
+// Reassembly configures the reassembly of the concatenated messages of
+// the partner named partner.
+func (s SMSConfig) Reassembly(partner string) concat.Config {
 	pol := concat.DeliverPartial
 	if s.Incomplete == IncompleteFail {
 		pol = concat.FailIncomplete
 	}
-	return concat.Config{Timeout: s.ReassemblyTimeout, Policy: pol, MaxSegments: s.MaxSegments}
+	return concat.Config{Partner: partner, Timeout: s.ReassemblyTimeout, Policy: pol, MaxSegments: s.MaxSegments, MaxMessages: s.MaxReassemblies}
 }
 
 // OverflowPolicy is what a text over MaxSegments becomes; an Overflow
