@@ -39,6 +39,9 @@ type memStore struct {
 	ackFails, acks int
 	// hang makes Enqueue wait for its context, as a stopped Redis does.
 	hang bool
+	// downConv makes Enqueue to that conversation fail, as a Redis
+	// Cluster shard that is down does.
+	downConv string
 }
 
 func newMemStore() *memStore {
@@ -55,6 +58,9 @@ func (m *memStore) Enqueue(ctx context.Context, conv, msgID string, payload []by
 		return false, ctx.Err()
 	}
 	defer m.mu.Unlock()
+	if conv == m.downConv {
+		return false, errors.New("memStore: CLUSTERDOWN")
+	}
 	if m.seen[conv+"\x00"+msgID] {
 		return true, nil
 	}
@@ -314,9 +320,13 @@ func (f *fakeSMS) sends() int {
 	return len(f.sent)
 }
 func (f *fakeSMS) AcceptsBinds() bool { return true }
-func (f *fakeSMS) Deliver(_ context.Context, _ string, m *smpp.Message) error {
-	f.receipts <- m
-	return nil
+func (f *fakeSMS) Deliver(ctx context.Context, _ string, m *smpp.Message) error {
+	select {
+	case f.receipts <- m:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 func (f *fakeSMS) HasReceiver(string) bool { return true }
 
@@ -324,6 +334,7 @@ func (f *fakeSMS) HasReceiver(string) bool { return true }
 type unit struct {
 	eng      *Engine
 	st       *memStore
+	parts    *concat.MemoryStore
 	sessions *fakeSessions
 	pager    *fakePager
 	sms      *fakeSMS
@@ -338,19 +349,26 @@ func startUnit(t *testing.T, pol Policy, answers ...error) *unit {
 // startUnitClock is startUnit with the engine's clock.
 func startUnitClock(t *testing.T, pol Policy, now func() time.Time, answers ...error) *unit {
 	t.Helper()
+	p := Partner{Name: "p", Numbers: []string{"+"}, DeliverVia: ViaSMPP, Policy: pol}
+	return startUnitPartners(t, now, []Partner{p}, answers...)
+}
+
+// startUnitPartners is startUnitClock with the partners given.
+func startUnitPartners(t *testing.T, now func() time.Time, partners []Partner, answers ...error) *unit {
+	t.Helper()
 	u := &unit{
 		st:       newMemStore(),
+		parts:    concat.NewMemoryStore(),
 		sessions: &fakeSessions{answers: answers, calls: make(chan *fakeCall, 8)},
 		pager:    &fakePager{sent: make(chan pager.Outgoing, 8)},
 		sms:      &fakeSMS{receipts: make(chan *smpp.Message, 8)},
 		done:     make(chan struct{}),
 	}
-	p := Partner{Name: "p", Numbers: []string{"+"}, DeliverVia: ViaSMPP, Policy: pol}
 	var err error
 	u.eng, err = New(Config{
 		Node: "n1", Queue: u.st, Leases: u.st, Records: u.st,
-		Parts: concat.NewMemoryStore(), Refs: concat.NewMemoryRefs(100, 1),
-		Partners: []Partner{p},
+		Parts: u.parts, Refs: concat.NewMemoryRefs(100, 1),
+		Partners: partners,
 		RCS:      RCS{Sessions: u.sessions, Trunk: sipsession.DefaultTrunk(), Domain: "iwf.test", PagerPartner: "rcs"},
 		SMS:      u.sms, Pager: u.pager,
 		LeaseTTL: 30 * time.Millisecond, RecoverEvery: 10 * time.Millisecond,
@@ -364,6 +382,9 @@ func startUnitClock(t *testing.T, pol Policy, now func() time.Time, answers ...e
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() { defer close(u.done); _ = u.eng.Run(ctx) }()
 	t.Cleanup(func() { cancel(); <-u.done })
+	// Receipts queued before Run are not sent: a test's first submit
+	// waits for it.
+	<-u.eng.running
 	return u
 }
 
