@@ -92,7 +92,6 @@ type Engine struct {
 	log      *slog.Logger
 	partners map[string]*partner
 	order    []*partner
-	reasm    *concat.Reassembler
 
 	draining atomic.Bool
 
@@ -139,10 +138,8 @@ func New(cfg Config) (*Engine, error) {
 		receipts: make(chan receiptJob, 4096),
 		running:  make(chan struct{}),
 	}
-	reasmTimeout := time.Duration(0)
-	policy := concat.DeliverPartial
 	for i, pc := range cfg.Partners {
-		p, err := newPartner(pc)
+		p, err := newPartner(pc, cfg.Parts)
 		if err != nil {
 			return nil, fmt.Errorf("interwork: partners[%d]: %w", i, err)
 		}
@@ -151,18 +148,7 @@ func New(cfg Config) (*Engine, error) {
 		}
 		e.partners[p.Name] = p
 		e.order = append(e.order, p)
-		// One reassembler serves every partner: its timeout is the
-		// longest asked for, its policy the first partner's.
-		reasmTimeout = max(reasmTimeout, p.SMS.ReassemblyTimeout)
-		if i == 0 {
-			policy = p.SMS.Reassembly().Policy
-		}
 	}
-	r, err := concat.NewReassembler(cfg.Parts, concat.Config{Timeout: reasmTimeout, Policy: policy})
-	if err != nil {
-		return nil, fmt.Errorf("interwork: %w", err)
-	}
-	e.reasm = r
 	return e, nil
 }
 
@@ -343,14 +329,38 @@ func (e *Engine) recover(ctx context.Context) {
 	}
 }
 
+// expireBatch is how many timed-out reassemblies of a partner one round
+// settles, besides those a previous round could not.
+const expireBatch = 100
+
+// expireParts settles each partner's timed-out reassemblies. Expiry goes
+// oldest first, so a message that cannot be settled (its conversation's
+// shard down, a release refused) would hold up every later one once a
+// batch of them piled up: each round asks for as many more as are stuck,
+// so the batch always reaches past them, and retries them.
 func (e *Engine) expireParts(ctx context.Context) {
-	results, err := e.reasm.Expire(ctx, time.Now(), 100)
-	if err != nil {
-		e.log.Warn("reassembly expiry", "error", err)
-		return
-	}
-	for _, r := range results {
-		e.reassembled(ctx, r)
+	now := e.now()
+	for _, p := range e.order {
+		results, err := p.reasm.Expire(ctx, now, expireBatch+len(p.stuck))
+		stuck := make(map[concat.Key]int)
+		if err != nil {
+			e.log.Warn("reassembly expiry", "partner", p.Name, "error", err)
+			if ee := (*concat.ExpireError)(nil); errors.As(err, &ee) {
+				for _, k := range ee.Keys {
+					stuck[k] = p.stuck[k] + 1
+				}
+			}
+		}
+		for _, r := range results {
+			if !e.reassembled(ctx, p, r) {
+				stuck[r.Key] = p.stuck[r.Key] + 1
+			}
+		}
+		if len(stuck) > 0 {
+			p.counters.add(counterReassemblyStuck, int64(len(stuck)))
+			e.log.Warn("reassemblies not settled, retried next round", "partner", p.Name, "count", len(stuck))
+		}
+		p.stuck = stuck
 	}
 }
 

@@ -38,6 +38,8 @@ func (r *Refusal) SIPWarning() string { return r.Reason }
 var (
 	errThrottled   = &Refusal{"partner rate limit", 503, smpp.StatusThrottled, 503}
 	errQueueFull   = &Refusal{"conversation queue full", 503, smpp.StatusMsgQFul, 503}
+	errPartsFull   = &Refusal{"partner reassembly limit", 503, smpp.StatusMsgQFul, 503}
+	errTooLong     = &Refusal{"more segments than the partner's max_segments", 413, smpp.StatusInvMsgLen, 413}
 	errUnavailable = &Refusal{"store unavailable", 503, smpp.StatusXTAppn, 503}
 	errDraining    = &Refusal{"draining", 503, smpp.StatusXTAppn, 503}
 	errNotRunning  = &Refusal{"starting or stopping", 503, smpp.StatusXTAppn, 503}
@@ -56,6 +58,8 @@ var (
 	errNotSent = errors.New("interwork: nothing sent")
 	// errRunTwice: an Engine runs once.
 	errRunTwice = errors.New("interwork: Run called twice")
+	// errIncomplete: segments of a concatenated SMS stopped arriving.
+	errIncomplete = errors.New("interwork: segments stopped arriving")
 	// errNoName: a partner without a name.
 	errNoName = errors.New("name: empty")
 )

@@ -42,6 +42,9 @@ type memStore struct {
 	// sched are the schedules, kv the Put values.
 	sched map[string]map[string]memJob
 	kv    map[string][]byte
+	// downConv makes Enqueue to that conversation fail, as a Redis
+	// Cluster shard that is down does.
+	downConv string
 }
 
 func newMemStore() *memStore {
@@ -58,6 +61,9 @@ func (m *memStore) Enqueue(ctx context.Context, conv, msgID string, payload []by
 		return false, ctx.Err()
 	}
 	defer m.mu.Unlock()
+	if conv == m.downConv {
+		return false, errors.New("memStore: CLUSTERDOWN")
+	}
 	if m.seen[conv+"\x00"+msgID] {
 		return true, nil
 	}
@@ -420,8 +426,12 @@ func (f *fakeSMS) sends() int {
 	return len(f.sent)
 }
 func (f *fakeSMS) AcceptsBinds() bool { return true }
-func (f *fakeSMS) Deliver(_ context.Context, _ string, m *smpp.Message) error {
-	f.receipts <- m
+func (f *fakeSMS) Deliver(ctx context.Context, _ string, m *smpp.Message) error {
+	select {
+	case f.receipts <- m:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if len(f.deliverErrs) > 0 {
@@ -437,6 +447,7 @@ func (f *fakeSMS) HasReceiver(string) bool { return true }
 type unit struct {
 	eng      *Engine
 	st       *memStore
+	parts    *concat.MemoryStore
 	sessions *fakeSessions
 	pager    *fakePager
 	sms      *fakeSMS
@@ -451,19 +462,26 @@ func startUnit(t *testing.T, pol Policy, answers ...error) *unit {
 // startUnitClock is startUnit with the engine's clock.
 func startUnitClock(t *testing.T, pol Policy, now func() time.Time, answers ...error) *unit {
 	t.Helper()
+	p := Partner{Name: "p", Numbers: []string{"+"}, DeliverVia: ViaSMPP, Policy: pol}
+	return startUnitPartners(t, now, []Partner{p}, answers...)
+}
+
+// startUnitPartners is startUnitClock with the partners given.
+func startUnitPartners(t *testing.T, now func() time.Time, partners []Partner, answers ...error) *unit {
+	t.Helper()
 	u := &unit{
 		st:       newMemStore(),
+		parts:    concat.NewMemoryStore(),
 		sessions: &fakeSessions{answers: answers, calls: make(chan *fakeCall, 8)},
 		pager:    &fakePager{sent: make(chan pager.Outgoing, 8)},
 		sms:      &fakeSMS{receipts: make(chan *smpp.Message, 8)},
 		done:     make(chan struct{}),
 	}
-	p := Partner{Name: "p", Numbers: []string{"+"}, DeliverVia: ViaSMPP, Policy: pol}
 	var err error
 	u.eng, err = New(Config{
 		Node: "n1", Queue: u.st, Leases: u.st, Records: u.st,
-		Parts: concat.NewMemoryStore(100), Refs: concat.NewMemoryRefs(100, 1),
-		Partners: []Partner{p},
+		Parts: u.parts, Refs: concat.NewMemoryRefs(100, 1),
+		Partners: partners,
 		RCS:      RCS{Sessions: u.sessions, Trunk: sipsession.DefaultTrunk(), Domain: "iwf.test", PagerPartner: "rcs"},
 		SMS:      u.sms, Pager: u.pager,
 		LeaseTTL: 30 * time.Millisecond, RecoverEvery: 10 * time.Millisecond,
@@ -477,6 +495,9 @@ func startUnitClock(t *testing.T, pol Policy, now func() time.Time, answers ...e
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() { defer close(u.done); _ = u.eng.Run(ctx) }()
 	t.Cleanup(func() { cancel(); <-u.done })
+	// Receipts queued before Run are not sent: a test's first submit
+	// waits for it.
+	<-u.eng.running
 	return u
 }
 

@@ -123,7 +123,7 @@ func startIWFOpts(t testing.TB, redisAddr string, rcs *rcsPeer, node string, par
 		}
 		w.eng, err = New(Config{
 			Node: node, Queue: st, Leases: st, Records: st,
-			Parts: concat.NewSharedStore(st, 100000, testutil.Logger(t)), Refs: concat.NewSharedRefs(st),
+			Parts: concat.NewSharedStore(st, testutil.Logger(t)), Refs: concat.NewSharedRefs(st),
 			Partners:     partners,
 			RCS:          RCS{Sessions: ManagerSessions{w.mgr}, Trunk: trunk, Domain: "iwf.test", PagerPartner: "rcs"},
 			SMS:          &smpp.Gateway{Server: w.smpp, Clients: clients},

@@ -1,10 +1,12 @@
 package interwork
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"iwf/pager"
@@ -249,14 +251,26 @@ func (e *Engine) smsIn(ctx context.Context, p *partner, m *smpp.Message, id stri
 	if err != nil {
 		return errBadText
 	}
+	if rt != nil {
+		// Each segment was acknowledged under its own id: a reassembly
+		// that fails owes each its failure receipt.
+		if part.Meta, err = json.Marshal(rt); err != nil {
+			return err
+		}
+	}
 	ck := in.Key(p.Name, key.SMS.id, key.RCS.id)
 	actx, cancel := context.WithTimeout(ctx, e.cfg.StoreWait)
-	res, err := e.reasm.Add(actx, ck, part, now)
+	res, err := p.reasm.Add(actx, ck, part, now)
 	cancel()
-	if errors.Is(err, concat.ErrStoreFull) {
-		return errQueueFull
-	}
-	if err != nil {
+	switch {
+	case errors.Is(err, concat.ErrStoreFull):
+		p.counters.add(counterRefused, 1)
+		return errPartsFull
+	case errors.Is(err, concat.ErrTooManySegments):
+		return errTooLong
+	case errors.Is(err, concat.ErrMalformed):
+		return errBadText
+	case err != nil:
 		return fmt.Errorf("%w: %w", errUnavailable, err)
 	}
 	switch res.Status {
@@ -267,37 +281,109 @@ func (e *Engine) smsIn(ctx context.Context, p *partner, m *smpp.Message, id stri
 		return nil
 	case concat.Complete:
 		q.Text = res.Text
-		// The reassembly key is the message's identity: a resent last
-		// segment after a lost response is not queued twice.
-		if _, err := e.enqueue(ctx, p, key, reassemblyID(ck), q); err != nil {
+		// The reassembly instance is the message's identity: if this
+		// node dies before the release, the expiry that finds the parts
+		// does not queue it twice.
+		if _, err := e.enqueue(ctx, p, key, reassemblyID(res), q); err != nil {
 			return err
 		}
-		return e.reasm.Release(ctx, ck)
+		return p.reasm.Release(ctx, ck)
+	}
+	// The parts do not decode: this segment is refused, the ones
+	// acknowledged before get their failure receipts.
+	res.Parts = slices.DeleteFunc(res.Parts, func(x concat.Part) bool { return x.Seq == part.Seq })
+	e.reassemblyFailed(ctx, p, res)
+	if err := p.reasm.Release(ctx, ck); err != nil {
+		e.fail(p.Name, "reassembly", err)
 	}
 	return errBadText
 }
 
-// reassemblyID is the dedup id of a reassembled message.
-func reassemblyID(k concat.Key) string {
-	return fmt.Sprintf("sms:%s:%d:%d", k.Source, k.Ref, k.Total)
+// reassemblyID is the dedup id of a reassembled message: one reassembly,
+// not its reference, which the sender may use again for its next message.
+func reassemblyID(r concat.Result) string { return "sms:" + r.Instance() }
+
+// partReceipt reads where a part's failure receipt goes; nil when its
+// sender asked for none.
+func partReceipt(pt concat.Part) *receiptTo {
+	var rt receiptTo
+	if len(pt.Meta) == 0 || json.Unmarshal(pt.Meta, &rt) != nil || rt.ID == "" {
+		return nil
+	}
+	return &rt
 }
 
-// reassembled handles a message whose segments timed out.
-func (e *Engine) reassembled(ctx context.Context, r concat.Result) {
-	p, ok := e.partners[r.Key.Partner]
-	if !ok {
-		return
+// reassemblyOutcome is what a failed reassembly tells the senders of its
+// parts: EXPIRED when segments stopped arriving, REJECTD when they do not
+// decode.
+func reassemblyOutcome(r concat.Result) Outcome {
+	if r.Err != nil {
+		return Rejected
 	}
-	if r.Status != concat.Partial {
-		p.counters.add(counterFailed, 1)
-		e.fail(p.Name, "reassembly", fmt.Errorf("message from %s to %s incomplete: parts %v missing", r.Key.Source, r.Key.Destination, r.Missing))
-		return
+	return Expired
+}
+
+// reassemblyFailed counts a reassembly that did not become the whole
+// message, and sends each part whose sender asked its failure receipt.
+func (e *Engine) reassemblyFailed(ctx context.Context, p *partner, r concat.Result) {
+	p.counters.add(counterFailed, 1)
+	e.cfg.Metrics.Message(p.Name, toRCS.metric(), string(ingressSMPP), outcomeFailed)
+	e.fail(p.Name, "reassembly", fmt.Errorf("%v message (ref %d) %s: parts %v missing: %w", r.Key.Style, r.Key.Ref, r.Status, r.Missing, cmp.Or(r.Err, errIncomplete)))
+	for _, pt := range r.Parts {
+		if rt := partReceipt(pt); rt != nil {
+			e.queueReceipt(ctx, p, &queued{ID: rt.ID, Dir: toRCS, Ingress: ingressSMPP, Text: r.Text, At: pt.At.UnixNano(), Receipt: rt}, reassemblyOutcome(r))
+		}
 	}
-	key := convKey{p.Name, readParty(r.Key.Source), readParty(r.Key.Destination)}
-	q := &queued{ID: msrp.NewID(), Dir: toRCS, Ingress: ingressSMPP, Text: r.Text, At: time.Now().UnixNano()}
-	if _, err := e.enqueue(ctx, p, key, reassemblyID(r.Key), q); err != nil {
+}
+
+// reassembled settles a reassembly that timed out (or completed on a node
+// that died before releasing it): the message is queued, or its senders
+// get their failure receipts, and its parts are released. It reports
+// false when the message must wait for the next round: the store did not
+// take it, or the release failed.
+func (e *Engine) reassembled(ctx context.Context, p *partner, r concat.Result) bool {
+	if r.Status == concat.Complete || r.Status == concat.Partial {
+		q := &queued{ID: msrp.NewID(), Dir: toRCS, Ingress: ingressSMPP, Text: r.Text, At: r.Started.UnixNano()}
+		if r.Started.IsZero() {
+			q.At = e.now().UnixNano()
+		}
+		if r.Status == concat.Complete {
+			// The segment that completed it arrived last: its submit's
+			// id and receipt stand for the message, as in smsIn.
+			if last := latestPart(r.Parts); last != nil {
+				if rt := partReceipt(*last); rt != nil {
+					q.ID, q.Receipt = rt.ID, rt
+				}
+			}
+		}
+		key := convKey{p.Name, readParty(r.Key.Source), readParty(r.Key.Destination)}
+		_, err := e.enqueue(ctx, p, key, reassemblyID(r), q)
+		switch {
+		case errors.Is(err, errUnavailable):
+			return false
+		case err != nil:
+			// Refused for good (its conversation's queue is full): the
+			// message fails like one that never completed.
+			r.Status, r.Err = concat.Failed, err
+		}
+	}
+	if r.Status != concat.Complete {
+		e.reassemblyFailed(ctx, p, r)
+	}
+	if err := p.reasm.Release(ctx, r.Key); err != nil {
 		e.fail(p.Name, "reassembly", err)
-		return
+		return false
 	}
-	_ = e.reasm.Release(ctx, r.Key)
+	return true
+}
+
+// latestPart is the part that arrived last, nil for none.
+func latestPart(parts []concat.Part) *concat.Part {
+	var last *concat.Part
+	for i := range parts {
+		if last == nil || parts[i].At.After(last.At) {
+			last = &parts[i]
+		}
+	}
+	return last
 }

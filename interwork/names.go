@@ -50,6 +50,9 @@ const (
 	counterSMSCReceipts   counter = "smsc_receipts"
 	counterReceipts       counter = "receipts"
 	counterReceiptsParked counter = "receipts_parked"
+	// counterReassemblyStuck counts timed-out reassemblies an expiry
+	// round could not settle (retried the next round).
+	counterReassemblyStuck counter = "reassembly_stuck"
 )
 
 // counterIn counts messages accepted from an ingress: in_smpp, in_sip,

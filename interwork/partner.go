@@ -9,6 +9,7 @@ import (
 
 	"iwf/internal/cfgerr"
 	"iwf/smpp"
+	"iwf/smpp/concat"
 )
 
 // Partner is one peering partner as interwork sees it.
@@ -43,9 +44,15 @@ type partner struct {
 	sessions atomic.Int64
 	counters counters
 	limiter  *limiter
+	// reasm reassembles the partner's concatenated SMS with its own
+	// timeout, policy and limits.
+	reasm *concat.Reassembler
+	// stuck counts, per message, the expiry rounds in a row that could
+	// not settle it (Engine.expireParts); only Run's goroutine uses it.
+	stuck map[concat.Key]int
 }
 
-func newPartner(p Partner) (*partner, error) {
+func newPartner(p Partner, parts concat.PartStore) (*partner, error) {
 	if p.Name == "" {
 		return nil, errNoName
 	}
@@ -65,7 +72,11 @@ func newPartner(p Partner) (*partner, error) {
 	if err := p.Numbering.Validate(); err != nil {
 		return nil, cfgerr.Prefix("numbering", err)
 	}
-	pp := &partner{Partner: p}
+	reasm, err := concat.NewReassembler(parts, p.SMS.Reassembly(p.Name))
+	if err != nil {
+		return nil, fmt.Errorf("sms: %w", err)
+	}
+	pp := &partner{Partner: p, reasm: reasm}
 	if p.Policy.RateLimit > 0 {
 		pp.limiter = newLimiter(p.Policy.RateLimit, time.Now)
 	}

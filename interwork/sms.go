@@ -118,6 +118,11 @@ type SMSConfig struct {
 	// Incomplete is IncompleteDeliver or IncompleteFail: what a message
 	// whose segments stop arriving becomes.
 	Incomplete string `yaml:"incomplete"`
+	// MaxReassemblies caps the partner's concatenated messages waiting
+	// for segments in the store; the first segment of one more is
+	// refused with ESME_RMSGQFUL (try later), so that one partner never
+	// fills the store for the others.
+	MaxReassemblies int `yaml:"max_reassemblies"`
 	// Receipts asks the SMSC for delivery receipts (registered_delivery
 	// 1, SMPP 3.4 section 5.2.17) on our submits.
 	Receipts bool `yaml:"receipts"`
@@ -145,6 +150,7 @@ func DefaultSMSConfig() SMSConfig {
 		Marker:            split.DefaultMarker,
 		ReassemblyTimeout: 2 * time.Minute,
 		Incomplete:        IncompleteDeliver,
+		MaxReassemblies:   10000,
 		Receipts:          true,
 		DefaultAlphabet:   AlphabetGSM7,
 		// Typographic characters come from phone keyboards' smart
@@ -175,6 +181,7 @@ func (s SMSConfig) WithDefaults() SMSConfig {
 	s.NonText.Ports = cmp.Or(s.NonText.Ports, d.NonText.Ports)
 	s.NonText.Type0 = cmp.Or(s.NonText.Type0, d.NonText.Type0)
 	s.NonText.SMEAck = cmp.Or(s.NonText.SMEAck, d.NonText.SMEAck)
+	s.MaxReassemblies = cmp.Or(s.MaxReassemblies, d.MaxReassemblies)
 	return s
 }
 
@@ -237,6 +244,9 @@ func (s SMSConfig) Validate() error {
 			bad(f.name, "%q is not reject or drop", f.v)
 		}
 	}
+	if s.MaxReassemblies < 1 {
+		bad("max_reassemblies", "%d: must be positive", s.MaxReassemblies)
+	}
 	return errors.Join(errs...)
 }
 
@@ -273,14 +283,14 @@ func (s SMSConfig) ConcatOptions() concat.Options {
 	return concat.Options{Style: st, Packed: s.Packed, MaxSegments: s.MaxSegments}
 }
 
-// Reassembly configures the reassembly of the partner's concatenated
-// messages.
-func (s SMSConfig) Reassembly() concat.Config {
+// Reassembly configures the reassembly of the concatenated messages of
+// the partner named partner.
+func (s SMSConfig) Reassembly(partner string) concat.Config {
 	pol := concat.DeliverPartial
 	if s.Incomplete == IncompleteFail {
 		pol = concat.FailIncomplete
 	}
-	return concat.Config{Timeout: s.ReassemblyTimeout, Policy: pol, MaxSegments: s.MaxSegments}
+	return concat.Config{Partner: partner, Timeout: s.ReassemblyTimeout, Policy: pol, MaxSegments: s.MaxSegments, MaxMessages: s.MaxReassemblies}
 }
 
 // OverflowPolicy is what a text over MaxSegments becomes; an Overflow

@@ -42,6 +42,7 @@ func TestSMSConfigValidate(t *testing.T) {
 		{"long marker", func(s *SMSConfig) { s.Marker = strings.Repeat("x", 33) }, []string{"marker"}, "32 bytes"},
 		{"reassembly", func(s *SMSConfig) { s.ReassemblyTimeout = 0 }, []string{"reassembly_timeout"}, "positive"},
 		{"incomplete", func(s *SMSConfig) { s.Incomplete = "drop" }, []string{"incomplete"}, "deliver or fail"},
+		{"max reassemblies", func(s *SMSConfig) { s.MaxReassemblies = -1 }, []string{"max_reassemblies"}, "positive"},
 		{"every fault", func(s *SMSConfig) { s.Style, s.Overflow = "", "" }, []string{"style", "overflow"}, ""},
 		{"latin1 alphabet", func(s *SMSConfig) { s.DefaultAlphabet = AlphabetLatin1 }, nil, ""},
 		{"alphabet", func(s *SMSConfig) { s.DefaultAlphabet = "latin9" }, []string{"default_alphabet"}, "gsm7, latin1 or ascii"},
@@ -77,17 +78,17 @@ func TestSMSConfigValidate(t *testing.T) {
 }
 
 func TestSMSConfigOptions(t *testing.T) {
-	s := SMSConfig{Style: "sar", Packed: true, MaxSegments: 4, Overflow: "truncate", Incomplete: "fail", ReassemblyTimeout: time.Minute}
+	s := SMSConfig{Style: "sar", Packed: true, MaxSegments: 4, Overflow: "truncate", Incomplete: "fail", ReassemblyTimeout: time.Minute, MaxReassemblies: 7}
 	if o := s.ConcatOptions(); o != (concat.Options{Style: concat.SAR, Packed: true, MaxSegments: 4}) {
 		t.Errorf("options %+v", o)
 	}
-	if r := s.Reassembly(); r.Policy != concat.FailIncomplete || r.Timeout != time.Minute || r.MaxSegments != 4 {
+	if r := s.Reassembly("p"); r.Partner != "p" || r.Policy != concat.FailIncomplete || r.Timeout != time.Minute || r.MaxSegments != 4 || r.MaxMessages != 7 {
 		t.Errorf("reassembly %+v", r)
 	}
 	if s.OverflowPolicy() != split.PolicyTruncate {
 		t.Errorf("overflow %v", s.OverflowPolicy())
 	}
-	if d := DefaultSMSConfig(); d.Reassembly().Policy != concat.DeliverPartial || d.ConcatOptions().Style != concat.UDH8 {
+	if d := DefaultSMSConfig(); d.Reassembly("p").Policy != concat.DeliverPartial || d.ConcatOptions().Style != concat.UDH8 {
 		t.Errorf("defaults %+v", d)
 	}
 	codings := []struct {

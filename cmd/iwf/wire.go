@@ -225,10 +225,6 @@ func (d *daemon) buildSMPP(context.Context) error {
 	return nil
 }
 
-// maxReassemblies bounds the concatenated SMS waiting for segments in
-// the store, all partners together.
-const maxReassemblies = 100000
-
 // buildEngine makes the interworking core over the sides and hands it to
 // them as their handler.
 func (d *daemon) buildEngine(ctx context.Context) error {
@@ -243,7 +239,7 @@ func (d *daemon) buildEngine(ctx context.Context) error {
 	}
 	eng, err := interwork.New(interwork.Config{
 		Node: cfg.NodeID(), Queue: d.store, Leases: d.store, Records: d.store,
-		Parts: concat.NewSharedStore(d.store, maxReassemblies, d.log), Refs: concat.NewSharedRefs(d.store),
+		Parts: concat.NewSharedStore(d.store, d.log), Refs: concat.NewSharedRefs(d.store),
 		Partners: partners,
 		RCS: interwork.RCS{
 			Sessions: interwork.ManagerSessions{Manager: d.sessions}, Trunk: cfg.RCS.Trunk,

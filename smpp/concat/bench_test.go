@@ -41,7 +41,7 @@ func BenchmarkReassemble(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	r, err := NewReassembler(NewMemoryStore(0), Config{Timeout: 1})
+	r, err := NewReassembler(NewMemoryStore(), Config{Partner: "p", Timeout: 1})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -27,8 +27,8 @@ func ExampleSplit() {
 }
 
 func ExampleReassembler() {
-	store := concat.NewMemoryStore(0)
-	r, _ := concat.NewReassembler(store, concat.Config{Timeout: time.Minute, GapMarker: "…"})
+	store := concat.NewMemoryStore()
+	r, _ := concat.NewReassembler(store, concat.Config{Partner: "partner-a", Timeout: time.Minute, GapMarker: "…"})
 	ctx, now := context.Background(), time.Now()
 	// Two segments of "Hello, world", second one first.
 	for _, sm := range [][]byte{

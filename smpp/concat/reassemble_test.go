@@ -16,8 +16,8 @@ var t0 = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 
 func newReassembler(t *testing.T, policy Policy) (*Reassembler, *MemoryStore) {
 	t.Helper()
-	store := NewMemoryStore(0)
-	r, err := NewReassembler(store, Config{Timeout: time.Minute, Policy: policy, GapMarker: "[…]"})
+	store := NewMemoryStore()
+	r, err := NewReassembler(store, Config{Partner: "p", Timeout: time.Minute, Policy: policy, GapMarker: "[…]"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,12 +108,12 @@ func TestReassembleOrders(t *testing.T) {
 
 func TestReassembleSinglePart(t *testing.T) {
 	r, store := newReassembler(t, DeliverPartial)
-	key := Key{Ref: 1, Total: 1}
+	key := Key{Partner: "p", Ref: 1, Total: 1}
 	res, err := r.Add(context.Background(), key, Part{Seq: 1, Coding: coding.GSM7, Units: []byte("hi")}, t0)
 	if err != nil || res.Status != Complete || res.Text != "hi" {
 		t.Fatalf("Add = %+v, %v", res, err)
 	}
-	if keys, _ := store.Expired(context.Background(), t0.Add(time.Hour), 0); len(keys) != 0 {
+	if keys, _ := store.Expired(context.Background(), "p", t0.Add(time.Hour), 0); len(keys) != 0 {
 		t.Fatalf("single part was stored")
 	}
 }
@@ -169,7 +169,7 @@ func TestReassembleTimeout(t *testing.T) {
 func TestExpireUnreleased(t *testing.T) {
 	r, _ := newReassembler(t, FailIncomplete)
 	ctx := context.Background()
-	key := Key{Ref: 3, Total: 2}
+	key := Key{Partner: "p", Ref: 3, Total: 2}
 	for seq, units := range map[int]string{1: "ab", 2: "cd"} {
 		if _, err := r.Add(ctx, key, Part{Seq: seq, Coding: coding.GSM7, Units: []byte(units)}, t0); err != nil {
 			t.Fatal(err)
@@ -200,7 +200,7 @@ func TestReassembleDecoding(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			r, _ := newReassembler(t, DeliverPartial)
-			key := Key{Ref: 9, Total: len(tc.parts)}
+			key := Key{Partner: "p", Ref: 9, Total: len(tc.parts)}
 			var res Result
 			var err error
 			for _, p := range tc.parts {
@@ -226,10 +226,10 @@ func TestReassembleErrors(t *testing.T) {
 		key  Key
 		p    Part
 	}{
-		{"seq zero", Key{Total: 2}, Part{Seq: 0}},
-		{"seq past total", Key{Total: 2}, Part{Seq: 3}},
-		{"total zero", Key{Total: 0}, Part{Seq: 1}},
-		{"part too big", Key{Total: 2}, Part{Seq: 1, Units: make([]byte, 1025)}},
+		{"seq zero", Key{Partner: "p", Total: 2}, Part{Seq: 0}},
+		{"seq past total", Key{Partner: "p", Total: 2}, Part{Seq: 3}},
+		{"total zero", Key{Partner: "p", Total: 0}, Part{Seq: 1}},
+		{"part too big", Key{Partner: "p", Total: 2}, Part{Seq: 1, Units: make([]byte, 1025)}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if _, err := r.Add(ctx, tc.key, tc.p, t0); !errors.Is(err, ErrMalformed) {
@@ -238,7 +238,7 @@ func TestReassembleErrors(t *testing.T) {
 		})
 	}
 	t.Run("over the segment limit", func(t *testing.T) {
-		capped, err := NewReassembler(NewMemoryStore(0), Config{Timeout: time.Second, MaxSegments: 4})
+		capped, err := NewReassembler(NewMemoryStore(), Config{Timeout: time.Second, MaxSegments: 4})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -246,12 +246,12 @@ func TestReassembleErrors(t *testing.T) {
 		if _, err := capped.Add(ctx, Key{Total: 5}, Part{Seq: 1}, t0); !errors.As(err, &se) || se.Need != 5 || se.Max != 4 {
 			t.Fatalf("Add error = %v, want a SegmentsError", err)
 		}
-		if _, err := r.Add(ctx, Key{Total: 256}, Part{Seq: 1}, t0); !errors.Is(err, ErrTooManySegments) {
+		if _, err := r.Add(ctx, Key{Partner: "p", Total: 256}, Part{Seq: 1}, t0); !errors.Is(err, ErrTooManySegments) {
 			t.Fatalf("Add of 256 parts error = %v", err)
 		}
 	})
 	t.Run("store full", func(t *testing.T) {
-		small, err := NewReassembler(NewMemoryStore(1), Config{Timeout: time.Second})
+		small, err := NewReassembler(NewMemoryStore(), Config{Timeout: time.Second, MaxMessages: 1})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -266,13 +266,13 @@ func TestReassembleErrors(t *testing.T) {
 		if _, err := NewReassembler(nil, Config{Timeout: time.Second}); err == nil {
 			t.Error("nil store accepted")
 		}
-		if _, err := NewReassembler(NewMemoryStore(0), Config{}); err == nil {
+		if _, err := NewReassembler(NewMemoryStore(), Config{}); err == nil {
 			t.Error("zero timeout accepted")
 		}
-		if _, err := NewReassembler(NewMemoryStore(0), Config{Timeout: time.Second, Policy: 9}); err == nil {
+		if _, err := NewReassembler(NewMemoryStore(), Config{Timeout: time.Second, Policy: 9}); err == nil {
 			t.Error("unknown policy accepted")
 		}
-		if _, err := NewReassembler(NewMemoryStore(0), Config{Timeout: time.Second, MaxSegments: 256}); err == nil {
+		if _, err := NewReassembler(NewMemoryStore(), Config{Timeout: time.Second, MaxSegments: 256}); err == nil {
 			t.Error("256 segments accepted")
 		}
 	})

@@ -34,73 +34,106 @@ type Backend interface {
 	Next(ctx context.Context, name string, ttl time.Duration) (int64, error)
 }
 
-// partsGroup is the Backend group of the messages being reassembled. One
-// group for all, so that Put counts and indexes waiting messages
-// atomically; on Redis Cluster that is one slot, which SMS reassembly, a
-// small share of the traffic, does not outgrow.
-const partsGroup = "parts"
+// legacyGroup is the Backend group where every partner's messages waited
+// before each partner had its own: parts stored there by an older version
+// are still read, expired and released, and nothing new goes there.
+const legacyGroup = "parts"
 
-// defaultMaxMessages bounds a part store given no bound.
+// partnerGroup is the Backend group of a partner's messages. One group
+// per partner, so that Put counts and indexes the partner's waiting
+// messages atomically and one partner's cap leaves the others alone; on
+// Redis Cluster a partner's reassembly state is one slot, which SMS
+// reassembly, a small share of the traffic, does not outgrow.
+func partnerGroup(partner string) string { return "parts:" + partner }
+
+// groupOf is the group that holds key's parts.
+func groupOf(key Key) string {
+	if key.legacy {
+		return legacyGroup
+	}
+	return partnerGroup(key.Partner)
+}
+
+// defaultMaxMessages bounds a partner's waiting messages when the
+// Reassembler is given no bound.
 const defaultMaxMessages = 10000
 
 // SharedStore is a PartStore in a Backend, for a cluster of nodes: any
-// node may receive any part. Each message is one member of the group
-// "parts", each part a field (the decimal sequence number) whose value is
-// its coding, locking and single shift tables and units; arrival times
-// are kept to the Backend's precision (a microsecond on Redis).
+// node may receive any part. Each message is one member of its partner's
+// group "parts:<partner>", each part a field (the decimal sequence
+// number) whose value is its coding, tables, arrival, caller's metadata
+// and units; arrival times are kept to the Backend's precision (a
+// microsecond on Redis).
 type SharedStore struct {
 	b   Backend
-	max int
 	log *slog.Logger
 }
 
-// NewSharedStore returns a PartStore in b that holds at most maxMessages
-// incomplete messages (0 means 10000); the first part of one more is
-// refused with ErrStoreFull. log (nil: discard) hears of stored state that
-// does not decode.
-func NewSharedStore(b Backend, maxMessages int, log *slog.Logger) *SharedStore {
-	if maxMessages <= 0 {
-		maxMessages = defaultMaxMessages
-	}
+// NewSharedStore returns a PartStore in b. log (nil: discard) hears of
+// stored state that does not decode.
+func NewSharedStore(b Backend, log *slog.Logger) *SharedStore {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &SharedStore{b: b, max: maxMessages, log: log}
+	return &SharedStore{b: b, log: log}
 }
 
 // Put implements PartStore in one GroupPut.
-func (s *SharedStore) Put(ctx context.Context, key Key, p Part, now time.Time) ([]Part, bool, error) {
+func (s *SharedStore) Put(ctx context.Context, key Key, p Part, now time.Time, max int) ([]Part, bool, error) {
+	if key.legacy {
+		return nil, false, fmt.Errorf("concat: key %v: new parts go to the partner's group", key.Ref)
+	}
+	if max <= 0 {
+		max = defaultMaxMessages
+	}
 	field, value := encodePart(p)
-	fields, stored, err := s.b.GroupPut(ctx, partsGroup, formatMember(key), field, value, now, s.max)
+	fields, stored, err := s.b.GroupPut(ctx, partnerGroup(key.Partner), formatMember(key), field, value, now, max)
 	if err != nil {
 		return nil, false, err
 	}
 	if !stored && len(fields) == 0 {
-		return nil, false, fmt.Errorf("concat: %d messages wait: %w", s.max, ErrStoreFull)
+		return nil, false, fmt.Errorf("concat: %d messages of %s wait: %w", max, key.Partner, ErrStoreFull)
 	}
-	parts, err := decodeParts(fields)
+	parts, err := decodeParts(fields, false)
 	return parts, stored, err
 }
 
 // Parts implements PartStore.
 func (s *SharedStore) Parts(ctx context.Context, key Key) ([]Part, error) {
-	fields, err := s.b.GroupGet(ctx, partsGroup, formatMember(key))
+	fields, err := s.b.GroupGet(ctx, groupOf(key), formatMember(key))
 	if err != nil {
 		return nil, err
 	}
-	return decodeParts(fields)
+	return decodeParts(fields, key.legacy)
 }
 
 // Delete implements PartStore.
 func (s *SharedStore) Delete(ctx context.Context, key Key) error {
-	return s.b.GroupDelete(ctx, partsGroup, formatMember(key))
+	return s.b.GroupDelete(ctx, groupOf(key), formatMember(key))
 }
 
-// Expired implements PartStore. A member that does not decode (not
-// written by this package) is deleted, so that it cannot hold up the
-// expiry of the others.
-func (s *SharedStore) Expired(ctx context.Context, cutoff time.Time, limit int) ([]Key, error) {
-	members, err := s.b.GroupBefore(ctx, partsGroup, cutoff, limit)
+// Expired implements PartStore: the partner's group, then the partner's
+// members of the legacy group while there is room. A member that does
+// not decode (not written by this package) is deleted, so that it cannot
+// hold up the expiry of the others.
+func (s *SharedStore) Expired(ctx context.Context, partner string, cutoff time.Time, limit int) ([]Key, error) {
+	keys, err := s.expired(ctx, partnerGroup(partner), cutoff, limit, func(k Key) bool { return k.Partner == partner && !k.legacy })
+	if err != nil || (limit > 0 && len(keys) >= limit) {
+		return keys, err
+	}
+	// The legacy group is listed whole: other partners' members there
+	// must not take this partner's room. It only shrinks.
+	old, err := s.expired(ctx, legacyGroup, cutoff, 0, func(k Key) bool { return k.Partner == partner && k.legacy })
+	if limit > 0 && len(keys)+len(old) > limit {
+		old = old[:limit-len(keys)]
+	}
+	return append(keys, old...), err
+}
+
+// expired lists group's members before cutoff that decode to keys
+// belonging there (mine), deleting the ones that do not decode.
+func (s *SharedStore) expired(ctx context.Context, group string, cutoff time.Time, limit int, mine func(Key) bool) ([]Key, error) {
+	members, err := s.b.GroupBefore(ctx, group, cutoff, limit)
 	if err != nil {
 		return nil, err
 	}
@@ -108,16 +141,21 @@ func (s *SharedStore) Expired(ctx context.Context, cutoff time.Time, limit int) 
 	var bad []string
 	for _, m := range members {
 		k, err := parseMember(m)
-		if err != nil {
+		switch {
+		case err != nil:
 			bad = append(bad, m)
-			continue
+		case mine(k):
+			keys = append(keys, k)
+		case group != legacyGroup:
+			// A member of another partner, or of the old format, in a
+			// partner's group: no key names it, so it would stay.
+			bad = append(bad, m)
 		}
-		keys = append(keys, k)
 	}
 	if len(bad) > 0 {
 		// The members may hold numbers: only their count is logged.
-		s.log.Warn("dropping undecodable reassembly members", "count", len(bad))
-		if err := s.b.GroupDelete(ctx, partsGroup, bad...); err != nil {
+		s.log.Warn("dropping undecodable reassembly members", "group", group, "count", len(bad))
+		if err := s.b.GroupDelete(ctx, group, bad...); err != nil {
 			return keys, err
 		}
 	}

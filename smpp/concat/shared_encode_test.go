@@ -7,6 +7,7 @@ import (
 	"os"
 	"slices"
 	"testing"
+	"time"
 
 	"iwf/internal/pctenc"
 	"iwf/smpp/coding"
@@ -17,15 +18,21 @@ type memberVector struct {
 	In   string
 	Err  bool
 	Key  Key
+	// Legacy: a member of the format before keys had a style.
+	Legacy bool
 }
 
 type partVector struct {
 	Name, Field, Value string // Value: hex
 	Err                bool
-	Seq                int
-	Coding             uint8
-	Locking, Single    uint8
-	Units              string // hex
+	// Legacy: a value of the format before parts kept arrival and Meta.
+	Legacy          bool
+	Seq             int
+	Coding          uint8
+	Locking, Single uint8
+	At              int64  // Unix microseconds, 0 for none
+	Meta            string // hex
+	Units           string // hex
 }
 
 type sharedVectors struct {
@@ -59,6 +66,7 @@ func TestParseMember(t *testing.T) {
 	for _, tc := range loadSharedVectors(t).Members {
 		t.Run(tc.Name, func(t *testing.T) {
 			k, err := parseMember(tc.In)
+			tc.Key.legacy = tc.Legacy
 			if tc.Err {
 				if !errors.Is(err, errCorrupt) {
 					t.Fatalf("parseMember(%q) = %+v, %v; want errCorrupt", tc.In, k, err)
@@ -78,7 +86,7 @@ func TestParseMember(t *testing.T) {
 func TestDecodePart(t *testing.T) {
 	for _, tc := range loadSharedVectors(t).Parts {
 		t.Run(tc.Name, func(t *testing.T) {
-			p, err := decodePart(tc.Field, unhexT(t, tc.Value))
+			p, err := decodePart(tc.Field, unhexT(t, tc.Value), tc.Legacy)
 			if tc.Err {
 				if !errors.Is(err, errCorrupt) {
 					t.Fatalf("decodePart = %+v, %v; want errCorrupt", p, err)
@@ -87,9 +95,16 @@ func TestDecodePart(t *testing.T) {
 			}
 			want := Part{Seq: tc.Seq, Coding: coding.Coding(tc.Coding),
 				Tables: coding.Tables{Locking: coding.Language(tc.Locking), Single: coding.Language(tc.Single)},
-				Units:  unhexT(t, tc.Units)}
+				Units:  unhexT(t, tc.Units), Meta: unhexT(t, tc.Meta)}
+			if tc.At != 0 {
+				want.At = time.UnixMicro(tc.At)
+			}
 			if err != nil || !partEqual(p, want) {
 				t.Fatalf("decodePart = %+v, %v; want %+v", p, err, want)
+			}
+			if tc.Legacy {
+				// Legacy values are read, never written.
+				return
 			}
 			if f, v := encodePart(p); f != tc.Field || !slices.Equal(v, unhexT(t, tc.Value)) {
 				t.Fatalf("encodePart = %q %x, want %q %s", f, v, tc.Field, tc.Value)
@@ -99,7 +114,8 @@ func TestDecodePart(t *testing.T) {
 }
 
 func partEqual(a, b Part) bool {
-	return a.Seq == b.Seq && a.Coding == b.Coding && a.Tables == b.Tables && slices.Equal(a.Units, b.Units)
+	return a.Seq == b.Seq && a.Coding == b.Coding && a.Tables == b.Tables && slices.Equal(a.Units, b.Units) &&
+		a.At.Equal(b.At) && slices.Equal(a.Meta, b.Meta)
 }
 
 // FuzzMember: whatever parses as a member formats back to a member that
@@ -132,15 +148,17 @@ func FuzzMember(f *testing.F) {
 // same part.
 func FuzzPart(f *testing.F) {
 	for _, v := range loadSharedVectors(f).Parts {
-		f.Add(v.Field, unhexT(f, v.Value))
+		if !v.Legacy {
+			f.Add(v.Field, unhexT(f, v.Value))
+		}
 	}
 	f.Fuzz(func(t *testing.T, field string, value []byte) {
-		p, err := decodePart(field, value)
+		p, err := decodePart(field, value, false)
 		if err != nil {
 			return
 		}
 		ef, ev := encodePart(p)
-		back, err := decodePart(ef, ev)
+		back, err := decodePart(ef, ev, false)
 		if err != nil || !partEqual(back, p) {
 			t.Fatalf("%q %x -> %+v -> %q %x -> %+v, %v", field, value, p, ef, ev, back, err)
 		}

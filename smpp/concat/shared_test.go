@@ -88,7 +88,7 @@ func seqs(parts []Part) []int {
 func TestPartsPutAtomic(t *testing.T) {
 	eachBackend(t, func(t *testing.T, e *env) {
 		ctx := testutil.Context(t)
-		ps := NewSharedStore(e.s, 100, nil)
+		ps := NewSharedStore(e.s, nil)
 		key := Key{Partner: "p", Source: "+4611", Destination: "+4622", Ref: 7, Total: 8}
 		now := time.Now()
 		var wg sync.WaitGroup
@@ -96,7 +96,7 @@ func TestPartsPutAtomic(t *testing.T) {
 		complete := 0
 		for seq := 1; seq <= 8; seq++ {
 			wg.Go(func() {
-				parts, stored, err := ps.Put(ctx, key, part(seq, fmt.Sprint(seq)), now)
+				parts, stored, err := ps.Put(ctx, key, part(seq, fmt.Sprint(seq)), now, 100)
 				if err != nil || !stored {
 					t.Errorf("Put %d: stored %v, %v", seq, stored, err)
 					return
@@ -126,13 +126,13 @@ func TestPartsPutAtomic(t *testing.T) {
 func TestPartsDuplicateAndDelete(t *testing.T) {
 	eachBackend(t, func(t *testing.T, e *env) {
 		ctx := testutil.Context(t)
-		ps := NewSharedStore(e.s, 0, nil)
+		ps := NewSharedStore(e.s, nil)
 		key := Key{Partner: "p|x", Source: "a%b", Destination: "{d}", Ref: 65535, Total: 3}
 		now := time.Now()
-		if _, stored, err := ps.Put(ctx, key, part(2, "two"), now); err != nil || !stored {
+		if _, stored, err := ps.Put(ctx, key, part(2, "two"), now, 0); err != nil || !stored {
 			t.Fatalf("first Put: %v %v", stored, err)
 		}
-		parts, stored, err := ps.Put(ctx, key, part(2, "other"), now)
+		parts, stored, err := ps.Put(ctx, key, part(2, "other"), now, 0)
 		if err != nil || stored || len(parts) != 1 || string(parts[0].Units) != "two" {
 			t.Fatalf("duplicate Put: %v stored %v, %v; want the first part kept", parts, stored, err)
 		}
@@ -146,7 +146,7 @@ func TestPartsDuplicateAndDelete(t *testing.T) {
 		if got, _ := ps.Parts(ctx, key); len(got) != 0 {
 			t.Fatalf("parts after Delete: %v", seqs(got))
 		}
-		if keys, _ := ps.Expired(ctx, now.Add(time.Hour), 0); len(keys) != 0 {
+		if keys, _ := ps.Expired(ctx, key.Partner, now.Add(time.Hour), 0); len(keys) != 0 {
 			t.Fatalf("index after Delete: %v", keys)
 		}
 		must(t, ps.Delete(ctx, key))
@@ -156,18 +156,18 @@ func TestPartsDuplicateAndDelete(t *testing.T) {
 func TestPartsExpiredOrder(t *testing.T) {
 	eachBackend(t, func(t *testing.T, e *env) {
 		ctx := testutil.Context(t)
-		ps := NewSharedStore(e.s, 0, nil)
+		ps := NewSharedStore(e.s, nil)
 		base := time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
 		keys := make([]Key, 4)
 		// Put in an order unlike their ages.
 		for _, i := range []int{2, 0, 3, 1} {
 			keys[i] = Key{Partner: "p", Source: fmt.Sprint("s", 3-i), Destination: "d", Ref: uint16(i), Total: 2}
-			if _, _, err := ps.Put(ctx, keys[i], part(1, "x"), base.Add(time.Duration(i)*time.Second)); err != nil {
+			if _, _, err := ps.Put(ctx, keys[i], part(1, "x"), base.Add(time.Duration(i)*time.Second), 0); err != nil {
 				t.Fatal(err)
 			}
 		}
 		// A later part does not make a message younger.
-		if _, _, err := ps.Put(ctx, keys[0], part(2, "y"), base.Add(time.Hour)); err != nil {
+		if _, _, err := ps.Put(ctx, keys[0], part(2, "y"), base.Add(time.Hour), 0); err != nil {
 			t.Fatal(err)
 		}
 		for _, tc := range []struct {
@@ -183,7 +183,7 @@ func TestPartsExpiredOrder(t *testing.T) {
 			{"microseconds count", base.Add(time.Microsecond), 0, keys[:1]},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
-				got, err := ps.Expired(ctx, tc.cutoff, tc.limit)
+				got, err := ps.Expired(ctx, "p", tc.cutoff, tc.limit)
 				must(t, err)
 				if !slices.Equal(got, tc.want) {
 					t.Fatalf("Expired = %v, want %v", got, tc.want)
@@ -196,23 +196,23 @@ func TestPartsExpiredOrder(t *testing.T) {
 func TestPartsStoreFull(t *testing.T) {
 	eachBackend(t, func(t *testing.T, e *env) {
 		ctx := testutil.Context(t)
-		ps := NewSharedStore(e.s, 2, nil)
+		ps := NewSharedStore(e.s, nil)
 		key := func(ref uint16) Key { return Key{Partner: "p", Ref: ref, Total: 3} }
 		now := time.Now()
 		for ref := range uint16(2) {
-			if _, _, err := ps.Put(ctx, key(ref), part(1, "x"), now); err != nil {
+			if _, _, err := ps.Put(ctx, key(ref), part(1, "x"), now, 2); err != nil {
 				t.Fatal(err)
 			}
 		}
-		if _, _, err := ps.Put(ctx, key(2), part(1, "x"), now); !errors.Is(err, ErrStoreFull) {
+		if _, _, err := ps.Put(ctx, key(2), part(1, "x"), now, 2); !errors.Is(err, ErrStoreFull) {
 			t.Fatalf("third message: %v, want ErrStoreFull", err)
 		}
 		// Parts of a message already waiting still go in.
-		if _, stored, err := ps.Put(ctx, key(1), part(2, "y"), now); err != nil || !stored {
+		if _, stored, err := ps.Put(ctx, key(1), part(2, "y"), now, 2); err != nil || !stored {
 			t.Fatalf("next part of a waiting message: %v %v", stored, err)
 		}
 		must(t, ps.Delete(ctx, key(0)))
-		if _, _, err := ps.Put(ctx, key(2), part(1, "x"), now); err != nil {
+		if _, _, err := ps.Put(ctx, key(2), part(1, "x"), now, 2); err != nil {
 			t.Fatalf("after a Delete: %v", err)
 		}
 	})
@@ -223,7 +223,7 @@ func TestPartsStoreFull(t *testing.T) {
 func TestPartsReassembler(t *testing.T) {
 	eachBackend(t, func(t *testing.T, e *env) {
 		ctx := testutil.Context(t)
-		r, err := NewReassembler(NewSharedStore(e.s, 0, nil), Config{Timeout: time.Minute, GapMarker: "[...]"})
+		r, err := NewReassembler(NewSharedStore(e.s, nil), Config{Partner: "p", Timeout: time.Minute, GapMarker: "[...]"})
 		must(t, err)
 		now := time.Now()
 		key := Key{Partner: "p", Source: "a", Destination: "b", Ref: 1, Total: 3}
@@ -316,20 +316,20 @@ func TestRefs(t *testing.T) {
 func TestPartsExpiredDropsUndecodable(t *testing.T) {
 	eachBackend(t, func(t *testing.T, e *env) {
 		ctx := testutil.Context(t)
-		ps := NewSharedStore(e.s, 0, nil)
+		ps := NewSharedStore(e.s, nil)
 		now := time.Now()
-		if _, _, err := e.s.GroupPut(ctx, partsGroup, "junk", "1", []byte("x"), now, 10); err != nil {
+		if _, _, err := e.s.GroupPut(ctx, partnerGroup("p"), "junk", "1", []byte("x"), now, 10); err != nil {
 			t.Fatal(err)
 		}
 		key := Key{Partner: "p", Ref: 1, Total: 2}
-		if _, _, err := ps.Put(ctx, key, part(1, "x"), now); err != nil {
+		if _, _, err := ps.Put(ctx, key, part(1, "x"), now, 0); err != nil {
 			t.Fatal(err)
 		}
-		keys, err := ps.Expired(ctx, now.Add(time.Hour), 0)
+		keys, err := ps.Expired(ctx, "p", now.Add(time.Hour), 0)
 		if err != nil || !slices.Equal(keys, []Key{key}) {
 			t.Fatalf("Expired = %v, %v", keys, err)
 		}
-		if m, err := e.s.GroupBefore(ctx, partsGroup, now.Add(time.Hour), 0); err != nil || !slices.Equal(m, []string{formatMember(key)}) {
+		if m, err := e.s.GroupBefore(ctx, partnerGroup("p"), now.Add(time.Hour), 0); err != nil || !slices.Equal(m, []string{formatMember(key)}) {
 			t.Fatalf("members left %v, %v", m, err)
 		}
 	})
@@ -339,8 +339,79 @@ func TestPartsUnavailable(t *testing.T) {
 	srv := redistest.StartServer(t, redistest.StartOpts{Durable: true})
 	s := openStore(t, srv.Addr())
 	srv.Kill()
-	_, _, err := NewSharedStore(s, 0, nil).Put(context.Background(), Key{Total: 2}, part(1, "x"), time.Now())
+	_, _, err := NewSharedStore(s, nil).Put(context.Background(), Key{Total: 2}, part(1, "x"), time.Now(), 0)
 	if !errors.Is(err, store.ErrUnavailable) {
 		t.Fatalf("Put with Redis down: %v", err)
 	}
+}
+
+// Issue 9 item 3 on the shared store: each partner's messages are
+// counted and expired apart, so a partner at its cap leaves the others
+// room, and parts keep their arrival and the caller's metadata.
+func TestPartsPerPartner(t *testing.T) {
+	eachBackend(t, func(t *testing.T, e *env) {
+		ctx := testutil.Context(t)
+		ps := NewSharedStore(e.s, nil)
+		now := time.Date(2024, 5, 1, 12, 0, 0, 123456000, time.UTC)
+		full := Key{Partner: "full", Ref: 1, Total: 2}
+		if _, _, err := ps.Put(ctx, full, part(1, "x"), now, 1); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := ps.Put(ctx, Key{Partner: "full", Ref: 2, Total: 2}, part(1, "x"), now, 1); !errors.Is(err, ErrStoreFull) {
+			t.Fatalf("second message of a partner capped at 1: %v", err)
+		}
+		other := Key{Partner: "other", Style: SAR, Ref: 1, Total: 2}
+		p := part(2, "y")
+		p.At, p.Meta = now, []byte(`{"id":"m1"}`)
+		parts, stored, err := ps.Put(ctx, other, p, now, 1)
+		if err != nil || !stored {
+			t.Fatalf("another partner refused: %v %v", stored, err)
+		}
+		if len(parts) != 1 || !parts[0].At.Equal(now) || string(parts[0].Meta) != `{"id":"m1"}` {
+			t.Fatalf("part read back %+v", parts)
+		}
+		for partner, want := range map[string][]Key{"full": {full}, "other": {other}, "none": nil} {
+			if got, err := ps.Expired(ctx, partner, now.Add(time.Hour), 0); err != nil || !slices.Equal(got, want) {
+				t.Fatalf("Expired(%s) = %v, %v; want %v", partner, got, err, want)
+			}
+		}
+	})
+}
+
+// Parts stored by the version before partners had groups of their own
+// are still read, expired and released, each by its partner.
+func TestPartsLegacyGroup(t *testing.T) {
+	eachBackend(t, func(t *testing.T, e *env) {
+		ctx := testutil.Context(t)
+		ps := NewSharedStore(e.s, nil)
+		now := time.Now()
+		for _, m := range []struct{ member, field, value string }{
+			{"p|a|b|7|2", "1", "\x00\x00\x00hi"},
+			{"q|a|b|7|2", "1", "\x00\x00\x00other"},
+		} {
+			if _, _, err := e.s.GroupPut(ctx, legacyGroup, m.member, m.field, []byte(m.value), now, 100); err != nil {
+				t.Fatal(err)
+			}
+		}
+		fresh := Key{Partner: "p", Ref: 8, Total: 2}
+		if _, _, err := ps.Put(ctx, fresh, part(1, "x"), now, 0); err != nil {
+			t.Fatal(err)
+		}
+		keys, err := ps.Expired(ctx, "p", now.Add(time.Hour), 0)
+		if err != nil || len(keys) != 2 || keys[0] != fresh || keys[1].Ref != 7 || keys[1].Partner != "p" {
+			t.Fatalf("Expired = %+v, %v", keys, err)
+		}
+		if got, err := ps.Expired(ctx, "p", now.Add(time.Hour), 1); err != nil || !slices.Equal(got, keys[:1]) {
+			t.Fatalf("Expired with limit 1 = %+v, %v", got, err)
+		}
+		old := keys[1]
+		parts, err := ps.Parts(ctx, old)
+		if err != nil || len(parts) != 1 || string(parts[0].Units) != "hi" {
+			t.Fatalf("legacy parts %+v, %v", parts, err)
+		}
+		must(t, ps.Delete(ctx, old))
+		if m, err := e.s.GroupBefore(ctx, legacyGroup, now.Add(time.Hour), 0); err != nil || !slices.Equal(m, []string{"q|a|b|7|2"}) {
+			t.Fatalf("legacy members left %v, %v", m, err)
+		}
+	})
 }

@@ -218,7 +218,7 @@ func (in Inbound) Part(c coding.Coding, packed bool) (Part, error) {
 // Key returns the reassembly key of the segment for a partner and the
 // message's source and destination addresses.
 func (in Inbound) Key(partner, source, destination string) Key {
-	return Key{Partner: partner, Source: source, Destination: destination, Ref: in.Concat.Ref, Total: in.Concat.Total}
+	return Key{Partner: partner, Source: source, Destination: destination, Style: in.Concat.Style, Ref: in.Concat.Ref, Total: in.Concat.Total}
 }
 
 // decode decodes units of coding c, GSM7 with tables t.
