@@ -68,6 +68,32 @@ type receiptTo struct {
 	// entries queued before it was kept, which asked for every final
 	// receipt.
 	RD byte `json:"rd,omitempty"`
+	// Also are the message_ids of the other segments of a concatenated
+	// message that asked for a receipt: each submit_sm was acknowledged
+	// under its own id, and the ESME waits for a receipt for each.
+	Also []string `json:"also,omitempty"`
+}
+
+// ids are the message_ids a receipt for this message goes under.
+func (r *receiptTo) ids() []string { return append([]string{r.ID}, r.Also...) }
+
+// segmentReceipts is where the receipts of a reassembled message go: the
+// segment that completed it (rt, nil when it asked for none) and every
+// other part that asked for one.
+func segmentReceipts(rt *receiptTo, parts []concat.Part) *receiptTo {
+	for _, pt := range parts {
+		prt := partReceipt(pt)
+		switch {
+		case prt == nil || (rt != nil && prt.ID == rt.ID):
+		case rt == nil:
+			rt = prt
+		case !slices.Contains(rt.Also, prt.ID):
+			c := *rt
+			c.Also = append(slices.Clip(rt.Also), prt.ID)
+			rt = &c
+		}
+	}
+	return rt
 }
 
 func newReceiptTo(id string, m *smpp.Message) *receiptTo {
@@ -281,6 +307,7 @@ func (e *Engine) smsIn(ctx context.Context, p *partner, m *smpp.Message, id stri
 		return nil
 	case concat.Complete:
 		q.Text = res.Text
+		q.Receipt = segmentReceipts(rt, res.Parts)
 		// The reassembly instance is the message's identity: if this
 		// node dies before the release, the expiry that finds the parts
 		// does not queue it twice.
@@ -352,8 +379,9 @@ func (e *Engine) reassembled(ctx context.Context, p *partner, r concat.Result) b
 			// id and receipt stand for the message, as in smsIn.
 			if last := latestPart(r.Parts); last != nil {
 				if rt := partReceipt(*last); rt != nil {
-					q.ID, q.Receipt = rt.ID, rt
+					q.ID = rt.ID
 				}
+				q.Receipt = segmentReceipts(partReceipt(*last), r.Parts)
 			}
 		}
 		key := convKey{p.Name, readParty(r.Key.Source), readParty(r.Key.Destination)}

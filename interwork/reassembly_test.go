@@ -252,3 +252,32 @@ func TestReassemblyPerPartner(t *testing.T) {
 		t.Fatalf("strict's refusal not counted: %v", u.eng.Status(testutil.Context(t)))
 	}
 }
+
+// Issue 9 item 5: each segment of a concatenated message was
+// acknowledged under its own message_id, and each asked for a receipt:
+// once the whole message is delivered, every one of those ids gets its
+// final receipt, not only the segment that completed the message.
+func TestReassembledMessageReceiptPerSegment(t *testing.T) {
+	rcs := startRCS(t, 0)
+	w := startIWF(t, startRedis(t), rcs, "n1", demoPartner())
+	e := bindESME(t, w.smpp.Addr().String(), "demo")
+	want := map[string]bool{}
+	for seq, text := range []string{"The first half ", "and the second."} {
+		e.SubmitPart(t, "46700000001", "46700000007", text, pdu.UDH{pdu.NewIEConcatMessage(2, byte(seq+1), 7)})
+		r := e.NextResp(t)
+		if r.CommandStatus != data.ESME_ROK {
+			t.Fatalf("segment %d answered %v", seq+1, r.CommandStatus)
+		}
+		want[r.MessageID] = true
+	}
+	if m := <-rcs.Msgs; m.Text != "The first half and the second." {
+		t.Fatalf("RCS got %q", m.Text)
+	}
+	for n := len(want); n > 0; n-- {
+		got := receiptOf(t, e.Next(t))
+		if !want[got.ID] || got.State != receipt.Delivered {
+			t.Fatalf("receipt %+v; want DELIVRD for one of %v", got, want)
+		}
+		delete(want, got.ID)
+	}
+}

@@ -136,6 +136,19 @@ func (e *Engine) owe(ctx context.Context, p *partner, q *queued, o Outcome, done
 	if q.Receipt == nil {
 		return nil
 	}
+	var errs []error
+	for _, id := range q.Receipt.ids() {
+		rt := *q.Receipt
+		rt.ID, rt.Also = id, nil
+		m := *q
+		m.Receipt = &rt
+		errs = append(errs, e.oweOne(ctx, p, &m, o, done, due))
+	}
+	return errors.Join(errs...)
+}
+
+// oweOne owes the receipt of one submitted message id (q.Receipt.ID).
+func (e *Engine) oweOne(ctx context.Context, p *partner, q *queued, o Outcome, done, due time.Time) error {
 	m := *q
 	m.Text = receiptText(q.Text)
 	m.CPIM, m.Notice = nil, nil
