@@ -12,6 +12,7 @@ import (
 	"iwf/internal/testutil"
 	"iwf/pager"
 	"iwf/session"
+	"iwf/session/msrpsdp"
 	"iwf/session/sipsession"
 	"iwf/smpp"
 	"iwf/smpp/concat"
@@ -278,6 +279,7 @@ func (c *fakeCall) ConversationID() string          { return "conv-1" }
 func (c *fakeCall) ContributionID() string          { return "contrib-1" }
 func (c *fakeCall) Direction() sipsession.Direction { return sipsession.Outgoing }
 func (c *fakeCall) MSRPSessionID() string           { return "msrp-1" }
+func (c *fakeCall) Negotiated() msrpsdp.Negotiated  { return msrpsdp.Negotiated{} }
 
 // fakePager records the MESSAGEs relayed pager-mode and answers them 202.
 type fakePager struct{ sent chan pager.Outgoing }
