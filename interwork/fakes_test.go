@@ -56,13 +56,16 @@ func (m *memStore) Enqueue(ctx context.Context, conv, msgID string, payload []by
 		return false, ctx.Err()
 	}
 	defer m.mu.Unlock()
-	if m.seen[conv+"\x00"+msgID] {
+	// As the store: no id, no duplicate marker (ids we make up).
+	if msgID != "" && m.seen[conv+"\x00"+msgID] {
 		return true, nil
 	}
 	if len(m.queues[conv]) >= maxLen {
 		return false, store.ErrQueueFull
 	}
-	m.seen[conv+"\x00"+msgID] = true
+	if msgID != "" {
+		m.seen[conv+"\x00"+msgID] = true
+	}
 	m.seq++
 	m.queues[conv] = append(m.queues[conv], store.Entry{ID: strconv.Itoa(m.seq), MsgID: msgID, Payload: payload})
 	m.pending[conv] = true
