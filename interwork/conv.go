@@ -35,8 +35,9 @@ type conv struct {
 	mu sync.Mutex
 	// call is the session's call (nil when none); written by the worker.
 	call Call
-	// awaiting maps the Message-ID of a message sent toward the RCS side
-	// to the receipt its REPORT or IMDN turns into.
+	// awaiting maps the ids of a message sent toward the RCS side, its
+	// MSRP Message-ID and its own (the IMDN's), to the receipt its REPORT
+	// or IMDN turns into.
 	awaiting map[string]*queued
 	// inbound maps the id of a message from the RCS side to what answers
 	// it once the pager side took it: its REPORT and IMDN.
@@ -51,6 +52,11 @@ type conv struct {
 	// store; ackFailures counts the acks it refused in a row.
 	sent        []string
 	ackFailures int
+	// losses counts the sessions lost under the first queued message;
+	// resendNow, set with the first loss, reads the queue again without
+	// the retry delay.
+	losses    sessionLosses
+	resendNow bool
 	// gone is set, under Engine.mu, when the worker left the engine's
 	// table; a later message starts a new worker.
 	gone bool
@@ -147,7 +153,10 @@ func (c *conv) notification(n cpim.Notification) {
 func (c *conv) reported(id string, o Outcome) {
 	c.mu.Lock()
 	q, ok := c.awaiting[id]
-	delete(c.awaiting, id)
+	if ok {
+		delete(c.awaiting, q.ID)
+		delete(c.awaiting, msrpMessageID(q.ID))
+	}
 	c.mu.Unlock()
 	if ok {
 		// A report may come after the worker stopped (an IMDN much
@@ -265,7 +274,10 @@ func (c *conv) work(ctx context.Context) (retry <-chan time.Time, done bool) {
 	}
 	for _, en := range entries {
 		if !c.process(ctx, en.Payload) {
-			retry = time.After(c.retryDelay())
+			if !c.resendNow {
+				retry = time.After(c.retryDelay())
+			}
+			c.resendNow = false
 			break
 		}
 		c.sent = append(c.sent, en.ID)
@@ -400,20 +412,35 @@ func (c *conv) toRCS(ctx context.Context, q *queued) bool {
 	return c.send(ctx, call, q)
 }
 
-// send puts q into the session.
+// send puts q into the session in the form the peer's SDP accepts.
 func (c *conv) send(ctx context.Context, call Call, q *queued) bool {
 	p := c.partner
-	body, err := c.cpimBody(q)
+	wrapped, err := textForm(call.Negotiated())
 	if err != nil {
-		c.e.fail(p.Name, "cpim", err)
-		c.finish(ctx, q, Rejected)
+		// The session can carry none of the conversation's texts: it
+		// is ended, and q fails (415 would have been the peer's
+		// answer), or goes pager-mode when that is the partner's
+		// fallback. Not retried: a new session would say the same.
+		c.e.fail(p.Name, "msrp accept-types", err)
+		c.dropCall()
+		if p.Policy.OnOpenFailure == FallbackPager {
+			return c.fallback(ctx, q, Undeliverable)
+		}
+		c.finish(ctx, q, OutcomeOfMSRP(415))
 		return true
 	}
-	wantReport := q.Receipt != nil && p.Policy.SuccessReports
-	if wantReport {
-		c.mu.Lock()
-		c.awaiting[q.ID] = q
-		c.mu.Unlock()
+	out := &session.OutgoingMessage{MessageID: msrpMessageID(q.ID), ContentType: typeTextUTF8, Body: []byte(q.Text)}
+	if wrapped {
+		if out.Body, err = c.cpimBody(q); err != nil {
+			c.e.fail(p.Name, "cpim", err)
+			c.finish(ctx, q, Rejected)
+			return true
+		}
+		out.ContentType = typeCPIM
+	}
+	out.SuccessReport = q.Receipt != nil && p.Policy.SuccessReports
+	if out.SuccessReport {
+		c.await(q, out.MessageID)
 		// Owed before the SEND, so that a REPORT quicker than this
 		// worker replaces it rather than being replaced: the final
 		// receipt at the end of validity when no confirmation comes.
@@ -423,18 +450,21 @@ func (c *conv) send(ctx context.Context, call Call, q *queued) bool {
 	// peer may hold the message while it stays queued, and the next
 	// owner would send it again. The session's transaction timeout
 	// bounds it.
-	_, err = call.Send(context.WithoutCancel(ctx), &session.OutgoingMessage{
-		MessageID:     q.ID,
-		ContentType:   "message/cpim",
-		Body:          body,
-		SuccessReport: wantReport,
-	})
+	_, err = call.Send(context.WithoutCancel(ctx), out)
 	if err != nil {
-		c.mu.Lock()
-		delete(c.awaiting, q.ID)
-		c.mu.Unlock()
+		if out.SuccessReport {
+			c.unawait(q, out.MessageID)
+		}
 		var se *session.StatusError
-		if errors.As(err, &se) && !se.Local && !sessionGone(se.Code) {
+		switch {
+		case errors.Is(err, sipsession.ErrTooLarge):
+			// Larger than the peer's a=max-size: sent, it would be
+			// refused 413 (RFC 4975 section 8.6); it fails now, with
+			// the failure receipt a 413 gives.
+			c.e.fail(p.Name, "msrp max-size", err)
+			c.finish(ctx, q, OutcomeOfMSRP(413))
+			return true
+		case errors.As(err, &se) && !se.Local && !sessionGone(se.Code):
 			// The RCS side answered about the message: its answer is final.
 			c.finish(ctx, q, OutcomeOfMSRP(se.Code))
 			return true
@@ -443,19 +473,35 @@ func (c *conv) send(ctx context.Context, call Call, q *queued) bool {
 			return false
 		}
 		c.e.fail(p.Name, "msrp send", err)
-		c.dropCall()
-		return c.fallback(ctx, q, Expired)
+		return c.sessionLost(ctx, q)
 	}
-	if wantReport {
+	if out.SuccessReport {
 		c.e.oweAccepted(ctx, p, q, true)
 	}
+	c.losses = sessionLosses{}
 	p.counters.add(counterOutMSRP, 1)
 	c.e.cfg.Metrics.Message(p.Name, toRCS.metric(), string(q.Ingress), outcomeDelivered)
 	c.e.cfg.Metrics.Delivery(p.Name, toRCS.metric(), time.Since(time.Unix(0, q.At)))
-	if q.Receipt != nil && !wantReport {
+	if q.Receipt != nil && !out.SuccessReport {
 		c.finish(ctx, q, Delivered)
 	}
 	return true
+}
+
+// await files q for its REPORT, which names the MSRP Message-ID, and its
+// IMDN, which names the original id.
+func (c *conv) await(q *queued, msrpID string) {
+	c.mu.Lock()
+	c.awaiting[q.ID] = q
+	c.awaiting[msrpID] = q
+	c.mu.Unlock()
+}
+
+func (c *conv) unawait(q *queued, msrpID string) {
+	c.mu.Lock()
+	delete(c.awaiting, q.ID)
+	delete(c.awaiting, msrpID)
+	c.mu.Unlock()
 }
 
 // sessionGone reports an MSRP status about the session rather than the
@@ -463,6 +509,34 @@ func (c *conv) send(ctx context.Context, call Call, q *queued) bool {
 // "bound to another connection"): the message goes into a new session, as
 // when the session could not be opened.
 func sessionGone(code int) bool { return code == 481 || code == 506 }
+
+// sessionLosses counts the sessions lost under one message in a row.
+type sessionLosses struct {
+	id string
+	n  int
+}
+
+// sessionLost handles a message whose session ended under it: a 481 or
+// 506 (sessionGone), a transaction timeout (RFC 4975 section 7.3: the
+// session is to be treated as failed), the connection or the call lost.
+// That is no answer about the message: the session is ended with a BYE,
+// and the message, still first in the queue with the ones after it, goes
+// into a new session at once, in order. When the new session is lost
+// under it too, the partner's open-failure policy decides, as for a
+// session that could not be opened; so a peer that takes INVITEs and
+// refuses every SEND does not make a loop.
+func (c *conv) sessionLost(ctx context.Context, q *queued) bool {
+	c.dropCall()
+	if c.losses.id != q.ID {
+		c.losses = sessionLosses{id: q.ID}
+	}
+	c.losses.n++
+	if c.losses.n == 1 {
+		c.resendNow = true
+		return false
+	}
+	return c.fallback(ctx, q, Expired)
+}
 
 // fallback applies the partner's open-failure policy to q.
 func (c *conv) fallback(ctx context.Context, q *queued, o Outcome) bool {

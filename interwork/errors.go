@@ -56,6 +56,9 @@ var (
 	// errNotSent marks a delivery that failed before its first segment
 	// left: it may be retried without sending anything twice.
 	errNotSent = errors.New("interwork: nothing sent")
+	// errNoTextForm: the peer's SDP accepts neither message/cpim around
+	// text/plain nor text/plain: the session cannot carry texts.
+	errNoTextForm = errors.New("interwork: the peer accepts neither text/plain in message/cpim nor text/plain")
 	// errRunTwice: an Engine runs once.
 	errRunTwice = errors.New("interwork: Run called twice")
 	// errIncomplete: segments of a concatenated SMS stopped arriving.

@@ -12,6 +12,7 @@ import (
 	"iwf/internal/testutil"
 	"iwf/pager"
 	"iwf/session"
+	"iwf/session/msrpsdp"
 	"iwf/session/sipsession"
 	"iwf/smpp"
 	"iwf/smpp/concat"
@@ -64,13 +65,16 @@ func (m *memStore) Enqueue(ctx context.Context, conv, msgID string, payload []by
 	if conv == m.downConv {
 		return false, errors.New("memStore: CLUSTERDOWN")
 	}
-	if m.seen[conv+"\x00"+msgID] {
+	// As the store: no id, no duplicate marker (ids we make up).
+	if msgID != "" && m.seen[conv+"\x00"+msgID] {
 		return true, nil
 	}
 	if len(m.queues[conv]) >= maxLen {
 		return false, store.ErrQueueFull
 	}
-	m.seen[conv+"\x00"+msgID] = true
+	if msgID != "" {
+		m.seen[conv+"\x00"+msgID] = true
+	}
 	m.seq++
 	m.queues[conv] = append(m.queues[conv], store.Entry{ID: strconv.Itoa(m.seq), MsgID: msgID, Payload: payload})
 	m.pending[conv] = true
@@ -385,6 +389,7 @@ func (c *fakeCall) ConversationID() string          { return "conv-1" }
 func (c *fakeCall) ContributionID() string          { return "contrib-1" }
 func (c *fakeCall) Direction() sipsession.Direction { return sipsession.Outgoing }
 func (c *fakeCall) MSRPSessionID() string           { return "msrp-1" }
+func (c *fakeCall) Negotiated() msrpsdp.Negotiated  { return msrpsdp.Negotiated{} }
 
 // fakePager records the MESSAGEs relayed pager-mode and answers them 202.
 type fakePager struct{ sent chan pager.Outgoing }

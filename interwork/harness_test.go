@@ -42,9 +42,12 @@ type iwf struct {
 	once   sync.Once
 }
 
+// rcsSide is where the RCS trunk leads: an iwftest.RCS, or a RawRCS.
+type rcsSide interface{ TCP() string }
+
 // startIWF starts an engine for partners toward rcs, on the Redis at
 // redisAddr.
-func startIWF(t testing.TB, redisAddr string, rcs *rcsPeer, node string, partners ...Partner) *iwf {
+func startIWF(t testing.TB, redisAddr string, rcs rcsSide, node string, partners ...Partner) *iwf {
 	t.Helper()
 	return startIWFWith(t, redisAddr, rcs, node, partners, nil)
 }
@@ -53,7 +56,7 @@ func startIWF(t testing.TB, redisAddr string, rcs *rcsPeer, node string, partner
 // in from them, MESSAGE out to them; the trunk named "rcs" is the pager
 // trunk toward the RCS side. As in cmd/iwf, the sides are built first and
 // take the engine as their handler once it exists, before they serve.
-func startIWFWith(t testing.TB, redisAddr string, rcs *rcsPeer, node string, partners []Partner, trunks []pager.Trunk) *iwf {
+func startIWFWith(t testing.TB, redisAddr string, rcs rcsSide, node string, partners []Partner, trunks []pager.Trunk) *iwf {
 	t.Helper()
 	return startIWFOpts(t, redisAddr, rcs, node, partners, iwfOptions{trunks: trunks})
 }
@@ -68,7 +71,7 @@ type iwfOptions struct {
 }
 
 // startIWFOpts is startIWFWith with options.
-func startIWFOpts(t testing.TB, redisAddr string, rcs *rcsPeer, node string, partners []Partner, o iwfOptions) *iwf {
+func startIWFOpts(t testing.TB, redisAddr string, rcs rcsSide, node string, partners []Partner, o iwfOptions) *iwf {
 	t.Helper()
 	trunks := o.trunks
 	ctx, cancel := context.WithCancel(context.Background())

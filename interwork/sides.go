@@ -6,6 +6,7 @@ import (
 
 	"iwf/pager"
 	"iwf/session"
+	"iwf/session/msrpsdp"
 	"iwf/session/sipsession"
 	"iwf/smpp"
 	"iwf/store"
@@ -88,6 +89,9 @@ type Call interface {
 	ContributionID() string
 	Direction() sipsession.Direction
 	MSRPSessionID() string
+	// Negotiated is the offer/answer outcome: what the peer's SDP
+	// accepts (a=accept-types, a=accept-wrapped-types, a=max-size).
+	Negotiated() msrpsdp.Negotiated
 }
 
 // ManagerSessions adapts a *sipsession.Manager to Sessions.

@@ -3,7 +3,9 @@ package sipsession
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 
 	"github.com/emiago/sipgo"
@@ -213,7 +215,9 @@ func (c *Call) Err() error {
 }
 
 // Send sends a message on the MSRP session; see session.Session.Send. On
-// an incoming call not yet answered and connected it waits for that.
+// an incoming call not yet answered and connected it waits for that. A
+// message the peer's SDP does not allow is not sent: ErrContentRefused
+// or ErrTooLarge.
 func (c *Call) Send(ctx context.Context, m *session.OutgoingMessage) (string, error) {
 	select {
 	case <-c.ready:
@@ -227,6 +231,9 @@ func (c *Call) Send(ctx context.Context, m *session.OutgoingMessage) (string, er
 		return "", ErrClosed
 	default:
 	}
+	if err := c.allowed(m); err != nil {
+		return "", err
+	}
 	return c.sess.Send(ctx, m)
 }
 
@@ -235,6 +242,34 @@ func (c *Call) trace(event string) {
 	if c.m.cfg.trace != nil {
 		c.m.cfg.trace(c, event)
 	}
+}
+
+// allowed checks m against what the peer's SDP said it takes (RFC 4975
+// section 8.6): a content type its a=accept-types lists, no more octets
+// than its a=max-size. A peer sent anything else answers 415 or 413, or,
+// strict, treats the session as broken; refusing here keeps the session
+// and tells the caller which limit it met. A session whose SDP listed no
+// accept-types (none negotiated yet) is not checked.
+func (c *Call) allowed(m *session.OutgoingMessage) error {
+	remote := c.neg.Remote
+	if len(remote.AcceptTypes) == 0 {
+		return nil
+	}
+	ct := m.ContentType
+	if ct == "" {
+		ct = "text/plain" // what session.Send puts on the wire
+	}
+	if !remote.Accepts(ct) {
+		return fmt.Errorf("%w: %s (accept-types %s)", ErrContentRefused, ct, strings.Join(remote.AcceptTypes, " "))
+	}
+	size := m.Size
+	if m.Body != nil || m.Reader == nil {
+		size = int64(len(m.Body))
+	}
+	if limit := c.neg.SendLimit(); limit > 0 && size > limit {
+		return fmt.Errorf("%w: %d octets, max-size %d", ErrTooLarge, size, limit)
+	}
+	return nil
 }
 
 func (c *Call) markReady() { c.readyOnce.Do(func() { close(c.ready) }) }

@@ -26,6 +26,12 @@ var (
 	ErrTransport = errors.New("sipsession: transport failure")
 	// ErrClosed: the Manager or the Call is closed.
 	ErrClosed = errors.New("sipsession: closed")
+	// ErrContentRefused: Call.Send was given a content type the peer's
+	// a=accept-types does not list; nothing was sent.
+	ErrContentRefused = errors.New("sipsession: content type not in the peer's accept-types")
+	// ErrTooLarge: Call.Send was given a message larger than the peer's
+	// a=max-size; nothing was sent.
+	ErrTooLarge = errors.New("sipsession: message larger than the peer's max-size")
 )
 
 // Kind says which step of opening a call failed; the interworking core
