@@ -4,12 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	"iwf/internal/cpim"
 	"iwf/pager"
 	"iwf/session"
+	"iwf/session/msrpsdp"
 	"iwf/session/sipsession"
 	"iwf/smpp"
 )
@@ -200,16 +200,15 @@ func (c *conv) largeMessage(ctx context.Context, q *queued) Outcome {
 	}
 	trunk := e.cfg.RCS.Trunk
 	trunk.Name = c.partner.Name
-	// Only the large-message service is asked for: a chat session's
-	// feature tags would route the INVITE to the chat function.
-	trunk.AcceptContact = false
-	trunk.PreferredService = pager.ICSILargeMessage
-	trunk.ExtraHeaders = append(slices.Clone(trunk.ExtraHeaders),
-		sipsession.Header{Name: "Accept-Contact", Value: pager.AcceptContactICSI(pager.ICSILargeMessage)})
+	// Only the large-message service is named, in Contact,
+	// Accept-Contact and P-Preferred-Service alike: a chat session's
+	// feature tags would route the INVITE to the chat function. We only
+	// send on it: a=sendonly (RFC 4566 section 6).
 	octx, cancel := context.WithTimeout(ctx, c.partner.Policy.OpenTimeout)
 	call, err := e.cfg.RCS.Sessions.Open(octx, sipsession.OpenRequest{
 		From: from.SIPURI(e.cfg.RCS.Domain), To: to.SIPURI(trunk.NextHopHost()), Trunk: trunk,
 		ConversationID: c.conversationID(ctx),
+		Service:        pager.ICSILargeMessage, Direction: msrpsdp.SendOnly,
 	})
 	cancel()
 	if err != nil {

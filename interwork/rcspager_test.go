@@ -264,3 +264,60 @@ func TestRCSPagerNotificationAccepted(t *testing.T) {
 		t.Fatalf("IMDN MESSAGE answered %d, want 202", code)
 	}
 }
+
+// Issue 10 item 2, Large Message Mode on the wire: a peer written for
+// the test (a sipgo dialog server and a raw MSRP listener) reads the
+// INVITE of the session opened for one text too large for a MESSAGE. It
+// names the CPM large-message service and only it, in Contact,
+// Accept-Contact and P-Preferred-Service, and offers a=sendonly; the
+// text arrives and the session ends with a BYE.
+func TestLargeMessageInviteOnTheWire(t *testing.T) {
+	raw := iwftest.StartRawRCS(t, iwftest.RawRCSOptions{})
+	p := demoPartner()
+	p.Policy.Promotion = PromoteNever
+	tr := pager.Trunk{
+		Partner: "rcs", NextHop: "sip:" + raw.TCP() + ";transport=tcp", AllowedSources: []string{"127.0.0.1"},
+		Profile: pager.ProfileCPM, MaxBodyBytes: 400,
+	}.WithDefaults()
+	w := startIWFWith(t, startRedis(t), raw, "n1", []Partner{p}, []pager.Trunk{tr})
+	e := bindESME(t, w.smpp.Addr().String(), "demo")
+	long := strings.Repeat("large message ", 11) + "end"
+	submitAll(t, e, "46700000007", long)
+
+	var inv *sip.Request
+	select {
+	case inv = <-raw.Invites:
+	case <-time.After(iwftest.Wait):
+		t.Fatal("no INVITE")
+	}
+	const tag = `+g.3gpp.icsi-ref="urn%3Aurn-7%3A3gpp-service.ims.icsi.oma.cpm.largemsg"`
+	header := func(name string) string {
+		if h := inv.GetHeader(name); h != nil {
+			return h.Value()
+		}
+		return ""
+	}
+	if ct := header("Contact"); !strings.Contains(ct, ";"+tag) {
+		t.Errorf("Contact %q, want the large-message feature tag", ct)
+	}
+	if ac := header("Accept-Contact"); ac != "*;"+tag {
+		t.Errorf("Accept-Contact %q", ac)
+	}
+	if n := len(inv.GetHeaders("Accept-Contact")); n != 1 {
+		t.Errorf("%d Accept-Contact headers, want 1", n)
+	}
+	if ps := header("P-Preferred-Service"); ps != pager.ICSILargeMessage {
+		t.Errorf("P-Preferred-Service %q", ps)
+	}
+	if s := inv.String(); strings.Contains(s, "cpm.session") || strings.Contains(s, "sip-im") {
+		t.Errorf("INVITE names another service:\n%s", s)
+	}
+	sdp := strings.ReplaceAll(string(inv.Body()), "\r\n", "\n")
+	if !strings.Contains(sdp, "\na=sendonly\n") || strings.Contains(sdp, "sendrecv") {
+		t.Errorf("offer without a=sendonly:\n%s", sdp)
+	}
+	if m := raw.Next(t); m.Text != long || m.IMDNMessageID == "" {
+		t.Fatalf("large message %q, imdn.Message-ID %q", m.Text, m.IMDNMessageID)
+	}
+	awaitBye(t, raw)
+}

@@ -29,7 +29,9 @@ type RawRCSOptions struct {
 	// MaxSize is its a=max-size, none when 0.
 	MaxSize int64
 	// Answer gives the status of the SEND ending a message; nil answers
-	// 200. It runs on the session's reading goroutine.
+	// 200, 0 leaves the SEND unanswered (a peer that hung, for the
+	// sender's transaction timeout). It runs on the session's reading
+	// goroutine.
 	Answer func(RawMessage) int
 }
 
@@ -62,6 +64,8 @@ type RawRCS struct {
 	// per BYE.
 	Msgs chan RawMessage
 	Byes chan struct{}
+	// Invites receives every INVITE it answered, as it came.
+	Invites chan *sip.Request
 
 	opts     RawRCSOptions
 	mu       sync.Mutex
@@ -76,7 +80,7 @@ func StartRawRCS(t testing.TB, opts RawRCSOptions) *RawRCS {
 	if opts.AcceptTypes == "" {
 		opts.AcceptTypes = "message/cpim text/plain"
 	}
-	r := &RawRCS{Msgs: make(chan RawMessage, 1024), Byes: make(chan struct{}, 64), opts: opts}
+	r := &RawRCS{Msgs: make(chan RawMessage, 1024), Byes: make(chan struct{}, 64), Invites: make(chan *sip.Request, 64), opts: opts}
 	r.Stack = sipstacktest.Start(t, func(st *sipstack.Stack, srv *sipgo.Server) {
 		client, err := st.Client("tcp")
 		if err != nil {
@@ -157,6 +161,10 @@ func (r *RawRCS) invite(t testing.TB, st *sipstack.Stack, dialogs *sipgo.DialogS
 		fmt.Fprintf(&sdp, "a=max-size:%d\r\n", r.opts.MaxSize)
 	}
 	fmt.Fprintf(&sdp, "a=path:%s\r\na=setup:passive\r\n", self)
+	// RFC 3264 section 6.1: a sendonly stream is answered recvonly.
+	if bytes.Contains(req.Body(), []byte("\na=sendonly\r")) {
+		sdp.WriteString("a=recvonly\r\n")
+	}
 	r.wg.Add(1)
 	go func() {
 		defer r.wg.Done()
@@ -168,6 +176,7 @@ func (r *RawRCS) invite(t testing.TB, st *sipstack.Stack, dialogs *sipgo.DialogS
 		defer nc.Close()
 		r.serve(n, self, nc)
 	}()
+	r.Invites <- req.Clone()
 	res := sip.NewSDPResponseFromRequest(dlg.InviteRequest, []byte(sdp.String()))
 	res.AppendHeader(&sip.ContactHeader{Address: st.Contact(strings.ToLower(req.Transport()), "rcs")})
 	if err := dlg.WriteResponse(res); err != nil {
@@ -212,6 +221,9 @@ func (r *RawRCS) serve(session int, self string, nc net.Conn) {
 			} else if f.flag == '#' {
 				delete(parts, id)
 			}
+		}
+		if status == 0 {
+			continue
 		}
 		// RFC 4975 section 7.2: a response goes back unless
 		// Failure-Report is "no", or "partial" and the answer is 200.

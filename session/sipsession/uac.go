@@ -24,6 +24,18 @@ type OpenRequest struct {
 	// ConversationID and ContributionID are the OMA CPM identifiers (RCS
 	// RCC.07 section 3.2.3); empty ones are generated.
 	ConversationID, ContributionID string
+	// Service, when set, is the ICSI of this call in place of the
+	// trunk's: our Contact, Accept-Contact and P-Preferred-Service all
+	// name it, whatever the trunk's accept_contact and preferred_service
+	// say, since a call opened for one service must reach that service's
+	// function (GSMA RCC.07 section 2.4). Large Message Mode names the
+	// CPM large-message ICSI this way.
+	Service string
+	// Direction is the direction attribute of our offer (RFC 4566
+	// section 6), kept in the offers of refreshes: SendOnly for a call
+	// that only sends, as a Large Message Mode session (OMA CPM).
+	// DirectionUnspecified offers none, which means sendrecv.
+	Direction msrpsdp.Direction
 	// SessionOptions configure the MSRP session; Handler is set by Open
 	// (the call's Events), AcceptTypes and MaxSize default from Config.
 	SessionOptions session.SessionOptions
@@ -41,6 +53,9 @@ func (m *Manager) Open(ctx context.Context, r OpenRequest) (*Call, error) {
 		return nil, ErrClosed
 	}
 	defer m.wg.Done()
+	if r.Service != "" {
+		r.Trunk.PreferredService, r.Trunk.AcceptContact = r.Service, true
+	}
 	if err := r.Trunk.Validate(); err != nil {
 		return nil, err
 	}
@@ -83,7 +98,7 @@ func (m *Manager) Open(ctx context.Context, r OpenRequest) (*Call, error) {
 	}
 	c.sess = sess
 	c.log = c.log.With("msrp_session", sess.LocalURI().SessionID)
-	offer, body, err := m.offer(c, setup)
+	offer, body, err := m.offer(c, setup, r.Direction)
 	if err != nil {
 		sess.Close()
 		return nil, newError(KindNotAcceptable, err)
@@ -191,9 +206,9 @@ func (m *Manager) abandon(dlg *sipgo.DialogClientSession) {
 }
 
 // offer builds our SDP offer for the call's MSRP session.
-func (m *Manager) offer(c *Call, setup msrpsdp.Setup) (msrpsdp.Media, []byte, error) {
+func (m *Manager) offer(c *Call, setup msrpsdp.Setup, dir msrpsdp.Direction) (msrpsdp.Media, []byte, error) {
 	media := m.localMedia(c.sess)
-	media.Setup = setup
+	media.Setup, media.Direction = setup, dir
 	origin, err := msrpsdp.NewOrigin(media.Addr)
 	if err != nil {
 		return media, nil, err
