@@ -142,15 +142,9 @@ func (c *conv) events(call Call) {
 	}
 }
 
-// notification is an IMDN from the RCS side about a message we sent.
-func (c *conv) notification(n cpim.Notification) {
-	if n.Kind != cpim.DeliveryNotification {
-		return
-	}
-	c.reported(n.MessageID, OutcomeOfIMDN(n.Status))
-}
-
-func (c *conv) reported(id string, o Outcome) {
+// reported turns the REPORT or IMDN of a message waiting for one into
+// its receipt; false when none waits here under id.
+func (c *conv) reported(id string, o Outcome) bool {
 	c.mu.Lock()
 	q, ok := c.awaiting[id]
 	if ok {
@@ -163,6 +157,7 @@ func (c *conv) reported(id string, o Outcome) {
 		// later): its receipt is still due while the engine runs.
 		c.finish(context.WithoutCancel(c.ctx), q, o)
 	}
+	return ok
 }
 
 // inboundMsg is a message from the RCS side waiting for its outcome.
@@ -597,7 +592,7 @@ func (c *conv) finish(ctx context.Context, q *queued, o Outcome) {
 		p.counters.add(counterFailed, 1)
 		c.e.cfg.Metrics.Message(p.Name, toRCS.metric(), string(q.Ingress), outcomeFailed)
 	}
-	if q.Receipt != nil {
+	if q.Receipt != nil && !(o == Delivered && q.imdnPending) {
 		c.e.queueReceipt(ctx, p, q, o)
 	}
 }

@@ -27,6 +27,18 @@ func (c *conv) relay(ctx context.Context, q *queued) Outcome {
 		e.fail(c.partner.Name, "pager relay", err)
 		return Rejected
 	}
+	awaits := c.beforePagerSend(ctx, q)
+	o := c.sendPager(ctx, q, out)
+	if awaits && ctx.Err() == nil {
+		c.afterPagerSend(ctx, q, o)
+	}
+	return o
+}
+
+// sendPager sends out, q's MESSAGE, or q in Large Message Mode when it
+// is too large for one.
+func (c *conv) sendPager(ctx context.Context, q *queued, out pager.Outgoing) Outcome {
+	e := c.e
 	results, err := e.cfg.Pager.SendText(ctx, out)
 	if tooLarge := (*pager.BodyTooLargeError)(nil); errors.As(err, &tooLarge) {
 		return c.largeMessage(ctx, q)

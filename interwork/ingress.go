@@ -43,6 +43,9 @@ type queued struct {
 	// Notice, in an entry toward the RCS side, is an IMDN (a
 	// message/cpim document) to send in place of a text.
 	Notice []byte `json:"notice,omitempty"`
+	// imdnPending says its delivery is its IMDN's to tell: the 2xx
+	// that took it is no delivery receipt (receipts_imdn.go).
+	imdnPending bool
 }
 
 // expiry is when q expires (Unix nanoseconds); entries queued before

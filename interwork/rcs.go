@@ -70,10 +70,7 @@ func (e *Engine) Message(ctx context.Context, call *sipsession.Call, m *session.
 		return err
 	}
 	if note != nil {
-		if c != nil {
-			c.notification(*note)
-		}
-		return nil
+		return e.notified(ctx, key, *note)
 	}
 	p := e.partners[key.Partner]
 	if e.draining.Load() {

@@ -40,8 +40,7 @@ func (e *Engine) acceptRCS(ctx context.Context, m *pager.Message) error {
 		return errDraining
 	}
 	if m.Notification != nil {
-		e.pagerNotification(m)
-		return nil
+		return e.pagerNotification(ctx, m)
 	}
 	sms, rcs := partyOf(m.To), partyOf(m.From)
 	r, ok := e.route(sms)
@@ -72,24 +71,17 @@ func (e *Engine) acceptRCS(ctx context.Context, m *pager.Message) error {
 
 // pagerNotification is an IMDN that came as a MESSAGE: RCS clients send
 // the notifications of standalone messages that way, and those of
-// session messages once the session is gone. The conversation's worker,
-// when it runs here, turns a delivery notification into the receipt of a
-// message that waits for one; otherwise there is nothing to do.
-func (e *Engine) pagerNotification(m *pager.Message) {
+// session messages once the session is gone. A delivery notification
+// about a message that waits for one becomes its receipt, before the
+// 202; otherwise there is nothing to do.
+func (e *Engine) pagerNotification(ctx context.Context, m *pager.Message) error {
 	sms, rcs := partyOf(m.To), partyOf(m.From)
 	p, ok := e.route(sms)
 	if !ok {
 		e.log.Debug("imdn for no partner", "message_id", m.Notification.MessageID)
-		return
+		return nil
 	}
-	e.mu.Lock()
-	c := e.convs[convKey{p.Name, sms, rcs}.String()]
-	e.mu.Unlock()
-	if c == nil {
-		e.log.Debug("imdn for no local conversation", "partner", p.Name, "message_id", m.Notification.MessageID)
-		return
-	}
-	c.notification(*m.Notification)
+	return e.notified(ctx, convKey{p.Name, sms, rcs}, *m.Notification)
 }
 
 // notifyPager sends the IMDN delivery notification the sender of a

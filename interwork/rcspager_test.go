@@ -1,7 +1,11 @@
 package interwork
 
 import (
+	"fmt"
+	"iwf/smpp/receipt"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -320,4 +324,86 @@ func TestLargeMessageInviteOnTheWire(t *testing.T) {
 		t.Fatalf("large message %q, imdn.Message-ID %q", m.Text, m.IMDNMessageID)
 	}
 	awaitBye(t, raw)
+}
+
+// imdnMessage is the IMDN an RCS client sends about a standalone
+// message it got: a CPIM document around message/imdn+xml.
+func imdnMessage(t testing.TB, got *cpim.Message, status cpim.Status) []byte {
+	t.Helper()
+	n, err := cpim.NewNotification(got, cpim.DeliveryNotification, status)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nm, err := cpim.NotificationMessage(got, n, "imdn-"+status.String(), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := nm.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return body
+}
+
+// Issue 10, pager mode toward RCS with a receipt asked for: the CPM
+// standalone message asks for positive-delivery, so its 202 only says
+// the RCS core took it. The SMS sender's receipt follows the IMDN that
+// comes later in a MESSAGE (DELIVRD on "delivered", UNDELIV on
+// "failed"), matched by imdn.Message-ID through the store; with no IMDN
+// the provisional UNKNOWN err:005 goes at the end of the validity.
+func TestPagerModeReceiptFollowsIMDN(t *testing.T) {
+	tests := []struct {
+		name   string
+		status cpim.Status // 0 sends no IMDN
+		// other sends the IMDN to another node than the sender's.
+		other bool
+		want  receipt.State
+		err   int
+	}{
+		{name: "delivered", status: cpim.StatusDelivered, want: receipt.Delivered},
+		{name: "delivered to another node", status: cpim.StatusDelivered, other: true, want: receipt.Delivered},
+		{name: "failed", status: cpim.StatusFailed, want: receipt.Undeliverable, err: 1},
+		{name: "no imdn", want: receipt.Unknown, err: 5},
+	}
+	redis := startRedis(t)
+	for i, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			rcs := startRCS(t, 0)
+			p := demoPartner()
+			p.Policy.Promotion = PromoteNever
+			var skew atomic.Int64
+			now := func() time.Time { return time.Now().Add(time.Duration(skew.Load())) }
+			w := startIWFOpts(t, redis, rcs, fmt.Sprintf("imdn%d", i), []Partner{p},
+				iwfOptions{trunks: []pager.Trunk{rcsPagerTrunk(rcs, 0)}, now: now})
+			e := bindESME(t, w.smpp.Addr().String(), "demo")
+			sms, rcsUser := "4670000003"+strconv.Itoa(i), "4670000004"+strconv.Itoa(i)
+			e.Submit(t, sms, rcsUser, "tell me when it is read")
+			id := e.NextResp(t).MessageID
+			m := rcs.NextPager(t)
+			if m.CPIM == nil {
+				t.Fatalf("MESSAGE is no CPIM: %s", m.Request.Body())
+			}
+			if i, err := m.CPIM.IMDN(); err != nil || i.Disposition&cpim.PositiveDelivery == 0 {
+				t.Fatalf("imdn headers %+v, %v: no positive-delivery asked", i, err)
+			}
+			if tc.status != 0 {
+				to := w
+				if tc.other {
+					to = startIWFOpts(t, redis, rcs, fmt.Sprintf("imdn%d-other", i), []Partner{p},
+						iwfOptions{trunks: []pager.Trunk{rcsPagerTrunk(rcs, 0)}, now: now})
+				}
+				if code := sendRCSMessage(t, to, "+"+rcsUser, "+"+sms, imdnMessage(t, m.CPIM, tc.status)); code != 202 {
+					t.Fatalf("IMDN answered %d", code)
+				}
+			} else {
+				// Past the message's validity: the provisional receipt
+				// is due.
+				skew.Store(int64(p.Policy.MaxAge + time.Hour))
+			}
+			r := receiptOf(t, e.Next(t))
+			if r.ID != id || r.State != tc.want || r.ErrorCode != tc.err {
+				t.Fatalf("receipt %+v, want %s err %d for %s", r, tc.want, tc.err, id)
+			}
+		})
+	}
 }

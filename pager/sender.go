@@ -203,6 +203,16 @@ type outBody struct {
 	conversationID, contributionID string
 }
 
+// Profile is the profile of partner's trunk (ProfilePlain or
+// ProfileCPM), "" for a partner without one: on a CPM trunk a 2xx only
+// says the RCS core took the message, its delivery comes as an IMDN.
+func (s *Sender) Profile(partner string) string {
+	if tr, ok := s.cfg.Trunks.byName[partner]; ok {
+		return tr.Profile
+	}
+	return ""
+}
+
 // SendText sends a text of any length: over the trunk's body limit it is
 // split, truncated or refused (*split.OverflowError) as the trunk's
 // overflow policy says, and the parts go in order, one MESSAGE each. It
