@@ -37,8 +37,10 @@ type conv struct {
 	call Call
 	// awaiting maps the ids of a message sent toward the RCS side, its
 	// MSRP Message-ID and its own (the IMDN's), to the receipt its REPORT
-	// or IMDN turns into.
-	awaiting map[string]*queued
+	// or IMDN turns into; pruneAt is when its expired entries are next
+	// pruned (receipts_imdn.go).
+	awaiting map[string]*awaited
+	pruneAt  time.Time
 	// inbound maps the id of a message from the RCS side to what answers
 	// it once the pager side took it: its REPORT and IMDN.
 	inbound map[string]inboundMsg
@@ -68,7 +70,7 @@ func newConv(e *Engine, k convKey, ctx context.Context, cancel context.CancelCau
 		ctx: ctx, cancel: cancel,
 		wakeCh:   make(chan struct{}, 1),
 		attachCh: make(chan Call, 4),
-		awaiting: make(map[string]*queued),
+		awaiting: make(map[string]*awaited),
 		inbound:  make(map[string]inboundMsg),
 		progress: make(map[string]*smsProgress),
 	}
@@ -129,8 +131,10 @@ func (c *conv) closeCall(call Call) {
 	_ = call.Close(ctx)
 }
 
-// events turns the call's REPORTs into receipts.
+// events turns the call's REPORTs into receipts. Once the call ended,
+// none can come for what was sent on it (spillAwaiting).
 func (c *conv) events(call Call) {
+	defer c.spillAwaiting(call)
 	for ev := range call.Events() {
 		switch ev.Kind {
 		case sipsession.EventReport:
@@ -146,13 +150,14 @@ func (c *conv) events(call Call) {
 // its receipt; false when none waits here under id.
 func (c *conv) reported(id string, o Outcome) bool {
 	c.mu.Lock()
-	q, ok := c.awaiting[id]
+	a, ok := c.awaiting[id]
 	if ok {
-		delete(c.awaiting, q.ID)
-		delete(c.awaiting, msrpMessageID(q.ID))
+		delete(c.awaiting, a.q.ID)
+		delete(c.awaiting, msrpMessageID(a.q.ID))
 	}
 	c.mu.Unlock()
 	if ok {
+		q := a.q
 		// A report may come after the worker stopped (an IMDN much
 		// later): its receipt is still due while the engine runs.
 		c.finish(context.WithoutCancel(c.ctx), q, o)
@@ -435,7 +440,7 @@ func (c *conv) send(ctx context.Context, call Call, q *queued) bool {
 	}
 	out.SuccessReport = q.Receipt != nil && p.Policy.SuccessReports
 	if out.SuccessReport {
-		c.await(q, out.MessageID)
+		c.await(q, out.MessageID, call, wrapped)
 		// Owed before the SEND, so that a REPORT quicker than this
 		// worker replaces it rather than being replaced: the final
 		// receipt at the end of validity when no confirmation comes.
@@ -481,15 +486,6 @@ func (c *conv) send(ctx context.Context, call Call, q *queued) bool {
 		c.finish(ctx, q, Delivered)
 	}
 	return true
-}
-
-// await files q for its REPORT, which names the MSRP Message-ID, and its
-// IMDN, which names the original id.
-func (c *conv) await(q *queued, msrpID string) {
-	c.mu.Lock()
-	c.awaiting[q.ID] = q
-	c.awaiting[msrpID] = q
-	c.mu.Unlock()
 }
 
 func (c *conv) unawait(q *queued, msrpID string) {

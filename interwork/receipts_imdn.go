@@ -1,9 +1,11 @@
 package interwork
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	"iwf/internal/cpim"
@@ -172,4 +174,111 @@ func (e *Engine) imdnReceipt(ctx context.Context, k convKey, n cpim.Notification
 	}
 	e.forgetIMDN(ctx, p.Name, n.MessageID)
 	return nil
+}
+
+// awaited is a message sent in a session that waits for its REPORT or
+// IMDN.
+type awaited struct {
+	q *queued
+	// call carried it: its REPORT can only come on it.
+	call Call
+	// imdn says it went in CPIM asking for delivery notifications: an
+	// IMDN may still come once call is gone.
+	imdn bool
+}
+
+// maxAwaiting bounds the entries a conversation keeps waiting in memory
+// (one or two a message: its id, and its MSRP Message-ID when that
+// differs); awaitPruneEvery is how often the expired ones are dropped.
+// Peers that never report (no REPORT despite Success-Report, no IMDN)
+// must not make a long-lived session grow without end.
+const (
+	maxAwaiting     = 8192
+	awaitPruneEvery = time.Minute
+)
+
+// await files q for its REPORT, which names the MSRP Message-ID, and its
+// IMDN, which names the original id.
+func (c *conv) await(q *queued, msrpID string, call Call, imdn bool) {
+	a := &awaited{q: q, call: call, imdn: imdn}
+	now := c.e.now()
+	c.mu.Lock()
+	var evicted []*awaited
+	if len(c.awaiting) >= maxAwaiting || !now.Before(c.pruneAt) {
+		evicted = c.pruneAwaitingLocked(now)
+	}
+	c.awaiting[q.ID] = a
+	c.awaiting[msrpID] = a
+	c.mu.Unlock()
+	c.keepAwaiting(evicted)
+}
+
+// pruneAwaitingLocked drops the expired messages, whose provisional
+// receipt is due anyway, then, when the conversation keeps too many,
+// the oldest down to half the bound; those of the latter that may still get an IMDN are
+// returned, to wait in the store. c.mu is held.
+func (c *conv) pruneAwaitingLocked(now time.Time) []*awaited {
+	c.pruneAt = now.Add(awaitPruneEvery)
+	pol := c.partner.Policy
+	var live []*awaited
+	for id, a := range c.awaiting {
+		if now.UnixNano() >= a.q.expiry(pol) {
+			delete(c.awaiting, id)
+		} else if id == a.q.ID {
+			live = append(live, a)
+		}
+	}
+	if len(c.awaiting) < maxAwaiting {
+		return nil
+	}
+	// Down to half, so that the next prune is far off.
+	slices.SortFunc(live, func(x, y *awaited) int { return cmp.Compare(x.q.At, y.q.At) })
+	var evicted []*awaited
+	for _, a := range live {
+		if len(c.awaiting) <= maxAwaiting/2 {
+			break
+		}
+		delete(c.awaiting, a.q.ID)
+		delete(c.awaiting, msrpMessageID(a.q.ID))
+		if a.imdn {
+			evicted = append(evicted, a)
+		}
+	}
+	return evicted
+}
+
+// spillAwaiting ends the wait in memory for what was sent on call, which
+// ended: no REPORT can come on it any more. A message that may still
+// get an IMDN, in a MESSAGE or another session, waits for it in the
+// store, where any node finds it; the others are left to their
+// provisional receipt.
+func (c *conv) spillAwaiting(call Call) {
+	var spilled []*awaited
+	c.mu.Lock()
+	for id, a := range c.awaiting {
+		if a.call != call {
+			continue
+		}
+		delete(c.awaiting, id)
+		if id == a.q.ID && a.imdn {
+			spilled = append(spilled, a)
+		}
+	}
+	c.mu.Unlock()
+	c.keepAwaiting(spilled)
+}
+
+// keepAwaiting puts messages taken out of memory in the store to wait
+// for their IMDN.
+func (c *conv) keepAwaiting(as []*awaited) {
+	if len(as) == 0 {
+		return
+	}
+	ctx, cancel := c.afterwards(time.Duration(len(as)) * c.e.cfg.StoreWait)
+	defer cancel()
+	for _, a := range as {
+		if err := c.e.awaitIMDN(ctx, c.partner, c.key, a.q); err != nil {
+			c.e.fail(c.partner.Name, "imdn wait", err)
+		}
+	}
 }
