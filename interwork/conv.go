@@ -452,8 +452,10 @@ func (c *conv) send(ctx context.Context, call Call, q *queued) bool {
 	// bounds it.
 	_, err = call.Send(context.WithoutCancel(ctx), out)
 	if err != nil {
-		if out.SuccessReport {
-			c.unawait(q, out.MessageID)
+		if out.SuccessReport && !c.unawait(q, out.MessageID) && wrapped {
+			// Its session ended under the send, which spilled it to
+			// wait in the store: it is not sent after all.
+			c.e.forgetIMDN(ctx, p.Name, q.ID)
 		}
 		var se *session.StatusError
 		switch {
@@ -488,11 +490,15 @@ func (c *conv) send(ctx context.Context, call Call, q *queued) bool {
 	return true
 }
 
-func (c *conv) unawait(q *queued, msrpID string) {
+// unawait takes back what await filed; false when it was no longer
+// there.
+func (c *conv) unawait(q *queued, msrpID string) bool {
 	c.mu.Lock()
+	defer c.mu.Unlock()
+	_, ok := c.awaiting[q.ID]
 	delete(c.awaiting, q.ID)
 	delete(c.awaiting, msrpID)
-	c.mu.Unlock()
+	return ok
 }
 
 // sessionGone reports an MSRP status about the session rather than the

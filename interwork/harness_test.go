@@ -68,6 +68,9 @@ type iwfOptions struct {
 	smscs map[string]string
 	// now is the engine's clock.
 	now func() time.Time
+	// msrp configures the node's MSRP endpoint (its transaction
+	// timeout, say); zero values take the defaults.
+	msrp session.Config
 }
 
 // startIWFOpts is startIWFWith with options.
@@ -100,7 +103,7 @@ func startIWFOpts(t testing.TB, redisAddr string, rcs rcsSide, node string, part
 		}
 		clients[name] = c
 	}
-	ep := msrptest.NewEndpoint(t, session.Config{})
+	ep := msrptest.NewEndpoint(t, o.msrp)
 	trunk := sipsession.DefaultTrunk()
 	trunk.NextHop = "sip:" + rcs.TCP() + ";transport=tcp"
 	trunk.InviteTimeout = 5 * time.Second

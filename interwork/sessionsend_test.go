@@ -89,6 +89,49 @@ func TestSession481ResendsInOrderOnNewSession(t *testing.T) {
 	}
 }
 
+// Issue 10 item 5, transaction timeout: a peer that never answers a
+// SEND (RFC 4975 section 7.3: the session is then to be treated as
+// failed). The session is ended with a BYE and the unanswered message,
+// with the ones after it, comes again in order on a new session; each
+// gets its DELIVRD receipt.
+func TestSessionTransactionTimeoutResendsInOrder(t *testing.T) {
+	raw := iwftest.StartRawRCS(t, iwftest.RawRCSOptions{Answer: func(m iwftest.RawMessage) int {
+		if m.Session == 1 && m.Text == "two" {
+			return 0 // never answered
+		}
+		return 200
+	}})
+	p := demoPartner()
+	p.Policy.OnOpenFailure = FallbackFail
+	// Short, yet far above what a loopback answer takes on a busy
+	// machine: only the unanswered SEND reaches it.
+	w := startIWFOpts(t, startRedis(t), raw, "n1", []Partner{p}, iwfOptions{msrp: session.Config{TransactionTimeout: 3 * time.Second}})
+	e := bindESME(t, w.smpp.Addr().String(), "demo")
+	texts := []string{"one", "two", "three", "four"}
+	submitAll(t, e, "46700000003", texts...)
+	type seen struct {
+		session int
+		text    string
+		status  int
+	}
+	want := []seen{{1, "one", 200}, {1, "two", 0}, {2, "two", 200}, {2, "three", 200}, {2, "four", 200}}
+	for i, wm := range want {
+		m := raw.Next(t)
+		if got := (seen{m.Session, m.Text, m.Status}); got != wm {
+			t.Fatalf("message %d: %+v, want %+v", i, got, wm)
+		}
+	}
+	awaitBye(t, raw)
+	for range texts {
+		if r := receiptOf(t, e.Next(t)); r.State != receipt.Delivered {
+			t.Fatalf("receipt %+v", r)
+		}
+	}
+	if n := raw.Sessions(); n != 2 {
+		t.Fatalf("%d sessions, want 2", n)
+	}
+}
+
 // Issue 10 item 4: the form of a text follows the peer's a=accept-types
 // and a=accept-wrapped-types (RFC 4975 section 8.6).
 func TestSessionSendsWhatThePeerAccepts(t *testing.T) {
