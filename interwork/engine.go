@@ -109,6 +109,8 @@ type Engine struct {
 	// partner's taker of due receipts (receipts.go).
 	receipts     chan receiptJob
 	receiptWakes map[string]chan struct{}
+	// rpWaiters wake the workers waiting for an RP-ACK (smsip.go).
+	rpWaiters map[string]chan struct{}
 	wg           sync.WaitGroup
 }
 

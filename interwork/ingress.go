@@ -43,6 +43,12 @@ type queued struct {
 	// Notice, in an entry toward the RCS side, is an IMDN (a
 	// message/cpim document) to send in place of a text.
 	Notice []byte `json:"notice,omitempty"`
+	// SMSIP, in a message of an SMS over IP sender that set TP-SRR, is
+	// the status report it is owed (smsip.go).
+	SMSIP *smsipReport `json:"smsip,omitempty"`
+	// TPDU, in an entry toward an SMS over IP user, is a TPDU to send as
+	// it is (an SMS-STATUS-REPORT) in place of a text.
+	TPDU []byte `json:"tpdu,omitempty"`
 }
 
 // expiry is when q expires (Unix nanoseconds); entries queued before
@@ -172,6 +178,9 @@ func (e *Engine) enqueue(ctx context.Context, p *partner, key convKey, dedupID s
 
 // Accept implements pager.Store: a SIP MESSAGE from a pager partner.
 func (e *Engine) Accept(ctx context.Context, m *pager.Message) error {
+	if m.SMS != nil {
+		return e.acceptSMSIP(ctx, m) // smsip.go
+	}
 	if e.fromRCSPager(m) {
 		return e.acceptRCS(ctx, m)
 	}
@@ -272,6 +281,9 @@ type smsArrival struct {
 	// prepare, when set, completes the queued message before it is
 	// stored (SMS over IP keeps its status report there).
 	prepare func(q *queued)
+	// dedup names a message that is not a segment for duplicate
+	// detection; "" when a resend of it cannot be recognised.
+	dedup string
 }
 
 // smsArrived reassembles and queues an SMS toward the RCS side, m carrying
@@ -308,8 +320,8 @@ func (e *Engine) smsArrived(ctx context.Context, p *partner, m *smpp.Message, a 
 			return errBadText
 		}
 		// id is ours, made up for this submit: a resend of it would get
-		// another, so no duplicate marker is kept for it.
-		_, err = e.enqueue(ctx, p, key, "", q)
+		// another, so only a dedup the way in names is kept.
+		_, err = e.enqueue(ctx, p, key, a.dedup, q)
 		return err
 	}
 	part, err := in.Part(c, packed)
