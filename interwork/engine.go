@@ -111,7 +111,7 @@ type Engine struct {
 	receiptWakes map[string]chan struct{}
 	// rpWaiters wake the workers waiting for an RP-ACK (smsip.go).
 	rpWaiters map[string]chan struct{}
-	wg           sync.WaitGroup
+	wg        sync.WaitGroup
 }
 
 // New checks cfg and builds an engine. It starts nothing: call Run.

@@ -79,8 +79,8 @@ type rpRefusal struct {
 	err   error
 }
 
-func (r *rpRefusal) Error() string    { return r.err.Error() }
-func (r *rpRefusal) Unwrap() error    { return r.err }
+func (r *rpRefusal) Error() string     { return r.err.Error() }
+func (r *rpRefusal) Unwrap() error     { return r.err }
 func (r *rpRefusal) RPCause() rp.Cause { return r.cause }
 
 // rpCauseOf is the RP-Cause of a refusal (TS 24.011 table 8.4, annex E):
