@@ -109,9 +109,10 @@ type Engine struct {
 	// partner's taker of due receipts (receipts.go).
 	receipts     chan receiptJob
 	receiptWakes map[string]chan struct{}
+	wg           sync.WaitGroup
+
 	// rpWaiters wake the workers waiting for an RP-ACK (smsip.go).
 	rpWaiters map[string]chan struct{}
-	wg        sync.WaitGroup
 }
 
 // New checks cfg and builds an engine. It starts nothing: call Run.
