@@ -484,7 +484,7 @@ func (c *conv) send(ctx context.Context, call Call, q *queued) bool {
 	p.counters.add(counterOutMSRP, 1)
 	c.e.cfg.Metrics.Message(p.Name, toRCS.metric(), string(q.Ingress), outcomeDelivered)
 	c.e.cfg.Metrics.Delivery(p.Name, toRCS.metric(), time.Since(time.Unix(0, q.At)))
-	if q.Receipt != nil && !out.SuccessReport {
+	if (q.Receipt != nil || q.SMSIP != nil) && !out.SuccessReport {
 		c.finish(ctx, q, Delivered)
 	}
 	return true
@@ -597,6 +597,7 @@ func (c *conv) finish(ctx context.Context, q *queued, o Outcome) {
 	if q.Receipt != nil && !(o == Delivered && q.imdnPending) {
 		c.e.queueReceipt(ctx, p, q, o)
 	}
+	c.smsipStatus(ctx, q, o)
 }
 
 // leave takes the worker out of the engine's table unless a call or a

@@ -294,6 +294,9 @@ func (c *conv) deliverSMS(ctx context.Context, q *queued) (o Outcome, awaiting b
 
 // deliverSIP sends the text to a SIP pager partner.
 func (c *conv) deliverSIP(ctx context.Context, q *queued) (Outcome, error) {
+	if c.partner.SMSOverIP {
+		return c.deliverSMSIP(ctx, q) // smsip.go
+	}
 	if c.e.cfg.Pager == nil {
 		return Undeliverable, errNoPager
 	}

@@ -110,6 +110,9 @@ type Engine struct {
 	receipts     chan receiptJob
 	receiptWakes map[string]chan struct{}
 	wg           sync.WaitGroup
+
+	// rpWaiters wake the workers waiting for an RP-ACK (smsip.go).
+	rpWaiters map[string]chan struct{}
 }
 
 // New checks cfg and builds an engine. It starts nothing: call Run.

@@ -43,6 +43,12 @@ type queued struct {
 	// Notice, in an entry toward the RCS side, is an IMDN (a
 	// message/cpim document) to send in place of a text.
 	Notice []byte `json:"notice,omitempty"`
+	// SMSIP, in a message of an SMS over IP sender that set TP-SRR, is
+	// the status report it is owed (smsip.go).
+	SMSIP *smsipReport `json:"smsip,omitempty"`
+	// TPDU, in an entry toward an SMS over IP user, is a TPDU to send as
+	// it is (an SMS-STATUS-REPORT) in place of a text.
+	TPDU []byte `json:"tpdu,omitempty"`
 	// imdnPending says its delivery is its IMDN's to tell: the 2xx
 	// that took it is no delivery receipt (receipts_imdn.go).
 	imdnPending bool
@@ -175,6 +181,9 @@ func (e *Engine) enqueue(ctx context.Context, p *partner, key convKey, dedupID s
 
 // Accept implements pager.Store: a SIP MESSAGE from a pager partner.
 func (e *Engine) Accept(ctx context.Context, m *pager.Message) error {
+	if m.SMS != nil {
+		return e.acceptSMSIP(ctx, m) // smsip.go
+	}
 	if e.fromRCSPager(m) {
 		return e.acceptRCS(ctx, m)
 	}
@@ -244,7 +253,47 @@ func smsParties(n smpp.Numbering, m *smpp.Message) (src, dst party, err error) {
 
 // smsIn reassembles and queues an SMS toward the RCS side.
 func (e *Engine) smsIn(ctx context.Context, p *partner, m *smpp.Message, id string, rt *receiptTo) error {
-	c, in, drop, err := p.SMS.inbound(m)
+	return e.smsArrived(ctx, p, m, smsArrival{
+		id: id, ingress: ingressSMPP, cfg: p.SMS, receipt: rt,
+		key: func() (convKey, error) {
+			src, dst, err := smsParties(p.Numbering, m)
+			return convKey{p.Name, src, dst}, err
+		},
+		meta: rt, merge: func(q *queued, parts []concat.Part) { q.Receipt = segmentReceipts(rt, parts) },
+	})
+}
+
+// smsArrival is what tells the ways an SMS arrives apart (SMPP, SMS over
+// IP) where they share reassembly and queueing.
+type smsArrival struct {
+	// id is the message's id; key reads its conversation, after the
+	// content was found relayable.
+	id  string
+	key func() (convKey, error)
+	// ingress names the way it came.
+	ingress ingress
+	// cfg reads its coding and applies the partner's NonText policy.
+	cfg SMSConfig
+	// receipt is where its SMPP delivery receipt goes, nil for none.
+	receipt *receiptTo
+	// meta, kept with each segment, says what the segment's sender is
+	// owed when the message fails; nil for nothing.
+	meta any
+	// merge sets on the reassembled message what its segments asked for.
+	merge func(q *queued, parts []concat.Part)
+	// prepare, when set, completes the queued message before it is
+	// stored (SMS over IP keeps its status report there).
+	prepare func(q *queued)
+	// dedup names a message that is not a segment for duplicate
+	// detection; "" when a resend of it cannot be recognised.
+	dedup string
+}
+
+// smsArrived reassembles and queues an SMS toward the RCS side, m carrying
+// its user data as SMPP does.
+func (e *Engine) smsArrived(ctx context.Context, p *partner, m *smpp.Message, a smsArrival) error {
+	id, rt := a.id, a.receipt
+	c, in, drop, err := a.cfg.inbound(m)
 	if err != nil {
 		return err
 	}
@@ -257,33 +306,35 @@ func (e *Engine) smsIn(ctx context.Context, p *partner, m *smpp.Message, id stri
 	if err != nil {
 		return errBadValidity
 	}
-	packed := p.SMS.Packed
-	src, dst, err := smsParties(p.Numbering, m)
+	packed := a.cfg.Packed
+	key, err := a.key()
 	if err != nil {
 		return err
 	}
-	key := convKey{p.Name, src, dst}
-	q := &queued{ID: id, Dir: toRCS, Ingress: ingressSMPP, At: now.UnixNano(), Receipt: rt}
+	q := &queued{ID: id, Dir: toRCS, Ingress: a.ingress, At: now.UnixNano(), Receipt: rt}
 	if !validity.IsZero() {
 		q.Expires = validity.UnixNano()
+	}
+	if a.prepare != nil {
+		a.prepare(q)
 	}
 	if !in.Concatenated {
 		if q.Text, err = in.Decode(c, packed); err != nil {
 			return errBadText
 		}
 		// id is ours, made up for this submit: a resend of it would get
-		// another, so no duplicate marker is kept for it.
-		_, err = e.enqueue(ctx, p, key, "", q)
+		// another, so only a dedup the way in names is kept.
+		_, err = e.enqueue(ctx, p, key, a.dedup, q)
 		return err
 	}
 	part, err := in.Part(c, packed)
 	if err != nil {
 		return errBadText
 	}
-	if rt != nil {
+	if a.meta != nil && !isNilReceipt(a.meta) {
 		// Each segment was acknowledged under its own id: a reassembly
 		// that fails owes each its failure receipt.
-		if part.Meta, err = json.Marshal(rt); err != nil {
+		if part.Meta, err = json.Marshal(a.meta); err != nil {
 			return err
 		}
 	}
@@ -310,7 +361,9 @@ func (e *Engine) smsIn(ctx context.Context, p *partner, m *smpp.Message, id stri
 		return nil
 	case concat.Complete:
 		q.Text = res.Text
-		q.Receipt = segmentReceipts(rt, res.Parts)
+		if a.merge != nil {
+			a.merge(q, res.Parts)
+		}
 		// The reassembly instance is the message's identity: if this
 		// node dies before the release, the expiry that finds the parts
 		// does not queue it twice.
@@ -327,6 +380,13 @@ func (e *Engine) smsIn(ctx context.Context, p *partner, m *smpp.Message, id stri
 		e.fail(p.Name, "reassembly", err)
 	}
 	return errBadText
+}
+
+// isNilReceipt reports a meta that is a nil *receiptTo (an SMPP segment
+// whose sender asked for no receipt).
+func isNilReceipt(meta any) bool {
+	rt, ok := meta.(*receiptTo)
+	return ok && rt == nil
 }
 
 // reassemblyID is the dedup id of a reassembled message: one reassembly,

@@ -27,6 +27,12 @@ type Partner struct {
 	SMS SMSConfig
 	// Numbering reads the partner's SMPP addresses as conversation keys.
 	Numbering smpp.Numbering
+	// SMSOverIP says the partner's SIP trunk carries SMS over IP (3GPP TS
+	// 24.341): its MESSAGEs bring SMS-SUBMITs, and texts toward it go as
+	// SMS-DELIVERs (smsip.go). SCAddress is then our service centre
+	// address, "+" and digits.
+	SMSOverIP bool
+	SCAddress string
 }
 
 // Via is the protocol a partner's messages go out on.
@@ -68,6 +74,11 @@ func newPartner(p Partner, parts concat.PartStore) (*partner, error) {
 	p.SMS = p.SMS.WithDefaults()
 	if err := p.SMS.Validate(); err != nil {
 		return nil, cfgerr.Prefix("sms", err)
+	}
+	if p.SMSOverIP {
+		if _, err := scAddress(p.SCAddress); err != nil {
+			return nil, fmt.Errorf("sc_address: %w", err)
+		}
 	}
 	if err := p.Numbering.Validate(); err != nil {
 		return nil, cfgerr.Prefix("numbering", err)

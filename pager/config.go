@@ -77,6 +77,16 @@ type Trunk struct {
 	// (text/plain, split per Overflow) or ProfileCPM (OMA CPM standalone
 	// messages for RCS clients). Default plain.
 	Profile string `yaml:"profile"`
+	// SMSOverIP says the partner is an IMS network whose MESSAGEs of type
+	// application/vnd.3gpp.sms carry SMS (3GPP TS 24.341): they are
+	// answered 202 and at the relay layer (RP-ACK / RP-ERROR), and texts
+	// toward its users go as SMS-DELIVERs in RP-DATA (smsip.go).
+	SMSOverIP bool `yaml:"sms_over_ip"`
+	// SCAddress is the service centre address ("+" and digits) the IWF
+	// stands as toward an sms_over_ip partner: the RP-Originator-Address
+	// of its RP-DATA and the From of its MESSAGEs. Required with
+	// SMSOverIP.
+	SCAddress string `yaml:"sc_address"`
 }
 
 // Overflow is the policy for outbound texts over the body limit.
@@ -212,6 +222,12 @@ func (t Trunk) Validate() error {
 	}
 	if t.Overflow.Counter > split.CounterPrefix {
 		bad("overflow.counter", "must be none, suffix or prefix")
+	}
+	switch {
+	case t.SMSOverIP && !validSCAddress(t.SCAddress):
+		bad("sc_address", "sms_over_ip needs the service centre address: + and 1 to 20 digits, not "+strconv.Quote(t.SCAddress))
+	case !t.SMSOverIP && t.SCAddress != "":
+		bad("sc_address", "set without sms_over_ip")
 	}
 	if len(*t.Overflow.Marker) >= t.MaxBodyBytes {
 		bad("overflow.marker", "longer than max_body_bytes")

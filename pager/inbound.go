@@ -36,6 +36,9 @@ type InboundConfig struct {
 	Trunks *Trunks
 	// Store receives every accepted message before it is answered.
 	Store Store
+	// Replies sends the relay-layer answers to SMS over IP MESSAGEs
+	// (smsip.go); nil leaves them unsent.
+	Replies RPSender
 	// Logger gets the component=pager attribute; nil discards.
 	Logger *slog.Logger
 	// AcceptTimeout bounds Store.Accept; default 5 s. Beyond it the
@@ -112,6 +115,9 @@ func (in *Inbound) Handle(ctx context.Context, req *sip.Request, tx sip.ServerTr
 	if err := tx.Respond(res); err != nil {
 		in.log.Debug("respond failed", "call_id", callID(req), "error", err)
 	}
+	if err == nil && m != nil && m.SMS != nil && m.SMS.needsReply() {
+		in.replySMS(ctx, m)
+	}
 }
 
 func callID(req *sip.Request) string {
@@ -160,7 +166,13 @@ func (in *Inbound) receive(ctx context.Context, req *sip.Request) (*Message, boo
 		return nil, false, err
 	}
 	m.ReceivedAt = in.cfg.Now()
+	if m.SMS != nil && (m.SMS.Cause != 0 || isSMMA(m.SMS)) {
+		return m, false, nil // answered at the relay layer only (smsip.go)
+	}
 	dup, err := in.accept(ctx, m)
+	if err != nil && m.SMS != nil && m.SMS.needsReply() {
+		m.SMS.Cause, err = causeOf(err), nil
+	}
 	return m, dup, err
 }
 
@@ -215,7 +227,17 @@ func (in *Inbound) check(req *sip.Request, tr *trunk) (*Message, error) {
 		// Section 7.4.1: a body MUST come with its Content-Type.
 		return nil, refuse(400, "body without Content-Type")
 	}
-	content, err := body.Decode(ct.Value(), b)
+	var (
+		content body.Content
+		sms     *SMSOverIP
+		smsTo   address.Address
+		err     error
+	)
+	if tr.SMSOverIP && isSMSType(ct.Value()) {
+		sms, smsTo, err = decodeSMS(b, tr) // smsip.go
+	} else {
+		content, err = body.Decode(ct.Value(), b)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -232,6 +254,12 @@ func (in *Inbound) check(req *sip.Request, tr *trunk) (*Message, error) {
 		return nil, refuse(400, "From: "+err.Error())
 	}
 	toAddr, err := address.Parse(to.Address.String(), tr.Numbering)
+	if sms != nil {
+		// The To of an SMS over IP MESSAGE is the service centre; an
+		// SMS-SUBMIT names its recipient in TP-DA.
+		sms.CallID = cid.Value()
+		toAddr, err = smsTo, nil
+	}
 	if err != nil {
 		return nil, refuse(400, "To: "+err.Error())
 	}
@@ -253,6 +281,7 @@ func (in *Inbound) check(req *sip.Request, tr *trunk) (*Message, error) {
 		CallID:       cid.Value(),
 		CSeq:         cseq.SeqNo,
 		FromTag:      tag,
+		SMS:          sms,
 	}, nil
 }
 

@@ -38,6 +38,10 @@ type Message struct {
 	// message/cpim) about a message sent earlier: it reports, it is not a
 	// text to relay.
 	Notification *cpim.Notification
+	// SMS, for a MESSAGE of type application/vnd.3gpp.sms from a trunk
+	// with sms_over_ip set, is its RP message; To is then the recipient
+	// its SMS-SUBMIT names, Text empty.
+	SMS *SMSOverIP
 	// CallID, CSeq and FromTag identify the SIP request.
 	CallID  string
 	CSeq    uint32

@@ -201,6 +201,8 @@ type outBody struct {
 	// cpm adds the CPM standalone-message headers.
 	cpm                            bool
 	conversationID, contributionID string
+	// headers go before Content-Type.
+	headers []sip.Header
 }
 
 // Profile is the profile of partner's trunk (ProfilePlain or
@@ -370,6 +372,9 @@ func (s *Sender) request(tr *trunk, m Outgoing, b outBody, fromTag string, cseq 
 		req.AppendHeader(sip.NewHeader("Accept-Contact", AcceptContactICSI(ICSIStandalone)))
 		req.AppendHeader(sip.NewHeader("Conversation-ID", b.conversationID))
 		req.AppendHeader(sip.NewHeader("Contribution-ID", b.contributionID))
+	}
+	for _, h := range b.headers {
+		req.AppendHeader(h)
 	}
 	req.AppendHeader(sip.NewHeader("Content-Type", b.contentType))
 	req.SetBody(b.data)

@@ -260,7 +260,7 @@ func (d *daemon) buildEngine(ctx context.Context) error {
 		c.SetHandler(eng)
 	}
 	d.sessions.SetHandler(eng)
-	if d.inbound, err = pager.NewInbound(pager.InboundConfig{Trunks: d.trunks, Store: eng, Logger: d.log}); err != nil {
+	if d.inbound, err = pager.NewInbound(pager.InboundConfig{Trunks: d.trunks, Store: eng, Replies: d.sender, Logger: d.log}); err != nil {
 		return err
 	}
 	srv := d.stack.Server()
@@ -280,13 +280,17 @@ func (d *daemon) buildStatus(context.Context) error {
 }
 
 func interworkPartner(p PartnerConfig) interwork.Partner {
-	return interwork.Partner{
+	ip := interwork.Partner{
 		Name: p.Name, Policy: p.Policy(),
 		Numbers: p.Routing.Numbers, Domains: p.Routing.Domains,
 		DeliverVia: interwork.Via(p.DeliverVia),
 		SMS:        p.SMPP.SMS,
 		Numbering:  p.SMPP.Numbering,
 	}
+	if p.SIP != nil && p.SIP.SMSOverIP {
+		ip.SMSOverIP, ip.SCAddress = true, p.SIP.SCAddress
+	}
+	return ip
 }
 
 func (d *daemon) buildMSRP(context.Context) error {

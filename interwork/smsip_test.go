@@ -1,0 +1,172 @@
+package interwork
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"iwf/internal/address"
+	"iwf/internal/testutil"
+	"iwf/pager"
+	"iwf/sms/rp"
+	"iwf/sms/tpdu"
+)
+
+// fakeRP is an SMS over IP handset behind the pager side: each RP-DATA
+// sent to it is recorded and answered, from another goroutine as a
+// MESSAGE would come, with the RP-ACK or the RP-ERROR cause answer gives
+// for the nth RP-DATA (0: RP-ACK).
+type fakeRP struct {
+	fakePager
+	eng    *Engine
+	rps    chan *rp.Data
+	n      atomic.Int32
+	answer func(n int) rp.Cause
+}
+
+func (f *fakeRP) SendRP(_ context.Context, m pager.RPOutgoing) (pager.Result, error) {
+	msg, err := rp.Decode(m.RP)
+	if err != nil {
+		return pager.Result{}, err
+	}
+	d := msg.(*rp.Data)
+	f.rps <- d
+	cause := f.answer(int(f.n.Add(1)))
+	var ans rp.Message = &rp.Ack{Direction: rp.MO, Ref: d.Ref}
+	if cause != 0 {
+		ans = &rp.ErrorMsg{Direction: rp.MO, Ref: d.Ref, Cause: cause}
+	}
+	go func() {
+		_ = f.eng.Accept(context.Background(), &pager.Message{Partner: "p", From: m.To, SMS: &pager.SMSOverIP{RP: ans, Ref: d.Ref}})
+	}()
+	return pager.Result{Outcome: pager.Delivered, Status: 202}, nil
+}
+
+func (f *fakeRP) next(t *testing.T) *rp.Data {
+	t.Helper()
+	select {
+	case d := <-f.rps:
+		return d
+	case <-time.After(30 * time.Second):
+		t.Fatal("no RP-DATA sent")
+		return nil
+	}
+}
+
+// startSMSIP runs an engine with partner p flagged sms_over_ip.
+func startSMSIP(t *testing.T, pol Policy, answer func(int) rp.Cause) (*unit, *fakeRP) {
+	t.Helper()
+	p := Partner{Name: "p", Numbers: []string{"+"}, DeliverVia: ViaSIP, Policy: pol, SMSOverIP: true, SCAddress: "+447700900999"}
+	u := startUnitPartners(t, nil, []Partner{p})
+	f := &fakeRP{fakePager: *u.pager, eng: u.eng, rps: make(chan *rp.Data, 16), answer: answer}
+	u.eng.cfg.Pager = f
+	return u, f
+}
+
+func mustParse(t *testing.T, s string) address.Address {
+	t.Helper()
+	a, err := address.Parse(s, address.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+// A text toward an IMS user whose handset answers RP-ERROR: a temporary
+// cause (22, memory capacity exceeded) is tried again and delivered on
+// the RP-ACK that follows; a permanent one (1, unassigned number) fails
+// the message at once.
+func TestSMSIPDeliverRPError(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		first     rp.Cause
+		sends     int32
+		delivered bool
+	}{
+		{"temporary cause retried", rp.CauseMemoryCapacityExceeded, 2, true},
+		{"permanent cause fails", rp.CauseUnassignedNumber, 1, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			pol := Policy{RetryDelay: time.Millisecond, RetryMaxDelay: time.Millisecond}
+			u, f := startSMSIP(t, pol, func(n int) rp.Cause {
+				if n == 1 {
+					return tc.first
+				}
+				return 0
+			})
+			ctx := testutil.Context(t)
+			p := u.eng.partners["p"]
+			key := convKey{"p", partyOf(mustParse(t, "tel:+46700000001")), partyOf(mustParse(t, "tel:+46700000002"))}
+			q := &queued{ID: "m1", Dir: toSMS, Ingress: ingressMSRP, Text: "hello", At: time.Now().UnixNano()}
+			if _, err := u.eng.enqueue(ctx, p, key, "m1", q); err != nil {
+				t.Fatal(err)
+			}
+			d := f.next(t)
+			dl, err := tpdu.Decode(d.UserData, tpdu.MT)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if text, _ := dl.(*tpdu.Deliver).UserData.Text(dl.(*tpdu.Deliver).DCS); text != "hello" || d.Originator.String() != "+447700900999" {
+				t.Fatalf("RP-DATA from %v with %q", d.Originator, text)
+			}
+			counter := "failed"
+			if tc.delivered {
+				counter = "out_sip"
+			}
+			testutil.Eventually(t, func() bool { return p.counters.snapshot()[counter] == 1 }, "no %s counted", counter)
+			if got := f.n.Load(); got != tc.sends {
+				t.Fatalf("%d RP-DATA sent, want %d", got, tc.sends)
+			}
+		})
+	}
+}
+
+// An SMS-SUBMIT with TP-SRR set gets, once the RCS side took the text, an
+// SMS-STATUS-REPORT in RP-DATA toward its sender: its TP-MR, its TP-DA as
+// TP-RA, and TP-ST 0 (received).
+func TestSMSIPSubmitStatusReport(t *testing.T) {
+	u, f := startSMSIP(t, Policy{Promotion: PromoteAlways}, func(int) rp.Cause { return 0 })
+	da := tpdu.Address{TON: tpdu.TONInternational, NPI: tpdu.NPIISDN, Digits: "46700000002"}
+	units := []byte{0x68, 0x69} // "hi" in GSM 7-bit, one septet an octet
+	sub := &tpdu.Submit{StatusReportRequest: true, MessageRef: 7, Destination: da, UserData: tpdu.UserData{Units: units}}
+	m := &pager.Message{
+		Partner: "p", From: mustParse(t, "sip:+46700000001@ims.test;user=phone"), To: mustParse(t, "tel:+46700000002"),
+		SMS: &pager.SMSOverIP{RP: &rp.Data{Direction: rp.MO, Ref: 3}, Submit: sub, Ref: 3}, ReceivedAt: time.Now(),
+	}
+	if err := u.eng.Accept(testutil.Context(t), m); err != nil {
+		t.Fatal(err)
+	}
+	call := u.nextCall(t)
+	if got := call.nextSent(t); got == nil {
+		t.Fatal("nothing sent")
+	}
+	d := f.next(t)
+	p, err := tpdu.Decode(d.UserData, tpdu.MT)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sr, ok := p.(*tpdu.StatusReport)
+	if !ok || sr.MessageRef != 7 || sr.Recipient != da || sr.Status != tpdu.StatusReceived {
+		t.Fatalf("%#v, want SMS-STATUS-REPORT for TP-MR 7 to %v, TP-ST 0", p, da)
+	}
+}
+
+// Refusals of an SMS-SUBMIT answer with the RP-Cause of TS 24.011 annex E.
+func TestRPCauseOf(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want rp.Cause
+	}{
+		{errUnavailable, rp.CauseCongestion},
+		{errQueueFull, rp.CauseCongestion},
+		{errTooLong, rp.CauseShortMessageTransferRejected},
+		{errBadText, rp.CauseInvalidMandatoryInformation},
+		{errDraining, rp.CauseTemporaryFailure},
+		{errNoSMSIP, rp.CauseRequestedFacilityNotSubscribed},
+	} {
+		if got := rpCauseOf(tc.err); got != tc.want {
+			t.Errorf("rpCauseOf(%v) = %v, want %v", tc.err, got, tc.want)
+		}
+	}
+}
