@@ -88,8 +88,8 @@ func (c Config) check() error {
 // Engine is the interworking core. Create it with New, start it with
 // Run, stop it by cancelling Run's context; Drain first for a graceful stop.
 type Engine struct {
-	cfg      Config
-	log      *slog.Logger
+	cfg Config
+	log *slog.Logger
 	// partners is the partner set, replaced whole by SetPartners
 	// (admin.go); readers take one snapshot and never see a half-made
 	// one.
@@ -115,7 +115,7 @@ type Engine struct {
 	receiptWakes map[string]chan struct{}
 	// relaying names the partners whose receipt relay runs (admin.go).
 	relaying map[string]bool
-	wg           sync.WaitGroup
+	wg       sync.WaitGroup
 }
 
 // New checks cfg and builds an engine. It starts nothing: call Run.

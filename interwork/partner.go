@@ -52,7 +52,7 @@ type partner struct {
 	// removed is set on a partner SetPartners dropped: its queued
 	// messages are still delivered, new ones refused (admin.go).
 	removed bool
-	limiter  *limiter
+	limiter *limiter
 	// reasm reassembles the partner's concatenated SMS with its own
 	// timeout, policy and limits.
 	reasm *concat.Reassembler
