@@ -87,7 +87,11 @@ func registerAdmin(mux *http.ServeMux, o Options, snapshot func(context.Context)
 					code = http.StatusInternalServerError
 				}
 			}
-			log.Info("admin action", "action", name, "target", t, "remote", r.RemoteAddr, "token", "admin", "status", code, "error", out.Error)
+			attrs := []any{"action", name, "target", t, "remote", r.RemoteAddr, "token", "admin", "status", code}
+			if out.Error != "" {
+				attrs = append(attrs, "error", out.Error)
+			}
+			log.Info("admin action", attrs...)
 			writeAdmin(w, code, out)
 		})
 	}
