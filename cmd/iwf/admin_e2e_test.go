@@ -28,8 +28,6 @@ const adminToken = "sesame"
 type adminEnv struct {
 	e2eConfig
 	redis, rcs string
-	// extra is added under the top-level status section.
-	extra string
 }
 
 func newAdminEnv(t *testing.T, redis, rcs string) *adminEnv {
@@ -303,7 +301,7 @@ func TestSIGHUPReload(t *testing.T) {
 
 	// A listener change needs a restart: refused and counted; the file's
 	// partner change (added removed) still applies.
-	env.status2(t)
+	env.msrp = testutil.FreePorts(t, 1)[0]
 	env.write(t, demoPartnerYAML+other("new"))
 	env.hup(t, d, reloadPartial, 1)
 	if !strings.Contains(d.logText(), `section=msrp`) {
@@ -316,11 +314,6 @@ func TestSIGHUPReload(t *testing.T) {
 	if r := esme.NextResp(t); r.CommandStatus != data.ESME_ROK {
 		t.Fatalf("submit_sm_resp %v after the refused change", r.CommandStatus)
 	}
-}
-
-// status2 moves the MSRP listener in the file to another port.
-func (e *adminEnv) status2(t *testing.T) {
-	e.msrp = testutil.FreePorts(t, 1)[0]
 }
 
 // lastLines returns the last n lines of log.
