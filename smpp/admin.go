@@ -75,7 +75,13 @@ func (c *Client) Unbind(ctx context.Context) {
 	var wg sync.WaitGroup
 	for _, b := range c.binds {
 		if s := b.sess.Load(); s != nil {
-			wg.Go(func() { s.unbind(ctx) })
+			wg.Go(func() {
+				s.unbind(ctx)
+				// Shown at once; the bind's loop, which sets it too
+				// once the session is gone, sets nothing else while
+				// held.
+				b.state.set(StateUnbound)
+			})
 		}
 	}
 	wg.Wait()
