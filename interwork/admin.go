@@ -49,9 +49,9 @@ func buildPartners(ps []Partner, parts concat.PartStore, prev *partnerSet) (*par
 			if _, kept := set.byName[name]; kept {
 				continue
 			}
-			r := *old
-			r.removed = true
-			set.byName[name] = &r
+			// A new version, not a copy: stuck belongs to Run's goroutine.
+			set.byName[name] = &partner{Partner: old.Partner, given: old.given, sessions: old.sessions,
+				counters: old.counters, limiter: old.limiter, reasm: old.reasm, removed: true}
 		}
 	}
 	return set, nil

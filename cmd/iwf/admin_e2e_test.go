@@ -184,6 +184,16 @@ func TestCtlAdminActions(t *testing.T) {
 	if !strings.Contains(d.logText(), "remote=127.0.0.1:") {
 		t.Fatal("admin actions logged without the caller's address")
 	}
+	noRace(t, d)
+}
+
+// noRace fails the test when the daemon, built with the test binary's
+// -race, reported a data race.
+func noRace(t *testing.T, d *daemonProc) {
+	t.Helper()
+	if l := d.logText(); strings.Contains(l, "DATA RACE") {
+		t.Fatalf("the daemon reported a data race:\n%s", l)
+	}
 }
 
 // reloadStatus is the config section of /status.
@@ -314,6 +324,7 @@ func TestSIGHUPReload(t *testing.T) {
 	if r := esme.NextResp(t); r.CommandStatus != data.ESME_ROK {
 		t.Fatalf("submit_sm_resp %v after the refused change", r.CommandStatus)
 	}
+	noRace(t, d)
 }
 
 // lastLines returns the last n lines of log.
