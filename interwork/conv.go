@@ -66,7 +66,7 @@ type conv struct {
 
 func newConv(e *Engine, k convKey, ctx context.Context, cancel context.CancelCauseFunc) *conv {
 	return &conv{
-		e: e, k: k, key: k.String(), partner: e.partners[k.Partner],
+		e: e, k: k, key: k.String(), partner: e.partnerNamed(k.Partner),
 		ctx: ctx, cancel: cancel,
 		wakeCh:   make(chan struct{}, 1),
 		attachCh: make(chan Call, 4),

@@ -283,7 +283,7 @@ func TestConvSessionGoneResends(t *testing.T) {
 		t.Fatalf("sent %q", m.Body)
 	}
 	testutil.Eventually(t, func() bool { return u.queueLen(t) == 0 }, "the queue to empty")
-	if n := u.eng.partners["p"].counters.snapshot()["failed"]; n != 0 {
+	if n := u.eng.partnerNamed("p").counters.snapshot()["failed"]; n != 0 {
 		t.Fatalf("%d failed", n)
 	}
 	select {
@@ -303,7 +303,7 @@ func TestConvTemporarySMPPStatusRetried(t *testing.T) {
 			u.sms.mu.Lock()
 			u.sms.answers = []error{&smpp.StatusError{Command: smpp.CmdDeliverSMResp, Status: status}}
 			u.sms.mu.Unlock()
-			p := u.eng.partners["p"]
+			p := u.eng.partnerNamed("p")
 			q := &queued{ID: "m1", Dir: toSMS, Ingress: ingressMSRP, Text: "to the handset", At: u.eng.now().UnixNano()}
 			if _, err := u.eng.enqueue(testutil.Context(t), p, testKey("p", "+46700000001", "+46700000002"), "", q); err != nil {
 				t.Fatal(err)

@@ -88,10 +88,14 @@ func (c Config) check() error {
 // Engine is the interworking core. Create it with New, start it with
 // Run, stop it by cancelling Run's context; Drain first for a graceful stop.
 type Engine struct {
-	cfg      Config
-	log      *slog.Logger
-	partners map[string]*partner
-	order    []*partner
+	cfg Config
+	log *slog.Logger
+	// partners is the partner set, replaced whole by SetPartners
+	// (admin.go); readers take one snapshot and never see a half-made
+	// one.
+	partners atomic.Pointer[partnerSet]
+	// suspended names the partners an operator suspended (admin.go).
+	suspended sync.Map
 
 	draining atomic.Bool
 
@@ -109,7 +113,9 @@ type Engine struct {
 	// partner's taker of due receipts (receipts.go).
 	receipts     chan receiptJob
 	receiptWakes map[string]chan struct{}
-	wg           sync.WaitGroup
+	// relaying names the partners whose receipt relay runs (admin.go).
+	relaying map[string]bool
+	wg       sync.WaitGroup
 
 	// rpWaiters wake the workers waiting for an RP-ACK (smsip.go).
 	rpWaiters map[string]chan struct{}
@@ -135,23 +141,16 @@ func New(cfg Config) (*Engine, error) {
 	e := &Engine{
 		cfg:      cfg,
 		log:      cfg.Logger.With("component", "interwork"),
-		partners: make(map[string]*partner),
 		convs:    make(map[string]*conv),
 		calls:    make(map[Call]convKey),
 		receipts: make(chan receiptJob, 4096),
 		running:  make(chan struct{}),
 	}
-	for i, pc := range cfg.Partners {
-		p, err := newPartner(pc, cfg.Parts)
-		if err != nil {
-			return nil, fmt.Errorf("interwork: partners[%d]: %w", i, err)
-		}
-		if _, dup := e.partners[p.Name]; dup {
-			return nil, fmt.Errorf("interwork: partner %q twice", p.Name)
-		}
-		e.partners[p.Name] = p
-		e.order = append(e.order, p)
+	set, err := buildPartners(cfg.Partners, cfg.Parts, nil)
+	if err != nil {
+		return nil, err
 	}
+	e.partners.Store(set)
 	return e, nil
 }
 
@@ -188,9 +187,11 @@ func (e *Engine) Run(ctx context.Context) error {
 		e.wg.Go(func() { e.sendReceipts(wctx) })
 	}
 	if e.cfg.SMS != nil && e.cfg.SMS.AcceptsBinds() {
-		for _, p := range e.order {
-			e.wg.Go(func() { e.relayReceipts(wctx, p) })
+		e.mu.Lock()
+		for _, p := range e.activePartners() {
+			e.startRelay(wctx, p)
 		}
+		e.mu.Unlock()
 	}
 	e.recover(wctx)
 	tick := time.NewTicker(e.cfg.RecoverEvery)
@@ -324,7 +325,7 @@ func (e *Engine) recover(ctx context.Context) {
 			e.log.Warn("unreadable conversation key", "key", k, "error", err)
 			continue
 		}
-		if _, ok := e.partners[key.Partner]; !ok {
+		if _, ok := e.lookupPartner(key.Partner); !ok {
 			e.log.Warn("queued conversation of an unknown partner", "key", k)
 			continue
 		}
@@ -343,7 +344,7 @@ const expireBatch = 100
 // so the batch always reaches past them, and retries them.
 func (e *Engine) expireParts(ctx context.Context) {
 	now := e.now()
-	for _, p := range e.order {
+	for _, p := range e.activePartners() {
 		results, err := p.reasm.Expire(ctx, now, expireBatch+len(p.stuck))
 		stuck := make(map[concat.Key]int)
 		if err != nil {
@@ -489,8 +490,9 @@ func (e *Engine) Status(ctx context.Context) []PartnerStatus {
 	for _, c := range e.localConvs() {
 		byPartner[c.partner.Name] = append(byPartner[c.partner.Name], c.key)
 	}
-	out := make([]PartnerStatus, 0, len(e.order))
-	for _, p := range e.order {
+	order := e.activePartners()
+	out := make([]PartnerStatus, 0, len(order))
+	for _, p := range order {
 		st := PartnerStatus{Name: p.Name, Sessions: int(p.sessions.Load()), Conversations: len(byPartner[p.Name]), Counters: p.counters.snapshot()}
 		for _, k := range byPartner[p.Name] {
 			if n, err := e.cfg.Queue.QueueLen(ctx, k); err == nil {

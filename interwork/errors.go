@@ -42,6 +42,7 @@ var (
 	errTooLong     = &Refusal{"more segments than the partner's max_segments", 413, smpp.StatusInvMsgLen, 413}
 	errUnavailable = &Refusal{"store unavailable", 503, smpp.StatusXTAppn, 503}
 	errDraining    = &Refusal{"draining", 503, smpp.StatusXTAppn, 503}
+	errSuspended   = &Refusal{"partner suspended", 503, smpp.StatusXTAppn, 503}
 	errNotRunning  = &Refusal{"starting or stopping", 503, smpp.StatusXTAppn, 503}
 	errNoPartner   = &Refusal{"unknown partner", 403, smpp.StatusInvSysID, 403}
 	errBadText     = &Refusal{"text cannot be decoded", 415, smpp.StatusXPAppn, 415}

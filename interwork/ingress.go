@@ -119,12 +119,15 @@ func (r *receiptTo) dest() smpp.Address {
 
 // admit checks the partner, draining and the rate limit.
 func (e *Engine) admit(name string) (*partner, error) {
-	p, ok := e.partners[name]
-	if !ok {
+	p, ok := e.lookupPartner(name)
+	if !ok || p.removed {
 		return nil, errNoPartner
 	}
 	if e.draining.Load() {
 		return nil, errDraining
+	}
+	if e.Suspended(name) {
+		return nil, errSuspended
 	}
 	if p.limiter != nil && !p.limiter.allow() {
 		p.counters.add(counterThrottled, 1)

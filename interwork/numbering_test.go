@@ -63,7 +63,7 @@ func TestSubmitNumbering(t *testing.T) {
 func TestDeliverSMSRefusesUnaddressable(t *testing.T) {
 	u := startUnit(t, unitPolicy())
 	for _, rcs := range []string{"sip:alice@example.com", "tel:5550100;phone-context=example.com"} {
-		c := &conv{e: u.eng, partner: u.eng.partners["p"], k: convKey{Partner: "p", SMS: readParty("+46700000001"), RCS: readParty(rcs)}}
+		c := &conv{e: u.eng, partner: u.eng.partnerNamed("p"), k: convKey{Partner: "p", SMS: readParty("+46700000001"), RCS: readParty(rcs)}}
 		o, _, err := c.deliverSMS(testutil.Context(t), &queued{Text: "x"})
 		if o != Rejected || err == nil {
 			t.Fatalf("%s: outcome %v, %v; want Rejected", rcs, o, err)

@@ -47,9 +47,18 @@ const (
 // partner is a Partner with its live state.
 type partner struct {
 	Partner
-	sessions atomic.Int64
-	counters counters
-	limiter  *limiter
+	// given is the Partner as configured, before defaults: SetPartners
+	// compares it to tell a changed partner from an unchanged one.
+	given Partner
+	// sessions and counters are shared by the partner's versions across
+	// a SetPartners, so that a changed partner keeps its figures and the
+	// conversations still on the old version count in the new one.
+	sessions *atomic.Int64
+	counters *counters
+	// removed is set on a partner SetPartners dropped: its queued
+	// messages are still delivered, new ones refused (admin.go).
+	removed bool
+	limiter *limiter
 	// reasm reassembles the partner's concatenated SMS with its own
 	// timeout, policy and limits.
 	reasm *concat.Reassembler
@@ -62,6 +71,7 @@ func newPartner(p Partner, parts concat.PartStore) (*partner, error) {
 	if p.Name == "" {
 		return nil, errNoName
 	}
+	given := p
 	p.Policy = p.Policy.WithDefaults()
 	if err := p.Policy.Validate(); err != nil {
 		return nil, err
@@ -87,7 +97,7 @@ func newPartner(p Partner, parts concat.PartStore) (*partner, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sms: %w", err)
 	}
-	pp := &partner{Partner: p, reasm: reasm}
+	pp := &partner{Partner: p, given: given, reasm: reasm, sessions: new(atomic.Int64), counters: new(counters)}
 	if p.Policy.RateLimit > 0 {
 		pp.limiter = newLimiter(p.Policy.RateLimit, time.Now)
 	}
@@ -100,7 +110,7 @@ func (e *Engine) route(to party) (*partner, bool) {
 	addr := to.id
 	var best *partner
 	bestLen := -1
-	for _, p := range e.order {
+	for _, p := range e.activePartners() {
 		if strings.HasPrefix(addr, "+") {
 			for _, n := range p.Numbers {
 				if strings.HasPrefix(addr, n) && len(n) > bestLen {

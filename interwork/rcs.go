@@ -25,6 +25,9 @@ func (e *Engine) Incoming(call *sipsession.Call) error {
 	if !ok {
 		return sipsession.Reject(404, "no partner serves "+sms.id)
 	}
+	if e.Suspended(p.Name) {
+		return sipsession.Reject(503, "partner suspended")
+	}
 	ctx, cancel := context.WithTimeout(call.Context(), 5*time.Second)
 	defer cancel()
 	// The SIP side may serve a moment before Run starts.
@@ -72,9 +75,15 @@ func (e *Engine) Message(ctx context.Context, call *sipsession.Call, m *session.
 	if note != nil {
 		return e.notified(ctx, key, *note)
 	}
-	p := e.partners[key.Partner]
+	p, _ := e.lookupPartner(key.Partner)
 	if e.draining.Load() {
 		return errDraining
+	}
+	if p == nil || p.removed {
+		return errNoPartner
+	}
+	if e.Suspended(p.Name) {
+		return errSuspended
 	}
 	if id == "" {
 		id = m.ID

@@ -136,7 +136,7 @@ func (e *Engine) notified(ctx context.Context, k convKey, n cpim.Notification) e
 // imdnReceipt owes the receipt a notification brings for a message that
 // waits in the store for it, and ends the wait.
 func (e *Engine) imdnReceipt(ctx context.Context, k convKey, n cpim.Notification) error {
-	p, ok := e.partners[k.Partner]
+	p, ok := e.lookupPartner(k.Partner)
 	if !ok || n.MessageID == "" {
 		return nil
 	}

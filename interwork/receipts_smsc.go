@@ -56,7 +56,7 @@ func (e *Engine) mapSMSCID(ctx context.Context, c *conv, q *queued, id string, s
 // about a message an RCS sender wants notified of becomes its IMDN,
 // queued in the conversation before the deliver_sm_resp.
 func (e *Engine) smscReceipt(ctx context.Context, partnerName string, m *smpp.Message) error {
-	p, ok := e.partners[partnerName]
+	p, ok := e.lookupPartner(partnerName)
 	if !ok {
 		return nil
 	}

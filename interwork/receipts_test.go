@@ -170,7 +170,7 @@ func TestSMSResumesAtFailedSegment(t *testing.T) {
 			u.sms.mu.Lock()
 			u.sms.answers = []error{nil, tc.second}
 			u.sms.mu.Unlock()
-			p := u.eng.partners["p"]
+			p := u.eng.partnerNamed("p")
 			q := &queued{ID: "m1", Dir: toSMS, Ingress: ingressMSRP, Text: long, At: u.eng.now().UnixNano()}
 			if _, err := u.eng.enqueue(testutil.Context(t), p, testKey("p", "+46700000001", "+46700000002"), "", q); err != nil {
 				t.Fatal(err)

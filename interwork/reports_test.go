@@ -73,13 +73,15 @@ func TestConvKeyRoundTrip(t *testing.T) {
 
 func TestRoute(t *testing.T) {
 	e := &Engine{}
+	set := &partnerSet{}
 	for _, p := range []Partner{
 		{Name: "all", Numbers: []string{"+"}},
 		{Name: "uk", Numbers: []string{"+44"}},
 		{Name: "london", Numbers: []string{"+4420"}, Domains: []string{"ims.example"}},
 	} {
-		e.order = append(e.order, &partner{Partner: p})
+		set.order = append(set.order, &partner{Partner: p})
 	}
+	e.partners.Store(set)
 	for addr, want := range map[string]string{
 		"+4420123": "london", "+4479": "uk", "+4670": "all", "sip:bob@IMS.example": "london", "sip:bob@other": "",
 	} {

@@ -373,7 +373,7 @@ func TestConvReportMatchedByMSRPMessageID(t *testing.T) {
 	pol := unitPolicy()
 	pol.SuccessReports = true
 	u := startUnit(t, pol)
-	p := u.eng.partners["p"]
+	p := u.eng.partnerNamed("p")
 	q := &queued{ID: "f47ac10b-58cc-4372-a567-0e02b3c479a4", Dir: toRCS, Ingress: ingressSMPP, Text: "uuid", At: u.eng.now().UnixNano(),
 		Promote: true, Receipt: &receiptTo{ID: "r1", SrcAddr: "46700000001", DstAddr: "46700000002"}}
 	if _, err := u.eng.enqueue(testutil.Context(t), p, testKey("p", "+46700000001", "+46700000002"), "", q); err != nil {

@@ -321,7 +321,7 @@ func rpKey(partner, user string, ref uint8) string {
 // RP-DATA of ours, on whichever node it arrives: the answer goes to the
 // store and wakes the worker that waits for it.
 func (e *Engine) rpAnswered(ctx context.Context, m *pager.Message, ref uint8, cause rp.Cause) error {
-	p, ok := e.partners[m.Partner]
+	p, ok := e.lookupPartner(m.Partner)
 	if !ok {
 		return errNoPartner
 	}

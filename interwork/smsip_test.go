@@ -96,7 +96,7 @@ func TestSMSIPDeliverRPError(t *testing.T) {
 				return 0
 			})
 			ctx := testutil.Context(t)
-			p := u.eng.partners["p"]
+			p := u.eng.partnerNamed("p")
 			key := convKey{"p", partyOf(mustParse(t, "tel:+46700000001")), partyOf(mustParse(t, "tel:+46700000002"))}
 			q := &queued{ID: "m1", Dir: toSMS, Ingress: ingressMSRP, Text: "hello", At: time.Now().UnixNano()}
 			if _, err := u.eng.enqueue(ctx, p, key, "m1", q); err != nil {

@@ -151,7 +151,7 @@ func (r Result) SIPStatus() int {
 // final Result. The error is for what prevented any attempt: an unknown
 // partner, a text over the trunk's body limit, ctx ended.
 func (s *Sender) Send(ctx context.Context, m Outgoing) (Result, error) {
-	tr, ok := s.cfg.Trunks.byName[m.Partner]
+	tr, ok := s.cfg.Trunks.lookup(m.Partner)
 	if !ok {
 		return Result{}, ErrUnknownPartner
 	}
@@ -223,7 +223,7 @@ func (s *Sender) Profile(partner string) string {
 // over the limit, not at all: *BodyTooLargeError, for the caller to send
 // in Large Message Mode.
 func (s *Sender) SendText(ctx context.Context, m Outgoing) ([]Result, error) {
-	tr, ok := s.cfg.Trunks.byName[m.Partner]
+	tr, ok := s.cfg.Trunks.lookup(m.Partner)
 	if !ok {
 		return nil, ErrUnknownPartner
 	}

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/emiago/sipgo/sip"
 
@@ -16,8 +17,10 @@ import (
 // Trunks is the validated table of every partner's trunk, with the
 // lookups the SIP side needs: by source address (inbound), by identity
 // (routing) and by name (outbound). It is read-only once built and safe
-// for concurrent use.
+// for concurrent use; Replace swaps the whole table (a configuration
+// reload).
 type Trunks struct {
+	mu     sync.RWMutex
 	list   []*trunk
 	byName map[string]*trunk
 }
@@ -98,7 +101,7 @@ func compile(tr Trunk) *trunk {
 
 // Get returns the trunk of a partner.
 func (t *Trunks) Get(partner string) (Trunk, bool) {
-	c, ok := t.byName[partner]
+	c, ok := t.lookup(partner)
 	if !ok {
 		return Trunk{}, false
 	}
@@ -107,6 +110,8 @@ func (t *Trunks) Get(partner string) (Trunk, bool) {
 
 // Partners lists the partners in configuration order.
 func (t *Trunks) Partners() []string {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
 	out := make([]string, len(t.list))
 	for i, c := range t.list {
 		out[i] = c.Partner
@@ -125,6 +130,8 @@ func (t *Trunks) BySource(ip netip.Addr) (string, bool) {
 }
 
 func (t *Trunks) bySource(ip netip.Addr) *trunk {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
 	ip = ip.Unmap()
 	var best *trunk
 	bits := -1
@@ -142,6 +149,8 @@ func (t *Trunks) bySource(ip netip.Addr) *trunk {
 // the longest matching Numbers prefix; for a SIP identity, the domain
 // matching its host or a parent of it, the longest winning.
 func (t *Trunks) Route(a address.Address) (string, bool) {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
 	var best *trunk
 	n := 0
 	for _, c := range t.list {
@@ -164,4 +173,26 @@ func (t *Trunks) Route(a address.Address) (string, bool) {
 		return "", false
 	}
 	return best.Partner, true
+}
+
+// lookup returns the compiled trunk of a partner.
+func (t *Trunks) lookup(partner string) (*trunk, bool) {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	c, ok := t.byName[partner]
+	return c, ok
+}
+
+// Replace validates ts as NewTrunks does and, when they are valid, makes
+// them the table: requests already past their lookup finish on the trunk
+// they found, later ones see the new table. On an error nothing changes.
+func (t *Trunks) Replace(ts []Trunk) error {
+	n, err := NewTrunks(ts)
+	if err != nil {
+		return err
+	}
+	t.mu.Lock()
+	t.list, t.byName = n.list, n.byName
+	t.mu.Unlock()
+	return nil
 }

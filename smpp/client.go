@@ -59,6 +59,8 @@ type Client struct {
 	jobs chan *job
 
 	binds []*clientBind
+	// hold keeps the binds down after Unbind, until Rebind (admin.go).
+	hold holdGate
 
 	life lifecycle
 }

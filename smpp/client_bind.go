@@ -55,6 +55,9 @@ func (b *clientBind) run(ctx, rctx context.Context) {
 	cfg := &b.c.cfg
 	bo := newBackoff(cfg.RebindMin, cfg.RebindMax)
 	for rctx.Err() == nil {
+		if b.c.hold.wait(rctx, &b.state) != nil {
+			break
+		}
 		b.state.set(StateConnecting)
 		s, err := b.connect(ctx, rctx)
 		if err == nil {
@@ -68,6 +71,9 @@ func (b *clientBind) run(ctx, rctx context.Context) {
 		}
 		if rctx.Err() != nil {
 			break
+		}
+		if b.c.hold.held() {
+			continue // an operator's unbind: no back-off, wait for Rebind
 		}
 		b.state.setErr(err)
 		wait := bo.next()
@@ -87,14 +93,19 @@ func (b *clientBind) serve(rctx context.Context, s *session) error {
 	b.sess.Store(s)
 	b.log.Info("smpp: bound", "kind", b.kind.String(), "remote", b.c.cfg.Address)
 	sctx, cancel := context.WithCancel(rctx)
+	// Unbind stops the sender first: it holds a window slot the unbind
+	// waits for.
+	untrack := b.c.hold.track(cancel)
+	defer untrack()
 	var wg sync.WaitGroup
 	if b.kind.submits() {
 		wg.Go(func() { b.sender(sctx, s) })
 	}
 	wg.Go(func() { b.enquire(sctx, s) })
-	if rctx.Err() != nil {
-		// Run's stop may have looked for sessions before this one was
-		// stored: unbind it here.
+	if rctx.Err() != nil || b.c.hold.held() {
+		// Run's stop, or Unbind, may have looked for sessions before
+		// this one was stored: unbind it here.
+		cancel()
 		wg.Go(func() { s.unbind(context.WithoutCancel(rctx)) })
 	}
 	err := s.readLoop()

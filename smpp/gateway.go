@@ -3,6 +3,7 @@ package smpp
 import (
 	"context"
 	"fmt"
+	"sync"
 )
 
 // Gateway is the SMS side as the interworking core sees it: the partners'
@@ -12,8 +13,26 @@ import (
 type Gateway struct {
 	// Server takes binds from partner ESMEs; nil when none bind to us.
 	Server *Server
-	// Clients are our binds to partners' SMSCs, by partner name.
+	// Clients are our binds to partners' SMSCs, by partner name. Set it
+	// before the Gateway is used; SetClients replaces it afterwards.
 	Clients map[string]*Client
+
+	mu sync.RWMutex
+}
+
+// SetClients replaces the client binds while the gateway is in use (a
+// configuration reload).
+func (g *Gateway) SetClients(clients map[string]*Client) {
+	g.mu.Lock()
+	g.Clients = clients
+	g.mu.Unlock()
+}
+
+func (g *Gateway) client(partner string) (*Client, bool) {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	c, ok := g.Clients[partner]
+	return c, ok
 }
 
 // Send sends one message toward partner: submit_sm to its SMSC when we
@@ -24,7 +43,7 @@ type Gateway struct {
 // (StatusError.Temporary), ErrResponseTimeout, ErrConnectionLost and
 // ErrNoBind are for the caller to try again.
 func (g *Gateway) Send(ctx context.Context, partner string, m *Message, receipt bool) (string, error) {
-	if c, ok := g.Clients[partner]; ok {
+	if c, ok := g.client(partner); ok {
 		if receipt {
 			m.RegisteredDelivery = 1
 		}

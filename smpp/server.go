@@ -73,7 +73,11 @@ type Server struct {
 }
 
 type serverPartner struct {
-	cfg     ServerPartner
+	cfg ServerPartner
+	// removed is set by SetPartners on a partner that left the
+	// configuration: it takes no binds; the binds it has still carry
+	// deliver_sm until UnbindPartner (admin.go).
+	removed bool
 	pwHash  [32]byte
 	allowed []netip.Prefix
 	binds   []*serverConn // bound, in bind order

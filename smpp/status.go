@@ -26,6 +26,9 @@ const (
 	StateBackoff BindState = "backoff"
 	// StateClosed: closed for good.
 	StateClosed BindState = "closed"
+	// StateUnbound: unbound by an operator, down until Client.Rebind
+	// (client).
+	StateUnbound BindState = "unbound"
 )
 
 // BindCounters count one bind's traffic since the Client or Server

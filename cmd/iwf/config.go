@@ -49,6 +49,10 @@ type StatusConfig struct {
 	// Token, when set, is the bearer token /status and /metrics ask for;
 	// "${ENV_NAME}" reads it from the environment.
 	Token string `yaml:"token"`
+	// AdminToken, when set, turns on the admin actions under /admin/
+	// (iwf ctl) for requests that carry it as their bearer token; empty
+	// leaves them off (404). "${ENV_NAME}" reads it from the environment.
+	AdminToken string `yaml:"admin_token"`
 }
 
 // DrainConfig bounds the graceful stop on SIGTERM.

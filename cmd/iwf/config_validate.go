@@ -87,6 +87,10 @@ func (k *checks) store(s StoreConfig) {
 }
 
 func (k *checks) status(s StatusConfig) {
+	if s.AdminToken != "" && s.AdminToken == s.Token {
+		// Whoever may read the page could then act on the node.
+		k.bad("status.admin_token", "must differ from status.token")
+	}
 	if s.Listen == "" || !k.hostPort("status.listen", s.Listen) {
 		return
 	}

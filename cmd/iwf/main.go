@@ -3,7 +3,9 @@
 // It reads one YAML file (configs/iwf.yaml is the demo), starts the store
 // (Redis, or an embedded one), the SIP stack, the MSRP endpoint, the SMPP
 // server and client binds, the interworking engine and the status
-// endpoint (wire.go), and stops on SIGINT, or drains on SIGTERM.
+// endpoint (wire.go), and stops on SIGINT, or drains on SIGTERM. SIGHUP
+// re-reads the file (reload.go). "iwf ctl" is the operator's client of
+// the admin API (ctl.go).
 package main
 
 import (
@@ -17,6 +19,9 @@ import (
 )
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "ctl" {
+		os.Exit(ctlMain(os.Args[2:], os.Stdout, os.Stderr))
+	}
 	configPath := flag.String("config", "configs/iwf.yaml", "configuration file")
 	check := flag.String("check-config", "", "validate this configuration file and exit")
 	flag.Parse()
@@ -28,7 +33,7 @@ func main() {
 		fmt.Println("config ok:", *check)
 		return
 	}
-	cfg, err := LoadConfig(*configPath)
+	cfg, cfgVersion, err := loadConfigFile(*configPath)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
@@ -48,7 +53,7 @@ func main() {
 		case <-ctx.Done():
 		}
 	}()
-	if err := run(ctx, cfg, log, drain); err != nil {
+	if err := run(ctx, cfg, log, runOptions{Drain: drain, Reload: reloadSignals(), Path: *configPath, Version: cfgVersion}); err != nil {
 		log.Error("iwf stopped", "error", err)
 		os.Exit(1)
 	}

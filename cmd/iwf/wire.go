@@ -50,17 +50,34 @@ type daemon struct {
 	errs     *status.Errors
 	statusLn net.Listener
 	reg      *prometheus.Registry
+	gw       *smpp.Gateway
+
+	// reloadState is what SIGHUP replaces (reload.go); clients is under
+	// its clientsMu once running.
+	reloadState
 }
 
-// run starts every part, serves until ctx ends, and stops. drain, when
-// it fires first, stops taking traffic and lets queued messages flow for
-// cfg.Drain.Grace before the parts are stopped.
-func run(ctx context.Context, cfg Config, log *slog.Logger, drain <-chan struct{}) error {
+// runOptions are what main hands run besides the configuration.
+type runOptions struct {
+	// Drain, when it fires first, stops taking traffic and lets queued
+	// messages flow for drain.grace before the parts are stopped.
+	Drain <-chan struct{}
+	// Reload re-reads Path (SIGHUP).
+	Reload <-chan struct{}
+	// Path and Version are the configuration file and its content's
+	// name (loadConfigFile).
+	Path, Version string
+}
+
+// run starts every part, serves until ctx ends, and stops; o says when
+// to drain and to reload.
+func run(ctx context.Context, cfg Config, log *slog.Logger, o runOptions) error {
 	d := &daemon{cfg: cfg, log: log, started: time.Now(), clients: map[string]*smpp.Client{}, errs: status.NewErrors(10)}
 	if err := d.build(ctx); err != nil {
 		d.closeBuilt()
 		return err
 	}
+	d.initReload(o.Path, o.Version)
 	// The parts outlive ctx while draining: they stop when stop is called.
 	runCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	defer stop()
@@ -73,6 +90,7 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, drain <-chan struct{
 			return nil
 		})
 	}
+	d.spawn = start
 	start("msrp", func(ctx context.Context) error { return d.ep.Serve(ctx, d.msrpLn) })
 	start("sip", d.stack.Run)
 	start("interwork", d.eng.Run)
@@ -83,17 +101,28 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, drain <-chan struct{
 		start("smpp client "+name, c.Run)
 	}
 	if d.statusLn != nil {
-		h := status.Handler(status.Options{Snapshot: d.snapshot, Ready: d.ready, Gatherer: d.reg, Token: cfg.Status.Token, Logger: log})
+		h := status.Handler(status.Options{Snapshot: d.snapshot, Ready: d.ready, Gatherer: d.reg, Token: cfg.Status.Token, Logger: log,
+			Admin: admin{d}, AdminToken: cfg.Status.AdminToken})
 		start("status", func(ctx context.Context) error { return status.Serve(ctx, d.statusLn, h) })
 	}
 	log.Info("iwf running", "node", cfg.NodeID(), "store", d.store.Addr(), "embedded_store", d.store.Embedded())
 
-	select {
-	case <-ctx.Done():
-	case <-drain:
-		d.drain(ctx)
-	case <-gctx.Done():
-		// A part failed; g.Wait returns its error.
+wait:
+	for {
+		select {
+		case <-ctx.Done():
+			break wait
+		case <-o.Drain:
+			d.drain(ctx)
+			break wait
+		case <-gctx.Done():
+			// A part failed; g.Wait returns its error.
+			break wait
+		case <-o.Reload:
+			// Here, in run's goroutine: a reload starts parts on g,
+			// which must not happen once g.Wait runs.
+			d.reload()
+		}
 	}
 	stop()
 	failed := g.Wait()
@@ -233,6 +262,7 @@ func (d *daemon) buildEngine(ctx context.Context) error {
 	d.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	metrics := status.NewMetrics(d.reg)
 	d.reg.MustRegister(status.NewCollector(d.snapshot))
+	d.gw = &smpp.Gateway{Server: d.smppSrv, Clients: d.clients}
 	var partners []interwork.Partner
 	for _, p := range cfg.Partners {
 		partners = append(partners, interworkPartner(p))
@@ -245,7 +275,7 @@ func (d *daemon) buildEngine(ctx context.Context) error {
 			Sessions: interwork.ManagerSessions{Manager: d.sessions}, Trunk: cfg.RCS.Trunk,
 			Domain: d.stack.Domain(), PagerPartner: RCSName,
 		},
-		SMS:     &smpp.Gateway{Server: d.smppSrv, Clients: d.clients},
+		SMS:     d.gw,
 		Pager:   d.sender,
 		Metrics: metrics, OnError: d.errs.Add, Logger: d.log,
 	})
@@ -369,6 +399,7 @@ func (d *daemon) snapshot(ctx context.Context) status.Snapshot {
 	s := status.Snapshot{
 		Node: d.cfg.NodeID(), Version: version, Started: d.started, Now: time.Now(),
 		Draining: d.eng != nil && d.eng.Draining(),
+		Config:   d.configInfo(),
 		Store:    status.StoreStatus{Addr: d.store.Addr(), Embedded: d.store.Embedded(), OK: true},
 	}
 	if err := d.store.Ping(ctx); err != nil {
@@ -414,13 +445,13 @@ func (d *daemon) snapshot(ctx context.Context) status.Snapshot {
 			binds, owners = append(binds, bindStatus(b, "server")), append(owners, b.Partner)
 		}
 	}
-	for _, c := range d.clients {
+	for _, c := range d.clientList() {
 		for _, b := range c.Status() {
 			binds, owners = append(binds, bindStatus(b, "client")), append(owners, b.Partner)
 		}
 	}
 	byName := map[string]PartnerConfig{}
-	for _, p := range d.cfg.Partners {
+	for _, p := range d.partnerConfigs() {
 		byName[p.Name] = p
 	}
 	if d.eng == nil {

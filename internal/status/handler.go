@@ -50,6 +50,10 @@ type Options struct {
 	Token string
 	// Logger receives refused requests and serving failures; nil discards.
 	Logger *slog.Logger
+	// Admin, with AdminToken, serves the admin endpoints under /admin/
+	// (admin.go); either empty leaves them out (404).
+	Admin      Admin
+	AdminToken string
 }
 
 // handler serves the endpoints; its fields are set by Handler and only read
@@ -93,6 +97,7 @@ func Handler(o Options) http.Handler {
 	}
 	mux.HandleFunc("GET /healthz", h.healthz)
 	mux.HandleFunc("GET /readyz", h.readyz)
+	registerAdmin(mux, o, o.Snapshot, log)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// Nothing here may be cached by a proxy or sniffed into another
 		// type by a browser: it is live state, possibly behind a token.

@@ -20,6 +20,9 @@ type Snapshot struct {
 	Now time.Time `json:"now"`
 	// Draining is true once the node stopped taking new work.
 	Draining bool `json:"draining"`
+	// Config is the configuration's version and when it was loaded
+	// (reload.go); nil when the caller does not say.
+	Config *ConfigInfo `json:"config,omitempty"`
 	// Store is the state of the shared store.
 	Store StoreStatus `json:"store"`
 	// Listeners are the addresses this node serves on.

@@ -81,6 +81,7 @@ type Server struct {
 	rr          int
 	binds       int
 	enquires    int
+	unbinds     int
 	changed     chan struct{}
 }
 
@@ -247,10 +248,12 @@ func (s *Server) Wait(ctx context.Context, cond func(State) bool) error {
 // State is a snapshot of the server's counters for Wait.
 type State struct {
 	Submits, Bound, Binds, Outstanding, EnquireLinks int
+	// Unbinds counts the unbind requests the ESMEs sent.
+	Unbinds int
 }
 
 func (s *Server) stateLocked() State {
-	st := State{Submits: len(s.submits), Binds: s.binds, Outstanding: s.outstanding, EnquireLinks: s.enquires}
+	st := State{Submits: len(s.submits), Binds: s.binds, Outstanding: s.outstanding, EnquireLinks: s.enquires, Unbinds: s.unbinds}
 	for c := range s.conns {
 		if c.kind != "" {
 			st.Bound++
@@ -387,6 +390,10 @@ func (c *conn) handle(p pdu.PDU, frame []byte) bool {
 		s.mu.Unlock()
 		return c.writePDU(q.GetResponse()) == nil
 	case *pdu.Unbind:
+		s.mu.Lock()
+		s.unbinds++
+		s.notifyLocked()
+		s.mu.Unlock()
 		_ = c.writePDU(q.GetResponse())
 		return false
 	case *pdu.SubmitSM:
