@@ -275,16 +275,8 @@ func (s *Session) UpdateRemotePath(remotePath []msrp.URI) error {
 // its connection and waits for the answer.
 func (s *Session) sendBodiless(ctx context.Context, c *conn) error {
 	s.mu.Lock()
-	f := msrp.Frame{
-		Method:    msrp.MethodSEND,
-		ToPath:    s.toPath,
-		FromPath:  s.fromPath,
-		MessageID: msrp.NewID(),
-		ByteRange: msrp.ByteRange{Start: 1, End: 0, Total: 0},
-	}
+	f, buf, err := s.bodilessLocked()
 	s.mu.Unlock()
-	msrp.SealTransactionID(&f, nil)
-	buf, err := msrp.AppendFrame(nil, &f)
 	if err != nil {
 		return err
 	}
@@ -303,6 +295,22 @@ func (s *Session) sendBodiless(ctx context.Context, c *conn) error {
 	}
 }
 
+// bodilessLocked builds a SEND without body (RFC 4975 section 7.1.1:
+// Byte-Range 1-0/0), the one that binds a session and keeps it alive.
+// The caller holds s.mu.
+func (s *Session) bodilessLocked() (msrp.Frame, []byte, error) {
+	f := msrp.Frame{
+		Method:    msrp.MethodSEND,
+		ToPath:    s.toPath,
+		FromPath:  s.fromPath,
+		MessageID: msrp.NewID(),
+		ByteRange: msrp.ByteRange{Start: 1, End: 0, Total: 0},
+	}
+	msrp.SealTransactionID(&f, nil)
+	buf, err := msrp.AppendFrame(nil, &f)
+	return f, buf, err
+}
+
 // keepalive sends a bodiless SEND when the session had no traffic for
 // Config.KeepaliveInterval. It never waits: the reaper calls it. A 481
 // answer means the peer lost the session (RFC 4975 section 7.3.1), which
@@ -317,20 +325,12 @@ func (s *Session) keepalive(c *conn, now time.Time) {
 		s.mu.Unlock()
 		return
 	}
-	f := msrp.Frame{
-		Method:    msrp.MethodSEND,
-		ToPath:    s.toPath,
-		FromPath:  s.fromPath,
-		MessageID: msrp.NewID(),
-		ByteRange: msrp.ByteRange{Start: 1, End: 0, Total: 0},
-	}
+	f, buf, err := s.bodilessLocked()
 	s.mu.Unlock()
-	s.touch()
-	msrp.SealTransactionID(&f, nil)
-	buf, err := msrp.AppendFrame(nil, &f)
 	if err != nil {
 		return
 	}
+	s.touch()
 	s.ep.stats.keepalives.Add(1)
 	_ = c.request(f.TransactionID, buf, func(code int, comment string, _ *msrp.Frame) {
 		// A 481 comes on the reader goroutine (handleResponse), where

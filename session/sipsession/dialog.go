@@ -294,19 +294,11 @@ func (m *Manager) offerlessReinvite(c *Call, req *sip.Request, tx sip.ServerTran
 // changes the session as a re-INVITE would, without one it only refreshes
 // the session timer (RFC 4028 section 9).
 func (m *Manager) onUpdate(req *sip.Request, tx sip.ServerTransaction) {
-	if !m.enter() {
-		m.respond(tx, req, 481, "Call/Transaction Does Not Exist")
-		return
-	}
-	defer m.wg.Done()
-	if !m.requireOK(req, tx) {
-		return
-	}
-	c := m.match(req)
+	c, done := m.inDialog(req, tx)
 	if c == nil {
-		m.respond(tx, req, 481, "Call/Transaction Does Not Exist")
 		return
 	}
+	defer done()
 	timer, status := m.timerAnswer(req, c.timerSettings())
 	if status != 0 {
 		m.tooSmall(tx, req)

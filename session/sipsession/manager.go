@@ -259,22 +259,35 @@ func (m *Manager) onAck(req *sip.Request, tx sip.ServerTransaction) {
 	}
 }
 
-// onBye ends the call the BYE names (RFC 3261 section 15.1.2): 200, then
-// the MSRP session closed; 481 for an unknown dialog.
-func (m *Manager) onBye(req *sip.Request, tx sip.ServerTransaction) {
+// inDialog admits a request within a dialog: the Manager open, its
+// Require understood (420 otherwise), its dialog known (481 otherwise).
+// It returns the call and the done to defer, or nil once answered.
+func (m *Manager) inDialog(req *sip.Request, tx sip.ServerTransaction) (*Call, func()) {
 	if !m.enter() {
 		m.respond(tx, req, 481, "Call/Transaction Does Not Exist")
-		return
+		return nil, nil
 	}
-	defer m.wg.Done()
 	if !m.requireOK(req, tx) {
-		return
+		m.wg.Done()
+		return nil, nil
 	}
 	c := m.match(req)
 	if c == nil {
 		m.respond(tx, req, 481, "Call/Transaction Does Not Exist")
+		m.wg.Done()
+		return nil, nil
+	}
+	return c, m.wg.Done
+}
+
+// onBye ends the call the BYE names (RFC 3261 section 15.1.2): 200, then
+// the MSRP session closed; 481 for an unknown dialog.
+func (m *Manager) onBye(req *sip.Request, tx sip.ServerTransaction) {
+	c, done := m.inDialog(req, tx)
+	if c == nil {
 		return
 	}
+	defer done()
 	var err error
 	if c.uas != nil {
 		err = c.uas.ReadBye(req, tx)
