@@ -95,7 +95,7 @@ func topology(t testing.TB, mode string) Config {
 	switch mode {
 	case ModeCluster:
 		shared.clusterOnce.Do(func() {
-			shared.cluster, shared.clusterErr = redistest.NewCluster(filepath.Join(shared.root, "cluster"), redistest.ClusterOpts{})
+			shared.cluster, shared.clusterErr = redistest.NewCluster(filepath.Join(shared.root, "cluster"), redistest.ClusterOpts{Replicas: 1})
 		})
 		if shared.clusterErr != nil {
 			t.Fatal(shared.clusterErr)
