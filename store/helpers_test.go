@@ -76,6 +76,9 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	shared.root = root
+	// go-redis logs failovers and pool events on its own package logger:
+	// the tests assert on them through the store instead.
+	redis.SetLogger(quietRedis{})
 	code := m.Run()
 	if shared.cluster != nil {
 		_ = shared.cluster.Close()
@@ -86,6 +89,11 @@ func TestMain(m *testing.M) {
 	_ = os.RemoveAll(root)
 	os.Exit(code)
 }
+
+// quietRedis drops go-redis's own log lines.
+type quietRedis struct{}
+
+func (quietRedis) Printf(context.Context, string, ...any) {}
 
 // topology returns a config for the shared cluster or sentinel set,
 // starting it on first use, with a prefix no other test uses.

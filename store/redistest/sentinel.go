@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -210,17 +211,28 @@ func (s *Sentinel) Restart(addr string) error {
 	return fmt.Errorf("redistest: no data node %s", addr)
 }
 
-// AwaitFailover waits until the sentinels name a master other than old
-// and it answers as a master.
+// AwaitFailover waits until every sentinel names the same master, other
+// than old, and it answers as a master. Only then may old be restarted:
+// a sentinel still on the old configuration would make the promoted
+// replica a replica of the restarted, empty, node, which wipes it.
 func (s *Sentinel) AwaitFailover(old string) (string, error) {
 	var now string
 	err := await("failover from "+old, func() error {
-		m, err := s.Master()
-		if err != nil {
-			return err
-		}
-		if m == old {
-			return errors.New("the sentinels still name the old master")
+		m := ""
+		for _, n := range s.sentinels {
+			out, err := command(n.addr(), "SENTINEL", "GET-MASTER-ADDR-BY-NAME", SentinelMaster)
+			if err != nil {
+				return err
+			}
+			f := strings.Fields(out)
+			if len(f) != 2 {
+				return fmt.Errorf("%s names no master", n.addr())
+			}
+			got := f[0] + ":" + f[1]
+			if got == old || (m != "" && got != m) {
+				return fmt.Errorf("%s names %s", n.addr(), got)
+			}
+			m = got
 		}
 		role, err := command(m, "ROLE")
 		if err != nil {
@@ -252,6 +264,60 @@ func (s *Sentinel) AwaitReplicas(n int) error {
 		}
 		return nil
 	})
+}
+
+// Replicas returns the addresses of the data nodes other than the
+// current master.
+func (s *Sentinel) Replicas() ([]string, error) {
+	m, err := s.Master()
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, d := range s.data {
+		if d.addr() != m {
+			out = append(out, d.addr())
+		}
+	}
+	return out, nil
+}
+
+// Pause stops the data node at addr with SIGSTOP (a replica that lags:
+// its link stays open and nothing it is sent is applied); Resume
+// continues it.
+func (s *Sentinel) Pause(addr string) error { return s.signal(addr, syscall.SIGSTOP) }
+
+// Resume continues a node Pause stopped.
+func (s *Sentinel) Resume(addr string) error { return s.signal(addr, syscall.SIGCONT) }
+
+func (s *Sentinel) signal(addr string, sig syscall.Signal) error {
+	for _, d := range s.data {
+		if d.addr() != addr {
+			continue
+		}
+		d.mu.Lock()
+		p := d.proc
+		d.mu.Unlock()
+		if p == nil {
+			return fmt.Errorf("redistest: %s is not running", addr)
+		}
+		return p.cmd.Process.Signal(sig)
+	}
+	return fmt.Errorf("redistest: no data node %s", addr)
+}
+
+// DropReplicaLinks closes the master's connections to its replicas
+// (CLIENT KILL TYPE replica): writes from then on reach no replica until
+// one connects again, which a paused one cannot. Killing the master in
+// that window loses what it acknowledged meanwhile, as when the replica
+// link is cut by the network.
+func (s *Sentinel) DropReplicaLinks() error {
+	m, err := s.Master()
+	if err != nil {
+		return err
+	}
+	_, err = command(m, "CLIENT", "KILL", "TYPE", "replica")
+	return err
 }
 
 // Close kills the sentinels and the data nodes.
