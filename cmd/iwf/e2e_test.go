@@ -85,6 +85,11 @@ func writeE2EConfigWith(t *testing.T, redis, rcs string, o e2eOptions) e2eConfig
 	t.Helper()
 	ports := testutil.FreePorts(t, 4)
 	c := e2eConfig{sip: ports[0], msrp: ports[1], smppPort: ports[2], status: ports[3]}
+	// redis is an address, or a whole store section in flow style.
+	store := fmt.Sprintf("{addr: %q}", redis)
+	if strings.HasPrefix(redis, "{") {
+		store = redis
+	}
 	session, server, level := "promotion: always, open_timeout: 10s", "", "info"
 	if o.LogLevel != "" {
 		level = o.LogLevel
@@ -97,7 +102,7 @@ func writeE2EConfigWith(t *testing.T, redis, rcs string, o e2eOptions) e2eConfig
 	}
 	yaml := fmt.Sprintf(`log_level: %s
 node: e2e
-store: {addr: %q}
+store: %s
 status: {listen: 127.0.0.1:%d}
 drain: {grace: 5s}
 msrp: {listen: 127.0.0.1:%d, host: 127.0.0.1}
@@ -116,7 +121,7 @@ partners:
     smpp:
       server: {system_id: demo, password: demo, window: 100}
     session: {%s}
-`, level, redis, c.status, c.msrp, c.sip, c.sip, c.smppPort, server, rcs, session)
+`, level, store, c.status, c.msrp, c.sip, c.sip, c.smppPort, server, rcs, session)
 	c.path = filepath.Join(t.TempDir(), "iwf.yaml")
 	if err := os.WriteFile(c.path, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
