@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -79,6 +80,8 @@ type e2eOptions struct {
 	SMPPServer string
 	// LogLevel replaces info.
 	LogLevel string
+	// Node replaces the node name "e2e".
+	Node string
 }
 
 func writeE2EConfigWith(t *testing.T, redis, rcs string, o e2eOptions) e2eConfig {
@@ -101,7 +104,7 @@ func writeE2EConfigWith(t *testing.T, redis, rcs string, o e2eOptions) e2eConfig
 		server = ", " + o.SMPPServer
 	}
 	yaml := fmt.Sprintf(`log_level: %s
-node: e2e
+node: %s
 store: %s
 status: {listen: 127.0.0.1:%d}
 drain: {grace: 5s}
@@ -121,7 +124,7 @@ partners:
     smpp:
       server: {system_id: demo, password: demo, window: 100}
     session: {%s}
-`, level, store, c.status, c.msrp, c.sip, c.sip, c.smppPort, server, rcs, session)
+`, level, cmp.Or(o.Node, "e2e"), store, c.status, c.msrp, c.sip, c.sip, c.smppPort, server, rcs, session)
 	c.path = filepath.Join(t.TempDir(), "iwf.yaml")
 	if err := os.WriteFile(c.path, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
