@@ -39,6 +39,11 @@ type Store struct {
 	// MinReplicasTimeout.
 	waitReplicas int
 	waitTimeout  time.Duration
+	// sentinels, masterName and dialTimeout let Topology ask the
+	// sentinels for the master.
+	sentinels   []string
+	masterName  string
+	dialTimeout time.Duration
 
 	mu     sync.Mutex
 	closed bool
@@ -72,6 +77,11 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Store, error) {
 		done:         make(chan struct{}),
 		waitReplicas: cfg.MinReplicasAck,
 		waitTimeout:  cfg.MinReplicasTimeout,
+		masterName:   cfg.MasterName,
+		dialTimeout:  cfg.DialTimeout,
+	}
+	if cfg.Mode == ModeSentinel {
+		s.sentinels = cfg.Addrs
 	}
 	if cfg.embedded() {
 		m := miniredis.NewMiniRedis()

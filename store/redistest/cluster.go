@@ -24,6 +24,7 @@ type ClusterOpts struct {
 type Cluster struct {
 	root  string
 	nodes []*node
+	opts  ClusterOpts
 }
 
 // StartCluster starts a Cluster for t and kills it when the test ends. A
@@ -51,7 +52,7 @@ func NewCluster(root string, opts ClusterOpts) (*Cluster, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Cluster{root: root}
+	c := &Cluster{root: root, opts: opts}
 	for range opts.Masters * (1 + opts.Replicas) {
 		n, err := c.startNode(srv)
 		if err != nil {
@@ -94,10 +95,18 @@ func (c *Cluster) startNode(bin string) (*node, error) {
 }
 
 // awaitOK waits until every running node reports cluster_state:ok with
-// every slot assigned, and every replica's link to its master is up.
+// every slot assigned and knows every replica as one (gossip spreads
+// roles after the slots), and every replica's link to its master is up.
 func (c *Cluster) awaitOK() error {
 	return await("cluster ready", func() error {
 		for _, n := range c.running() {
+			nodes, err := command(n.addr(), "CLUSTER", "NODES")
+			if err != nil {
+				return err
+			}
+			if got, want := strings.Count(nodes, "slave"), c.opts.Masters*c.opts.Replicas; got != want {
+				return fmt.Errorf("%s knows %d replicas of %d", n.addr(), got, want)
+			}
 			info, err := command(n.addr(), "CLUSTER", "INFO")
 			if err != nil {
 				return err
