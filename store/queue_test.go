@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"iwf/internal/testutil"
 )
 
@@ -527,6 +529,27 @@ func TestAckOwned(t *testing.T) {
 		left, err := e.s.Read(ctx, conv, 10, 0)
 		if err != nil || len(left) != 1 || left[0].MsgID != "b" {
 			t.Fatalf("left %+v, %v", left, err)
+		}
+	})
+}
+
+// The unsharded pending index of earlier versions is moved into the
+// shards when a store opens, scores kept, so that an upgrade strands no
+// queued conversation.
+func TestLegacyPendingMigrated(t *testing.T) {
+	eachBackend(t, func(t *testing.T, e *env) {
+		ctx := testutil.Context(t)
+		raw := e.raw(t)
+		must(t, raw.ZAdd(ctx, e.s.keys.legacyPending(), redis.Z{Score: 1, Member: "old"}, redis.Z{Score: 3, Member: "older?"}).Err())
+		enqueue(t, e.s, "new", "m1")
+		s := e.second(t)
+		got, err := s.PendingConversations(ctx, 10)
+		must(t, err)
+		if !slices.Equal(got, []string{"old", "older?", "new"}) {
+			t.Fatalf("pending after the move: %q", got)
+		}
+		if n := raw.Exists(ctx, e.s.keys.legacyPending()).Val(); n != 0 {
+			t.Fatal("the legacy index is still there")
 		}
 	})
 }
