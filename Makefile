@@ -18,12 +18,12 @@ deps:
 # vet and lint look at the chaos suite too, which only builds with its tag.
 vet:
 	$(GO) vet ./...
-	$(GO) vet -tags chaos ./cmd/iwf/
+	$(GO) vet -tags chaos ./cmd/iwf/ ./store/
 
 lint: vet
 	@command -v staticcheck >/dev/null 2>&1 || $(GO) install honnef.co/go/tools/cmd/staticcheck@v0.8.2
 	PATH="$$PATH:$$($(GO) env GOPATH)/bin" staticcheck ./...
-	PATH="$$PATH:$$($(GO) env GOPATH)/bin" staticcheck -tags chaos ./cmd/iwf/
+	PATH="$$PATH:$$($(GO) env GOPATH)/bin" staticcheck -tags chaos ./cmd/iwf/ ./store/
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
@@ -33,9 +33,10 @@ bench:
 stress: deps
 	./scripts/stress.sh
 
-# chaos runs the chaos suite (cmd/iwf/chaos_test.go, build tag chaos): the
+# chaos runs the chaos suite (cmd/iwf/chaos_test.go and the store's sentinel
+# failover, store/failover_chaos_test.go; build tag chaos): the
 # daemon, redis-server, an RCS core and partner ESMEs as real processes and
 # sockets, one fault per scenario, and a table of what was acknowledged,
 # delivered, lost and duplicated. About two minutes.
 chaos: deps
-	$(GO) test -race -tags chaos -run Chaos -count=1 -v -timeout 20m ./cmd/iwf/
+	$(GO) test -race -tags chaos -run Chaos -count=1 -v -timeout 20m ./cmd/iwf/ ./store/

@@ -20,7 +20,6 @@ import (
 	"iwf/smpp"
 	"iwf/smpp/concat"
 	"iwf/store"
-	"iwf/store/redistest"
 )
 
 // testKey is the key of a conversation between two parties given as
@@ -79,7 +78,7 @@ func startIWFOpts(t testing.TB, redisAddr string, rcs rcsSide, node string, part
 	trunks := o.trunks
 	ctx, cancel := context.WithCancel(context.Background())
 	w := &iwf{cancel: cancel, done: make(chan struct{})}
-	st, err := store.Open(ctx, store.Config{Addr: redisAddr}, testutil.Logger(t))
+	st, err := store.Open(ctx, storeConfig(redisAddr), testutil.Logger(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,8 +183,6 @@ func demoPartner() Partner {
 	p.Policy.OpenTimeout = 5 * time.Second
 	return p
 }
-
-func startRedis(t testing.TB) string { return redistest.Start(t) }
 
 type rcsPeer = iwftest.RCS
 

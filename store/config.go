@@ -9,11 +9,45 @@ import (
 	"time"
 )
 
+// The topologies Config.Mode names.
+const (
+	// ModeSingle is one Redis (or the embedded store): Addr, or Addrs
+	// with one entry.
+	ModeSingle = "single"
+	// ModeCluster is a Redis Cluster: Addrs are seed nodes, the client
+	// learns the slots and follows MOVED and ASK.
+	ModeCluster = "cluster"
+	// ModeSentinel is a master watched by Redis Sentinel: Addrs are the
+	// sentinels, MasterName the monitored master; the client asks them
+	// for the master again after a failover.
+	ModeSentinel = "sentinel"
+)
+
 // Config says where the state lives.
 type Config struct {
-	// Addr is the Redis "host:port"; empty starts an embedded, in-process
-	// miniredis on 127.0.0.1:0 (not durable, one node only).
+	// Mode is the topology: single (default), cluster or sentinel.
+	Mode string `yaml:"mode"`
+	// Addr is the Redis "host:port" in single mode, the shorthand for
+	// Addrs with one entry; Addr and Addrs both empty in single mode
+	// start an embedded, in-process miniredis on 127.0.0.1:0 (not
+	// durable, one node only).
 	Addr string `yaml:"addr"`
+	// Addrs are "host:port" seeds: cluster nodes (any of them; the
+	// others are discovered), or the sentinels in sentinel mode.
+	Addrs []string `yaml:"addrs"`
+	// MasterName is the master the sentinels monitor (sentinel mode
+	// only).
+	MasterName string `yaml:"master_name"`
+	// MinReplicasAck, when positive, makes Enqueue wait (WAIT) until that
+	// many replicas hold the entry before it reports success, so that a
+	// message the IWF acknowledged survives the loss of its master. An
+	// entry stored on the master but not on enough replicas within
+	// MinReplicasTimeout is reported as ErrUnavailable: the peer retries
+	// and the retry is a duplicate (dedup) that waits again. 0 (default)
+	// acknowledges once the master holds the entry.
+	MinReplicasAck int `yaml:"min_replicas_ack"`
+	// MinReplicasTimeout bounds the WAIT; default 1s.
+	MinReplicasTimeout time.Duration `yaml:"min_replicas_timeout"`
 	// Username is the Redis 6 ACL user; empty authenticates as "default"
 	// (or not at all without Password).
 	Username string `yaml:"username"`
@@ -54,6 +88,7 @@ const (
 	defaultPrefix  = "iwf"
 	defaultTimeout = 2 * time.Second
 	defaultRetries = 1
+	defaultWait    = time.Second
 )
 
 // Validate checks every field and returns the faults joined, each a
@@ -61,18 +96,52 @@ const (
 func (c Config) Validate() error {
 	var errs []error
 	if c.Addr != "" {
-		host, port, err := net.SplitHostPort(c.Addr)
-		n, perr := strconv.Atoi(port)
-		switch {
-		case err != nil:
-			errs = append(errs, fieldError("addr", "want host:port: "+err.Error()))
-		case host == "":
-			errs = append(errs, fieldError("addr", "host is empty"))
-		case perr != nil || n < 1 || n > 65535:
-			errs = append(errs, fieldError("addr", "port "+strconv.Quote(port)+" is not 1-65535"))
+		errs = append(errs, checkAddr("addr", c.Addr)...)
+	}
+	for i, a := range c.Addrs {
+		errs = append(errs, checkAddr("addrs["+strconv.Itoa(i)+"]", a)...)
+	}
+	switch c.Mode {
+	case "", ModeSingle:
+		if c.Addr != "" && len(c.Addrs) > 0 {
+			errs = append(errs, fieldError("addrs", "set addr or addrs, not both"))
 		}
-	} else if c.TLS {
-		errs = append(errs, fieldError("tls", "the embedded store (empty addr) does not serve tls"))
+		if len(c.Addrs) > 1 {
+			errs = append(errs, fieldError("addrs", "single mode takes one address (mode cluster or sentinel for more)"))
+		}
+		if c.MasterName != "" {
+			errs = append(errs, fieldError("master_name", "sentinel mode only"))
+		}
+		if c.embedded() && c.TLS {
+			errs = append(errs, fieldError("tls", "the embedded store (empty addr) does not serve tls"))
+		}
+		if c.embedded() && c.MinReplicasAck > 0 {
+			errs = append(errs, fieldError("min_replicas_ack", "the embedded store has no replicas"))
+		}
+	case ModeCluster, ModeSentinel:
+		if c.Addr != "" {
+			errs = append(errs, fieldError("addr", "single mode only: list the "+c.Mode+" seeds in addrs"))
+		}
+		if len(c.Addrs) == 0 {
+			errs = append(errs, fieldError("addrs", "required in "+c.Mode+" mode"))
+		}
+		if c.Mode == ModeCluster && c.DB != 0 {
+			errs = append(errs, fieldError("db", "redis cluster has only database 0"))
+		}
+		if c.Mode == ModeCluster && c.MasterName != "" {
+			errs = append(errs, fieldError("master_name", "sentinel mode only"))
+		}
+		if c.Mode == ModeSentinel && c.MasterName == "" {
+			errs = append(errs, fieldError("master_name", "required in sentinel mode"))
+		}
+	default:
+		errs = append(errs, fieldError("mode", "want single, cluster or sentinel, not "+strconv.Quote(c.Mode)))
+	}
+	if c.MinReplicasAck < 0 {
+		errs = append(errs, fieldError("min_replicas_ack", "negative"))
+	}
+	if c.MinReplicasTimeout < 0 {
+		errs = append(errs, fieldError("min_replicas_timeout", "negative"))
 	}
 	if c.Username != "" && c.Password == "" {
 		// Redis 6 ACL: AUTH takes a password with every username.
@@ -104,12 +173,47 @@ func (c Config) Validate() error {
 	return errors.Join(errs...)
 }
 
+// checkAddr validates one "host:port" at path.
+func checkAddr(path, addr string) []error {
+	host, port, err := net.SplitHostPort(addr)
+	n, perr := strconv.Atoi(port)
+	switch {
+	case err != nil:
+		return []error{fieldError(path, "want host:port: "+err.Error())}
+	case host == "":
+		return []error{fieldError(path, "host is empty")}
+	case perr != nil || n < 1 || n > 65535:
+		return []error{fieldError(path, "port "+strconv.Quote(port)+" is not 1-65535")}
+	}
+	return nil
+}
+
+// embedded reports whether c asks for the embedded store: single mode
+// without an address.
+func (c Config) embedded() bool {
+	return (c.Mode == "" || c.Mode == ModeSingle) && c.Addr == "" && len(c.Addrs) == 0
+}
+
+// seeds returns the configured addresses, Addr as a list of one.
+func (c Config) seeds() []string {
+	if c.Addr != "" {
+		return []string{c.Addr}
+	}
+	return c.Addrs
+}
+
 // DefaultConfig returns the settings an empty store section means: the
 // embedded store, with the defaults of every field.
 func DefaultConfig() Config { return Config{}.withDefaults() }
 
 // withDefaults fills the zero fields with the defaults.
 func (c Config) withDefaults() Config {
+	if c.Mode == "" {
+		c.Mode = ModeSingle
+	}
+	if c.MinReplicasTimeout == 0 {
+		c.MinReplicasTimeout = defaultWait
+	}
 	if c.Prefix == "" {
 		c.Prefix = defaultPrefix
 	}

@@ -24,8 +24,14 @@
 // conversation carry the conversation, escaped, as their hash tag
 // ("iwf:{demo|+4611|+4622}:q"), so that they share a Cluster slot and the
 // scripts that touch several of them are legal there; see keys.go for the
-// full layout. Lua scripts declare every key they touch. The pending
-// index, the counters and each group are in other slots.
+// full layout. Lua scripts declare every key they touch, all of one tag.
+// The pending index is split into 16 tagged shards, read together; the
+// counters, sequences and values are single keys.
+//
+// Config.Mode picks the client: one Redis (or the embedded store), a
+// Redis Cluster, or a master found through Redis Sentinel.
+// Config.MinReplicasAck makes Enqueue WAIT for replicas before it
+// reports success.
 //
 // # Queues
 //

@@ -142,7 +142,7 @@ func TestEnqueueOutcomeIsTheScripts(t *testing.T) {
 		t.Fatalf("Enqueue = dup %v, %v; want stored", dup, err)
 	}
 	readWant(t, s, conv, 10, "")
-	pending, err := s.client.ZScore(ctx, s.keys.pending(), conv).Result()
+	pending, err := s.client.ZScore(ctx, s.keys.pending(conv), conv).Result()
 	if err != nil || pending == 0 {
 		t.Fatalf("pending index: %v, %v", pending, err)
 	}

@@ -2,7 +2,13 @@ package store
 
 import (
 	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -12,35 +18,107 @@ import (
 	"iwf/store/redistest"
 )
 
-// env is one backend under test: a Store on a fresh real redis-server or
-// a fresh embedded miniredis.
+// env is one backend under test: a Store on a fresh real redis-server, a
+// fresh embedded miniredis, or a prefix of its own on the package's Redis
+// Cluster or Sentinel set (started once, see TestMain).
 type env struct {
 	s    *Store
+	cfg  Config
 	real bool
 	// ttl is a TTL short enough to wait out on real Redis and long enough
 	// that the embedded store's own clock never reaches it in a test.
 	ttl time.Duration
 }
 
-// eachBackend runs fn as a subtest against real Redis and the embedded
-// store, each fresh.
+// backends are the topologies eachBackend runs a test against.
+var backends = []string{"redis", "embedded", ModeCluster, ModeSentinel}
+
+// eachBackend runs fn as a subtest against real Redis, the embedded store,
+// a Redis Cluster and a Sentinel-watched master, each fresh (the shared
+// ones by a key prefix of the subtest's own).
 func eachBackend(t *testing.T, fn func(t *testing.T, e *env)) {
 	t.Helper()
-	for _, b := range []struct {
-		name string
-		real bool
-	}{{"redis", true}, {"embedded", false}} {
-		t.Run(b.name, func(t *testing.T) {
-			e := &env{real: b.real, ttl: time.Hour}
-			cfg := Config{}
-			if b.real {
-				cfg.Addr = redistest.Start(t)
-				e.ttl = time.Second
+	for _, b := range backends {
+		t.Run(b, func(t *testing.T) {
+			e := &env{real: b != "embedded", ttl: time.Second}
+			switch b {
+			case "redis":
+				e.cfg.Addr = redistest.Start(t)
+			case "embedded":
+				e.ttl = time.Hour
+			default:
+				e.cfg = topology(t, b)
 			}
-			e.s = open(t, cfg)
+			e.s = open(t, e.cfg)
 			fn(t, e)
 		})
 	}
+}
+
+// shared holds the cluster and the sentinel set the package's tests
+// share: each takes seconds to start and to agree on its topology.
+var shared struct {
+	root         string
+	clusterOnce  sync.Once
+	cluster      *redistest.Cluster
+	clusterErr   error
+	sentinelOnce sync.Once
+	sentinel     *redistest.Sentinel
+	sentinelErr  error
+	prefixes     atomic.Int64
+}
+
+// TestMain closes the shared topologies the tests started.
+func TestMain(m *testing.M) {
+	root, err := os.MkdirTemp("", "iwf-store-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	shared.root = root
+	// go-redis logs failovers and pool events on its own package logger:
+	// the tests assert on them through the store instead.
+	redis.SetLogger(quietRedis{})
+	code := m.Run()
+	if shared.cluster != nil {
+		_ = shared.cluster.Close()
+	}
+	if shared.sentinel != nil {
+		_ = shared.sentinel.Close()
+	}
+	_ = os.RemoveAll(root)
+	os.Exit(code)
+}
+
+// quietRedis drops go-redis's own log lines.
+type quietRedis struct{}
+
+func (quietRedis) Printf(context.Context, string, ...any) {}
+
+// topology returns a config for the shared cluster or sentinel set,
+// starting it on first use, with a prefix no other test uses.
+func topology(t testing.TB, mode string) Config {
+	t.Helper()
+	cfg := Config{Mode: mode, Prefix: fmt.Sprintf("t%d", shared.prefixes.Add(1))}
+	switch mode {
+	case ModeCluster:
+		shared.clusterOnce.Do(func() {
+			shared.cluster, shared.clusterErr = redistest.NewCluster(filepath.Join(shared.root, "cluster"), redistest.ClusterOpts{Replicas: 1})
+		})
+		if shared.clusterErr != nil {
+			t.Fatal(shared.clusterErr)
+		}
+		cfg.Addrs = shared.cluster.Addrs()[:1]
+	case ModeSentinel:
+		shared.sentinelOnce.Do(func() {
+			shared.sentinel, shared.sentinelErr = redistest.NewSentinel(filepath.Join(shared.root, "sentinel"), redistest.SentinelOpts{})
+		})
+		if shared.sentinelErr != nil {
+			t.Fatal(shared.sentinelErr)
+		}
+		cfg.Addrs, cfg.MasterName = shared.sentinel.Addrs(), redistest.SentinelMaster
+	}
+	return cfg
 }
 
 // open opens a store closed at the end of the test.
@@ -62,15 +140,50 @@ func open(t testing.TB, cfg Config) *Store {
 // same node after a restart) would.
 func (e *env) second(t *testing.T) *Store {
 	t.Helper()
-	return open(t, Config{Addr: e.s.Addr()})
+	cfg := e.cfg
+	if !e.real {
+		cfg.Addr = e.s.Addr()
+	}
+	return open(t, cfg)
 }
 
-// raw is a plain client on the same Redis, to look at keys.
-func (e *env) raw(t *testing.T) *redis.Client {
+// raw is a plain client of the same topology, to look at keys.
+func (e *env) raw(t *testing.T) redis.UniversalClient {
 	t.Helper()
-	c := redis.NewClient(&redis.Options{Addr: e.s.Addr()})
+	o := &redis.UniversalOptions{Addrs: []string{e.s.Addr()}}
+	switch e.cfg.Mode {
+	case ModeCluster:
+		o.Addrs, o.IsClusterMode = e.cfg.Addrs, true
+	case ModeSentinel:
+		o.Addrs, o.MasterName = e.cfg.Addrs, e.cfg.MasterName
+	}
+	c := redis.NewUniversalClient(o)
 	t.Cleanup(func() { _ = c.Close() })
 	return c
+}
+
+// keys lists the keys matching pattern (KEYS), on every master.
+func (e *env) keysMatching(t *testing.T, pattern string) []string {
+	t.Helper()
+	ctx := testutil.Context(t)
+	var out []string
+	c := e.raw(t)
+	if cc, ok := c.(*redis.ClusterClient); ok {
+		var mu sync.Mutex
+		must(t, cc.ForEachMaster(ctx, func(ctx context.Context, n *redis.Client) error {
+			ks, err := n.Keys(ctx, pattern).Result()
+			mu.Lock()
+			out = append(out, ks...)
+			mu.Unlock()
+			return err
+		}))
+		slices.Sort(out)
+		return out
+	}
+	out, err := c.Keys(ctx, pattern).Result()
+	must(t, err)
+	slices.Sort(out)
+	return out
 }
 
 // elapse lets e.ttl pass and waits until cond holds: the embedded store's

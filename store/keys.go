@@ -1,6 +1,9 @@
 package store
 
 import (
+	"hash/fnv"
+	"strconv"
+
 	"iwf/internal/pctenc"
 )
 
@@ -10,7 +13,8 @@ import (
 //	iwf:{<conv>}:d:<msgID>     string, dedup marker of one message (TTL)
 //	iwf:{<conv>}:c             hash, the conversation record (TTL)
 //	iwf:{<name>}:lease         string, the lease's owner (TTL)
-//	iwf:pending                sorted set, conversations with queued entries
+//	iwf:{pending:<i>}          sorted set, shard i of the conversations with
+//	                           queued entries (i < pendingShards)
 //	iwf:hit:<key>              string, window counter (TTL)
 //	iwf:kv:<key>               string, Put/Get value (TTL)
 //	iwf:counters               hash, cluster-wide counters
@@ -27,7 +31,24 @@ import (
 // lives in one slot and the Lua scripts that touch several of them are
 // legal on a cluster. An empty tag would disable that, so an empty
 // conversation is refused. A group's name is its tag the same way (SMS
-// reassembly uses the group "parts": "iwf:{parts}:index").
+// reassembly uses a group per partner: "iwf:{parts:<partner>}:index").
+//
+// Every script and MULTI touches the keys of one tag only. The other keys
+// are each read and written alone (one slot each, any node): window
+// counters, values, sequences, the counters hash, lists. The pending
+// index is the one index over all conversations: it is split into
+// pendingShards sorted sets, each its own tag, so that its load spreads
+// over a cluster's masters; a conversation is always in the shard its
+// name hashes to, and readers merge the shards.
+
+// pendingShards is how many sorted sets the pending index is split
+// into. Changing it strands the conversations indexed in a shard that
+// is no longer read: it is a constant, not a setting.
+const pendingShards = 16
+
+// legacyPending is the unsharded pending index of earlier versions,
+// moved into the shards by Open.
+func (k keys) legacyPending() string { return k.prefix + ":pending" }
 
 // tagEscapes are the characters escaped inside a hash tag.
 const tagEscapes = "%{}"
@@ -45,12 +66,28 @@ func (k keys) queue(conv string) string        { return k.conv(conv) + ":q" }
 func (k keys) dedup(conv, msgID string) string { return k.conv(conv) + ":d:" + msgID }
 func (k keys) record(conv string) string       { return k.conv(conv) + ":c" }
 func (k keys) lease(name string) string        { return k.conv(name) + ":lease" }
-func (k keys) pending() string                 { return k.prefix + ":pending" }
-func (k keys) hit(key string) string           { return k.prefix + ":hit:" + key }
-func (k keys) kv(key string) string            { return k.prefix + ":kv:" + key }
-func (k keys) counters() string                { return k.prefix + ":counters" }
-func (k keys) node(node string) string         { return k.prefix + ":node:" + node }
-func (k keys) seq(name string) string          { return k.prefix + ":seq:" + name }
+
+// pending is the pending index shard of conv.
+func (k keys) pending(conv string) string { return k.pendingShard(pendingShardOf(conv)) }
+
+// pendingShardOf is the shard conv is indexed in (FNV-1a: stable across
+// versions and nodes, which all must agree).
+func pendingShardOf(conv string) int {
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(conv)) // a hash.Hash never fails to write
+	return int(h.Sum32() % pendingShards)
+}
+
+// pendingShard is shard i of the pending index.
+func (k keys) pendingShard(i int) string {
+	return k.prefix + ":{pending:" + strconv.Itoa(i) + "}"
+}
+
+func (k keys) hit(key string) string   { return k.prefix + ":hit:" + key }
+func (k keys) kv(key string) string    { return k.prefix + ":kv:" + key }
+func (k keys) counters() string        { return k.prefix + ":counters" }
+func (k keys) node(node string) string { return k.prefix + ":node:" + node }
+func (k keys) seq(name string) string  { return k.prefix + ":seq:" + name }
 
 // group and groupIndex share the group's tag, so that the GroupPut script
 // may count and index members atomically on a cluster: a group is in one

@@ -1,9 +1,11 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -32,12 +34,20 @@ type Entry struct {
 // Enqueue appends payload to conv's queue unless msgID was enqueued on conv
 // within dedupTTL (dup is true, nothing is added), or the queue already
 // holds maxLen entries (ErrQueueFull). An empty msgID enqueues without
-// duplicate detection: no marker is kept for an id that cannot recur. The check and the append are one Lua
-// script; in the same round trip conv is first added to the pending index
-// (a ZADD before the script: the index is in another Cluster slot, and
-// Redis executes a pipeline in order, so a crash never leaves a queued
-// entry unindexed) and again after it (so that a Settle racing in between
-// cannot drop it from the index). dedupTTL and maxLen must be positive.
+// duplicate detection: no marker is kept for an id that cannot recur. The
+// check and the append are one Lua script; in the same round trip conv is
+// first added to its pending index shard (a ZADD before the script: the
+// shard is in another Cluster slot, and Redis executes a pipeline in
+// order, so a crash never leaves a queued entry unindexed) and again
+// after it (so that a Settle racing in between cannot drop it from the
+// index). On a cluster the shard may be on another master, which go-redis
+// writes to concurrently: the ZADDs still run for duplicates too, so the
+// peer's retry of a message whose reply was lost indexes it again.
+//
+// With Config.MinReplicasAck the pipeline ends with WAIT on the queue's
+// master; an entry that fewer replicas than asked acknowledge in time is
+// reported as ErrUnavailable (it is on the master: the retry is a
+// duplicate). dedupTTL and maxLen must be positive.
 func (s *Store) Enqueue(ctx context.Context, conv, msgID string, payload []byte, dedupTTL time.Duration, maxLen int) (dup bool, err error) {
 	const op = "enqueue"
 	switch {
@@ -49,11 +59,14 @@ func (s *Store) Enqueue(ctx context.Context, conv, msgID string, payload []byte,
 		return false, invalid(op, "max length %d", maxLen)
 	}
 	keys := []string{s.keys.queue(conv), s.keys.dedup(conv, msgID)}
-	dedup := 0
+	dedup, touch := 0, 0
 	if msgID != "" {
 		dedup = 1
 	}
-	args := []any{msgID, payload, ms(dedupTTL), maxLen, dedup}
+	if s.waitReplicas > 0 {
+		touch = 1
+	}
+	args := []any{msgID, payload, ms(dedupTTL), maxLen, dedup, touch}
 	res, err := s.enqueuePipe(ctx, conv, keys, args, s.lua.enqueue.EvalSha)
 	if redis.HasErrorPrefix(err, "NOSCRIPT") {
 		// The server's script cache is empty (a restart, SCRIPT FLUSH):
@@ -95,14 +108,49 @@ type evalFunc func(ctx context.Context, c redis.Scripter, keys []string, args ..
 func (s *Store) enqueuePipe(ctx context.Context, conv string, keys []string, args []any, eval evalFunc) (int64, error) {
 	// The score is the time the conversation became pending: oldest first.
 	z := redis.Z{Score: float64(time.Now().UnixMilli()), Member: conv}
+	shard := s.keys.pending(conv)
 	var before, after *redis.IntCmd
 	var cmd *redis.Cmd
-	_, err := s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
-		before = p.ZAddNX(ctx, s.keys.pending(), z)
+	var wait *redis.Cmd
+	script := s.client
+	if s.waitReplicas > 0 {
+		// WAIT counts the replicas that hold this connection's writes:
+		// it must follow the script on the queue master's connection.
+		c, err := s.masterFor(ctx, keys[0])
+		if err != nil {
+			return 0, err
+		}
+		script = c
+	}
+	pipe := func(p redis.Pipeliner) error {
+		before = p.ZAddNX(ctx, shard, z)
 		cmd = eval(ctx, p, keys, args...)
-		after = p.ZAddNX(ctx, s.keys.pending(), z)
+		after = p.ZAddNX(ctx, shard, z)
+		if s.waitReplicas > 0 {
+			wait = p.Do(ctx, "WAIT", s.waitReplicas, s.waitTimeout.Milliseconds())
+		}
 		return nil
-	})
+	}
+	var err error
+	if script == s.client {
+		_, err = s.client.Pipelined(ctx, pipe)
+	} else {
+		// The queue's master of a cluster runs the script and WAIT; the
+		// shard may live elsewhere.
+		_, err = script.Pipelined(ctx, func(p redis.Pipeliner) error {
+			cmd = eval(ctx, p, keys, args...)
+			wait = p.Do(ctx, "WAIT", s.waitReplicas, s.waitTimeout.Milliseconds())
+			return nil
+		})
+		if err == nil {
+			// Their failure is read from before and after below.
+			_, _ = s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+				before = p.ZAddNX(ctx, shard, z)
+				after = p.ZAddNX(ctx, shard, z)
+				return nil
+			})
+		}
+	}
 	res, cerr := cmd.Int64()
 	if cerr != nil {
 		// The script failed (NOSCRIPT, OOM...) or its reply was lost.
@@ -111,13 +159,32 @@ func (s *Store) enqueuePipe(ctx context.Context, conv string, keys []string, arg
 		}
 		return 0, err
 	}
-	if before.Err() != nil && after.Err() != nil && res == 1 {
+	if (before == nil || before.Err() != nil) && (after == nil || after.Err() != nil) && res == 1 {
 		// Queued but not indexed: index it now, else let the peer retry.
-		if zerr := s.client.ZAddNX(ctx, s.keys.pending(), z).Err(); zerr != nil {
+		if zerr := s.client.ZAddNX(ctx, shard, z).Err(); zerr != nil {
 			return 0, fmt.Errorf("entry queued, pending index not written: %w", zerr)
 		}
 	}
+	if wait != nil {
+		n, werr := wait.Int64()
+		if werr != nil {
+			return 0, fmt.Errorf("entry on the master, replicas unknown: %w", werr)
+		}
+		if n < int64(s.waitReplicas) {
+			return 0, fmt.Errorf("entry on the master and %d of %d replicas after %v: %w",
+				n, s.waitReplicas, s.waitTimeout, ErrUnavailable)
+		}
+	}
 	return res, nil
+}
+
+// masterFor returns the client of the master that holds key: the store's
+// own client unless it is a cluster's.
+func (s *Store) masterFor(ctx context.Context, key string) (redis.UniversalClient, error) {
+	if c, ok := s.client.(*redis.ClusterClient); ok {
+		return c.MasterForKey(ctx, key)
+	}
+	return s.client, nil
 }
 
 // Read returns up to count entries for conv's consumer: first those
@@ -256,12 +323,39 @@ func (s *Store) QueueLen(ctx context.Context, conv string) (int64, error) {
 // PendingConversations lists up to limit conversations of the pending
 // index, the longest pending first. A listed conversation may turn out
 // empty (Settle it); a conversation with queued entries is always listed.
+// The shards are read in one pipeline (on a cluster, one per master) and
+// merged, so the order is the index's as a whole.
 func (s *Store) PendingConversations(ctx context.Context, limit int) ([]string, error) {
+	const op = "pending conversations"
 	if limit <= 0 {
-		return nil, invalid("pending conversations", "limit %d", limit)
+		return nil, invalid(op, "limit %d", limit)
 	}
-	convs, err := s.client.ZRange(ctx, s.keys.pending(), 0, int64(limit)-1).Result()
-	return convs, wrap("pending conversations", err)
+	cmds := make([]*redis.ZSliceCmd, pendingShards)
+	_, err := s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i := range cmds {
+			cmds[i] = p.ZRangeWithScores(ctx, s.keys.pendingShard(i), 0, int64(limit)-1)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, wrap(op, err)
+	}
+	var all []redis.Z
+	for _, c := range cmds {
+		all = append(all, c.Val()...)
+	}
+	slices.SortFunc(all, func(a, b redis.Z) int {
+		if c := cmp.Compare(a.Score, b.Score); c != 0 {
+			return c
+		}
+		// Within a millisecond, ZRANGE's own tie-break: by member.
+		return cmp.Compare(a.Member.(string), b.Member.(string))
+	})
+	out := make([]string, 0, min(limit, len(all)))
+	for _, z := range all[:min(limit, len(all))] {
+		out = append(out, z.Member.(string))
+	}
+	return out, nil
 }
 
 // Settle removes conv from the pending index when its queue is empty, and
@@ -281,7 +375,8 @@ func (s *Store) Settle(ctx context.Context, conv string) (bool, error) {
 	if err != nil || empty == 0 {
 		return false, wrap(op, err)
 	}
-	if err := s.client.ZRem(ctx, s.keys.pending(), conv).Err(); err != nil {
+	shard := s.keys.pending(conv)
+	if err := s.client.ZRem(ctx, shard, conv).Err(); err != nil {
 		return false, wrap(op, err)
 	}
 	if s.testHookSettle != nil {
@@ -294,7 +389,38 @@ func (s *Store) Settle(ctx context.Context, conv string) (bool, error) {
 	// Re-add also when the check failed: a spurious index entry costs one
 	// more Settle, a missing one a stuck message.
 	z := redis.Z{Score: float64(time.Now().UnixMilli()), Member: conv}
-	return false, wrap(op, errors.Join(err, s.client.ZAddNX(ctx, s.keys.pending(), z).Err()))
+	return false, wrap(op, errors.Join(err, s.client.ZAddNX(ctx, shard, z).Err()))
+}
+
+// migratePending moves the members of the unsharded pending index of
+// earlier versions into their shards, keeping their scores, so that an
+// upgrade strands no queued conversation. It is idempotent (ZADD NX,
+// then ZREM of what was moved) and costs one ZRANGE when there is
+// nothing to move.
+func (s *Store) migratePending(ctx context.Context) error {
+	const batch = 1000
+	legacy := s.keys.legacyPending()
+	for {
+		zs, err := s.client.ZRangeWithScores(ctx, legacy, 0, batch-1).Result()
+		if err != nil || len(zs) == 0 {
+			return wrap("migrate pending index", err)
+		}
+		members := make([]any, len(zs))
+		_, err = s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for i, z := range zs {
+				members[i] = z.Member
+				p.ZAddNX(ctx, s.keys.pending(z.Member.(string)), z)
+			}
+			return nil
+		})
+		if err != nil {
+			return wrap("migrate pending index", err)
+		}
+		if err := s.client.ZRem(ctx, legacy, members...).Err(); err != nil {
+			return wrap("migrate pending index", err)
+		}
+		s.log.Info("pending index moved into shards", "conversations", len(zs))
+	}
 }
 
 // AckOwned is Ack for the holder of conv's lease: it acknowledges only

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"iwf/internal/testutil"
 )
 
@@ -239,7 +241,12 @@ func TestReadBlocks(t *testing.T) {
 // the block time on top of ReadTimeout.
 func TestReadBlockBeyondReadTimeout(t *testing.T) {
 	eachBackend(t, func(t *testing.T, e *env) {
-		s := open(t, Config{Addr: e.s.Addr(), ReadTimeout: 50 * time.Millisecond})
+		cfg := e.cfg
+		if !e.real {
+			cfg.Addr = e.s.Addr()
+		}
+		cfg.ReadTimeout = 50 * time.Millisecond
+		s := open(t, cfg)
 		start := time.Now()
 		es, err := s.Read(testutil.Context(t), conv, 1, 300*time.Millisecond)
 		if err != nil || len(es) != 0 {
@@ -410,7 +417,6 @@ func TestSettleWhileReading(t *testing.T) {
 func TestConversationKeysShareSlot(t *testing.T) {
 	eachBackend(t, func(t *testing.T, e *env) {
 		ctx := testutil.Context(t)
-		raw := e.raw(t)
 		for _, c := range []string{conv, "a{b}c", "}{", "%7B", "x}:q"} {
 			enqueue(t, e.s, c, "m}1")
 			must(t, e.s.SaveConversation(ctx, c, map[string]string{"state": "idle"}, time.Hour))
@@ -420,8 +426,7 @@ func TestConversationKeysShareSlot(t *testing.T) {
 			_, err := e.s.Read(ctx, c, 1, 0)
 			must(t, err)
 			prefix := e.s.keys.conv(c)
-			keys, err := raw.Keys(ctx, escapeGlob(prefix)+":*").Result()
-			must(t, err)
+			keys := e.keysMatching(t, escapeGlob(prefix)+":*")
 			if len(keys) != 4 {
 				t.Fatalf("%q: keys %q, want queue, dedup, record, lease", c, keys)
 			}
@@ -485,9 +490,8 @@ func TestEnqueueWithoutDedup(t *testing.T) {
 		if n, err := e.s.QueueLen(ctx, conv); err != nil || n != 2 {
 			t.Fatalf("queue length %d, %v; want 2", n, err)
 		}
-		keys, err := e.raw(t).Keys(ctx, e.s.keys.conv(conv)+":d:*").Result()
-		if err != nil || len(keys) != 0 {
-			t.Fatalf("dedup markers %v, %v", keys, err)
+		if keys := e.keysMatching(t, escapeGlob(e.s.keys.conv(conv))+":d:*"); len(keys) != 0 {
+			t.Fatalf("dedup markers %v", keys)
 		}
 	})
 }
@@ -525,6 +529,27 @@ func TestAckOwned(t *testing.T) {
 		left, err := e.s.Read(ctx, conv, 10, 0)
 		if err != nil || len(left) != 1 || left[0].MsgID != "b" {
 			t.Fatalf("left %+v, %v", left, err)
+		}
+	})
+}
+
+// The unsharded pending index of earlier versions is moved into the
+// shards when a store opens, scores kept, so that an upgrade strands no
+// queued conversation.
+func TestLegacyPendingMigrated(t *testing.T) {
+	eachBackend(t, func(t *testing.T, e *env) {
+		ctx := testutil.Context(t)
+		raw := e.raw(t)
+		must(t, raw.ZAdd(ctx, e.s.keys.legacyPending(), redis.Z{Score: 1, Member: "old"}, redis.Z{Score: 3, Member: "older?"}).Err())
+		enqueue(t, e.s, "new", "m1")
+		s := e.second(t)
+		got, err := s.PendingConversations(ctx, 10)
+		must(t, err)
+		if !slices.Equal(got, []string{"old", "older?", "new"}) {
+			t.Fatalf("pending after the move: %q", got)
+		}
+		if n := raw.Exists(ctx, e.s.keys.legacyPending()).Val(); n != 0 {
+			t.Fatal("the legacy index is still there")
 		}
 	})
 }

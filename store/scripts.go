@@ -30,14 +30,24 @@ func newScripts() scripts {
 }
 
 // luaEnqueue: KEYS queue, dedup; ARGV msgID, payload, dedup TTL ms, max
-// length, dedup (1 or 0). Returns 1 queued, 0 duplicate, -1 full. The
-// dedup marker is set only once the entry is added, so a full queue does
-// not swallow the retry; it holds the entry's stream ID for inspection.
-// Without dedup no marker is read or written: an id the IWF made up
-// itself can never come again.
+// length, dedup (1 or 0), touch (1 or 0). Returns 1 queued, 0 duplicate,
+// -1 full. The dedup marker is set only once the entry is added, so a
+// full queue does not swallow the retry; it holds the entry's stream ID
+// for inspection. Without dedup no marker is read or written: an id the
+// IWF made up itself can never come again. With touch a duplicate
+// rewrites its marker's TTL (to what is left of it): a write, so that the
+// WAIT after the script waits for the replication stream up to now,
+// which holds the original entry, and not only up to this connection's
+// last write.
 const luaEnqueue = `
 local dedup = ARGV[5] == '1'
-if dedup and redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
+if dedup and redis.call('EXISTS', KEYS[2]) == 1 then
+  if ARGV[6] == '1' then
+    local left = redis.call('PTTL', KEYS[2])
+    if left > 0 then redis.call('PEXPIRE', KEYS[2], left) end
+  end
+  return 0
+end
 if redis.call('XLEN', KEYS[1]) >= tonumber(ARGV[4]) then return -1 end
 local id = redis.call('XADD', KEYS[1], '*', 'm', ARGV[1], 'p', ARGV[2])
 if dedup then redis.call('SET', KEYS[2], id, 'PX', ARGV[3]) end

@@ -26,12 +26,24 @@ const embeddedTick = 100 * time.Millisecond
 // Store is the IWF's durable state in Redis. It is safe for concurrent
 // use. No go-redis type crosses its API.
 type Store struct {
-	client *redis.Client
-	mini   *miniredis.Miniredis // nil with a configured Addr
+	// client is a *redis.Client (single, sentinel) or a
+	// *redis.ClusterClient.
+	client redis.UniversalClient
+	mini   *miniredis.Miniredis // nil with a configured Redis
+	mode   string
 	addr   string
 	keys   keys
 	log    *slog.Logger
 	lua    scripts
+	// waitReplicas and waitTimeout are Config.MinReplicasAck and
+	// MinReplicasTimeout.
+	waitReplicas int
+	waitTimeout  time.Duration
+	// sentinels, masterName and dialTimeout let Topology ask the
+	// sentinels for the master.
+	sentinels   []string
+	masterName  string
+	dialTimeout time.Duration
 
 	mu     sync.Mutex
 	closed bool
@@ -43,10 +55,10 @@ type Store struct {
 	testHookSettle func()
 }
 
-// Open validates cfg, connects and pings. With an empty cfg.Addr it first
-// starts an embedded miniredis on 127.0.0.1:0, logs that its state is not
-// durable, and keeps its clock moving until Close. A Redis that does not
-// answer is an error matching ErrUnavailable.
+// Open validates cfg, connects and pings. In single mode without an
+// address it first starts an embedded miniredis on 127.0.0.1:0, logs that
+// its state is not durable, and keeps its clock moving until Close. A
+// Redis that does not answer is an error matching ErrUnavailable.
 func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Store, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -55,14 +67,23 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Store, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	seeds := cfg.seeds()
 	s := &Store{
-		addr: cfg.Addr,
-		keys: keys{prefix: cfg.Prefix},
-		log:  log.With("component", "store"),
-		lua:  newScripts(),
-		done: make(chan struct{}),
+		mode:         cfg.Mode,
+		addr:         strings.Join(seeds, ","),
+		keys:         keys{prefix: cfg.Prefix},
+		log:          log.With("component", "store"),
+		lua:          newScripts(),
+		done:         make(chan struct{}),
+		waitReplicas: cfg.MinReplicasAck,
+		waitTimeout:  cfg.MinReplicasTimeout,
+		masterName:   cfg.MasterName,
+		dialTimeout:  cfg.DialTimeout,
 	}
-	if cfg.Addr == "" {
+	if cfg.Mode == ModeSentinel {
+		s.sentinels = cfg.Addrs
+	}
+	if cfg.embedded() {
 		m := miniredis.NewMiniRedis()
 		if cfg.Password != "" {
 			m.RequireUserAuth(cmp.Or(cfg.Username, "default"), cfg.Password)
@@ -71,9 +92,12 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Store, error) {
 			return nil, fmt.Errorf("store: start embedded store: %w", err)
 		}
 		s.mini, s.addr = m, m.Addr()
+		seeds = []string{s.addr}
 	}
-	opts := &redis.Options{
-		Addr:                  s.addr,
+	opts := &redis.UniversalOptions{
+		Addrs:                 seeds,
+		MasterName:            cfg.MasterName,
+		IsClusterMode:         cfg.Mode == ModeCluster,
 		Username:              cfg.Username,
 		Password:              cfg.Password,
 		DB:                    cfg.DB,
@@ -88,10 +112,17 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Store, error) {
 		DisableIdentity: true,
 	}
 	if cfg.TLS {
-		host, _, _ := net.SplitHostPort(cfg.Addr)
-		opts.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, ServerName: host}
+		opts.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+		if cfg.Mode == ModeSingle {
+			host, _, _ := net.SplitHostPort(seeds[0])
+			opts.TLSConfig.ServerName = host
+		}
+		// Elsewhere the server name is each node's host: crypto/tls takes
+		// it from the dialled address when ServerName is empty.
 	}
-	s.client = redis.NewClient(opts)
+	// MasterName selects the sentinel client, IsClusterMode the cluster
+	// client even with a single seed; otherwise a plain client.
+	s.client = redis.NewUniversalClient(opts)
 	if err := s.Ping(ctx); err != nil {
 		return nil, errors.Join(err, s.Close())
 	}
@@ -100,12 +131,16 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Store, error) {
 			return nil, errors.Join(err, s.Close())
 		}
 	}
+	if err := s.migratePending(ctx); err != nil {
+		return nil, errors.Join(err, s.Close())
+	}
 	if s.mini != nil {
 		s.log.Warn("embedded store: state is not durable", "addr", s.addr)
 		s.wg.Add(1)
 		go s.tick()
 	} else {
-		s.log.Info("store connected", "addr", s.addr, "db", cfg.DB, "prefix", cfg.Prefix)
+		s.log.Info("store connected", "mode", s.mode, "addr", s.addr, "master_name", cfg.MasterName,
+			"db", cfg.DB, "prefix", cfg.Prefix, "min_replicas_ack", s.waitReplicas)
 	}
 	return s, nil
 }
@@ -158,8 +193,12 @@ func (s *Store) Close() error {
 func (s *Store) Embedded() bool { return s.mini != nil }
 
 // Addr returns the Redis "host:port" (the embedded server's when
-// Embedded).
+// Embedded); in cluster and sentinel mode the configured seeds, joined
+// by commas.
 func (s *Store) Addr() string { return s.addr }
+
+// Mode returns the topology: ModeSingle, ModeCluster or ModeSentinel.
+func (s *Store) Mode() string { return s.mode }
 
 // Ping checks that Redis answers.
 func (s *Store) Ping(ctx context.Context) error {
@@ -178,13 +217,26 @@ func (s *Store) Writable(ctx context.Context) error {
 // acknowledged. INFO memory is read rather than CONFIG GET, which managed
 // Redis services often disable; a server that shows no policy passes.
 func (s *Store) checkEviction(ctx context.Context, allow bool) error {
-	info, err := s.client.Info(ctx, "memory").Result()
+	// Every master of a cluster holds queues.
+	var mu sync.Mutex
+	policy := ""
+	err := s.eachMaster(ctx, func(ctx context.Context, c *redis.Client) error {
+		info, err := c.Info(ctx, "memory").Result()
+		if err != nil {
+			return err
+		}
+		if p := infoField(info, "maxmemory_policy"); p != "" && p != "noeviction" {
+			mu.Lock()
+			policy = p
+			mu.Unlock()
+		}
+		return nil
+	})
 	if err != nil {
 		s.log.Warn("cannot read the eviction policy", "error", err)
 		return nil
 	}
-	policy := infoField(info, "maxmemory_policy")
-	if policy == "" || policy == "noeviction" {
+	if policy == "" {
 		return nil
 	}
 	if allow {
@@ -192,6 +244,18 @@ func (s *Store) checkEviction(ctx context.Context, allow bool) error {
 		return nil
 	}
 	return fmt.Errorf("store: redis maxmemory-policy is %s, which may evict queued messages: set it to noeviction, or store.allow_eviction: true: %w", policy, ErrEviction)
+}
+
+// eachMaster runs fn on every master: each of a cluster (concurrently),
+// else the one client.
+func (s *Store) eachMaster(ctx context.Context, fn func(context.Context, *redis.Client) error) error {
+	switch c := s.client.(type) {
+	case *redis.ClusterClient:
+		return c.ForEachMaster(ctx, fn)
+	case *redis.Client:
+		return fn(ctx, c)
+	}
+	return fmt.Errorf("store: unexpected client %T", s.client)
 }
 
 // infoField returns the value of name in an INFO reply ("name:value" lines).

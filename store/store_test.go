@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -37,6 +38,20 @@ func TestConfigValidate(t *testing.T) {
 		{"space prefix", Config{Prefix: "i w"}, []string{"prefix"}},
 		{"negatives", Config{DB: -1, PoolSize: -1, DialTimeout: -1, ReadTimeout: -1, WriteTimeout: -1},
 			[]string{"db", "pool_size", "dial_timeout", "read_timeout", "write_timeout"}},
+		{"single addrs", Config{Mode: ModeSingle, Addrs: []string{"h:1"}}, nil},
+		{"cluster", Config{Mode: ModeCluster, Addrs: []string{"a:1", "b:2"}, TLS: true, MinReplicasAck: 1}, nil},
+		{"sentinel", Config{Mode: ModeSentinel, Addrs: []string{"a:26379"}, MasterName: "m", DB: 1}, nil},
+		{"bad mode", Config{Mode: "ring"}, []string{"mode"}},
+		{"addr and addrs", Config{Addr: "h:1", Addrs: []string{"h:2"}}, []string{"addrs"}},
+		{"single two addrs", Config{Addrs: []string{"h:1", "h:2"}}, []string{"addrs"}},
+		{"bad seed", Config{Mode: ModeCluster, Addrs: []string{"a:1", "b"}}, []string{"addrs[1]"}},
+		{"cluster without seeds", Config{Mode: ModeCluster, Addr: "a:1", DB: 1, MasterName: "m"},
+			[]string{"addr", "addrs", "db", "master_name"}},
+		{"sentinel without master", Config{Mode: ModeSentinel, Addrs: []string{"a:1"}}, []string{"master_name"}},
+		{"master name in single", Config{Addr: "a:1", MasterName: "m"}, []string{"master_name"}},
+		{"replicas embedded", Config{MinReplicasAck: 1}, []string{"min_replicas_ack"}},
+		{"replicas negative", Config{Addr: "a:1", MinReplicasAck: -1, MinReplicasTimeout: -1},
+			[]string{"min_replicas_ack", "min_replicas_timeout"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := tc.cfg.Validate()
@@ -65,14 +80,24 @@ func TestConfigYAML(t *testing.T) {
 	must(t, dec.Decode(&c))
 	want := Config{Addr: "127.0.0.1:6379", Username: "iwf", Password: "secret", DB: 2, TLS: true, Prefix: "iwf2",
 		PoolSize: 7, DialTimeout: time.Second, ReadTimeout: 3 * time.Second, WriteTimeout: 500 * time.Millisecond}
-	if c != want {
+	if !reflect.DeepEqual(c, want) {
+		t.Fatalf("decoded %+v, want %+v", c, want)
+	}
+	src = "mode: sentinel\naddrs: [a:26379, b:26379]\nmaster_name: iwf\nmin_replicas_ack: 1\nmin_replicas_timeout: 250ms\n"
+	dec = yaml.NewDecoder(strings.NewReader(src))
+	dec.KnownFields(true)
+	c = Config{}
+	must(t, dec.Decode(&c))
+	want = Config{Mode: ModeSentinel, Addrs: []string{"a:26379", "b:26379"}, MasterName: "iwf", MinReplicasAck: 1,
+		MinReplicasTimeout: 250 * time.Millisecond}
+	if !reflect.DeepEqual(c, want) {
 		t.Fatalf("decoded %+v, want %+v", c, want)
 	}
 }
 
 func TestDefaults(t *testing.T) {
 	c := Config{}.withDefaults()
-	if c.Prefix != "iwf" || c.PoolSize <= 0 || c.DialTimeout != 2*time.Second || c.ReadTimeout != 2*time.Second || c.WriteTimeout != 2*time.Second {
+	if c.Mode != ModeSingle || c.MinReplicasTimeout != time.Second || c.Prefix != "iwf" || c.PoolSize <= 0 || c.DialTimeout != 2*time.Second || c.ReadTimeout != 2*time.Second || c.WriteTimeout != 2*time.Second {
 		t.Fatalf("defaults %+v", c)
 	}
 	if c := (Config{Prefix: "x", ReadTimeout: time.Second}).withDefaults(); c.Prefix != "x" || c.ReadTimeout != time.Second {

@@ -75,9 +75,27 @@ func newChaosEnv(t *testing.T, durable bool, texts []string, env ...string) *cha
 	t.Cleanup(cancel)
 	e := &chaosEnv{t: t, started: time.Now(), tally: newTally(texts), ctx: ctx}
 	e.redis = redistest.StartServer(t, redistest.StartOpts{Durable: durable})
+	return e.begin(e.redis.Addr(), env...)
+}
+
+// newChaosEnvOn is newChaosEnv on a store the test started itself:
+// store is the config's store section in YAML flow style (a cluster's
+// "{mode: cluster, addrs: [...]}"); e.redis is nil.
+func newChaosEnvOn(t *testing.T, store string, texts []string, env ...string) *chaosEnv {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	e := &chaosEnv{t: t, started: time.Now(), tally: newTally(texts), ctx: ctx}
+	return e.begin(store, env...)
+}
+
+// begin starts the RCS core and the first daemon on the store redis.
+func (e *chaosEnv) begin(redis string, env ...string) *chaosEnv {
+	t := e.t
+	t.Helper()
 	e.rcs = iwftest.StartRCS(t, 0)
 	go e.collectRCS()
-	e.cfg = writeE2EConfigWith(t, e.redis.Addr(), e.rcs.TCP(), chaosOptions)
+	e.cfg = writeE2EConfigWith(t, redis, e.rcs.TCP(), chaosOptions)
 	e.start(env...)
 	t.Cleanup(e.checkLogs)
 	return e

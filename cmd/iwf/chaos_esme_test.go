@@ -76,6 +76,14 @@ func newSubmitter(addr string, texts []string, to []string, tl *tally) *submitte
 	}
 }
 
+// moveTo makes the next binds go to addr (another node), as an ESME
+// fails over to the next SMSC address it knows.
+func (s *submitter) moveTo(addr string) {
+	s.mu.Lock()
+	s.addr = addr
+	s.mu.Unlock()
+}
+
 // run submits every text of the tally and closes done once each was
 // acknowledged or given up. It keeps the bind up (the delivery receipts
 // come on it) until ctx ends.
@@ -215,7 +223,10 @@ func (s *submitter) connect() error {
 			s.mu.Unlock()
 		},
 	}
-	auth := gosmpp.Auth{SMSC: s.addr, SystemID: "demo", Password: "demo"}
+	s.mu.Lock()
+	addr := s.addr
+	s.mu.Unlock()
+	auth := gosmpp.Auth{SMSC: addr, SystemID: "demo", Password: "demo"}
 	sess, err := gosmpp.NewSession(gosmpp.TRXConnector(gosmpp.NonTLSDialer, auth), settings, 0)
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -79,12 +80,19 @@ type e2eOptions struct {
 	SMPPServer string
 	// LogLevel replaces info.
 	LogLevel string
+	// Node replaces the node name "e2e".
+	Node string
 }
 
 func writeE2EConfigWith(t *testing.T, redis, rcs string, o e2eOptions) e2eConfig {
 	t.Helper()
 	ports := testutil.FreePorts(t, 4)
 	c := e2eConfig{sip: ports[0], msrp: ports[1], smppPort: ports[2], status: ports[3]}
+	// redis is an address, or a whole store section in flow style.
+	store := fmt.Sprintf("{addr: %q}", redis)
+	if strings.HasPrefix(redis, "{") {
+		store = redis
+	}
 	session, server, level := "promotion: always, open_timeout: 10s", "", "info"
 	if o.LogLevel != "" {
 		level = o.LogLevel
@@ -96,8 +104,8 @@ func writeE2EConfigWith(t *testing.T, redis, rcs string, o e2eOptions) e2eConfig
 		server = ", " + o.SMPPServer
 	}
 	yaml := fmt.Sprintf(`log_level: %s
-node: e2e
-store: {addr: %q}
+node: %s
+store: %s
 status: {listen: 127.0.0.1:%d}
 drain: {grace: 5s}
 msrp: {listen: 127.0.0.1:%d, host: 127.0.0.1}
@@ -116,7 +124,7 @@ partners:
     smpp:
       server: {system_id: demo, password: demo, window: 100}
     session: {%s}
-`, level, redis, c.status, c.msrp, c.sip, c.sip, c.smppPort, server, rcs, session)
+`, level, cmp.Or(o.Node, "e2e"), store, c.status, c.msrp, c.sip, c.sip, c.smppPort, server, rcs, session)
 	c.path = filepath.Join(t.TempDir(), "iwf.yaml")
 	if err := os.WriteFile(c.path, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
