@@ -24,6 +24,9 @@ import (
 // every faulty field by its path.
 type Config struct {
 	LogLevel string `yaml:"log_level"`
+	// LogFormat is "text" (slog's key=value lines, for people and
+	// journald) or "json" (one object a line, for log shippers).
+	LogFormat string `yaml:"log_format"`
 	// Node is this process's id in session leases (DESIGN "Scale-out");
 	// empty takes NodeID's default.
 	Node     string          `yaml:"node"`
@@ -188,13 +191,14 @@ func defaults() Config {
 	rcsTrunk := sipsession.DefaultTrunk()
 	rcsTrunk.Name = RCSName
 	return Config{
-		LogLevel: "info",
-		Store:    store.DefaultConfig(),
-		Status:   StatusConfig{Listen: "127.0.0.1:8080"},
-		Drain:    DrainConfig{Grace: 20 * time.Second},
-		MSRP:     MSRPConfig{Listen: "127.0.0.1:2855", Endpoint: msrpDefaults()},
-		SIP:      SIPConfig{Stack: sipstack.DefaultConfig()},
-		SMPP:     SMPPConfig{Server: SMPPServerSettings{Server: smpp.DefaultServerConfig()}},
+		LogLevel:  "info",
+		LogFormat: "text",
+		Store:     store.DefaultConfig(),
+		Status:    StatusConfig{Listen: "127.0.0.1:8080"},
+		Drain:     DrainConfig{Grace: 20 * time.Second},
+		MSRP:      MSRPConfig{Listen: "127.0.0.1:2855", Endpoint: msrpDefaults()},
+		SIP:       SIPConfig{Stack: sipstack.DefaultConfig()},
+		SMPP:      SMPPConfig{Server: SMPPServerSettings{Server: smpp.DefaultServerConfig()}},
 		RCS: RCSConfig{
 			Trunk: rcsTrunk,
 			// RCS clients take standalone messages in the OMA CPM form.

@@ -120,7 +120,7 @@ form{margin:.3em 0}
 <template><tr><td data-c="time" data-f="ts"></td><td data-c="partner"></td><td data-c="where"></td><td data-c="error"></td></tr></template>
 {{range .LastErrors}}<tr><td>{{ts .Time}}</td><td>{{.Partner}}</td><td>{{.Where}}</td><td>{{.Error}}</td></tr>
 {{end}}</tbody></table>
-<p class="muted"><a href="?format=json">JSON</a> &middot; <a href="/metrics">metrics</a> &middot; updates in place every few seconds (<span id="refreshes" data-refreshes="0">0</span> updates{{/* set by page.js */}})</p>
+<p class="muted"><a href="?format=json">JSON</a> &middot; <a href="/metrics">metrics</a> &middot; updates in place every few seconds (in-place updates so far: <span id="refreshes" data-refreshes="0">0</span>)</p>
 </body>
 </html>
 `
