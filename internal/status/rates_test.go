@@ -102,3 +102,34 @@ func TestRatesBounded(t *testing.T) {
 		t.Fatalf("%d rings, %d totals, want %d", len(r.rings), len(r.totals), MaxRateKeys)
 	}
 }
+
+// InitPartner makes the series the alert rules read exist at zero, so
+// that a rate over them is defined before the first event.
+func TestMetricsInitPartner(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m := NewMetrics(reg)
+	m.InitPartner("p")
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	series := map[string]int{}
+	for _, f := range families {
+		for _, s := range f.GetMetric() {
+			if s.GetCounter().GetValue() != 0 {
+				t.Errorf("%s starts at %v", f.GetName(), s.GetCounter().GetValue())
+			}
+			series[f.GetName()]++
+		}
+	}
+	// 2 directions x 3 ingresses x 4 outcomes; ok and failed; lease and ack.
+	want := map[string]int{"iwf_messages_total": 24, "iwf_session_opens_total": 2, "iwf_errors_total": 2}
+	for name, n := range want {
+		if series[name] != n {
+			t.Errorf("%s: %d series, want %d", name, series[name], n)
+		}
+	}
+	var nilMetrics *Metrics
+	nilMetrics.InitPartner("p")
+	nilMetrics.CountRates(NewRates(nil))
+}
