@@ -191,14 +191,13 @@ func defaults() Config {
 	rcsTrunk := sipsession.DefaultTrunk()
 	rcsTrunk.Name = RCSName
 	return Config{
-		LogLevel:  "info",
-		LogFormat: "text",
-		Store:     store.DefaultConfig(),
-		Status:    StatusConfig{Listen: "127.0.0.1:8080"},
-		Drain:     DrainConfig{Grace: 20 * time.Second},
-		MSRP:      MSRPConfig{Listen: "127.0.0.1:2855", Endpoint: msrpDefaults()},
-		SIP:       SIPConfig{Stack: sipstack.DefaultConfig()},
-		SMPP:      SMPPConfig{Server: SMPPServerSettings{Server: smpp.DefaultServerConfig()}},
+		LogLevel: "info",
+		Store:    store.DefaultConfig(),
+		Status:   StatusConfig{Listen: "127.0.0.1:8080"},
+		Drain:    DrainConfig{Grace: 20 * time.Second},
+		MSRP:     MSRPConfig{Listen: "127.0.0.1:2855", Endpoint: msrpDefaults()},
+		SIP:      SIPConfig{Stack: sipstack.DefaultConfig()},
+		SMPP:     SMPPConfig{Server: SMPPServerSettings{Server: smpp.DefaultServerConfig()}},
 		RCS: RCSConfig{
 			Trunk: rcsTrunk,
 			// RCS clients take standalone messages in the OMA CPM form.
@@ -207,6 +206,7 @@ func defaults() Config {
 			Limits:       sipsession.DefaultLimits(),
 			SessionTimer: sipsession.DefaultSessionTimer(),
 		},
+		LogFormat: "text",
 	}
 }
 
