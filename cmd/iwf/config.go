@@ -24,6 +24,9 @@ import (
 // every faulty field by its path.
 type Config struct {
 	LogLevel string `yaml:"log_level"`
+	// LogFormat is "text" (slog's key=value lines, for people and
+	// journald) or "json" (one object a line, for log shippers).
+	LogFormat string `yaml:"log_format"`
 	// Node is this process's id in session leases (DESIGN "Scale-out");
 	// empty takes NodeID's default.
 	Node     string          `yaml:"node"`
@@ -207,6 +210,7 @@ func defaults() Config {
 			Limits:       sipsession.DefaultLimits(),
 			SessionTimer: sipsession.DefaultSessionTimer(),
 		},
+		LogFormat: "text",
 	}
 }
 

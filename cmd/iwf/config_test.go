@@ -202,6 +202,7 @@ func TestValidateRules(t *testing.T) {
 	}{
 		{"base is valid", func(*Config) {}, "", ""},
 		{"log level", func(c *Config) { c.LogLevel = "loud" }, "log_level", "not debug"},
+		{"log format", func(c *Config) { c.LogFormat = "xml" }, "log_format", "not text or json"},
 		{"node with space", func(c *Config) { c.Node = "a b" }, "node", "printable"},
 		{"store addr", func(c *Config) { c.Store.Addr = "nowhere" }, "store.addr", "host:port"},
 		{"store prefix brace", func(c *Config) { c.Store.Prefix = "{iwf}" }, "store.prefix", "braces"},

@@ -35,6 +35,11 @@ func (c Config) Validate() error {
 	default:
 		k.bad("log_level", "%q is not debug, info, warn or error", c.LogLevel)
 	}
+	switch c.LogFormat {
+	case "text", "json":
+	default:
+		k.bad("log_format", "%q is not text or json", c.LogFormat)
+	}
 	if strings.IndexFunc(c.Node, func(r rune) bool { return !unicode.IsPrint(r) || unicode.IsSpace(r) }) >= 0 || len(c.Node) > 128 {
 		k.bad("node", "%q: at most 128 printable characters without spaces (it is stored in lease values)", c.Node)
 	}

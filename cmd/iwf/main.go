@@ -9,12 +9,17 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime"
+	"runtime/debug"
+	"strings"
 	"syscall"
 )
 
@@ -24,7 +29,13 @@ func main() {
 	}
 	configPath := flag.String("config", "configs/iwf.yaml", "configuration file")
 	check := flag.String("check-config", "", "validate this configuration file and exit")
+	showVersion := flag.Bool("version", false, "print the version and build information and exit")
 	flag.Parse()
+	if *showVersion {
+		info, _ := debug.ReadBuildInfo()
+		fmt.Print(buildInfo(version, info))
+		return
+	}
 	if *check != "" {
 		if _, err := LoadConfig(*check); err != nil {
 			fmt.Fprintln(os.Stderr, err)
@@ -38,7 +49,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
 	}
-	log := newLogger(cfg.LogLevel)
+	log := newLogger(os.Stderr, cfg.LogLevel, cfg.LogFormat)
 	// SIGINT stops at once; SIGTERM drains first (stop taking traffic,
 	// let queued messages reach their sessions) within drain.grace.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
@@ -60,8 +71,37 @@ func main() {
 	log.Info("iwf stopped")
 }
 
-func newLogger(level string) *slog.Logger {
+// newLogger writes records at level and above to w, as slog's text
+// (key=value) or JSON lines; Validate has checked both names.
+func newLogger(w io.Writer, level, format string) *slog.Logger {
 	var l slog.Level
 	_ = l.UnmarshalText([]byte(level))
-	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
+	opts := &slog.HandlerOptions{Level: l}
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// buildInfo is what -version prints: the version set at link time, then
+// what the Go toolchain recorded in the binary (module version, Go
+// version, and the VCS revision, time and dirty flag when it was built
+// from a checkout with VCS stamping on). info may be nil (a binary built
+// without module support).
+func buildInfo(version string, info *debug.BuildInfo) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "iwf %s\n", version)
+	if info == nil {
+		fmt.Fprintf(&b, "go %s\n", runtime.Version())
+		return b.String()
+	}
+	fmt.Fprintf(&b, "module %s %s\n", info.Main.Path, cmp.Or(info.Main.Version, "(devel)"))
+	fmt.Fprintf(&b, "go %s\n", info.GoVersion)
+	for _, s := range info.Settings {
+		switch s.Key {
+		case "vcs", "vcs.revision", "vcs.time", "vcs.modified", "GOOS", "GOARCH", "-race":
+			fmt.Fprintf(&b, "%s %s\n", s.Key, s.Value)
+		}
+	}
+	return b.String()
 }

@@ -48,6 +48,7 @@ type daemon struct {
 	clients  map[string]*smpp.Client
 	eng      *interwork.Engine
 	errs     *status.Errors
+	rates    *status.Rates
 	statusLn net.Listener
 	reg      *prometheus.Registry
 	gw       *smpp.Gateway
@@ -72,7 +73,7 @@ type runOptions struct {
 // run starts every part, serves until ctx ends, and stops; o says when
 // to drain and to reload.
 func run(ctx context.Context, cfg Config, log *slog.Logger, o runOptions) error {
-	d := &daemon{cfg: cfg, log: log, started: time.Now(), clients: map[string]*smpp.Client{}, errs: status.NewErrors(10)}
+	d := &daemon{cfg: cfg, log: log, started: time.Now(), clients: map[string]*smpp.Client{}, errs: status.NewErrors(10), rates: status.NewRates(nil)}
 	if err := d.build(ctx); err != nil {
 		d.closeBuilt()
 		return err
@@ -100,8 +101,9 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, o runOptions) error 
 	for name, c := range d.clients {
 		start("smpp client "+name, c.Run)
 	}
+	start("rates", d.sampleRates)
 	if d.statusLn != nil {
-		h := status.Handler(status.Options{Snapshot: d.snapshot, Ready: d.ready, Gatherer: d.reg, Token: cfg.Status.Token, Logger: log,
+		h := status.Handler(status.Options{Snapshot: d.snapshot, Sessions: d.sessionsPage, Ready: d.ready, Gatherer: d.reg, Token: cfg.Status.Token, Logger: log,
 			Admin: admin{d}, AdminToken: cfg.Status.AdminToken})
 		start("status", func(ctx context.Context) error { return status.Serve(ctx, d.statusLn, h) })
 	}
@@ -261,11 +263,13 @@ func (d *daemon) buildEngine(ctx context.Context) error {
 	d.reg = prometheus.NewRegistry()
 	d.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	metrics := status.NewMetrics(d.reg)
+	metrics.CountRates(d.rates)
 	d.reg.MustRegister(status.NewCollector(d.snapshot))
 	d.gw = &smpp.Gateway{Server: d.smppSrv, Clients: d.clients}
 	var partners []interwork.Partner
 	for _, p := range cfg.Partners {
 		partners = append(partners, interworkPartner(p))
+		metrics.InitPartner(p.Name)
 	}
 	eng, err := interwork.New(interwork.Config{
 		Node: cfg.NodeID(), Queue: d.store, Leases: d.store, Records: d.store,
@@ -398,9 +402,13 @@ func (d *daemon) ready(ctx context.Context) error {
 func (d *daemon) snapshot(ctx context.Context) status.Snapshot {
 	s := status.Snapshot{
 		Node: d.cfg.NodeID(), Version: version, Started: d.started, Now: time.Now(),
-		Draining: d.eng != nil && d.eng.Draining(),
-		Config:   d.configInfo(),
-		Store:    status.StoreStatus{Addr: d.store.Addr(), Embedded: d.store.Embedded(), OK: true},
+		Draining:   d.eng != nil && d.eng.Draining(),
+		Config:     d.configInfo(),
+		Store:      status.StoreStatus{Addr: d.store.Addr(), Embedded: d.store.Embedded(), OK: true, Topology: status.TopologySingle},
+		LastErrors: d.errs.Recent(recentErrors),
+	}
+	if d.store.Embedded() {
+		s.Store.Topology = status.TopologyEmbedded
 	}
 	if err := d.store.Ping(ctx); err != nil {
 		s.Store.OK, s.Store.Error = false, err.Error()
@@ -442,12 +450,12 @@ func (d *daemon) snapshot(ctx context.Context) status.Snapshot {
 	var owners []string
 	if d.smppSrv != nil {
 		for _, b := range d.smppSrv.Status() {
-			binds, owners = append(binds, bindStatus(b, "server")), append(owners, b.Partner)
+			binds, owners = append(binds, d.bindStatus(b, "server")), append(owners, b.Partner)
 		}
 	}
 	for _, c := range d.clientList() {
 		for _, b := range c.Status() {
-			binds, owners = append(binds, bindStatus(b, "client")), append(owners, b.Partner)
+			binds, owners = append(binds, d.bindStatus(b, "client")), append(owners, b.Partner)
 		}
 	}
 	byName := map[string]PartnerConfig{}
@@ -459,7 +467,8 @@ func (d *daemon) snapshot(ctx context.Context) status.Snapshot {
 	}
 	for _, ps := range d.eng.Status(ctx) {
 		p := status.Partner{Name: ps.Name, Sessions: ps.Sessions, Conversations: ps.Conversations,
-			QueueDepth: ps.QueueDepth, Counters: ps.Counters, LastErrors: d.errs.Last(ps.Name)}
+			QueueDepth: ps.QueueDepth, Counters: ps.Counters, LastErrors: d.errs.Last(ps.Name),
+			Rates: d.rates.PartnerRates(ps.Name)}
 		for i, b := range binds {
 			if owners[i] == ps.Name {
 				p.SMPPBinds = append(p.SMPPBinds, b)
@@ -473,13 +482,17 @@ func (d *daemon) snapshot(ctx context.Context) status.Snapshot {
 	return s
 }
 
-func bindStatus(b smpp.BindStatus, role string) status.Bind {
+// bindStatus is one bind as /status shows it, with its rates and its
+// configured window.
+func (d *daemon) bindStatus(b smpp.BindStatus, role string) status.Bind {
 	c := b.Counters
+	in, out := bindRateKeys(b, role)
 	return status.Bind{
 		Name: b.Name, Role: role, Mode: b.Kind, State: string(b.State), Remote: b.Remote, Since: b.Since,
 		Submitted: int64(c.Sent + c.Received), Delivered: int64(c.Accepted),
 		Errors:      int64(c.Rejected + c.Lost + c.ReceivedFailed + c.BindFailures),
-		Outstanding: b.Outstanding,
+		Outstanding: b.Outstanding, Window: d.bindWindow(b, role),
+		RateIn: d.rates.Rate(in), RateOut: d.rates.Rate(out),
 	}
 }
 

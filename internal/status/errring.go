@@ -1,6 +1,9 @@
 package status
 
 import (
+	"cmp"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -97,6 +100,38 @@ func (e *Errors) Last(partner string) []ErrorEntry {
 	for i := range out {
 		// Walk backwards from the slot before next: newest first.
 		out[i] = r.entries[(r.next-1-i+2*len(r.entries))%len(r.entries)]
+	}
+	return out
+}
+
+// Recent returns the n most recent errors of all partners, newest
+// first, each with its Partner set, in a new slice the caller owns
+// (empty, not nil, when there are none).
+func (e *Errors) Recent(n int) []ErrorEntry {
+	if e == nil || n <= 0 {
+		return []ErrorEntry{}
+	}
+	e.mu.Lock()
+	var out []ErrorEntry
+	for partner, r := range e.rings {
+		for i := range r.n {
+			entry := r.entries[(r.next-1-i+2*len(r.entries))%len(r.entries)]
+			entry.Partner = partner
+			out = append(out, entry)
+		}
+	}
+	e.mu.Unlock()
+	// Partners' rings interleave in time; ties (one clock reading for
+	// two partners) fall back on the partner's name so the order is
+	// stable between two refreshes.
+	slices.SortStableFunc(out, func(a, b ErrorEntry) int {
+		return cmp.Or(b.Time.Compare(a.Time), strings.Compare(a.Partner, b.Partner))
+	})
+	if len(out) > n {
+		out = out[:n]
+	}
+	if out == nil {
+		out = []ErrorEntry{}
 	}
 	return out
 }

@@ -10,6 +10,8 @@ import (
 	"html/template"
 	"log/slog"
 	"net/http"
+	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -54,12 +56,18 @@ type Options struct {
 	// (admin.go); either empty leaves them out (404).
 	Admin      Admin
 	AdminToken string
+	// Sessions, when set, lists one page of the live MSRP sessions for
+	// /status (its sessions_offset, sessions_limit and filter query
+	// parameters). It runs under the snapshot's deadline and must cost
+	// no more than the page it returns plus one pass over the table.
+	Sessions func(ctx context.Context, q SessionQuery) SessionPage
 }
 
 // handler serves the endpoints; its fields are set by Handler and only read
 // afterwards.
 type handler struct {
 	snapshot func(context.Context) Snapshot
+	sessions func(context.Context, SessionQuery) SessionPage
 	ready    func(context.Context) error
 	page     *template.Template
 	pageErr  error
@@ -78,7 +86,7 @@ func Handler(o Options) http.Handler {
 		log = slog.New(slog.DiscardHandler)
 	}
 	log = log.With("component", "status")
-	h := &handler{snapshot: o.Snapshot, ready: o.Ready, log: log}
+	h := &handler{snapshot: o.Snapshot, sessions: o.Sessions, ready: o.Ready, log: log}
 	h.page, h.pageErr = newPage()
 
 	mux := http.NewServeMux()
@@ -86,6 +94,10 @@ func Handler(o Options) http.Handler {
 	// with an Allow header (RFC 9110 section 15.5.6) from the mux.
 	mux.Handle("GET /{$}", http.RedirectHandler("/status", http.StatusFound))
 	mux.Handle("GET /status", requireToken(o.Token, log, http.HandlerFunc(h.status)))
+	// The page's script is a constant: no token, so that a browser
+	// that reached the page through an authenticating proxy loads it
+	// however the proxy treats sub-resources.
+	mux.HandleFunc("GET /status/page.js", servePageScript)
 	if o.Gatherer != nil {
 		mux.Handle("GET /metrics", requireToken(o.Token, log, promhttp.HandlerFor(o.Gatherer, promhttp.HandlerOpts{
 			ErrorLog: promLogger{log},
@@ -123,12 +135,16 @@ func (h *handler) status(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "status: unknown format (want html or json)", http.StatusBadRequest)
 		return
 	}
-	s := takeSnapshot(r.Context(), h.snapshot, snapshotTimeout)
+	q, err := parseSessionQuery(r.URL.Query())
+	if err != nil {
+		http.Error(w, "status: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	s := takeSnapshot(r.Context(), h.snapshotWithSessions(q), snapshotTimeout)
 
 	// Render into a buffer first, so that a failure is a clean 500 and
 	// not half a page under a 200.
 	var buf bytes.Buffer
-	var err error
 	contentType := "application/json"
 	switch {
 	case html && h.pageErr != nil:
@@ -148,11 +164,63 @@ func (h *handler) status(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", contentType)
 	if html {
-		// No scripts, no external anything: only the inline style sheet.
-		w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
+		// Nothing from elsewhere and no inline script: the inline style
+		// sheet, the page's own script file, and its fetches of /status.
+		w.Header().Set("Content-Security-Policy", pageCSP)
 	}
 	_, _ = w.Write(buf.Bytes())
 }
+
+// snapshotWithSessions is the snapshot function of one /status request:
+// the node's snapshot and, when the node lists sessions, the page q asks
+// for, both under the one deadline.
+func (h *handler) snapshotWithSessions(q SessionQuery) func(context.Context) Snapshot {
+	if h.sessions == nil {
+		return h.snapshot
+	}
+	return func(ctx context.Context) Snapshot {
+		var s Snapshot
+		if h.snapshot != nil {
+			s = h.snapshot(ctx)
+		}
+		page := h.sessions(ctx, q)
+		page.Offset, page.Limit, page.Filter = q.Offset, q.Limit, q.Filter
+		s.Sessions = &page
+		return s
+	}
+}
+
+// parseSessionQuery reads the session page a /status request asks for.
+// A value that is not a number, or out of range, is the client's mistake
+// and answered 400 rather than guessed at; a limit over MaxSessionLimit
+// is a page size this endpoint does not serve, and is cut to it (the
+// answer's limit says so).
+func parseSessionQuery(v url.Values) (SessionQuery, error) {
+	q := SessionQuery{Limit: DefaultSessionLimit, Filter: v.Get("filter")}
+	for _, p := range []struct {
+		name string
+		dst  *int
+	}{{"sessions_offset", &q.Offset}, {"sessions_limit", &q.Limit}} {
+		raw := v.Get(p.name)
+		if raw == "" {
+			continue
+		}
+		n, err := strconv.Atoi(raw)
+		if err != nil || n < 0 {
+			return SessionQuery{}, fmt.Errorf("%s %q: want a number from 0", p.name, raw)
+		}
+		*p.dst = n
+	}
+	if len(q.Filter) > maxFilterLen {
+		return SessionQuery{}, fmt.Errorf("filter: longer than %d bytes", maxFilterLen)
+	}
+	q.Limit = min(q.Limit, MaxSessionLimit)
+	return q, nil
+}
+
+// maxFilterLen bounds the filter text: it is matched against every
+// session's fields, so its cost multiplies with the table.
+const maxFilterLen = 256
 
 // healthz answers 200 while the process can serve HTTP at all: a liveness
 // probe that fails only when restarting is the cure.

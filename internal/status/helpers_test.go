@@ -20,19 +20,27 @@ func testSnapshot(n int) Snapshot {
 		Version: "1.2.3",
 		Started: t0,
 		Now:     t0.Add(90 * time.Minute),
-		Store:   StoreStatus{Addr: "127.0.0.1:6379", OK: true},
+		Store:   StoreStatus{Addr: "127.0.0.1:6379", OK: true, Topology: TopologySingle},
 		Listeners: []Listener{{Name: "sip-udp", Addr: "127.0.0.1:5060"}, {Name: "status", Addr: "127.0.0.1:8080"},
 			{Name: "msrp", Addr: "127.0.0.1:2855", Connections: &Connections{Open: 4, Accepted: 40, Refused: 3, AcceptErrors: 2,
 				Closed: map[string]uint64{"bind_timeout": 5, "slow_reader": 1}}}},
 		Totals:   map[string]int64{CounterInSMPP: 100, CounterOutMSRP: 98},
 		RCSCalls: &RCSCalls{Live: 6, Incoming: 4, Refused: map[string]uint64{RefusedForbidden: 1, RefusedBusy: 2}},
+		Sessions: &SessionPage{Total: 1, Limit: DefaultSessionLimit, Items: []Session{{
+			CallID: "c1@rcs", MSRPSession: "s1", Direction: "incoming", Partner: "rcs",
+			From: "sip:+46700000001@rcs.test", To: "tel:+46700000002", Peer: "127.0.0.1:2855",
+			Started: t0.Add(80 * time.Minute), State: "established",
+			MessagesIn: 3, MessagesOut: 4, BytesIn: 30, BytesOut: 40,
+		}}},
+		LastErrors: []ErrorEntry{{Partner: "partner-00", Time: t0.Add(time.Minute), Where: "smpp", Error: "smpp: bind refused"}},
 	}
 	for i := range n {
 		s.Partners = append(s.Partners, Partner{
 			Name: fmt.Sprintf("partner-%02d", i),
 			SMPPBinds: []Bind{
 				{Name: "smsc-1", Role: "client", Mode: "transceiver", State: "bound", Remote: "127.0.0.1:2775",
-					Since: t0, Submitted: 10, Delivered: 20, Errors: 1, Window: 10, Outstanding: 2},
+					Since: t0, Submitted: 10, Delivered: 20, Errors: 1, Window: 10, Outstanding: 2,
+					RateIn: Rate{PerSec1m: 0.5, PerSec5m: 0.25}, RateOut: Rate{PerSec1m: 1.5, PerSec5m: 1}},
 				{Name: "esme-1", Role: "server", Mode: "receiver", State: "closed", Remote: "127.0.0.1:40000", Since: t0},
 			},
 			SIPTrunk:      &Trunk{NextHop: "sip:127.0.0.1:5070", Transport: "udp", AllowedSources: []string{"127.0.0.0/8"}},
@@ -42,6 +50,7 @@ func testSnapshot(n int) Snapshot {
 			Counters: map[string]int64{CounterInSMPP: 10, CounterInSIP: 2, CounterInMSRP: 4, CounterOutMSRP: 11,
 				CounterOutSMPP: 3, CounterOutSIP: 1, CounterFailed: 1, CounterDuplicates: 2, CounterRefused: 0},
 			LastErrors: []ErrorEntry{{Time: t0.Add(time.Minute), Where: "smpp", Error: "smpp: bind refused"}},
+			Rates:      PartnerRates{In: Rate{PerSec1m: 2.5, PerSec5m: 1.25}, Out: Rate{PerSec1m: 0.05, PerSec5m: 0.01}},
 		})
 	}
 	return s

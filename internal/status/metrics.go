@@ -40,7 +40,48 @@ type Metrics struct {
 	delivery *prometheus.HistogramVec
 	errs     *prometheus.CounterVec
 	regErr   error
+	// rates, when set by CountRates, gets every message event too.
+	rates *Rates
 }
+
+// CountRates makes m feed r with each partner's message rates (see
+// Rates.PartnerRates). Call it before m is shared.
+func (m *Metrics) CountRates(r *Rates) {
+	if m != nil {
+		m.rates = r
+	}
+}
+
+// InitPartner creates the series of partner the alert rules and the
+// dashboard under configs/ read, at zero, so that a rate over them is
+// defined from the start rather than from the first event, and an
+// absent series means a broken exporter, not a quiet partner.
+func (m *Metrics) InitPartner(partner string) {
+	if m == nil {
+		return
+	}
+	partner = labelValue(partner)
+	for _, dir := range []string{DirToSession, DirToPager} {
+		for _, in := range []string{IngressSMPP, IngressSIP, IngressMSRP} {
+			for _, out := range []string{OutcomeAccepted, OutcomeDelivered, OutcomeFailed, OutcomeRefused} {
+				m.messages.WithLabelValues(partner, dir, in, out)
+			}
+		}
+	}
+	m.opens.WithLabelValues(partner, "ok")
+	m.opens.WithLabelValues(partner, "failed")
+	for _, where := range []string{WhereLease, WhereLeaseAck} {
+		m.errs.WithLabelValues(partner, where)
+	}
+}
+
+// Values of iwf_errors_total's where label that the alert rules read:
+// interwork reports a conversation's lease lost at renewal as "lease" and
+// at a message's acknowledgement as "ack".
+const (
+	WhereLease    = "lease"
+	WhereLeaseAck = "ack"
+)
 
 // NewMetrics creates the metrics and registers them with reg (none when reg
 // is nil). Metrics already registered by an earlier NewMetrics on the same
@@ -116,6 +157,7 @@ func (m *Metrics) Message(partner, direction, ingress, outcome string) {
 		oneOf(outcome, OutcomeAccepted, OutcomeDuplicate, OutcomeDelivered,
 			OutcomeFailed, OutcomeRefused, OutcomeRelayed),
 	).Inc()
+	m.rates.countMessage(partner, direction, outcome)
 }
 
 // SessionOpen counts one MSRP session open attempt:

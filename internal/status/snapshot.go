@@ -35,6 +35,74 @@ type Snapshot struct {
 	Partners []Partner `json:"partners"`
 	// Totals are cluster-wide counters read from the store.
 	Totals map[string]int64 `json:"totals"`
+	// Sessions is the page of live MSRP sessions the request asked for
+	// (Options.Sessions fills it in); nil when the node lists none.
+	Sessions *SessionPage `json:"sessions,omitempty"`
+	// LastErrors are the most recent errors of every partner, newest
+	// first, each naming its partner.
+	LastErrors []ErrorEntry `json:"last_errors"`
+}
+
+// Store topologies of StoreStatus.Topology.
+const (
+	TopologyEmbedded = "embedded" // the in-process store
+	TopologySingle   = "single"   // one Redis server
+)
+
+// SessionQuery is the page of live sessions a /status request asks for:
+// sessions_offset, sessions_limit and filter in its query.
+type SessionQuery struct {
+	// Offset is how many matching sessions to skip, Limit how many to
+	// list at most (DefaultSessionLimit when the request names none,
+	// never more than MaxSessionLimit).
+	Offset, Limit int
+	// Filter, when not empty, keeps the sessions one of whose shown
+	// fields contains it, case folded.
+	Filter string
+}
+
+// Bounds of SessionQuery.Limit.
+const (
+	DefaultSessionLimit = 50
+	MaxSessionLimit     = 500
+)
+
+// SessionPage is one page of the live MSRP sessions.
+type SessionPage struct {
+	// Total counts the sessions that matched Filter, all pages.
+	Total int `json:"total"`
+	// Offset, Limit and Filter are the query this page answers.
+	Offset int    `json:"offset"`
+	Limit  int    `json:"limit"`
+	Filter string `json:"filter"`
+	// Items are the page's sessions, oldest first.
+	Items []Session `json:"items"`
+}
+
+// Session is one live MSRP session and the SIP call that carries it.
+type Session struct {
+	// CallID is the SIP Call-ID; MSRPSession our MSRP session-id.
+	CallID      string `json:"call_id"`
+	MSRPSession string `json:"msrp_session"`
+	// Direction is "incoming" (the RCS side called) or "outgoing".
+	Direction string `json:"direction"`
+	Partner   string `json:"partner"`
+	// From and To are the parties.
+	From string `json:"from"`
+	To   string `json:"to"`
+	// Peer is the first hop of the peer's MSRP path.
+	Peer string `json:"peer"`
+	// Started is when the call began; the age is the snapshot's Now
+	// minus Started.
+	Started time.Time `json:"started"`
+	// State is "connecting", "answering", "established" or "ending".
+	State string `json:"state"`
+	// MessagesIn and BytesIn count what the peer sent, MessagesOut and
+	// BytesOut what it took from us.
+	MessagesIn  int64 `json:"messages_in"`
+	MessagesOut int64 `json:"messages_out"`
+	BytesIn     int64 `json:"bytes_in"`
+	BytesOut    int64 `json:"bytes_out"`
 }
 
 // StoreStatus is the state of the store (Redis or the embedded miniredis).
@@ -47,6 +115,13 @@ type StoreStatus struct {
 	OK bool `json:"ok"`
 	// Error is the last check's failure, empty when OK.
 	Error string `json:"error,omitempty"`
+	// Topology is how the store is laid out: TopologyEmbedded,
+	// TopologySingle, or another name a store reports (a cluster or a
+	// Sentinel-watched primary).
+	Topology string `json:"topology"`
+	// Nodes are the store servers behind Addr when there are several;
+	// empty for one.
+	Nodes []string `json:"nodes,omitempty"`
 }
 
 // Listener is one address the node serves on.
@@ -118,6 +193,15 @@ type Partner struct {
 	Counters map[string]int64 `json:"counters"`
 	// LastErrors are the partner's most recent errors, newest first.
 	LastErrors []ErrorEntry `json:"last_errors"`
+	// Rates are the partner's message rates on this node.
+	Rates PartnerRates `json:"rates"`
+}
+
+// PartnerRates are a partner's message rates: In counts the messages it
+// sent that were accepted, Out those delivered to it.
+type PartnerRates struct {
+	In  Rate `json:"in"`
+	Out Rate `json:"out"`
 }
 
 // Counter keys a Partner's Counters conventionally hold. The HTML page lists
@@ -161,6 +245,11 @@ type Bind struct {
 	Window int `json:"window"`
 	// Outstanding counts requests awaiting a response now.
 	Outstanding int `json:"outstanding"`
+	// RateIn is the messages the bind received (submit_sm on a server
+	// bind, deliver_sm on a client bind) per second; RateOut those it
+	// sent.
+	RateIn  Rate `json:"rate_in"`
+	RateOut Rate `json:"rate_out"`
 }
 
 // Trunk is a partner's SIP trunk.
@@ -176,6 +265,9 @@ type Trunk struct {
 
 // ErrorEntry is one recorded error.
 type ErrorEntry struct {
+	// Partner names the partner in lists that mix partners
+	// (Snapshot.LastErrors); empty in a partner's own list.
+	Partner string `json:"partner,omitempty"`
 	// Time is when the error was recorded.
 	Time time.Time `json:"time"`
 	// Where names the part that failed ("smpp", "msrp", "store", ...).
@@ -204,6 +296,14 @@ func takeSnapshot(ctx context.Context, fn func(context.Context) Snapshot, timeou
 	}
 	if s.Totals == nil {
 		s.Totals = map[string]int64{}
+	}
+	if s.LastErrors == nil {
+		s.LastErrors = []ErrorEntry{}
+	}
+	if s.Sessions != nil && s.Sessions.Items == nil {
+		page := *s.Sessions
+		page.Items = []Session{}
+		s.Sessions = &page
 	}
 	partners := make([]Partner, len(s.Partners))
 	copy(partners, s.Partners)

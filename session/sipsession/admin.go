@@ -10,21 +10,6 @@ import (
 // ErrNoCall is returned by End when no live call has the id.
 var ErrNoCall = errors.New("sipsession: no such call")
 
-// CallInfo describes a live call for an operator.
-type CallInfo struct {
-	// CallID is the dialog's Call-ID; End takes it.
-	CallID string `json:"call_id"`
-	// MSRPSession is the session-id of our MSRP URI, "" until the
-	// session is set up; End takes it too.
-	MSRPSession string `json:"msrp_session,omitempty"`
-	// Direction is "incoming" (the RCS side's INVITE) or "outgoing".
-	Direction string `json:"direction"`
-	// Partner names the trunk of the call.
-	Partner string `json:"partner,omitempty"`
-	From    string `json:"from"`
-	To      string `json:"to"`
-}
-
 // Live lists the live calls, ordered by Call-ID.
 func (m *Manager) Live() []CallInfo {
 	m.mu.Lock()
@@ -35,9 +20,7 @@ func (m *Manager) Live() []CallInfo {
 	m.mu.Unlock()
 	out := make([]CallInfo, 0, len(calls))
 	for _, c := range calls {
-		// The fields read here are set before the call enters the table.
-		out = append(out, CallInfo{CallID: c.callID, MSRPSession: c.readySessionID(), Direction: c.dir.String(),
-			Partner: c.partner, From: c.from.String(), To: c.to.String()})
+		out = append(out, c.info())
 	}
 	slices.SortFunc(out, func(a, b CallInfo) int { return strings.Compare(a.CallID, b.CallID) })
 	return out
@@ -82,7 +65,5 @@ func (m *Manager) End(ctx context.Context, id string) (CallInfo, error) {
 	if found == nil {
 		return CallInfo{}, ErrNoCall
 	}
-	info := CallInfo{CallID: found.callID, MSRPSession: found.readySessionID(), Direction: found.dir.String(),
-		Partner: found.partner, From: found.from.String(), To: found.to.String()}
-	return info, found.Close(ctx)
+	return found.info(), found.Close(ctx)
 }

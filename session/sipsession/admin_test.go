@@ -21,7 +21,7 @@ func TestLiveAndEnd(t *testing.T) {
 			}
 			nextReq(t, p.acks, "ack")
 			live := w.m.Live()
-			if len(live) != 1 || live[0].CallID != c.CallID() || live[0].MSRPSession != c.MSRPSessionID() || live[0].Direction != "outgoing" {
+			if len(live) != 1 || live[0].CallID != c.CallID() || live[0].MSRPSession != c.MSRPSessionID() || live[0].Direction != Outgoing {
 				t.Fatalf("Live %+v", live)
 			}
 			if _, err := w.m.End(ctx, "no-such-call"); !errors.Is(err, ErrNoCall) {

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
@@ -30,6 +31,22 @@ func (d Direction) String() string {
 		return "outgoing"
 	}
 	return "incoming"
+}
+
+// MarshalText writes the direction by its name, as listings show it.
+func (d Direction) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+
+// UnmarshalText reads a name MarshalText wrote.
+func (d *Direction) UnmarshalText(b []byte) error {
+	switch string(b) {
+	case "outgoing":
+		*d = Outgoing
+	case "incoming":
+		*d = Incoming
+	default:
+		return fmt.Errorf("sipsession: direction %q", b)
+	}
+	return nil
 }
 
 // EventKind tells what an Event carries.
@@ -123,11 +140,14 @@ type Call struct {
 	// release gives back an incoming call's place under Config.Limits;
 	// set once before the call is shared.
 	release func()
+	// counts are what listings show (list.go).
+	counts callCounters
 }
 
 func (m *Manager) newCall(dir Direction, partner string) *Call {
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Call{
+		counts:  callCounters{started: time.Now()},
 		m:       m,
 		dir:     dir,
 		partner: partner,
@@ -234,7 +254,11 @@ func (c *Call) Send(ctx context.Context, m *session.OutgoingMessage) (string, er
 	if err := c.allowed(m); err != nil {
 		return "", err
 	}
-	return c.sess.Send(ctx, m)
+	id, err := c.sess.Send(ctx, m)
+	if err == nil {
+		c.countOut(m)
+	}
+	return id, err
 }
 
 // trace tells a test what happened on the dialog.
@@ -379,6 +403,7 @@ func (c *Call) deliver(ctx context.Context, ev Event) error {
 func (c *Call) handler() session.Handler {
 	return session.HandlerFuncs{
 		Message: func(ctx context.Context, _ *session.Session, msg *session.Message) error {
+			c.countIn(msg)
 			if c.m.cfg.OnMessage != nil {
 				return c.m.cfg.OnMessage(ctx, c, msg)
 			}

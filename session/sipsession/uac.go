@@ -251,6 +251,7 @@ func (c *Call) accept(ctx context.Context, offer msrpsdp.Media, res *sip.Respons
 		return newError(KindNotAcceptable, err)
 	}
 	c.neg = neg
+	c.notePeer(neg.Remote.Path)
 	c.sess.SetPeerFingerprints(neg.Remote.Fingerprints)
 	// The session prepends its own relays (Use-Path) to what it is given,
 	// so it gets the peer's path, not neg.ToPath(), which holds both.

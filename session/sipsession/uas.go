@@ -255,6 +255,7 @@ func (m *Manager) prepare(c *Call, offer msrpsdp.Description) (int, []byte, erro
 		return code, nil, err
 	}
 	c.neg, c.origin, c.local = neg, origin, neg.Local
+	c.notePeer(neg.Remote.Path)
 	sess.SetPeerFingerprints(neg.Remote.Fingerprints)
 	if !neg.Active {
 		// Passive: record the peer's path before the 200 so that its
