@@ -87,6 +87,9 @@ func (k *checks) store(s StoreConfig) {
 }
 
 func (k *checks) status(s StatusConfig) {
+	if n := len(s.PprofToken); n > 0 && n < minPprofToken {
+		k.bad("status.pprof_token", "%d characters; at least %d", n, minPprofToken)
+	}
 	if s.Listen == "" || !k.hostPort("status.listen", s.Listen) {
 		return
 	}

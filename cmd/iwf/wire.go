@@ -83,7 +83,7 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, drain <-chan struct{
 		start("smpp client "+name, c.Run)
 	}
 	if d.statusLn != nil {
-		h := status.Handler(status.Options{Snapshot: d.snapshot, Ready: d.ready, Gatherer: d.reg, Token: cfg.Status.Token, Logger: log})
+		h := status.Handler(status.Options{Snapshot: d.snapshot, Ready: d.ready, Gatherer: d.reg, Token: cfg.Status.Token, PprofToken: cfg.Status.PprofToken, Logger: log})
 		start("status", func(ctx context.Context) error { return status.Serve(ctx, d.statusLn, h) })
 	}
 	log.Info("iwf running", "node", cfg.NodeID(), "store", d.store.Addr(), "embedded_store", d.store.Embedded())

@@ -48,6 +48,9 @@ type Options struct {
 	// Token, when not empty, is the bearer token /status and /metrics
 	// demand.
 	Token string
+	// PprofToken, when not empty, serves the runtime profiles under
+	// /debug/pprof/ to requests bearing it (pprof.go); empty answers 404.
+	PprofToken string
 	// Logger receives refused requests and serving failures; nil discards.
 	Logger *slog.Logger
 }
@@ -91,6 +94,7 @@ func Handler(o Options) http.Handler {
 			Timeout:             collectTimeout + time.Second,
 		})))
 	}
+	mux.Handle("/debug/pprof/", pprofHandler(o.PprofToken, log))
 	mux.HandleFunc("GET /healthz", h.healthz)
 	mux.HandleFunc("GET /readyz", h.readyz)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
