@@ -103,14 +103,20 @@ func (in *Inbound) Handle(ctx context.Context, req *sip.Request, tx sip.ServerTr
 	m, dup, err := in.receive(ctx, req)
 	res := in.answer(req, err)
 	in.stats.count(res.StatusCode, dup)
-	log := in.log.With("call_id", callID(req), "status", res.StatusCode)
+	// The accepted path is the hot one: its debug line costs nothing
+	// unless debug is on (no per-request logger, no attributes built).
 	switch {
 	case err == nil && m != nil:
-		log.Debug("message accepted", "partner", m.Partner, "message_id", m.ID, "duplicate", dup)
+		if in.log.Enabled(ctx, slog.LevelDebug) {
+			in.log.Debug("message accepted", "call_id", callID(req), "status", res.StatusCode,
+				"partner", m.Partner, "message_id", m.ID, "duplicate", dup)
+		}
 	case res.StatusCode >= 500:
-		log.Warn("message not accepted", "error", err)
+		in.log.Warn("message not accepted", "call_id", callID(req), "status", res.StatusCode, "error", err)
 	default:
-		log.Debug("message refused", "error", err)
+		if in.log.Enabled(ctx, slog.LevelDebug) {
+			in.log.Debug("message refused", "call_id", callID(req), "status", res.StatusCode, "error", err)
+		}
 	}
 	if err := tx.Respond(res); err != nil {
 		in.log.Debug("respond failed", "call_id", callID(req), "error", err)
@@ -241,7 +247,7 @@ func (in *Inbound) check(req *sip.Request, tr *trunk) (*Message, error) {
 	if err != nil {
 		return nil, err
 	}
-	sender := from.Address.String()
+	sender := uriString(&from.Address)
 	if tr.TrustAssertedIdentity {
 		if pai := req.GetHeader("P-Asserted-Identity"); pai != nil {
 			// RFC 3325 section 9.1: one or two values (a sip and a tel
@@ -253,7 +259,7 @@ func (in *Inbound) check(req *sip.Request, tr *trunk) (*Message, error) {
 	if err != nil {
 		return nil, refuse(400, "From: "+err.Error())
 	}
-	toAddr, err := address.Parse(to.Address.String(), tr.Numbering)
+	toAddr, err := address.Parse(uriString(&to.Address), tr.Numbering)
 	if sms != nil {
 		// The To of an SMS over IP MESSAGE is the service centre; an
 		// SMS-SUBMIT names its recipient in TP-DA.
@@ -283,6 +289,16 @@ func (in *Inbound) check(req *sip.Request, tr *trunk) (*Message, error) {
 		FromTag:      tag,
 		SMS:          sms,
 	}, nil
+}
+
+// uriString is u.String() in one allocation: sipgo's String grows its
+// builder a piece at a time, a dozen allocations for a URI with
+// parameters, on every MESSAGE.
+func uriString(u *sip.Uri) string {
+	var b strings.Builder
+	b.Grow(len(u.Scheme) + len(u.User) + len(u.Host) + 64)
+	u.StringWrite(&b)
+	return b.String()
 }
 
 // accept hands m to the Store once however many copies arrive: the first

@@ -144,11 +144,12 @@ func (e *Endpoint) Serve(ctx context.Context, ln net.Listener) error {
 			continue
 		}
 		delay = 0
+		// Counted before the connection's goroutines start: its first
+		// answer must not be seen before its count.
+		e.stats.connsAccepted.Add(1)
 		if _, err := e.startConn(nc, "", ""); err != nil {
 			nc.Close()
-			continue
 		}
-		e.stats.connsAccepted.Add(1)
 	}
 }
 

@@ -56,7 +56,17 @@ type StatusConfig struct {
 	// (iwf ctl) for requests that carry it as their bearer token; empty
 	// leaves them off (404). "${ENV_NAME}" reads it from the environment.
 	AdminToken string `yaml:"admin_token"`
+	// PprofToken, when set, serves the runtime profiles (CPU, heap,
+	// allocations, goroutines, trace) under /debug/pprof/ to requests
+	// bearing it; "" (the default) leaves them out. "${ENV_NAME}" reads
+	// it from the environment.
+	PprofToken string `yaml:"pprof_token"`
 }
+
+// minPprofToken is the shortest pprof token accepted: the profiles show
+// the code and the memory of the process, so the token must not be
+// guessable.
+const minPprofToken = 16
 
 // DrainConfig bounds the graceful stop on SIGTERM.
 type DrainConfig struct {

@@ -216,6 +216,8 @@ func TestValidateRules(t *testing.T) {
 		{"status ipv6 loopback", func(c *Config) { c.Status.Listen = "[::1]:8080" }, "", ""},
 		{"status localhost", func(c *Config) { c.Status.Listen = "localhost:8080" }, "", ""},
 		{"status off", func(c *Config) { c.Status.Listen = "" }, "", ""},
+		{"pprof token short", func(c *Config) { c.Status.PprofToken = "short" }, "status.pprof_token", "5 characters; at least 16"},
+		{"pprof token", func(c *Config) { c.Status.PprofToken = "0123456789abcdef" }, "", ""},
 		{"drain grace", func(c *Config) { c.Drain.Grace = 0 }, "drain.grace", "positive"},
 		{"msrp window", func(c *Config) { c.MSRP.Endpoint.Window = 0 }, "msrp.window", "must be positive"},
 		{"msrp solo below chunk", func(c *Config) { c.MSRP.Endpoint.ChunkSize, c.MSRP.Endpoint.SoloChunkSize = 4096, 1024 }, "msrp.solo_chunk_size", "below"},
@@ -417,7 +419,7 @@ func TestParseErrors(t *testing.T) {
 
 func TestSecretsFromEnv(t *testing.T) {
 	const data = `store: {addr: "10.0.0.1:6379", password: "${T_REDIS}"}
-status: {listen: "0.0.0.0:8080", token: "${T_TOKEN}"}
+status: {listen: "0.0.0.0:8080", token: "${T_TOKEN}", pprof_token: "${T_PPROF}"}
 msrp:
   relay: {uri: "msrps://relay.example.net;tcp", username: iwf, password: "${T_RELAY}"}
 rcs:
@@ -433,7 +435,7 @@ partners:
         - {address: "127.0.0.1:2776", system_id: p, password: "${T_CLIENT}"}
         - {address: "127.0.0.1:2777", system_id: p, password: "a${B}"}
 `
-	env := map[string]string{"T_REDIS": "r", "T_TOKEN": "t", "T_RELAY": "m", "T_SERVER": "s", "T_CLIENT": "c"}
+	env := map[string]string{"T_REDIS": "r", "T_TOKEN": "t", "T_RELAY": "m", "T_SERVER": "s", "T_CLIENT": "c", "T_PPROF": "pprof-0123456789"}
 	t.Run("set", func(t *testing.T) {
 		for k, v := range env {
 			t.Setenv(k, v)
@@ -441,6 +443,9 @@ partners:
 		cfg, err := ParseConfig([]byte(data))
 		if err != nil {
 			t.Fatal(err)
+		}
+		if cfg.Status.PprofToken != env["T_PPROF"] {
+			t.Errorf("status.pprof_token %q", cfg.Status.PprofToken)
 		}
 		got := []string{cfg.Store.Password, cfg.Status.Token, cfg.MSRP.Endpoint.Relay.Password, cfg.Partners[0].SMPP.Server.Password,
 			cfg.Partners[0].SMPP.Clients[0].Password, cfg.Partners[0].SMPP.Clients[1].Password}
@@ -450,7 +455,7 @@ partners:
 	})
 	t.Run("unset", func(t *testing.T) {
 		_, err := parseConfig([]byte(data), func(string) (string, bool) { return "", false })
-		want := []string{"store.password", "status.token", "msrp.relay.password", "partners[0].smpp.server.password", "partners[0].smpp.clients[0].password"}
+		want := []string{"store.password", "status.token", "status.pprof_token", "msrp.relay.password", "partners[0].smpp.server.password", "partners[0].smpp.clients[0].password"}
 		for _, p := range want {
 			if !strings.Contains(err.Error(), "config: "+p+": environment variable") {
 				t.Errorf("no fault for %s in\n%v", p, err)

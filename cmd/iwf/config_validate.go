@@ -96,6 +96,9 @@ func (k *checks) status(s StatusConfig) {
 		// Whoever may read the page could then act on the node.
 		k.bad("status.admin_token", "must differ from status.token")
 	}
+	if n := len(s.PprofToken); n > 0 && n < minPprofToken {
+		k.bad("status.pprof_token", "%d characters; at least %d", n, minPprofToken)
+	}
 	if s.Listen == "" || !k.hostPort("status.listen", s.Listen) {
 		return
 	}

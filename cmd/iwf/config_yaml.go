@@ -104,7 +104,8 @@ type secret struct {
 
 // secrets lists the fields that may come from the environment.
 func (c *Config) secrets() []secret {
-	s := []secret{{"store.password", &c.Store.Password}, {"status.token", &c.Status.Token}, {"status.admin_token", &c.Status.AdminToken}}
+	s := []secret{{"store.password", &c.Store.Password}, {"status.token", &c.Status.Token}, {"status.admin_token", &c.Status.AdminToken},
+		{"status.pprof_token", &c.Status.PprofToken}}
 	if r := c.MSRP.Endpoint.Relay; r != nil {
 		s = append(s, secret{"msrp.relay.password", &r.Password})
 	}

@@ -106,7 +106,7 @@ func writeE2EConfigWith(t *testing.T, redis, rcs string, o e2eOptions) e2eConfig
 	yaml := fmt.Sprintf(`log_level: %s
 node: %s
 store: %s
-status: {listen: 127.0.0.1:%d}
+status: {listen: 127.0.0.1:%d, pprof_token: `+e2ePprofToken+`}
 drain: {grace: 5s}
 msrp: {listen: 127.0.0.1:%d, host: 127.0.0.1}
 sip:
@@ -267,6 +267,9 @@ func TestKilledDaemonDeliversExactlyOnceAfterRestart(t *testing.T) {
 	}
 }
 
+// e2ePprofToken is status.pprof_token in the end-to-end configuration.
+const e2ePprofToken = "e2e-pprof-0123456789"
+
 func httpGet(t *testing.T, url string) (int, string) {
 	t.Helper()
 	res, err := http.Get(url)
@@ -303,6 +306,24 @@ func TestDaemonStatusAndDrain(t *testing.T) {
 	code, body := httpGet(t, base+"/status")
 	if code != 200 {
 		t.Fatalf("/status %d", code)
+	}
+	// status.pprof_token reaches the handler: the profiles are there for
+	// its bearer only.
+	if code, _ := httpGet(t, base+"/debug/pprof/heap"); code != http.StatusUnauthorized {
+		t.Errorf("/debug/pprof/heap without the token: %d", code)
+	}
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, base+"/debug/pprof/heap", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+e2ePprofToken)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		t.Errorf("/debug/pprof/heap with the token: %d", res.StatusCode)
 	}
 	var st struct {
 		Listeners []struct {

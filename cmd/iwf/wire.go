@@ -104,7 +104,7 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, o runOptions) error 
 	start("rates", d.sampleRates)
 	if d.statusLn != nil {
 		h := status.Handler(status.Options{Snapshot: d.snapshot, Sessions: d.sessionsPage, Ready: d.ready, Gatherer: d.reg, Token: cfg.Status.Token, Logger: log,
-			Admin: admin{d}, AdminToken: cfg.Status.AdminToken})
+			Admin: admin{d}, AdminToken: cfg.Status.AdminToken, PprofToken: cfg.Status.PprofToken})
 		start("status", func(ctx context.Context) error { return status.Serve(ctx, d.statusLn, h) })
 	}
 	log.Info("iwf running", "node", cfg.NodeID(), "store", d.store.Addr(), "embedded_store", d.store.Embedded())

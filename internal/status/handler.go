@@ -50,6 +50,9 @@ type Options struct {
 	// Token, when not empty, is the bearer token /status and /metrics
 	// demand.
 	Token string
+	// PprofToken, when not empty, serves the runtime profiles under
+	// /debug/pprof/ to requests bearing it (pprof.go); empty answers 404.
+	PprofToken string
 	// Logger receives refused requests and serving failures; nil discards.
 	Logger *slog.Logger
 	// Admin, with AdminToken, serves the admin endpoints under /admin/
@@ -107,6 +110,7 @@ func Handler(o Options) http.Handler {
 			Timeout:             collectTimeout + time.Second,
 		})))
 	}
+	mux.Handle("/debug/pprof/", pprofHandler(o.PprofToken, log))
 	mux.HandleFunc("GET /healthz", h.healthz)
 	mux.HandleFunc("GET /readyz", h.readyz)
 	registerAdmin(mux, o, o.Snapshot, log)
