@@ -42,6 +42,8 @@ type memStore struct {
 	// sched are the schedules, kv the Put values.
 	sched map[string]map[string]memJob
 	kv    map[string][]byte
+	// readGate, when set, keeps Read from answering until it is closed.
+	readGate chan struct{}
 }
 
 func newMemStore() *memStore {
@@ -71,7 +73,17 @@ func (m *memStore) Enqueue(ctx context.Context, conv, msgID string, payload []by
 	return false, nil
 }
 
-func (m *memStore) Read(_ context.Context, conv string, count int, _ time.Duration) ([]store.Entry, error) {
+func (m *memStore) Read(ctx context.Context, conv string, count int, _ time.Duration) ([]store.Entry, error) {
+	m.mu.Lock()
+	gate := m.readGate
+	m.mu.Unlock()
+	if gate != nil {
+		select {
+		case <-gate:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	q := m.queues[conv]
