@@ -93,6 +93,9 @@ type sessionOpts struct {
 	// bind answers a bind request in the open state (server only); it
 	// returns the command_status and, on success, the kind to enter.
 	bind func(s *session, req *pdu.BindRequest) uint32
+	// bound, when set, is called once a bind that bind accepted is in
+	// force: its bind_resp queued and the session able to carry traffic.
+	bound func()
 	// ourID is the system_id written in bind responses.
 	ourID    string
 	counters *counters
@@ -544,6 +547,9 @@ func (s *session) onBind(h header, frame []byte) error {
 		}
 		s.legacy.Store(legacy)
 		s.kind.Store(uint32(kindOf(h.Command)))
+		if s.opts.bound != nil {
+			s.opts.bound()
+		}
 		return nil
 	}
 	if status == StatusAlyBnd {
