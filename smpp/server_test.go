@@ -438,11 +438,12 @@ func TestServerDeliverErrors(t *testing.T) {
 // changes once the bind is in force, not when the bind was accepted.
 // (Delivering right after seeing the bind on Status got ErrNoBind on a
 // loaded machine.) Status is read without a pause while the server
-// binds, to see each bind at the moment it shows bound.
+// binds, to see each bind at the moment it shows bound. And the bind is
+// in force before its bind_resp can be read.
 func TestServerBoundMeansDeliverable(t *testing.T) {
 	testutil.CheckLeaks(t)
 	srv := startServer(t, serverConfig(acme()), nil)
-	for i := range 500 {
+	for i := range 300 {
 		c := dialRaw(t, srv.Addr().String())
 		req := pdu.NewBindRequest(pdu.Transceiver)
 		req.SystemID, req.Password = "acme", "pw"
@@ -454,7 +455,14 @@ func TestServerBoundMeansDeliverable(t *testing.T) {
 			t.Fatalf("bind %d shows bound, and: %v", i, err)
 		}
 		c.expect(CmdBindTransceiverResp, StatusOK, 1)
+		// And a peer that has its bind_resp finds itself on Status.
+		c2 := dialRaw(t, srv.Addr().String())
+		c2.bind("acme", "pw", 1)
+		if n := boundCount(srv); n != 2 {
+			t.Fatalf("bind %d answered, %d binds show bound, want 2", i, n)
+		}
 		_ = c.nc.Close()
+		_ = c2.nc.Close()
 		testutil.Eventually(t, func() bool { return len(srv.Status()) == 0 }, "bind %d to leave", i)
 	}
 }
