@@ -331,7 +331,7 @@ type rawUDPPeer struct {
 	call string
 }
 
-func (p *rawUDPPeer) send(t *testing.T, method string, cseq int, toTag string, body string) {
+func (p *rawUDPPeer) send(t *testing.T, method string, cseq int, toTag string, body string, headers ...string) {
 	t.Helper()
 	local := p.pc.LocalAddr().String()
 	var b strings.Builder
@@ -344,6 +344,9 @@ func (p *rawUDPPeer) send(t *testing.T, method string, cseq int, toTag string, b
 		fmt.Fprintf(&b, "To: <sip:+15550200@%s>\r\n", p.to)
 	}
 	fmt.Fprintf(&b, "Call-ID: %s\r\nCSeq: %d %s\r\nContact: <sip:+15550100@%s>\r\nMax-Forwards: 70\r\n", p.call, cseq, method, local)
+	for _, h := range headers {
+		b.WriteString(h + "\r\n")
+	}
 	if body != "" {
 		b.WriteString("Content-Type: application/sdp\r\n")
 	}
@@ -405,6 +408,39 @@ func TestReinvite2xxRetransmittedOverUDP(t *testing.T) {
 	tr.await(t, "reinvite-acked")
 	p.send(t, "BYE", 3, toTag, "")
 	if status, _ := p.final(t, "3 BYE"); !strings.HasPrefix(status, "SIP/2.0 200") {
+		t.Fatalf("bye: %s", status)
+	}
+	if ev := waitClosed(t, c); ev.Reason != ReasonPeerBye {
+		t.Fatalf("closed with %v", ev.Reason)
+	}
+}
+
+// TestSessionTimerRunsFrom2xx: the session timer of an incoming call
+// runs from its 2xx (RFC 4028 section 10), before the ACK, as for a
+// re-INVITE or an UPDATE: a BYE or an UPDATE the peer sends right after
+// its ACK finds it running. (Armed after the ACK, it lost the race with
+// the BYE right after the ACK in TestSIPpSessionIntervalTooSmall.)
+func TestSessionTimerRunsFrom2xx(t *testing.T) {
+	w, fc, _ := dialogIWF(t)
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	p := &rawUDPPeer{pc: pc, to: w.st.Addr("udp"), tag: "rawtag", call: "raw-timer-1"}
+	p.send(t, "INVITE", 1, "", string(buildOffer(t, offerMedia("rawA"))), "Supported: timer", "Session-Expires: 90;refresher=uac")
+	status, toTag := p.final(t, "1 INVITE")
+	if !strings.HasPrefix(status, "SIP/2.0 200") {
+		t.Fatalf("invite: %s", status)
+	}
+	// The 2xx is not acknowledged yet.
+	if ft := fc.next(t); ft.d != 60*time.Second {
+		t.Errorf("expiry timer %v, want 60s (90s less 30s)", ft.d)
+	}
+	p.send(t, "ACK", 1, toTag, "")
+	c := nextCall(t, w)
+	p.send(t, "BYE", 2, toTag, "")
+	if status, _ := p.final(t, "2 BYE"); !strings.HasPrefix(status, "SIP/2.0 200") {
 		t.Fatalf("bye: %s", status)
 	}
 	if ev := waitClosed(t, c); ev.Reason != ReasonPeerBye {

@@ -308,13 +308,19 @@ func (m *Manager) answer(c *Call, tx sip.ServerTransaction, body []byte, timer n
 	c.uas.InviteResponse = res
 	c.answered = true
 	c.mu.Unlock()
+	// The session interval runs from the 2xx (RFC 4028 section 10), as
+	// for a re-INVITE or an UPDATE: armed before the 2xx goes out, the
+	// timer already runs when the peer's UPDATE or BYE, which may follow
+	// its ACK at once, is handled; armed after the ACK, it was replaced
+	// by this one or never ran. A 2xx never acknowledged ends the call,
+	// which stops it.
+	c.armTimer(timer)
 	ack, err := m.respond2xx(c, tx, req, res)
 	if err != nil {
 		return err
 	}
 	_ = c.uas.ReadAck(ack, tx)
 	c.log.Info("call answered", "direction", "incoming", "active", c.neg.Active)
-	c.armTimer(timer)
 	return nil
 }
 
