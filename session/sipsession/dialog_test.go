@@ -208,7 +208,8 @@ func TestSIPpUpdate(t *testing.T) {
 }
 
 // TestSIPpSessionRefresh: made the refresher, the IWF sends an UPDATE at
-// half the interval (fired on the fake clock) and arms the next one.
+// half the interval (fired on the fake clock) and arms the next one,
+// which sends the next UPDATE.
 func TestSIPpSessionRefresh(t *testing.T) {
 	w, fc, tr := dialogIWF(t)
 	r := runClient(t, w, "uac_timer_refresh.xml")
@@ -217,11 +218,18 @@ func TestSIPpSessionRefresh(t *testing.T) {
 	if ft.d != 45*time.Second {
 		t.Errorf("refresh timer %v, want 45s", ft.d)
 	}
+	// The timer runs from the 2xx: fired before the ACK, its UPDATE
+	// would reach SIPp while it waits for the 2xx.
+	tr.await(t, "answered")
 	ft.fire()
 	tr.await(t, "refreshed")
-	if next := fc.next(t); next.d != 45*time.Second {
+	next := fc.next(t)
+	if next.d != 45*time.Second {
 		t.Errorf("next refresh timer %v, want 45s", next.d)
 	}
+	// The client hangs up after this second refresh: its BYE no longer
+	// races the timer the first one set.
+	next.fire()
 	r.wait(t)
 	if ev := waitClosed(t, c); ev.Reason != ReasonPeerBye {
 		t.Fatalf("closed with %v", ev.Reason)
@@ -231,13 +239,14 @@ func TestSIPpSessionRefresh(t *testing.T) {
 // TestSIPpSessionExpired: the peer is the refresher and never refreshes:
 // when the timer fires, the IWF sends BYE and the call ends as expired.
 func TestSIPpSessionExpired(t *testing.T) {
-	w, fc, _ := dialogIWF(t)
+	w, fc, tr := dialogIWF(t)
 	r := runClient(t, w, "uac_timer_expire.xml")
 	c := nextCall(t, w)
 	ft := fc.next(t)
 	if ft.d != 60*time.Second {
 		t.Errorf("expiry timer %v, want 60s", ft.d)
 	}
+	tr.await(t, "answered") // the BYE comes after the ACK
 	ft.fire()
 	if ev := waitClosed(t, c); ev.Reason != ReasonSessionExpired {
 		t.Fatalf("closed with %v", ev.Reason)

@@ -321,6 +321,7 @@ func (m *Manager) answer(c *Call, tx sip.ServerTransaction, body []byte, timer n
 	}
 	_ = c.uas.ReadAck(ack, tx)
 	c.log.Info("call answered", "direction", "incoming", "active", c.neg.Active)
+	c.trace("answered")
 	return nil
 }
 
