@@ -456,3 +456,42 @@ func TestSessionTimerRunsFrom2xx(t *testing.T) {
 		t.Fatalf("closed with %v", ev.Reason)
 	}
 }
+
+// TestAckAfterReinvite: the ACK of the first 2xx may reach us after a
+// re-INVITE the peer sent once it had that 2xx (UDP reorders, and our
+// handlers run side by side): each 2xx takes its own ACK. (The
+// re-INVITE's wait replaced the first one's, whose ACK was then dropped
+// and the call ended for want of it: TestSIPpOfferlessReinvite under
+// load.)
+func TestAckAfterReinvite(t *testing.T) {
+	w, _, tr := dialogIWF(t)
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	p := &rawUDPPeer{pc: pc, to: w.st.Addr("udp"), tag: "rawtag", call: "raw-ack-order-1"}
+	offer := string(buildOffer(t, offerMedia("rawA")))
+	p.send(t, "INVITE", 1, "", offer)
+	status, toTag := p.final(t, "1 INVITE")
+	if !strings.HasPrefix(status, "SIP/2.0 200") {
+		t.Fatalf("invite: %s", status)
+	}
+	c := nextCall(t, w)
+	p.send(t, "INVITE", 2, toTag, offer)
+	if status, _ := p.final(t, "2 INVITE"); !strings.HasPrefix(status, "SIP/2.0 200") {
+		t.Fatalf("re-invite: %s", status)
+	}
+	p.send(t, "ACK", 1, toTag, "")
+	p.send(t, "ACK", 2, toTag, "")
+	for want := map[string]bool{"answered": true, "reinvite-acked": true}; len(want) > 0; {
+		delete(want, recv(t, tr.events, fmt.Sprintf("dialog events %v", want)))
+	}
+	p.send(t, "BYE", 3, toTag, "")
+	if status, _ := p.final(t, "3 BYE"); !strings.HasPrefix(status, "SIP/2.0 200") {
+		t.Fatalf("bye: %s", status)
+	}
+	if ev := waitClosed(t, c); ev.Reason != ReasonPeerBye {
+		t.Fatalf("closed with %v", ev.Reason)
+	}
+}
