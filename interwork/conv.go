@@ -359,6 +359,7 @@ func (c *conv) stop() {
 
 // process handles one queued message; false keeps it queued for a retry.
 func (c *conv) process(ctx context.Context, payload []byte) bool {
+	c.adoptAttached()
 	var q queued
 	if err := json.Unmarshal(payload, &q); err != nil {
 		c.e.fail(c.partner.Name, "queue", err)
@@ -371,6 +372,24 @@ func (c *conv) process(ctx context.Context, payload []byte) bool {
 		return c.toRCSNotice(ctx, &q)
 	}
 	return c.toRCS(ctx, &q)
+}
+
+// adoptAttached takes the calls attached while the worker was busy. An
+// RCS user's session is attached before its INVITE is answered, so before
+// anything it causes is queued (a message from that user, the SMSC's
+// receipt its IMDN becomes): a worker that read the queue before coming
+// back to its loop would otherwise find no call and open a second
+// session toward a party who just opened one.
+func (c *conv) adoptAttached() {
+	for {
+		select {
+		case call := <-c.attachCh:
+			c.setCall(call)
+			c.lastActive = time.Now()
+		default:
+			return
+		}
+	}
 }
 
 // toRCS sends a pager message into the session, opening one when the

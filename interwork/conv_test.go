@@ -44,6 +44,43 @@ func TestConvFallbackPager(t *testing.T) {
 	}
 }
 
+// A call the RCS party opened is attached to the conversation while its
+// worker is reading the queue: what the worker reads then goes into that
+// call, not into a second session it would open toward the same party.
+// (The SMSC receipt's IMDN of TestSMSCReceiptBecomesIMDN went on a new
+// session when its worker was this late.)
+func TestConvUsesCallAttachedDuringRead(t *testing.T) {
+	u := startUnit(t, unitPolicy())
+	<-u.eng.running // the submit starts the worker, not recovery later
+	gate := make(chan struct{})
+	u.st.mu.Lock()
+	u.st.readGate = gate
+	u.st.mu.Unlock()
+	u.submit(t, "toward the caller")
+	incoming := newFakeCall()
+	if !u.eng.attach(testutil.Context(t), testKey("p", "+46700000001", "+46700000002"), incoming) {
+		t.Fatal("call not attached")
+	}
+	u.st.mu.Lock()
+	u.st.readGate = nil
+	u.st.mu.Unlock()
+	close(gate)
+	select {
+	case m := <-incoming.sent:
+		if !strings.Contains(string(m.Body), "toward the caller") {
+			t.Fatalf("sent %+v", m)
+		}
+	case <-u.sessions.calls:
+		t.Fatal("a second session opened toward the caller")
+	case <-time.After(30 * time.Second):
+		t.Fatal("nothing sent")
+	}
+	testutil.Eventually(t, func() bool { return u.queueLen(t) == 0 }, "queue acknowledged")
+	if n := u.sessions.openCount(); n != 0 {
+		t.Fatalf("%d INVITEs, want 0", n)
+	}
+}
+
 // on_open_failure: retry keeps the message queued while opens fail, then
 // sends it once into the session that opens.
 func TestConvRetryThenOpen(t *testing.T) {

@@ -46,6 +46,8 @@ type memStore struct {
 	// downConv makes Enqueue to that conversation fail, as a Redis
 	// Cluster shard that is down does.
 	downConv string
+	// readGate, when set, keeps Read from answering until it is closed.
+	readGate chan struct{}
 }
 
 func newMemStore() *memStore {
@@ -81,7 +83,17 @@ func (m *memStore) Enqueue(ctx context.Context, conv, msgID string, payload []by
 	return false, nil
 }
 
-func (m *memStore) Read(_ context.Context, conv string, count int, _ time.Duration) ([]store.Entry, error) {
+func (m *memStore) Read(ctx context.Context, conv string, count int, _ time.Duration) ([]store.Entry, error) {
+	m.mu.Lock()
+	gate := m.readGate
+	m.mu.Unlock()
+	if gate != nil {
+		select {
+		case <-gate:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	q := m.queues[conv]

@@ -90,18 +90,8 @@ func TestSMSCReceiptBecomesIMDN(t *testing.T) {
 	if st, err := smsc.DeliverReceipt(ctx, "46700000022", "46700000009", sub.MessageID, "UNDELIV", 5); err != nil || st != 0 {
 		t.Fatalf("deliver_sm_resp 0x%x, %v", st, err)
 	}
-	// The IMDN goes on the conversation's session: the one the sender
-	// opened, or a new one toward it when that one is no longer the
-	// conversation's.
-	check := func(cm *cpim.Message) {
-		if cm == nil || !cm.IsNotification() {
-			t.Fatalf("not an IMDN: %+v", cm)
-		}
-		n, err := cm.Notification()
-		if err != nil || n.MessageID != "imdn-smsc" || n.Status != cpim.StatusFailed {
-			t.Fatalf("notification %+v, %v; want failed for imdn-smsc", n, err)
-		}
-	}
+	// The IMDN goes on the session the sender opened, which is the
+	// conversation's: not on a second session toward the sender.
 	timeout := time.After(iwftest.Wait)
 	for {
 		select {
@@ -110,14 +100,16 @@ func TestSMSCReceiptBecomesIMDN(t *testing.T) {
 				continue
 			}
 			cm, err := cpim.Parse(ev.Message.Body)
-			if err != nil {
-				t.Fatalf("not CPIM: %q", ev.Message.Body)
+			if err != nil || !cm.IsNotification() {
+				t.Fatalf("not an IMDN: %q", ev.Message.Body)
 			}
-			check(cm)
+			n, err := cm.Notification()
+			if err != nil || n.MessageID != "imdn-smsc" || n.Status != cpim.StatusFailed {
+				t.Fatalf("notification %+v, %v; want failed for imdn-smsc", n, err)
+			}
 			return
 		case m := <-rcs.Msgs:
-			check(m.CPIM)
-			return
+			t.Fatalf("IMDN on a session the IWF opened, not on the sender's: %q", m.Text)
 		case <-timeout:
 			t.Fatal("no IMDN")
 		}

@@ -251,6 +251,9 @@ func (s *Server) serve(ctx context.Context, nc, under net.Conn) {
 		bind: func(ss *session, req *pdu.BindRequest) uint32 {
 			return s.bind(sc, ss, req)
 		},
+		// Shown bound only once Deliver can use the bind: a caller that
+		// saw "bound" on Status and delivers must not get ErrNoBind.
+		bound:      func() { sc.state.set(StateBound) },
 		ourID:      s.cfg.SystemID,
 		counters:   &sc.counters,
 		writeQueue: s.cfg.WriteQueue,
@@ -351,7 +354,6 @@ func (s *Server) bind(sc *serverConn, ss *session, req *pdu.BindRequest) uint32 
 	sc.partner, sc.systemID = p, req.SystemID
 	p.binds = append(p.binds, sc)
 	sc.counters.binds.Add(1)
-	sc.state.set(StateBound)
 	ss.opts.log = ss.opts.log.With("partner", p.cfg.Name, "system_id", peerString(req.SystemID))
 	log.Info("smpp: bound", "partner", p.cfg.Name, "kind", kindOf(uint32(req.CommandID)).String())
 	return StatusOK

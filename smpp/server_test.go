@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -430,6 +431,39 @@ func TestServerDeliverErrors(t *testing.T) {
 				t.Fatalf("error %v, want %s", err, StatusName(tc.status))
 			}
 		})
+	}
+}
+
+// A bind that Status shows bound is one Deliver can use: its state
+// changes once the bind is in force, not when the bind was accepted.
+// (Delivering right after seeing the bind on Status got ErrNoBind on a
+// loaded machine.) Status is read without a pause while the server
+// binds, to see each bind at the moment it shows bound. And the bind is
+// in force before its bind_resp can be read.
+func TestServerBoundMeansDeliverable(t *testing.T) {
+	testutil.CheckLeaks(t)
+	srv := startServer(t, serverConfig(acme()), nil)
+	for i := range 300 {
+		c := dialRaw(t, srv.Addr().String())
+		req := pdu.NewBindRequest(pdu.Transceiver)
+		req.SystemID, req.Password = "acme", "pw"
+		c.sendPDU(req, 1)
+		for boundCount(srv) == 0 {
+			runtime.Gosched()
+		}
+		if _, err := srv.pick("acme"); err != nil {
+			t.Fatalf("bind %d shows bound, and: %v", i, err)
+		}
+		c.expect(CmdBindTransceiverResp, StatusOK, 1)
+		// And a peer that has its bind_resp finds itself on Status.
+		c2 := dialRaw(t, srv.Addr().String())
+		c2.bind("acme", "pw", 1)
+		if n := boundCount(srv); n != 2 {
+			t.Fatalf("bind %d answered, %d binds show bound, want 2", i, n)
+		}
+		_ = c.nc.Close()
+		_ = c2.nc.Close()
+		testutil.Eventually(t, func() bool { return len(srv.Status()) == 0 }, "bind %d to leave", i)
 	}
 }
 

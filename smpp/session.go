@@ -93,6 +93,10 @@ type sessionOpts struct {
 	// bind answers a bind request in the open state (server only); it
 	// returns the command_status and, on success, the kind to enter.
 	bind func(s *session, req *pdu.BindRequest) uint32
+	// bound, when set, is called once a bind that bind accepted is in
+	// force: its bind_resp queued (not yet written) and the session able
+	// to carry traffic.
+	bound func()
 	// ourID is the system_id written in bind responses.
 	ourID    string
 	counters *counters
@@ -535,16 +539,19 @@ func (s *session) onBind(h header, frame []byte) error {
 		out = headerOnly(h.Command|respBit, status, h.Seq)
 	}
 	if status == StatusOK {
-		// Bound once the response is queued: a deliver_sm sent by
-		// another goroutine as soon as it sees the bind is queued, and
-		// goes out, after the bind_resp. The peer's next request is read
-		// after this returns, so it finds the session bound.
-		if err := s.write(out); err != nil {
-			return err
-		}
-		s.legacy.Store(legacy)
-		s.kind.Store(uint32(kindOf(h.Command)))
-		return nil
+		// Bound once the response is queued, before the writer can take
+		// it: a deliver_sm sent by another goroutine as soon as it sees
+		// the bind goes out after the bind_resp, and a peer that read the
+		// bind_resp finds the bind in force (on the server's Status too).
+		// The peer's next request is read after this returns, so it
+		// finds the session bound.
+		return s.enqueue(outFrame{b: out, answer: true, queued: func() {
+			s.legacy.Store(legacy)
+			s.kind.Store(uint32(kindOf(h.Command)))
+			if s.opts.bound != nil {
+				s.opts.bound()
+			}
+		}})
 	}
 	if status == StatusAlyBnd {
 		return s.write(out) // the existing bind stays

@@ -35,6 +35,11 @@ type outFrame struct {
 	// written, when set, is closed once the frame is on the wire, or
 	// dropped because the write side was half-closed before it.
 	written chan struct{}
+	// queued, when set, is called once the frame is queued, before the
+	// writer can take it: what it changes is in force before the peer
+	// can read the frame, and a frame queued by whoever sees the change
+	// goes out after this one.
+	queued func()
 }
 
 // outbox is the queue between the session and its writer. The writer
@@ -115,6 +120,9 @@ func (s *session) enqueue(f outFrame) error {
 	o.frames = append(o.frames, f)
 	if f.answer {
 		o.answers++
+	}
+	if f.queued != nil {
+		f.queued()
 	}
 	o.mu.Unlock()
 	select {

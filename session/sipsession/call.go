@@ -118,9 +118,9 @@ type Call struct {
 	origin msrpsdp.Origin // last SDP we sent, for re-INVITE answers
 	local  msrpsdp.Media
 
-	ackWait *ackWait          // a 2xx to an INVITE waiting for its ACK
-	timer   sessionTimerState // RFC 4028
-	ended   bool              // no timer starts any more
+	ackWaits map[uint32]chan *sip.Request // 2xx to INVITEs waiting for their ACKs, by CSeq
+	timer    sessionTimerState            // RFC 4028
+	ended    bool                         // no timer starts any more
 
 	ctx    context.Context // ends with the call
 	cancel context.CancelFunc

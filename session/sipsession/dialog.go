@@ -93,20 +93,28 @@ func (m *Manager) dialogHeaders(res *sip.Response, transport string) {
 	res.AppendHeader(sip.NewHeader("Supported", extTimer))
 }
 
-// ackWait is a 2xx to an INVITE waiting for its ACK: the ACK with that
-// CSeq number is handed over on ch.
-type ackWait struct {
-	cseq uint32
-	ch   chan *sip.Request
-}
-
-// expectAck registers the wait for the ACK of the INVITE with cseq.
+// expectAck registers the wait for the ACK of the INVITE with cseq. The
+// waits are kept by CSeq: the first INVITE's ACK may come after a
+// re-INVITE the peer sent once it had the 2xx (UDP reorders them, and
+// their handlers run side by side), and must not find its wait replaced.
 func (c *Call) expectAck(cseq uint32) chan *sip.Request {
 	ch := make(chan *sip.Request, 1)
 	c.mu.Lock()
-	c.ackWait = &ackWait{cseq: cseq, ch: ch}
+	if c.ackWaits == nil {
+		c.ackWaits = make(map[uint32]chan *sip.Request)
+	}
+	c.ackWaits[cseq] = ch
 	c.mu.Unlock()
 	return ch
+}
+
+// forgetAck drops the wait for the ACK of cseq once nobody waits.
+func (c *Call) forgetAck(cseq uint32, ch chan *sip.Request) {
+	c.mu.Lock()
+	if c.ackWaits[cseq] == ch {
+		delete(c.ackWaits, cseq)
+	}
+	c.mu.Unlock()
 }
 
 // takeAck hands an ACK to the 2xx waiting for it; a retransmitted ACK or
@@ -117,15 +125,11 @@ func (c *Call) takeAck(req *sip.Request) {
 		return
 	}
 	c.mu.Lock()
-	w := c.ackWait
-	if w != nil && w.cseq == cseq.SeqNo {
-		c.ackWait = nil
-	} else {
-		w = nil
-	}
+	ch, ok := c.ackWaits[cseq.SeqNo]
+	delete(c.ackWaits, cseq.SeqNo)
 	c.mu.Unlock()
-	if w != nil {
-		w.ch <- req
+	if ok {
+		ch <- req
 	}
 }
 
@@ -135,7 +139,9 @@ func (c *Call) takeAck(req *sip.Request) {
 // section 7.1), for the re-INVITE as for the first INVITE. Past
 // AckTimeout it fails.
 func (m *Manager) respond2xx(c *Call, tx sip.ServerTransaction, req *sip.Request, res *sip.Response) (*sip.Request, error) {
-	acks := c.expectAck(req.CSeq().SeqNo)
+	seq := req.CSeq().SeqNo
+	acks := c.expectAck(seq)
+	defer c.forgetAck(seq, acks)
 	if err := tx.Respond(res); err != nil {
 		return nil, err
 	}

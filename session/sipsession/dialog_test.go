@@ -208,7 +208,8 @@ func TestSIPpUpdate(t *testing.T) {
 }
 
 // TestSIPpSessionRefresh: made the refresher, the IWF sends an UPDATE at
-// half the interval (fired on the fake clock) and arms the next one.
+// half the interval (fired on the fake clock) and arms the next one,
+// which sends the next UPDATE.
 func TestSIPpSessionRefresh(t *testing.T) {
 	w, fc, tr := dialogIWF(t)
 	r := runClient(t, w, "uac_timer_refresh.xml")
@@ -217,11 +218,18 @@ func TestSIPpSessionRefresh(t *testing.T) {
 	if ft.d != 45*time.Second {
 		t.Errorf("refresh timer %v, want 45s", ft.d)
 	}
+	// The timer runs from the 2xx: fired before the ACK, its UPDATE
+	// would reach SIPp while it waits for the 2xx.
+	tr.await(t, "answered")
 	ft.fire()
 	tr.await(t, "refreshed")
-	if next := fc.next(t); next.d != 45*time.Second {
+	next := fc.next(t)
+	if next.d != 45*time.Second {
 		t.Errorf("next refresh timer %v, want 45s", next.d)
 	}
+	// The client hangs up after this second refresh: its BYE no longer
+	// races the timer the first one set.
+	next.fire()
 	r.wait(t)
 	if ev := waitClosed(t, c); ev.Reason != ReasonPeerBye {
 		t.Fatalf("closed with %v", ev.Reason)
@@ -231,13 +239,14 @@ func TestSIPpSessionRefresh(t *testing.T) {
 // TestSIPpSessionExpired: the peer is the refresher and never refreshes:
 // when the timer fires, the IWF sends BYE and the call ends as expired.
 func TestSIPpSessionExpired(t *testing.T) {
-	w, fc, _ := dialogIWF(t)
+	w, fc, tr := dialogIWF(t)
 	r := runClient(t, w, "uac_timer_expire.xml")
 	c := nextCall(t, w)
 	ft := fc.next(t)
 	if ft.d != 60*time.Second {
 		t.Errorf("expiry timer %v, want 60s", ft.d)
 	}
+	tr.await(t, "answered") // the BYE comes after the ACK
 	ft.fire()
 	if ev := waitClosed(t, c); ev.Reason != ReasonSessionExpired {
 		t.Fatalf("closed with %v", ev.Reason)
@@ -331,7 +340,7 @@ type rawUDPPeer struct {
 	call string
 }
 
-func (p *rawUDPPeer) send(t *testing.T, method string, cseq int, toTag string, body string) {
+func (p *rawUDPPeer) send(t *testing.T, method string, cseq int, toTag string, body string, headers ...string) {
 	t.Helper()
 	local := p.pc.LocalAddr().String()
 	var b strings.Builder
@@ -344,6 +353,9 @@ func (p *rawUDPPeer) send(t *testing.T, method string, cseq int, toTag string, b
 		fmt.Fprintf(&b, "To: <sip:+15550200@%s>\r\n", p.to)
 	}
 	fmt.Fprintf(&b, "Call-ID: %s\r\nCSeq: %d %s\r\nContact: <sip:+15550100@%s>\r\nMax-Forwards: 70\r\n", p.call, cseq, method, local)
+	for _, h := range headers {
+		b.WriteString(h + "\r\n")
+	}
 	if body != "" {
 		b.WriteString("Content-Type: application/sdp\r\n")
 	}
@@ -403,6 +415,78 @@ func TestReinvite2xxRetransmittedOverUDP(t *testing.T) {
 	}
 	p.send(t, "ACK", 2, toTag, "")
 	tr.await(t, "reinvite-acked")
+	p.send(t, "BYE", 3, toTag, "")
+	if status, _ := p.final(t, "3 BYE"); !strings.HasPrefix(status, "SIP/2.0 200") {
+		t.Fatalf("bye: %s", status)
+	}
+	if ev := waitClosed(t, c); ev.Reason != ReasonPeerBye {
+		t.Fatalf("closed with %v", ev.Reason)
+	}
+}
+
+// TestSessionTimerRunsFrom2xx: the session timer of an incoming call
+// runs from its 2xx (RFC 4028 section 10), before the ACK, as for a
+// re-INVITE or an UPDATE: a BYE or an UPDATE the peer sends right after
+// its ACK finds it running. (Armed after the ACK, it lost the race with
+// the BYE right after the ACK in TestSIPpSessionIntervalTooSmall.)
+func TestSessionTimerRunsFrom2xx(t *testing.T) {
+	w, fc, _ := dialogIWF(t)
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	p := &rawUDPPeer{pc: pc, to: w.st.Addr("udp"), tag: "rawtag", call: "raw-timer-1"}
+	p.send(t, "INVITE", 1, "", string(buildOffer(t, offerMedia("rawA"))), "Supported: timer", "Session-Expires: 90;refresher=uac")
+	status, toTag := p.final(t, "1 INVITE")
+	if !strings.HasPrefix(status, "SIP/2.0 200") {
+		t.Fatalf("invite: %s", status)
+	}
+	// The 2xx is not acknowledged yet.
+	if ft := fc.next(t); ft.d != 60*time.Second {
+		t.Errorf("expiry timer %v, want 60s (90s less 30s)", ft.d)
+	}
+	p.send(t, "ACK", 1, toTag, "")
+	c := nextCall(t, w)
+	p.send(t, "BYE", 2, toTag, "")
+	if status, _ := p.final(t, "2 BYE"); !strings.HasPrefix(status, "SIP/2.0 200") {
+		t.Fatalf("bye: %s", status)
+	}
+	if ev := waitClosed(t, c); ev.Reason != ReasonPeerBye {
+		t.Fatalf("closed with %v", ev.Reason)
+	}
+}
+
+// TestAckAfterReinvite: the ACK of the first 2xx may reach us after a
+// re-INVITE the peer sent once it had that 2xx (UDP reorders, and our
+// handlers run side by side): each 2xx takes its own ACK. (The
+// re-INVITE's wait replaced the first one's, whose ACK was then dropped
+// and the call ended for want of it: TestSIPpOfferlessReinvite under
+// load.)
+func TestAckAfterReinvite(t *testing.T) {
+	w, _, tr := dialogIWF(t)
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	p := &rawUDPPeer{pc: pc, to: w.st.Addr("udp"), tag: "rawtag", call: "raw-ack-order-1"}
+	offer := string(buildOffer(t, offerMedia("rawA")))
+	p.send(t, "INVITE", 1, "", offer)
+	status, toTag := p.final(t, "1 INVITE")
+	if !strings.HasPrefix(status, "SIP/2.0 200") {
+		t.Fatalf("invite: %s", status)
+	}
+	c := nextCall(t, w)
+	p.send(t, "INVITE", 2, toTag, offer)
+	if status, _ := p.final(t, "2 INVITE"); !strings.HasPrefix(status, "SIP/2.0 200") {
+		t.Fatalf("re-invite: %s", status)
+	}
+	p.send(t, "ACK", 1, toTag, "")
+	p.send(t, "ACK", 2, toTag, "")
+	for want := map[string]bool{"answered": true, "reinvite-acked": true}; len(want) > 0; {
+		delete(want, recv(t, tr.events, fmt.Sprintf("dialog events %v", want)))
+	}
 	p.send(t, "BYE", 3, toTag, "")
 	if status, _ := p.final(t, "3 BYE"); !strings.HasPrefix(status, "SIP/2.0 200") {
 		t.Fatalf("bye: %s", status)

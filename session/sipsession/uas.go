@@ -310,9 +310,12 @@ func (m *Manager) answer(c *Call, tx sip.ServerTransaction, body []byte, timer n
 	c.uas.InviteResponse = res
 	c.answered = true
 	c.mu.Unlock()
-	// Armed before the 2xx goes: the peer may send an UPDATE or re-INVITE
-	// as soon as it has it, and that refresh must find this timer to
-	// replace, not be overtaken by it.
+	// The session interval runs from the 2xx (RFC 4028 section 10), as
+	// for a re-INVITE or an UPDATE: armed before the 2xx goes out, the
+	// timer already runs when the peer's UPDATE or BYE, which may follow
+	// its ACK at once, is handled; armed after the ACK, it was replaced
+	// by this one or never ran. A 2xx never acknowledged ends the call,
+	// which stops it.
 	c.armTimer(timer)
 	ack, err := m.respond2xx(c, tx, req, res)
 	if err != nil {
@@ -321,6 +324,7 @@ func (m *Manager) answer(c *Call, tx sip.ServerTransaction, body []byte, timer n
 	}
 	_ = c.uas.ReadAck(ack, tx)
 	c.log.Info("call answered", "direction", "incoming", "active", c.neg.Active)
+	c.trace("answered")
 	return nil
 }
 
