@@ -55,6 +55,16 @@ type RPSender interface {
 // metrics.
 const ingressSMSIP ingress = "smsip"
 
+// ingressSMSIPReport names the SMS-STATUS-REPORTs the IWF queues toward
+// SMS over IP senders. They are no incoming messages: counted apart
+// (counterSMSIPReports, not in_smsip) and labelled apart in metrics, so
+// operators' incoming counts are the handsets' messages alone.
+const ingressSMSIPReport ingress = "smsip_report"
+
+// counterSMSIPReports counts the SMS-STATUS-REPORTs queued toward SMS
+// over IP senders.
+const counterSMSIPReports counter = "smsip_reports"
+
 // smsipReport is what an SMS-STATUS-REPORT owes its sender (TS 23.040
 // 9.2.2.3). Its JSON is kept in the queue and with the segments under
 // reassembly: keep it compatible.
@@ -64,6 +74,33 @@ type smsipReport struct {
 	MR []uint8 `json:"mr"`
 	// DA is the TP-DA the submits named, the report's TP-RA.
 	DA tpdu.Address `json:"da"`
+}
+
+// smsipPart is what a segment of an SMS over IP message keeps with it
+// under reassembly (concat.Part.Meta), as an SMPP segment keeps its
+// receipt: that it came as SMS over IP, so that a message the expiry
+// settles keeps its ingress, and the status report its TP-SRR asked for
+// (MR empty when none), sent when the reassembly fails. Its JSON reads
+// as a smsipReport: keep both compatible.
+type smsipPart struct {
+	In ingress `json:"in"`
+	smsipReport
+}
+
+// partsIngress is the way the parts of a reassembly came: SMS over IP
+// when one says so (parts of a message without TP-SRR stored before
+// smsipPart existed carry nothing, and read as SMPP).
+func partsIngress(parts []concat.Part) ingress {
+	for _, pt := range parts {
+		var m struct {
+			In ingress `json:"in"`
+			MR []uint8 `json:"mr"`
+		}
+		if len(pt.Meta) > 0 && json.Unmarshal(pt.Meta, &m) == nil && (m.In == ingressSMSIP || m.MR != nil) {
+			return ingressSMSIP
+		}
+	}
+	return ingressSMPP
 }
 
 // The refusals of SMS over IP alone.
@@ -143,12 +180,14 @@ func (e *Engine) smsipSubmit(ctx context.Context, m *pager.Message) error {
 	}
 	cfg := smsipSMS(p.SMS)
 	var rep *smsipReport
+	meta := smsipPart{In: ingressSMSIP}
 	if sub.StatusReportRequest {
 		rep = &smsipReport{MR: []uint8{sub.MessageRef}, DA: sub.Destination}
+		meta.smsipReport = *rep
 	}
 	key := convKey{p.Name, partyOf(m.From), partyOf(m.To)}
 	a := smsArrival{
-		id: msrp.NewID(), ingress: ingressSMSIP, cfg: cfg,
+		id: msrp.NewID(), ingress: ingressSMSIP, cfg: cfg, meta: meta,
 		key: func() (convKey, error) { return key, nil },
 		// A handset that got no RP-ACK submits again with the same TP-MR
 		// (TS 23.040 9.2.3.25): the same sender, reference, recipient
@@ -161,9 +200,6 @@ func (e *Engine) smsipSubmit(ctx context.Context, m *pager.Message) error {
 				q.Expires = exp.UnixNano()
 			}
 		},
-	}
-	if rep != nil {
-		a.meta = rep
 	}
 	return e.smsArrived(ctx, p, sm, a)
 }
@@ -233,23 +269,45 @@ func (c *conv) smsipStatus(ctx context.Context, q *queued, o Outcome) {
 	if q.SMSIP == nil || !o.Final() {
 		return
 	}
-	e := c.e
+	c.e.statusReports(ctx, c.partner, c.k, q.ID, q.SMSIP, time.Unix(0, q.At), o)
+}
+
+// statusReports queues toward the sender of conversation key an
+// SMS-STATUS-REPORT for each TP-MR of rep (TS 23.040 9.2.2.3): the
+// message id names them for duplicate detection, at is when the message
+// reached us (TP-SCTS), and o its outcome, mapped to TP-ST.
+func (e *Engine) statusReports(ctx context.Context, p *partner, key convKey, id string, rep *smsipReport, at time.Time, o Outcome) {
 	now := e.now().UTC()
-	for _, mr := range q.SMSIP.MR {
+	for _, mr := range rep.MR {
 		sr := &tpdu.StatusReport{
-			MessageRef: mr, Recipient: q.SMSIP.DA,
-			SCTimestamp: time.Unix(0, q.At).UTC(), DischargeTime: now, Status: o.TPStatus(),
+			MessageRef: mr, Recipient: rep.DA,
+			SCTimestamp: at.UTC(), DischargeTime: now, Status: o.TPStatus(),
 		}
 		b, err := tpdu.Encode(sr)
 		if err != nil {
-			e.fail(c.partner.Name, "status report", err)
+			e.fail(p.Name, "status report", err)
 			continue
 		}
-		id := q.ID + "/sr" + strconv.Itoa(int(mr))
-		r := &queued{ID: id, Dir: toSMS, Ingress: ingressSMSIP, At: now.UnixNano(), TPDU: b}
-		if _, err := e.enqueue(ctx, c.partner, c.k, id, r); err != nil {
-			e.fail(c.partner.Name, "status report", err)
+		rid := id + "/sr" + strconv.Itoa(int(mr))
+		r := &queued{ID: rid, Dir: toSMS, Ingress: ingressSMSIPReport, At: now.UnixNano(), TPDU: b}
+		if _, err := e.enqueue(ctx, p, key, rid, r); err != nil {
+			e.fail(p.Name, "status report", err)
 		}
+	}
+}
+
+// smsipReassemblyFailed sends the status reports the segments of an SMS
+// over IP message that did not come together asked for: each segment was
+// acknowledged with its own RP-ACK, and its sender waits for the report
+// of its TP-MR. o is the reassembly's outcome (reassemblyOutcome).
+func (e *Engine) smsipReassemblyFailed(ctx context.Context, p *partner, r concat.Result, o Outcome) {
+	key := convKey{p.Name, readParty(r.Key.Source), readParty(r.Key.Destination)}
+	for _, pt := range r.Parts {
+		var m smsipPart
+		if len(pt.Meta) == 0 || json.Unmarshal(pt.Meta, &m) != nil || len(m.MR) == 0 {
+			continue
+		}
+		e.statusReports(ctx, p, key, reassemblyID(r)+"/"+strconv.Itoa(pt.Seq), &m.smsipReport, pt.At, o)
 	}
 }
 
