@@ -157,6 +157,10 @@ func (e *Engine) acceptSMSIP(ctx context.Context, m *pager.Message) error {
 		return e.rpAnswered(ctx, m, r.Ref, 0)
 	case *rp.ErrorMsg:
 		return e.rpAnswered(ctx, m, r.Ref, r.Cause)
+	case *rp.SMMA:
+		if err := e.memoryAvailable(ctx, m); err != nil {
+			return &rpRefusal{cause: rpCauseOf(err), err: err}
+		}
 	}
 	return nil
 }
@@ -585,6 +589,114 @@ func scAddress(s string) (rp.Address, error) {
 	return rp.Address{TON: rp.TONInternational, NPI: rp.NPIISDN, Digits: d}, nil
 }
 
+// A handset that answers RP-ERROR 22 (memory capacity exceeded) sends
+// RP-SMMA once it has room again (TS 24.011 6.3.3, 7.3.2; TS 24.341
+// 5.3.2.5), and the service centre then tries what waits for it at once
+// (TS 23.040 3.2.5, the alert of the SC). A conversation that got cause
+// 22 puts itself in the user's memory-wait schedule; the RP-SMMA, on
+// whichever node it lands, marks the time the memory came back and wakes
+// each conversation of the schedule, whose worker cuts its retry wait
+// short when the mark is no older than the RP-DATA that was refused.
+const (
+	// memWaitMax bounds the conversations of one user waiting for its
+	// memory.
+	memWaitMax = 256
+	// memWaitTTL keeps the schedule and the mark: a message waits at most
+	// its validity, and is tried on the retry schedule anyway.
+	memWaitTTL = 24 * time.Hour
+)
+
+// memWaitKey names the schedule of the conversations waiting for the
+// memory of user of partner; smmaKey the time of its last RP-SMMA.
+func memWaitKey(partner, user string) string { return "smsip:memwait:" + partner + "|" + user }
+func smmaKey(partner, user string) string    { return "smsip:smma:" + partner + "|" + user }
+
+// memoryAvailable takes a handset's RP-SMMA: each conversation waiting
+// for its memory is woken, to try again at once.
+func (e *Engine) memoryAvailable(ctx context.Context, m *pager.Message) error {
+	p, ok := e.partners[m.Partner]
+	if !ok {
+		return errNoPartner
+	}
+	if !p.SMSOverIP {
+		return errNoSMSIP
+	}
+	ctx, cancel := context.WithTimeout(ctx, e.cfg.StoreWait)
+	defer cancel()
+	user := partyOf(m.From).id
+	now := e.now()
+	// The mark first: a conversation that registers after the take below
+	// finds it (awaitMemory).
+	if err := e.cfg.Records.Put(ctx, smmaKey(p.Name, user), []byte(strconv.FormatInt(now.UnixNano(), 10)), memWaitTTL); err != nil {
+		return fmt.Errorf("%w: %w", errUnavailable, err)
+	}
+	name := memWaitKey(p.Name, user)
+	// Due with some slack: another node's clock registered them.
+	jobs, err := e.cfg.Records.TakeDue(ctx, name, now.Add(time.Minute), e.cfg.StoreWait, memWaitMax)
+	if err != nil {
+		return fmt.Errorf("%w: %w", errUnavailable, err)
+	}
+	for _, j := range jobs {
+		if _, err := e.cfg.Records.Unschedule(ctx, name, j.ID, j.Value); err != nil {
+			e.log.Warn("memory wait", "partner", p.Name, "conversation", j.ID, "error", err)
+		}
+		key, err := parseConvKey(string(j.Value))
+		if err != nil {
+			e.log.Warn("memory wait: unreadable conversation key", "partner", p.Name, "key", string(j.Value), "error", err)
+			continue
+		}
+		// Wakes this node's worker or tells the owner's node; the worker
+		// reads the mark (memoryBack).
+		e.ensureWorker(ctx, key)
+	}
+	return nil
+}
+
+// awaitMemory registers the conversation as waiting for the memory of its
+// SMS side's user, after the RP-DATA sent at sent got RP-ERROR 22. An
+// RP-SMMA that came already (its mark taken before the registration)
+// wakes the worker now.
+func (c *conv) awaitMemory(ctx context.Context, sent time.Time) {
+	e := c.e
+	c.memSince = sent.UnixNano()
+	ctx, cancel := context.WithTimeout(ctx, e.cfg.StoreWait)
+	defer cancel()
+	err := e.cfg.Records.Schedule(ctx, memWaitKey(c.partner.Name, c.k.SMS.id), c.key, []byte(c.key), e.now(), memWaitMax, memWaitTTL)
+	if err != nil {
+		// The retry schedule tries it again anyway.
+		e.log.Warn("memory wait", "conversation", c.key, "error", err)
+		return
+	}
+	if c.smmaSince(ctx) {
+		c.wake()
+	}
+}
+
+// memoryBack reports whether an RP-SMMA came from the SMS side's user
+// since the RP-DATA refused for want of memory: its retry is due now. It
+// forgets the wait once it says so.
+func (c *conv) memoryBack(ctx context.Context) bool {
+	if c.memSince == 0 || !c.smmaSince(ctx) {
+		return false
+	}
+	c.memSince = 0
+	return true
+}
+
+// smmaSince reports whether the last RP-SMMA of the SMS side's user is
+// no older than memSince.
+func (c *conv) smmaSince(ctx context.Context) bool {
+	e := c.e
+	ctx, cancel := context.WithTimeout(ctx, e.cfg.StoreWait)
+	defer cancel()
+	v, ok, err := e.cfg.Records.Get(ctx, smmaKey(c.partner.Name, c.k.SMS.id))
+	if err != nil || !ok {
+		return false
+	}
+	at, err := strconv.ParseInt(string(v), 10, 64)
+	return err == nil && at >= c.memSince
+}
+
 // sendRP sends one TPDU in an RP-DATA and waits for its RP-ACK. A
 // temporary failure (no answer, a 408 or 5xx to the MESSAGE, an RP-ERROR
 // with a temporary cause) wraps errNotSent.
@@ -616,6 +728,7 @@ func (c *conv) sendRP(ctx context.Context, sender RPSender, to address.Address, 
 		_ = e.cfg.Records.Delete(dctx, k+"|answer")
 		cancel()
 	}()
+	sent := e.now()
 	res, err := sender.SendRP(ctx, pager.RPOutgoing{Partner: c.partner.Name, To: to, RP: body})
 	if err != nil {
 		if errors.Is(err, pager.ErrUnknownPartner) {
@@ -636,7 +749,11 @@ func (c *conv) sendRP(ctx context.Context, sender RPSender, to address.Address, 
 	}
 	switch {
 	case a.Cause == 0:
+		c.memSince = 0
 		return Delivered, nil
+	case a.Cause == rp.CauseMemoryCapacityExceeded:
+		c.awaitMemory(ctx, sent)
+		return Expired, fmt.Errorf("%w: rp-error %v", errNotSent, a.Cause)
 	case a.Cause.Temporary():
 		return Expired, fmt.Errorf("%w: rp-error %v", errNotSent, a.Cause)
 	}

@@ -24,6 +24,9 @@ type fakeRP struct {
 	rps    chan *rp.Data
 	n      atomic.Int32
 	answer func(n int) rp.Cause
+	// silent, when set and true for n, leaves the nth RP-DATA unanswered:
+	// the test answers it.
+	silent func(n int) bool
 }
 
 func (f *fakeRP) SendRP(_ context.Context, m pager.RPOutgoing) (pager.Result, error) {
@@ -33,7 +36,11 @@ func (f *fakeRP) SendRP(_ context.Context, m pager.RPOutgoing) (pager.Result, er
 	}
 	d := msg.(*rp.Data)
 	f.rps <- d
-	cause := f.answer(int(f.n.Add(1)))
+	n := int(f.n.Add(1))
+	if f.silent != nil && f.silent(n) {
+		return pager.Result{Outcome: pager.Delivered, Status: 202}, nil
+	}
+	cause := f.answer(n)
 	var ans rp.Message = &rp.Ack{Direction: rp.MO, Ref: d.Ref}
 	if cause != 0 {
 		ans = &rp.ErrorMsg{Direction: rp.MO, Ref: d.Ref, Cause: cause}
@@ -126,6 +133,65 @@ func TestSMSIPDeliverRPError(t *testing.T) {
 			if got := f.n.Load(); got != tc.sends {
 				t.Fatalf("%d RP-DATA sent, want %d", got, tc.sends)
 			}
+		})
+	}
+}
+
+// RP-SMMA (TS 24.011 7.3.2): a handset that refused an SMS-DELIVER with
+// RP-ERROR 22 (memory capacity exceeded) says it has room again, and the
+// message waiting on its retry delay (an hour here) is tried at once,
+// whether the RP-SMMA comes once the retry wait began or before the
+// RP-ERROR was even read.
+func TestSMSIPMemoryAvailableRetriesNow(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		smmaBefore bool
+	}{
+		{"smma while the retry waits", false},
+		{"smma before the rp-error is read", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			pol := Policy{RetryDelay: time.Hour, RetryMaxDelay: time.Hour}
+			u, f := startSMSIP(t, pol, func(n int) rp.Cause {
+				if n == 1 {
+					return rp.CauseMemoryCapacityExceeded
+				}
+				return 0
+			})
+			f.silent = func(n int) bool { return tc.smmaBefore && n == 1 }
+			ctx := testutil.Context(t)
+			p := u.eng.partners["p"]
+			handset := mustParse(t, "tel:+46700000001")
+			key := convKey{"p", partyOf(handset), partyOf(mustParse(t, "tel:+46700000002"))}
+			q := &queued{ID: "m1", Dir: toSMS, Ingress: ingressMSRP, Text: "hello", At: time.Now().UnixNano()}
+			if _, err := u.eng.enqueue(ctx, p, key, "m1", q); err != nil {
+				t.Fatal(err)
+			}
+			d := f.next(t)
+			smma := func() {
+				t.Helper()
+				if err := u.eng.Accept(ctx, &pager.Message{Partner: "p", From: handset, SMS: &pager.SMSOverIP{RP: &rp.SMMA{Ref: 77}, Ref: 77}}); err != nil {
+					t.Fatalf("RP-SMMA refused: %v", err)
+				}
+			}
+			if tc.smmaBefore {
+				smma()
+				rpErr := &rp.ErrorMsg{Direction: rp.MO, Ref: d.Ref, Cause: rp.CauseMemoryCapacityExceeded}
+				if err := u.eng.Accept(ctx, &pager.Message{Partner: "p", From: handset, SMS: &pager.SMSOverIP{RP: rpErr, Ref: d.Ref}}); err != nil {
+					t.Fatal(err)
+				}
+			} else {
+				// The conversation waits for the handset's memory once
+				// it is in the user's schedule.
+				testutil.Eventually(t, func() bool {
+					u.st.mu.Lock()
+					defer u.st.mu.Unlock()
+					return len(u.st.sched[memWaitKey("p", key.SMS.id)]) == 1
+				}, "the conversation never waited for memory")
+				smma()
+			}
+			f.next(t)
+			testutil.Eventually(t, func() bool { return p.counters.snapshot()["out_sip"] == 1 }, "not delivered after the RP-SMMA")
 		})
 	}
 }

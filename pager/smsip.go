@@ -178,6 +178,18 @@ const smsReplyWait = 40 * time.Second
 // after the 202). It runs after the 202 went.
 func (in *Inbound) replySMS(ctx context.Context, m *Message) {
 	s := m.SMS
+	if isSMMA(s) && s.Cause == 0 {
+		// TS 24.011 7.3.2: the handset has memory again. The Store wakes
+		// what waits for it, and the RP-ACK says the network took the
+		// notice; an RP-ERROR (41, or the Store's cause) has the handset
+		// repeat it (TS 24.011 6.3.3.3).
+		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), in.cfg.AcceptTimeout)
+		if err := in.cfg.Store.Accept(actx, m); err != nil {
+			s.Cause = causeOf(err)
+			in.log.Warn("rp-smma not taken", "partner", m.Partner, "call_id", m.CallID, "error", err)
+		}
+		cancel()
+	}
 	var ans rp.Message = &rp.Ack{Direction: rp.MT, Ref: s.Ref}
 	if s.Cause != 0 {
 		ans = &rp.ErrorMsg{Direction: rp.MT, Ref: s.Ref, Cause: s.Cause}
@@ -240,8 +252,9 @@ func (s *Sender) SendRP(ctx context.Context, m RPOutgoing) (Result, error) {
 }
 
 // isSMMA reports an RP-SMMA: the handset has memory again (TS 24.011
-// 7.3.2). It is acknowledged; messages that failed on a full memory are
-// tried again on the partner's retry schedule in any case.
+// 7.3.2). It skips the deduplication of MESSAGEs: replySMS hands it to
+// the Store, which tries what failed on a full memory at once, then
+// answers it.
 func isSMMA(s *SMSOverIP) bool {
 	_, ok := s.RP.(*rp.SMMA)
 	return ok
