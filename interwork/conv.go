@@ -59,6 +59,10 @@ type conv struct {
 	// the retry delay.
 	losses    sessionLosses
 	resendNow bool
+	// memSince, when not 0, is when the RP-DATA went that its SMS over
+	// IP handset refused for want of memory: an RP-SMMA since then ends
+	// the retry wait (smsip.go).
+	memSince int64
 	// gone is set, under Engine.mu, when the worker left the engine's
 	// table; a later message starts a new worker.
 	gone bool
@@ -226,6 +230,9 @@ func (c *conv) run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-c.wakeCh:
+			if retry != nil && c.memoryBack(ctx) {
+				retry = nil // the handset has memory again (RP-SMMA)
+			}
 		case <-retry:
 			retry = nil
 		case call := <-c.attachCh:

@@ -419,9 +419,18 @@ func reassemblyOutcome(r concat.Result) Outcome {
 // reassemblyFailed counts a reassembly that did not become the whole
 // message, and sends each part whose sender asked its failure receipt.
 func (e *Engine) reassemblyFailed(ctx context.Context, p *partner, r concat.Result) {
+	in := partsIngress(r.Parts)
 	p.counters.add(counterFailed, 1)
-	e.cfg.Metrics.Message(p.Name, toRCS.metric(), string(ingressSMPP), outcomeFailed)
+	e.cfg.Metrics.Message(p.Name, toRCS.metric(), string(in), outcomeFailed)
 	e.fail(p.Name, "reassembly", fmt.Errorf("%v message (ref %d) %s: parts %v missing: %w", r.Key.Style, r.Key.Ref, r.Status, r.Missing, cmp.Or(r.Err, errIncomplete)))
+	if in == ingressSMSIP {
+		// A partial message went to its recipient carrying its
+		// segments' status reports (reassembled): they tell its outcome.
+		if r.Status != concat.Partial {
+			e.smsipReassemblyFailed(ctx, p, r, reassemblyOutcome(r)) // smsip.go
+		}
+		return
+	}
 	for _, pt := range r.Parts {
 		if rt := partReceipt(pt); rt != nil {
 			e.queueReceipt(ctx, p, &queued{ID: rt.ID, Dir: toRCS, Ingress: ingressSMPP, Text: r.Text, At: pt.At.UnixNano(), Receipt: rt}, reassemblyOutcome(r))
@@ -440,7 +449,12 @@ func (e *Engine) reassembled(ctx context.Context, p *partner, r concat.Result) b
 		if r.Started.IsZero() {
 			q.At = e.now().UnixNano()
 		}
-		if r.Status == concat.Complete {
+		switch {
+		case partsIngress(r.Parts) == ingressSMSIP:
+			// Complete or partial, it keeps its way in and the status
+			// reports its segments asked for, as smsipSubmit's.
+			q.Ingress, q.SMSIP = ingressSMSIP, mergeReports(nil, r.Parts)
+		case r.Status == concat.Complete:
 			// The segment that completed it arrived last: its submit's
 			// id and receipt stand for the message, as in smsIn.
 			if last := latestPart(r.Parts); last != nil {

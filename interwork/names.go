@@ -56,8 +56,14 @@ const (
 )
 
 // counterIn counts messages accepted from an ingress: in_smpp, in_sip,
-// in_msrp.
-func counterIn(in ingress) counter { return counter("in_" + in) }
+// in_msrp, in_smsip. The status reports SMS over IP senders are owed
+// count as smsip_reports: they come from no one.
+func counterIn(in ingress) counter {
+	if in == ingressSMSIPReport {
+		return counterSMSIPReports
+	}
+	return counter("in_" + in)
+}
 
 // counterOut counts messages delivered to a partner: out_smpp, out_sip.
 func counterOut(v Via) counter { return counter("out_" + v) }

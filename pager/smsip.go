@@ -178,6 +178,18 @@ const smsReplyWait = 40 * time.Second
 // after the 202). It runs after the 202 went.
 func (in *Inbound) replySMS(ctx context.Context, m *Message) {
 	s := m.SMS
+	if isSMMA(s) && s.Cause == 0 {
+		// TS 24.011 7.3.2: the handset has memory again. The Store wakes
+		// what waits for it, and the RP-ACK says the network took the
+		// notice; an RP-ERROR (41, or the Store's cause) has the handset
+		// repeat it (TS 24.011 6.3.3.3).
+		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), in.cfg.AcceptTimeout)
+		if err := in.cfg.Store.Accept(actx, m); err != nil {
+			s.Cause = causeOf(err)
+			in.log.Warn("rp-smma not taken", "partner", m.Partner, "call_id", m.CallID, "error", err)
+		}
+		cancel()
+	}
 	var ans rp.Message = &rp.Ack{Direction: rp.MT, Ref: s.Ref}
 	if s.Cause != 0 {
 		ans = &rp.ErrorMsg{Direction: rp.MT, Ref: s.Ref, Cause: s.Cause}
@@ -229,19 +241,48 @@ func (s *Sender) SendRP(ctx context.Context, m RPOutgoing) (Result, error) {
 	if out.CallID == "" {
 		out.CallID = randomID()
 	}
-	b := outBody{contentType: ContentTypeSMS, data: m.RP, headers: []sip.Header{
-		sip.NewHeader("Accept-Contact", FeatureSMSIP),
-		sip.NewHeader("Request-Disposition", "no-fork"),
-	}}
-	if m.InReplyTo != "" {
-		b.headers = append(b.headers, sip.NewHeader("In-Reply-To", m.InReplyTo))
-	}
+	b := outBody{contentType: ContentTypeSMS, data: m.RP, headers: rpHeaders(sc.SIPURI(s.cfg.Domain), m.InReplyTo)}
 	return s.send(ctx, tr, out, b)
 }
 
+// rpHeaders are the headers of a MESSAGE of ours carrying an RP message,
+// from the service centre scURI (also its From), in reply to the MESSAGE
+// whose Call-ID is inReplyTo ("" for none). The Request-URI and To are
+// the user's public identity: for an RP-ACK or RP-ERROR the sender of
+// the short message, not the SC address it was sent to (TS 24.341 table
+// B.6-1: the Request-URI is the public user identity receiving it).
+//
+//   - Accept-Contact *;+g.3gpp.smsip;require;explicit and
+//     Request-Disposition no-fork route it to the SMS over IP function of
+//     one registered contact (TS 24.341 5.3.2.4, table B.6-1; TS 34.229-1
+//     A.7.1).
+//   - P-Asserted-Identity, the IP-SM-GW's address, the same as From (TS
+//     24.341 table B.6-1; TS 34.229-1 A.7.1): the handset sends its
+//     delivery reports and RP-SMMA to the address it finds there (TS
+//     24.341 5.3.2.5 a) and NOTE 1). The IWF is the network's IP-SM-GW,
+//     the trusted node that asserts it (RFC 3325 section 9.1).
+//   - In-Reply-To, the Call-ID of the MESSAGE that carried the RP
+//     message answered, as the handset names ours in its delivery
+//     report (TS 24.341 5.3.2.4); none on an RP-DATA of ours.
+//
+// Content-Type application/vnd.3gpp.sms (TS 24.341 4.2, 7.1) goes with
+// the body.
+func rpHeaders(scURI, inReplyTo string) []sip.Header {
+	h := []sip.Header{
+		sip.NewHeader("Accept-Contact", FeatureSMSIP),
+		sip.NewHeader("Request-Disposition", "no-fork"),
+		sip.NewHeader("P-Asserted-Identity", "<"+scURI+">"),
+	}
+	if inReplyTo != "" {
+		h = append(h, sip.NewHeader("In-Reply-To", inReplyTo))
+	}
+	return h
+}
+
 // isSMMA reports an RP-SMMA: the handset has memory again (TS 24.011
-// 7.3.2). It is acknowledged; messages that failed on a full memory are
-// tried again on the partner's retry schedule in any case.
+// 7.3.2). It skips the deduplication of MESSAGEs: replySMS hands it to
+// the Store, which tries what failed on a full memory at once, then
+// answers it.
 func isSMMA(s *SMSOverIP) bool {
 	_, ok := s.RP.(*rp.SMMA)
 	return ok

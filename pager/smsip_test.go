@@ -81,3 +81,37 @@ func TestTrunkSCAddress(t *testing.T) {
 		})
 	}
 }
+
+// The MESSAGEs of ours carrying RP messages name the service centre in
+// P-Asserted-Identity as in From (TS 24.341 table B.6-1, TS 34.229-1
+// A.7.1): the handset sends its RP-SMMA there (TS 24.341 5.3.2.5).
+func TestRPHeaders(t *testing.T) {
+	sc := "sip:+447700900999@iwf.example.net;user=phone"
+	for _, tc := range []struct {
+		name, inReplyTo string
+		want            map[string]string
+	}{
+		{"rp-data", "", map[string]string{
+			"Accept-Contact": FeatureSMSIP, "Request-Disposition": "no-fork", "P-Asserted-Identity": "<" + sc + ">",
+		}},
+		{"rp-ack", "call-1@ims", map[string]string{
+			"Accept-Contact": FeatureSMSIP, "Request-Disposition": "no-fork", "P-Asserted-Identity": "<" + sc + ">",
+			"In-Reply-To": "call-1@ims",
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := map[string]string{}
+			for _, h := range rpHeaders(sc, tc.inReplyTo) {
+				got[h.Name()] = h.Value()
+			}
+			if len(got) != len(tc.want) {
+				t.Fatalf("headers %v, want %v", got, tc.want)
+			}
+			for k, v := range tc.want {
+				if got[k] != v {
+					t.Fatalf("%s: %q, want %q", k, got[k], v)
+				}
+			}
+		})
+	}
+}

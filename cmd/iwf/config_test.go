@@ -189,6 +189,15 @@ func TestProductionConfig(t *testing.T) {
 	if !slices.Contains(promotions, interwork.PromoteThreshold) {
 		t.Errorf("no threshold promotion: %v", promotions)
 	}
+	// Issue 16: an SMS over IP partner, its service centre address
+	// reaching the engine.
+	i := slices.IndexFunc(cfg.Partners, func(p PartnerConfig) bool { return p.SIP != nil && p.SIP.SMSOverIP })
+	if i < 0 {
+		t.Fatal("no sms_over_ip partner")
+	}
+	if ip := interworkPartner(cfg.Partners[i]); !ip.SMSOverIP || ip.SCAddress != "+436640000999" {
+		t.Errorf("sms_over_ip partner %s: flag %v, sc_address %q", ip.Name, ip.SMSOverIP, ip.SCAddress)
+	}
 }
 
 // TestValidateRules breaks one rule at a time on a valid configuration
