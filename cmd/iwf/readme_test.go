@@ -1,8 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"encoding"
+	"errors"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"reflect"
 	"regexp"
 	"slices"
@@ -570,5 +574,117 @@ func TestConfigKeys(t *testing.T) {
 	// pager.Trunk's Partner is yaml:"-": set by the loader, never read.
 	if _, ok := paths["partners[].sip.partner"]; ok {
 		t.Error(`a yaml:"-" field is listed as a key`)
+	}
+}
+
+// checkConfig runs "iwf -check-config path" (this test binary as main)
+// with the example files' secrets in its environment.
+func checkConfig(t *testing.T, path string) (stdout, stderr string, code int) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "IWF_E2E_DAEMON=-check-config "+path)
+	for k, v := range testEnv {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err := cmd.Run()
+	var exit *exec.ExitError
+	if err != nil && !errors.As(err, &exit) {
+		t.Fatalf("iwf -check-config %s: %v", path, err)
+	}
+	return out.String(), errOut.String(), cmd.ProcessState.ExitCode()
+}
+
+// The README tells operators to check a file with -check-config: every
+// example file passes it, and a faulty one exits 1 with one line per
+// fault, each naming its path.
+func TestCheckConfigFlag(t *testing.T) {
+	files, err := filepath.Glob("../../configs/*.yaml")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("configs: %v %v", files, err)
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			out, errOut, code := checkConfig(t, f)
+			if code != 0 || out != "config ok: "+f+"\n" {
+				t.Fatalf("exit %d\nstdout: %s\nstderr: %s", code, out, errOut)
+			}
+		})
+	}
+	t.Run("faults", func(t *testing.T) {
+		bad := filepath.Join(t.TempDir(), "bad.yaml")
+		data := baseYAML + "          window: 5000\n    session: {queue_max: -1}\n"
+		if err := os.WriteFile(bad, []byte(data), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		out, errOut, code := checkConfig(t, bad)
+		if code != 1 || out != "" {
+			t.Fatalf("exit %d, stdout %q; want 1 and nothing", code, out)
+		}
+		lines := strings.Split(strings.TrimSpace(errOut), "\n")
+		want := []string{"partners[1].smpp.clients[0].window", "partners[1].session.queue_max"}
+		if len(lines) != len(want) {
+			t.Fatalf("want one line per fault %v, got:\n%s", want, errOut)
+		}
+		for _, w := range want {
+			if !strings.Contains(errOut, "config: "+w+":") {
+				t.Errorf("no line names %s:\n%s", w, errOut)
+			}
+		}
+	})
+}
+
+// makeRecipe is the command a Makefile target runs, its variables
+// replaced by their defaults; targets here have one command.
+func makeRecipe(t *testing.T, makefile, target string) string {
+	t.Helper()
+	vars := map[string]string{}
+	lines := strings.Split(makefile, "\n")
+	for _, l := range lines {
+		if name, val, ok := strings.Cut(l, "?="); ok && !strings.ContainsAny(name, "\t:") {
+			vars[strings.TrimSpace(name)] = strings.TrimSpace(val)
+		}
+	}
+	for i, l := range lines {
+		if strings.HasPrefix(l, target+":") && i+1 < len(lines) && strings.HasPrefix(lines[i+1], "\t") {
+			cmd := strings.TrimSpace(lines[i+1])
+			for k, v := range vars {
+				cmd = strings.ReplaceAll(cmd, "$("+k+")", v)
+			}
+			return cmd
+		}
+	}
+	t.Fatalf("Makefile has no target %s with a command", target)
+	return ""
+}
+
+// The README's run and test commands say what make runs.
+func TestReadmeCommands(t *testing.T) {
+	readme, err := os.ReadFile(readmePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	makefile, err := os.ReadFile("../../Makefile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, target := range []string{"run", "test"} {
+		recipe := makeRecipe(t, string(makefile), target)
+		found := false
+		for _, l := range strings.Split(string(readme), "\n") {
+			cmd, comment, ok := strings.Cut(strings.TrimSpace(l), "#")
+			if !ok || strings.TrimSpace(cmd) != "make "+target || !strings.HasPrefix(l, "    ") {
+				continue
+			}
+			found = true
+			// "# = <command>" or "# ..., then <command>".
+			if !strings.HasSuffix(strings.TrimSpace(comment), recipe) {
+				t.Errorf("README says `make %s` runs %q; the Makefile runs %q", target, comment, recipe)
+			}
+		}
+		if !found {
+			t.Errorf("README shows no `make %s` command line", target)
+		}
 	}
 }
