@@ -19,6 +19,11 @@ const (
 	IngressSMPP = "smpp"
 	IngressSIP  = "sip"
 	IngressMSRP = "msrp"
+	// IngressSMSIP is SMS over IP (TS 24.341) from IMS handsets;
+	// IngressSMSIPReport the SMS-STATUS-REPORTs queued toward them, which
+	// are no incoming messages.
+	IngressSMSIP       = "smsip"
+	IngressSMSIPReport = "smsip_report"
 
 	OutcomeAccepted  = "accepted"  // durably queued, then acknowledged
 	OutcomeDuplicate = "duplicate" // acknowledged, not queued again
@@ -62,7 +67,7 @@ func (m *Metrics) InitPartner(partner string) {
 	}
 	partner = labelValue(partner)
 	for _, dir := range []string{DirToSession, DirToPager} {
-		for _, in := range []string{IngressSMPP, IngressSIP, IngressMSRP} {
+		for _, in := range []string{IngressSMPP, IngressSIP, IngressMSRP, IngressSMSIP} {
 			for _, out := range []string{OutcomeAccepted, OutcomeDelivered, OutcomeFailed, OutcomeRefused} {
 				m.messages.WithLabelValues(partner, dir, in, out)
 			}
@@ -153,7 +158,7 @@ func (m *Metrics) Message(partner, direction, ingress, outcome string) {
 	}
 	m.messages.WithLabelValues(labelValue(partner),
 		oneOf(direction, DirToSession, DirToPager),
-		oneOf(ingress, IngressSMPP, IngressSIP, IngressMSRP),
+		oneOf(ingress, IngressSMPP, IngressSIP, IngressMSRP, IngressSMSIP, IngressSMSIPReport),
 		oneOf(outcome, OutcomeAccepted, OutcomeDuplicate, OutcomeDelivered,
 			OutcomeFailed, OutcomeRefused, OutcomeRelayed),
 	).Inc()

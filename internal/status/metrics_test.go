@@ -84,6 +84,8 @@ func TestMetricsEndpoint(t *testing.T) {
 	m.Message("partner-00", DirToSession, IngressSMPP, OutcomeAccepted)
 	m.Message("partner-01", DirToPager, IngressMSRP, OutcomeDelivered)
 	m.Message("partner-01", "sideways", "fax", "lost")
+	m.Message("partner-00", DirToSession, IngressSMSIP, OutcomeAccepted)
+	m.Message("partner-00", DirToPager, IngressSMSIPReport, OutcomeDelivered)
 	m.SessionOpen("partner-00", true)
 	m.SessionOpen("partner-00", false)
 	m.SessionOpen("partner-00", false)
@@ -99,6 +101,8 @@ func TestMetricsEndpoint(t *testing.T) {
 	}{
 		{"accepted", "iwf_messages_total", []string{"partner", "partner-00", "direction", "to_session", "ingress", "smpp", "outcome", "accepted"}, 2},
 		{"delivered", "iwf_messages_total", []string{"partner", "partner-01", "direction", "to_pager", "ingress", "msrp", "outcome", "delivered"}, 1},
+		{"sms over ip", "iwf_messages_total", []string{"partner", "partner-00", "direction", "to_session", "ingress", "smsip", "outcome", "accepted"}, 1},
+		{"sms over ip report", "iwf_messages_total", []string{"partner", "partner-00", "direction", "to_pager", "ingress", "smsip_report", "outcome", "delivered"}, 1},
 		{"unknown labels folded", "iwf_messages_total", []string{"partner", "partner-01", "direction", "other", "ingress", "other", "outcome", "other"}, 1},
 		{"open ok", "iwf_session_opens_total", []string{"partner", "partner-00", "result", "ok"}, 1},
 		{"open failed", "iwf_session_opens_total", []string{"partner", "partner-00", "result", "failed"}, 2},

@@ -122,8 +122,8 @@ func TestMetricsInitPartner(t *testing.T) {
 			series[f.GetName()]++
 		}
 	}
-	// 2 directions x 3 ingresses x 4 outcomes; ok and failed; lease and ack.
-	want := map[string]int{"iwf_messages_total": 24, "iwf_session_opens_total": 2, "iwf_errors_total": 2}
+	// 2 directions x 4 ingresses x 4 outcomes; ok and failed; lease and ack.
+	want := map[string]int{"iwf_messages_total": 32, "iwf_session_opens_total": 2, "iwf_errors_total": 2}
 	for name, n := range want {
 		if series[name] != n {
 			t.Errorf("%s: %d series, want %d", name, series[name], n)
