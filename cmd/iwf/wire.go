@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
@@ -409,6 +410,8 @@ func (d *daemon) snapshot(ctx context.Context) status.Snapshot {
 	}
 	if d.store.Embedded() {
 		s.Store.Topology = status.TopologyEmbedded
+	} else if d.store.Mode() != store.ModeSingle {
+		s.Store.Topology, s.Store.Nodes = storeLayout(ctx, d.store)
 	}
 	if err := d.store.Ping(ctx); err != nil {
 		s.Store.OK, s.Store.Error = false, err.Error()
@@ -509,4 +512,26 @@ func sourcePartner(trunks *pager.Trunks, req *sip.Request) string {
 	}
 	name, _ := trunks.BySource(ip.Unmap())
 	return name
+}
+
+// storeLayout is /status's view of a cluster or Sentinel store: its mode
+// and each master with its slots and replicas. A failed read still names
+// the mode; the ping below reports the fault.
+func storeLayout(ctx context.Context, st *store.Store) (string, []string) {
+	t, err := st.Topology(ctx)
+	if err != nil {
+		return st.Mode(), nil
+	}
+	nodes := make([]string, 0, len(t.Masters))
+	for _, m := range t.Masters {
+		n := m.Addr
+		if len(m.Slots) > 0 {
+			n += " slots " + strings.Join(m.Slots, ",")
+		}
+		if len(m.Replicas) > 0 {
+			n += " replicas " + strings.Join(m.Replicas, ",")
+		}
+		nodes = append(nodes, n)
+	}
+	return t.Mode, nodes
 }

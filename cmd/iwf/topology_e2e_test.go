@@ -1,0 +1,39 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+
+	"iwf/internal/iwftest"
+	"iwf/store/redistest"
+)
+
+// On a Redis Cluster, /status names the topology and each master with
+// its slots, so an operator sees which shards the node talks to.
+func TestStatusShowsClusterTopology(t *testing.T) {
+	cl := redistest.StartCluster(t, redistest.ClusterOpts{})
+	rcs := iwftest.StartRCS(t, 0)
+	addrs := `"` + strings.Join(cl.Addrs(), `", "`) + `"`
+	cfg := writeE2EConfig(t, "{mode: cluster, addrs: ["+addrs+"]}", rcs.TCP())
+	startDaemon(t, cfg)
+	var st struct {
+		Store struct {
+			Topology string   `json:"topology"`
+			Nodes    []string `json:"nodes"`
+		} `json:"store"`
+	}
+	code, body := httpGet(t, fmt.Sprintf("http://127.0.0.1:%d/status", cfg.status))
+	if code != 200 || json.Unmarshal([]byte(body), &st) != nil {
+		t.Fatalf("/status %d\n%s", code, body)
+	}
+	if st.Store.Topology != "cluster" || len(st.Store.Nodes) != 3 {
+		t.Fatalf("store topology %q, nodes %q; want cluster with 3 masters", st.Store.Topology, st.Store.Nodes)
+	}
+	for _, n := range st.Store.Nodes {
+		if !strings.Contains(n, " slots ") {
+			t.Errorf("master %q shows no slots", n)
+		}
+	}
+}
