@@ -39,7 +39,7 @@ func buildPartners(ps []Partner, parts concat.PartStore, prev *partnerSet) (*par
 			return nil, fmt.Errorf("interwork: partners[%d]: %w", i, err)
 		}
 		if old != nil {
-			p.sessions, p.counters = old.sessions, old.counters
+			p.sessions, p.counters, p.opening = old.sessions, old.counters, old.opening
 		}
 		set.byName[p.Name] = p
 		set.order = append(set.order, p)
@@ -50,7 +50,7 @@ func buildPartners(ps []Partner, parts concat.PartStore, prev *partnerSet) (*par
 				continue
 			}
 			// A new version, not a copy: stuck belongs to Run's goroutine.
-			set.byName[name] = &partner{Partner: old.Partner, given: old.given, sessions: old.sessions,
+			set.byName[name] = &partner{Partner: old.Partner, given: old.given, sessions: old.sessions, opening: old.opening,
 				counters: old.counters, limiter: old.limiter, reasm: old.reasm, removed: true}
 		}
 	}

@@ -372,6 +372,9 @@ func (c *conv) process(ctx context.Context, payload []byte) bool {
 		c.e.fail(c.partner.Name, "queue", err)
 		return true
 	}
+	if q.Reported != nil {
+		return c.forwardedIMDN(ctx, &q)
+	}
 	if q.Dir == toSMS {
 		return c.toSMS(ctx, &q)
 	}
@@ -414,7 +417,7 @@ func (c *conv) toRCS(ctx context.Context, q *queued) bool {
 		return true
 	}
 	if call == nil {
-		if p.sessions.Load() >= int64(pol.MaxSessions) {
+		if !c.e.reserveSession(ctx, p) {
 			if pol.OnSessionLimit == FallbackPager {
 				c.finish(ctx, q, c.relay(ctx, q))
 			} else {
@@ -423,6 +426,9 @@ func (c *conv) toRCS(ctx context.Context, q *queued) bool {
 			return true
 		}
 		opened, err := c.open(ctx)
+		if err != nil {
+			p.opened()
+		}
 		if err != nil && ctx.Err() != nil {
 			return false // stopping, not a failure of the RCS side
 		}
@@ -433,6 +439,7 @@ func (c *conv) toRCS(ctx context.Context, q *queued) bool {
 		}
 		c.attempts = 0
 		c.setCall(opened)
+		p.opened()
 		call = opened
 	}
 	return c.send(ctx, call, q)

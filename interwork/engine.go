@@ -39,6 +39,9 @@ type Config struct {
 	Queue   Queue
 	Leases  Leases
 	Records Records
+	// Cluster shares partner limits between the nodes and lists the
+	// nodes alive (cluster.go); nil keeps the limits per node.
+	Cluster Cluster
 	// Parts keeps the segments of concatenated SMS under reassembly, and
 	// Refs hands out the references of the ones we send. Required.
 	Parts    concat.PartStore
@@ -193,6 +196,7 @@ func (e *Engine) Run(ctx context.Context) error {
 		}
 		e.mu.Unlock()
 	}
+	e.heartbeat(wctx)
 	e.recover(wctx)
 	tick := time.NewTicker(e.cfg.RecoverEvery)
 	defer tick.Stop()
@@ -204,6 +208,7 @@ func (e *Engine) Run(ctx context.Context) error {
 			return nil
 		case <-renew.C:
 			e.renewLeases(wctx)
+			e.heartbeat(wctx)
 		case conv, ok := <-wake:
 			if !ok {
 				wake = nil

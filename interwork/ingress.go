@@ -49,6 +49,10 @@ type queued struct {
 	// TPDU, in an entry toward an SMS over IP user, is a TPDU to send as
 	// it is (an SMS-STATUS-REPORT) in place of a text.
 	TPDU []byte `json:"tpdu,omitempty"`
+	// Reported, in an entry toward the SMS side, is an IMDN about a
+	// message this conversation sent, that reached another node: the
+	// owner's worker makes it the receipt (receipts_forward.go).
+	Reported *forwardedIMDN `json:"reported,omitempty"`
 	// imdnPending says its delivery is its IMDN's to tell: the 2xx
 	// that took it is no delivery receipt (receipts_imdn.go).
 	imdnPending bool
@@ -129,7 +133,7 @@ func (e *Engine) admit(name string) (*partner, error) {
 	if e.Suspended(name) {
 		return nil, errSuspended
 	}
-	if p.limiter != nil && !p.limiter.allow() {
+	if !e.allowMessage(p) {
 		p.counters.add(counterThrottled, 1)
 		return nil, errThrottled
 	}

@@ -55,6 +55,9 @@ type partner struct {
 	// conversations still on the old version count in the new one.
 	sessions *atomic.Int64
 	counters *counters
+	// opening counts the sessions reserved and still opening
+	// (reserveSession), shared like sessions.
+	opening *atomic.Int64
 	// removed is set on a partner SetPartners dropped: its queued
 	// messages are still delivered, new ones refused (admin.go).
 	removed bool
@@ -97,7 +100,7 @@ func newPartner(p Partner, parts concat.PartStore) (*partner, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sms: %w", err)
 	}
-	pp := &partner{Partner: p, given: given, reasm: reasm, sessions: new(atomic.Int64), counters: new(counters)}
+	pp := &partner{Partner: p, given: given, reasm: reasm, sessions: new(atomic.Int64), counters: new(counters), opening: new(atomic.Int64)}
 	if p.Policy.RateLimit > 0 {
 		pp.limiter = newLimiter(p.Policy.RateLimit, time.Now)
 	}
@@ -157,12 +160,17 @@ func (c *counters) snapshot() map[string]int64 {
 }
 
 // limiter is a token bucket: rate per second, a burst of one second.
+// With a Cluster it holds the tokens taken from the shared bucket
+// (allowMessage), and is the node's own bucket when the store fails.
 type limiter struct {
 	mu     sync.Mutex
 	rate   float64
 	tokens float64
 	last   time.Time
 	now    func() time.Time
+	// held tokens of the shared bucket are spendable until heldUntil.
+	held      int
+	heldUntil time.Time
 }
 
 func newLimiter(rate float64, now func() time.Time) *limiter {
@@ -172,6 +180,11 @@ func newLimiter(rate float64, now func() time.Time) *limiter {
 func (l *limiter) allow() bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	return l.allowLocked()
+}
+
+// allowLocked is allow with l.mu held.
+func (l *limiter) allowLocked() bool {
 	t := l.now()
 	l.tokens = min(l.rate, l.tokens+t.Sub(l.last).Seconds()*l.rate)
 	l.last = t

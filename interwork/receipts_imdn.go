@@ -119,7 +119,9 @@ func (e *Engine) forgetIMDN(ctx context.Context, partner, id string) {
 // notified takes a delivery notification from the RCS party of
 // conversation k, by MESSAGE or on a session: the local worker's
 // message waiting for it, else one waiting in the store, gets its
-// receipt. A notification about nothing waiting is dropped.
+// receipt; else it goes to the node that owns the conversation, whose
+// worker may hold the message in memory (forwardIMDN). A notification
+// about nothing waiting anywhere is dropped.
 func (e *Engine) notified(ctx context.Context, k convKey, n cpim.Notification) error {
 	if n.Kind != cpim.DeliveryNotification {
 		return nil
@@ -130,50 +132,54 @@ func (e *Engine) notified(ctx context.Context, k convKey, n cpim.Notification) e
 	if c != nil && c.reported(n.MessageID, OutcomeOfIMDN(n.Status)) {
 		return nil
 	}
-	return e.imdnReceipt(ctx, k, n)
+	found, err := e.imdnReceipt(ctx, k, n)
+	if err != nil || found || c != nil {
+		return err
+	}
+	return e.forwardIMDN(ctx, k, n)
 }
 
 // imdnReceipt owes the receipt a notification brings for a message that
-// waits in the store for it, and ends the wait.
-func (e *Engine) imdnReceipt(ctx context.Context, k convKey, n cpim.Notification) error {
+// waits in the store for it, and ends the wait; found is false when no
+// message waits there.
+func (e *Engine) imdnReceipt(ctx context.Context, k convKey, n cpim.Notification) (found bool, err error) {
 	p, ok := e.lookupPartner(k.Partner)
 	if !ok || n.MessageID == "" {
-		return nil
+		return true, nil // nobody can wait for it
 	}
 	key := imdnWaitKey(p.Name, n.MessageID)
 	sctx, cancel := context.WithTimeout(ctx, e.cfg.StoreWait)
 	defer cancel()
 	v, ok, err := e.cfg.Records.Get(sctx, key)
 	if err != nil {
-		return fmt.Errorf("%w: %w", errUnavailable, err)
+		return false, fmt.Errorf("%w: %w", errUnavailable, err)
 	}
 	if !ok {
-		e.log.Debug("imdn about nothing waiting", "partner", p.Name, "message_id", n.MessageID)
-		return nil
+		return false, nil
 	}
 	var w imdnWait
 	if err := json.Unmarshal(v, &w); err != nil || w.Message == nil {
 		e.fail(p.Name, "imdn wait", fmt.Errorf("unreadable wait of %s: %v", n.MessageID, err))
-		return nil
+		return true, nil
 	}
 	if w.Conv != k.String() {
 		// Only the recipient reports on a message (RFC 5438 section
 		// 7.2.1.1): ids are guessable enough not to take others' word.
 		e.log.Debug("imdn from another party", "partner", p.Name, "message_id", n.MessageID)
-		return nil
+		return true, nil
 	}
 	o := OutcomeOfIMDN(n.Status)
 	if w.Message.Receipt != nil && w.Message.Receipt.wantsFinal(o) {
 		now := e.now()
 		if err := e.owe(ctx, p, w.Message, o, now, now); err != nil {
-			return fmt.Errorf("%w: %w", errUnavailable, err)
+			return false, fmt.Errorf("%w: %w", errUnavailable, err)
 		}
 	}
 	if o != Delivered {
 		p.counters.add(counterFailed, 1)
 	}
 	e.forgetIMDN(ctx, p.Name, n.MessageID)
-	return nil
+	return true, nil
 }
 
 // awaited is a message sent in a session that waits for its REPORT or

@@ -123,6 +123,9 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Store, error) {
 	// MasterName selects the sentinel client, IsClusterMode the cluster
 	// client even with a single seed; otherwise a plain client.
 	s.client = redis.NewUniversalClient(opts)
+	if cc, ok := s.client.(*redis.ClusterClient); ok {
+		cc.AddHook(reloadOnFailure{cc})
+	}
 	if err := s.Ping(ctx); err != nil {
 		return nil, errors.Join(err, s.Close())
 	}

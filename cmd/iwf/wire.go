@@ -273,7 +273,7 @@ func (d *daemon) buildEngine(ctx context.Context) error {
 		metrics.InitPartner(p.Name)
 	}
 	eng, err := interwork.New(interwork.Config{
-		Node: cfg.NodeID(), Queue: d.store, Leases: d.store, Records: d.store,
+		Node: cfg.NodeID(), Queue: d.store, Leases: d.store, Records: d.store, Cluster: d.store,
 		Parts: concat.NewSharedStore(d.store, d.log), Refs: concat.NewSharedRefs(d.store),
 		Partners: partners,
 		RCS: interwork.RCS{
