@@ -11,7 +11,8 @@ import (
 )
 
 // On a Redis Cluster, /status names the topology and each master with
-// its slots, so an operator sees which shards the node talks to.
+// its slots, so an operator sees which shards the node talks to, and the
+// IWF nodes alive on the store (their heartbeats).
 func TestStatusShowsClusterTopology(t *testing.T) {
 	cl := redistest.StartCluster(t, redistest.ClusterOpts{})
 	rcs := iwftest.StartRCS(t, 0)
@@ -23,6 +24,9 @@ func TestStatusShowsClusterTopology(t *testing.T) {
 			Topology string   `json:"topology"`
 			Nodes    []string `json:"nodes"`
 		} `json:"store"`
+		Nodes []struct {
+			Name string `json:"name"`
+		} `json:"nodes"`
 	}
 	code, body := httpGet(t, fmt.Sprintf("http://127.0.0.1:%d/status", cfg.status))
 	if code != 200 || json.Unmarshal([]byte(body), &st) != nil {
@@ -30,6 +34,9 @@ func TestStatusShowsClusterTopology(t *testing.T) {
 	}
 	if st.Store.Topology != "cluster" || len(st.Store.Nodes) != 3 {
 		t.Fatalf("store topology %q, nodes %q; want cluster with 3 masters", st.Store.Topology, st.Store.Nodes)
+	}
+	if len(st.Nodes) != 1 || st.Nodes[0].Name != "e2e" {
+		t.Errorf("IWF nodes alive %+v; want this one, e2e", st.Nodes)
 	}
 	for _, n := range st.Store.Nodes {
 		if !strings.Contains(n, " slots ") {

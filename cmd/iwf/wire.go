@@ -413,6 +413,7 @@ func (d *daemon) snapshot(ctx context.Context) status.Snapshot {
 	} else if d.store.Mode() != store.ModeSingle {
 		s.Store.Topology, s.Store.Nodes = storeLayout(ctx, d.store)
 	}
+	s.Nodes = d.clusterNodes(ctx)
 	if err := d.store.Ping(ctx); err != nil {
 		s.Store.OK, s.Store.Error = false, err.Error()
 	}
@@ -534,4 +535,25 @@ func storeLayout(ctx context.Context, st *store.Store) (string, []string) {
 		nodes = append(nodes, n)
 	}
 	return t.Mode, nodes
+}
+
+// clusterNodes are the IWF nodes alive on the store, for /status; nil
+// when their heartbeats could not be read.
+func (d *daemon) clusterNodes(ctx context.Context) []status.ClusterNode {
+	if d.eng == nil {
+		return nil
+	}
+	nodes, err := d.eng.Nodes(ctx)
+	if err != nil {
+		return nil
+	}
+	out := make([]status.ClusterNode, 0, len(nodes))
+	for _, n := range nodes {
+		sessions := 0
+		for _, c := range n.Sessions {
+			sessions += c
+		}
+		out = append(out, status.ClusterNode{Name: n.Name, Conversations: n.Conversations, Sessions: sessions, Heartbeat: n.At})
+	}
+	return out
 }

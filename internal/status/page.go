@@ -53,7 +53,8 @@ form{margin:.3em 0}
 <tr><th>started</th><td>{{ts .Started}} (<span data-k="" data-f="uptime">up {{uptime .Started .Now}}</span>)</td></tr>
 <tr><th>now</th><td id="now" data-k="now" data-f="ts">{{ts .Now}}</td></tr>
 <tr><th>store</th><td data-k="store" data-f="store">{{.Store.Addr}}{{with .Store.Topology}} ({{.}}){{end}}{{if .Store.Embedded}} <span class="warn">(embedded: nothing persists a restart)</span>{{end}}
- {{if .Store.OK}}<span class="ok">ok</span>{{else}}<span class="bad">down</span> {{.Store.Error}}{{end}}</td></tr>
+ {{if .Store.OK}}<span class="ok">ok</span>{{else}}<span class="bad">down</span> {{.Store.Error}}{{end}}{{range .Store.Nodes}}<br>{{.}}{{end}}</td></tr>
+<tr><th>nodes</th><td data-k="nodes" data-f="nodes">{{range .Nodes}}{{.Name}} &middot; {{.Conversations}} conversations, {{.Sessions}} sessions, heartbeat {{ts .Heartbeat}}<br>{{else}}<span class="muted">unknown</span>{{end}}</td></tr>
 <tr><th>draining</th><td data-k="draining" data-f="draining">{{if .Draining}}<span class="bad">yes</span>{{else}}<span class="ok">no</span>{{end}}</td></tr>
 <tr><th>listeners</th><td data-k="listeners" data-f="listeners">{{range .Listeners}}{{.Name}} {{.Addr}}{{with .Connections}} &middot; {{.Open}} open, {{.Accepted}} accepted, {{.Refused}} refused{{if .AcceptErrors}}, <span class="warn">{{.AcceptErrors}} accept errors</span>{{end}}{{range $k, $v := .Closed}}, {{$v}} closed ({{$k}}){{end}}{{end}}<br>{{else}}<span class="muted">none</span>{{end}}</td></tr>
 {{with .RCSCalls}}<tr><th>RCS calls</th><td data-k="rcs_calls" data-f="calls">{{.Live}} up, {{.Incoming}} incoming &middot; INVITEs refused: {{index .Refused "forbidden"}} forbidden (403), {{index .Refused "busy"}} busy (486), {{index .Refused "overloaded"}} overloaded (503)</td></tr>

@@ -101,6 +101,21 @@
         span(el, "bad", "down");
         el.appendChild(document.createTextNode(" " + (v.error || "")));
       }
+      (v.nodes || []).forEach(function (n) {
+        el.appendChild(document.createElement("br"));
+        el.appendChild(document.createTextNode(n));
+      });
+    },
+    nodes: function (v, root, el) {
+      if (!v || !v.length) {
+        span(el, "muted", "unknown");
+        return;
+      }
+      v.forEach(function (n) {
+        el.appendChild(document.createTextNode(n.name + " \u00b7 " + n.conversations + " conversations, " +
+          n.sessions + " sessions, heartbeat " + ts(n.heartbeat)));
+        el.appendChild(document.createElement("br"));
+      });
     },
     draining: function (v, root, el) { span(el, v ? "bad" : "ok", v ? "yes" : "no"); },
     listeners: function (v, root, el) {

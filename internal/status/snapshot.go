@@ -41,6 +41,20 @@ type Snapshot struct {
 	// LastErrors are the most recent errors of every partner, newest
 	// first, each naming its partner.
 	LastErrors []ErrorEntry `json:"last_errors"`
+	// Nodes are the IWF nodes alive on the shared store (their
+	// heartbeats), this one among them; nil when they could not be read.
+	Nodes []ClusterNode `json:"nodes,omitempty"`
+}
+
+// ClusterNode is one IWF node alive, as its last heartbeat told.
+type ClusterNode struct {
+	Name string `json:"name"`
+	// Conversations is how many conversations it works on; Sessions its
+	// live MSRP sessions, all partners together.
+	Conversations int `json:"conversations"`
+	Sessions      int `json:"sessions"`
+	// Heartbeat is when it last said it was alive, by its clock.
+	Heartbeat time.Time `json:"heartbeat"`
 }
 
 // Store topologies of StoreStatus.Topology.
