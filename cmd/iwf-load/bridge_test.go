@@ -32,14 +32,31 @@ type bridge struct {
 
 	hop  atomic.Pointer[net.TCPAddr] // the RCS side's SIP TCP address
 	next atomic.Int64
+	// forwardFirst, when set, has a submit answered only once the
+	// message was passed on (or dropped): what it acknowledged has
+	// reached the RCS side at any moment.
+	forwardFirst atomic.Bool
+	// passed counts the submits passed on or dropped.
+	passed atomic.Int64
 
-	mu    sync.Mutex
-	convs map[string]chan item
-	wg    sync.WaitGroup
-	ctx   context.Context
+	mu      sync.Mutex
+	convs   map[string]chan item
+	waiters []passWaiter
+	wg      sync.WaitGroup
+	ctx     context.Context
 }
 
-type item struct{ id, source, dest, text string }
+type item struct {
+	id, source, dest, text string
+	// done, when not nil, closes once the item was passed on.
+	done chan struct{}
+}
+
+// passWaiter is a passedOn channel and its count.
+type passWaiter struct {
+	n  int64
+	ch chan struct{}
+}
 
 // startBridge runs a bridge on loopback until the test ends.
 func startBridge(t testing.TB, fault func(string) int) *bridge {
@@ -77,17 +94,54 @@ func startBridge(t testing.TB, fault func(string) int) *bridge {
 
 func (b *bridge) addr() string { return b.srv.Addr().String() }
 
+// passedOn returns a channel that closes once n submits were passed on
+// (each sent copy answered 200 by the RCS side, which then holds it) or
+// dropped: the event a run that cannot complete ends on (Config.expire).
+func (b *bridge) passedOn(n int) <-chan struct{} {
+	ch := make(chan struct{})
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.passed.Load() >= int64(n) {
+		close(ch)
+	} else {
+		b.waiters = append(b.waiters, passWaiter{n: int64(n), ch: ch})
+	}
+	return ch
+}
+
+// pass counts an item passed on and wakes the waiters it satisfies.
+func (b *bridge) pass(it item) {
+	n := b.passed.Add(1)
+	b.mu.Lock()
+	kept := b.waiters[:0]
+	for _, w := range b.waiters {
+		if w.n <= n {
+			close(w.ch)
+		} else {
+			kept = append(kept, w)
+		}
+	}
+	b.waiters = kept
+	b.mu.Unlock()
+	if it.done != nil {
+		close(it.done)
+	}
+}
+
 // rcsReady is Config.rcsReady: where to send the INVITEs.
 func (b *bridge) rcsReady(_, tcp net.Addr) { b.hop.Store(tcp.(*net.TCPAddr)) }
 
 // submit acknowledges at once and queues the message on its
 // conversation, in order of arrival.
-func (b *bridge) submit(_ context.Context, _ string, m *smpp.Message) (string, error) {
+func (b *bridge) submit(ctx context.Context, _ string, m *smpp.Message) (string, error) {
 	text, err := m.Text(false)
 	if err != nil {
 		return "", err
 	}
 	it := item{id: fmt.Sprintf("msg%08d", b.next.Add(1)), source: m.Source.Addr, dest: m.Dest.Addr, text: text}
+	if b.forwardFirst.Load() {
+		it.done = make(chan struct{})
+	}
 	key := it.source + ">" + it.dest
 	b.mu.Lock()
 	ch, ok := b.convs[key]
@@ -98,6 +152,13 @@ func (b *bridge) submit(_ context.Context, _ string, m *smpp.Message) (string, e
 	}
 	ch <- it
 	b.mu.Unlock()
+	if it.done != nil {
+		select {
+		case <-it.done:
+		case <-ctx.Done():
+			return "", ctx.Err()
+		}
+	}
 	return it.id, nil
 }
 
@@ -119,6 +180,7 @@ func (b *bridge) conversation(ch chan item) {
 		body, err := wrapCPIM(it.source, it.dest, it.text)
 		if err != nil {
 			b.t.Errorf("bridge cpim: %v", err)
+			b.pass(it)
 			continue
 		}
 		for range copies {
@@ -133,6 +195,7 @@ func (b *bridge) conversation(ch chan item) {
 				b.t.Errorf("bridge send: %v", err)
 			}
 		}
+		b.pass(it)
 	}
 }
 
