@@ -192,7 +192,10 @@ func (b *bridge) conversation(ch chan item) {
 				SuccessReport: true, FailureReport: msrp.ReportYes,
 			})
 			if err != nil && b.ctx.Err() == nil {
-				b.t.Errorf("bridge send: %v", err)
+				// The RCS side may end the session once it has every
+				// message, before this 200 reached us; a message it
+				// never got shows in the report as lost.
+				b.t.Logf("bridge send: %v", err)
 			}
 		}
 		b.pass(it)
