@@ -42,8 +42,11 @@ type bridge struct {
 	mu      sync.Mutex
 	convs   map[string]chan item
 	waiters []passWaiter
-	wg      sync.WaitGroup
-	ctx     context.Context
+	// receipted are the message ids whose receipt went, or is due once
+	// the other of its Success-Report and its last copy comes.
+	receipted map[string]receiptState
+	wg        sync.WaitGroup
+	ctx       context.Context
 }
 
 type item struct {
@@ -51,6 +54,9 @@ type item struct {
 	// done, when not nil, closes once the item was passed on.
 	done chan struct{}
 }
+
+// receiptState is how far a message is toward its receipt.
+type receiptState struct{ reported, passed, sent bool }
 
 // passWaiter is a passedOn channel and its count.
 type passWaiter struct {
@@ -62,7 +68,7 @@ type passWaiter struct {
 func startBridge(t testing.TB, fault func(string) int) *bridge {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	b := &bridge{t: t, u: startUAC(t), fault: fault, convs: map[string]chan item{}, ctx: ctx}
+	b := &bridge{t: t, u: startUAC(t), fault: fault, convs: map[string]chan item{}, receipted: map[string]receiptState{}, ctx: ctx}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -122,7 +128,15 @@ func (b *bridge) pass(it item) {
 		}
 	}
 	b.waiters = kept
+	st := b.receipted[it.id]
+	st.passed = true
+	due := st.reported && !st.sent
+	st.sent = st.sent || due
+	b.receipted[it.id] = st
 	b.mu.Unlock()
+	if due {
+		b.receipt(it.source, it.dest, it.id)
+	}
 	if it.done != nil {
 		close(it.done)
 	}
@@ -223,22 +237,40 @@ func (b *bridge) session(call *sipsession.Call, it item) *sipsession.Call {
 	return c
 }
 
-// receipts turns each Success-Report (RFC 4975 section 7.1.2) into a
-// delivery receipt toward the ESME; the MSRP Message-ID is the SMSC id.
+// receipts turns the first Success-Report (RFC 4975 section 7.1.2) of
+// each message into a delivery receipt toward the ESME once every copy
+// of it was passed on: the run, which waits for the receipts, then ends
+// with the last copy already at the RCS side, however late it went. The
+// MSRP Message-ID is the SMSC id.
 func (b *bridge) receipts(c *sipsession.Call, first item) {
-	src := smpp.Address{TON: 1, NPI: 1, Addr: first.dest}
-	dst := smpp.Address{TON: 1, NPI: 1, Addr: first.source}
 	for ev := range c.Events() {
 		if ev.Kind != sipsession.EventReport || ev.Report.Status != 200 {
 			continue
 		}
-		m, err := smpp.ReceiptMessage(src, dst, receipt.Receipt{ID: ev.Report.MessageID, State: receipt.Delivered, Submitted: 1, Delivered: 1})
-		if err != nil {
-			b.t.Errorf("bridge receipt: %v", err)
-			continue
+		id := ev.Report.MessageID
+		b.mu.Lock()
+		st := b.receipted[id]
+		st.reported = true
+		due := st.passed && !st.sent
+		st.sent = st.sent || due
+		b.receipted[id] = st
+		b.mu.Unlock()
+		if due {
+			b.receipt(first.source, first.dest, id)
 		}
-		if _, err := b.srv.Deliver(b.ctx, "demo", m); err != nil && b.ctx.Err() == nil {
-			b.t.Logf("bridge deliver: %v", err) // the ESME may have unbound
-		}
+	}
+}
+
+// receipt delivers the receipt of message id, sent from source to dest.
+func (b *bridge) receipt(source, dest, id string) {
+	src := smpp.Address{TON: 1, NPI: 1, Addr: dest}
+	dst := smpp.Address{TON: 1, NPI: 1, Addr: source}
+	m, err := smpp.ReceiptMessage(src, dst, receipt.Receipt{ID: id, State: receipt.Delivered, Submitted: 1, Delivered: 1})
+	if err != nil {
+		b.t.Errorf("bridge receipt: %v", err)
+		return
+	}
+	if _, err := b.srv.Deliver(b.ctx, "demo", m); err != nil && b.ctx.Err() == nil {
+		b.t.Logf("bridge deliver: %v", err) // the ESME may have unbound
 	}
 }

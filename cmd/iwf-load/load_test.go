@@ -41,8 +41,8 @@ func TestRunThroughBridge(t *testing.T) {
 		// cut: the timeout ends the submits early
 		cut bool
 	}{
-		{name: "clean", n: 2000, convs: 10, timeout: 30 * time.Second},
-		{name: "paced with baseline", n: 400, convs: 4, rate: 2000, baseline: true, timeout: 30 * time.Second},
+		{name: "clean", n: 2000, convs: 10, timeout: time.Minute},
+		{name: "paced with baseline", n: 400, convs: 4, rate: 2000, baseline: true, timeout: time.Minute},
 		{
 			name: "every 100th dropped after its ack", n: 500, convs: 5, expireAfter: 500,
 			fault: func(text string) int {
@@ -62,7 +62,7 @@ func TestRunThroughBridge(t *testing.T) {
 			timedOut: true, cut: true,
 		},
 		{
-			name: "every 50th sent twice", n: 500, convs: 5, timeout: 30 * time.Second,
+			name: "every 50th sent twice", n: 500, convs: 5, timeout: time.Minute,
 			fault: func(text string) int {
 				if seqOf(text)%50 == 3 {
 					return 2
@@ -80,7 +80,7 @@ func TestRunThroughBridge(t *testing.T) {
 			cfg := Config{
 				SMPP: b.addr(), RCS: "127.0.0.1:0",
 				N: tc.n, Conversations: tc.convs, Binds: 2, Window: 50, Rate: tc.rate,
-				Timeout: tc.timeout, ReceiptWait: 10 * time.Second, Baseline: tc.baseline,
+				Timeout: tc.timeout, ReceiptWait: time.Minute, Baseline: tc.baseline,
 				Logger: testutil.Logger(t), rcsReady: b.rcsReady,
 			}
 			if tc.expireAfter > 0 {
