@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -80,6 +81,29 @@ type Config struct {
 	// rcsReady, when set, is told the RCS side's SIP addresses once it
 	// listens (tests run it on port 0).
 	rcsReady func(udp, tcp net.Addr)
+	// expire, when set, ends the Timeout when it closes instead of the
+	// clock: a test's stand-in daemon closes it once it has passed on
+	// all it ever will, so that a run that cannot complete (a loss)
+	// times out on that event, however slow a busy machine is.
+	expire <-chan struct{}
+}
+
+// timeoutContext is ctx bounded by Timeout, or by expire when that is
+// set. Either way its cause is context.DeadlineExceeded once the
+// timeout passed.
+func (c Config) timeoutContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	if c.expire == nil {
+		return context.WithTimeout(ctx, c.Timeout)
+	}
+	tctx, cancel := context.WithCancelCause(ctx)
+	go func() {
+		select {
+		case <-c.expire:
+			cancel(context.DeadlineExceeded)
+		case <-tctx.Done():
+		}
+	}()
+	return tctx, func() { cancel(context.Canceled) }
 }
 
 func (c Config) withDefaults() Config {

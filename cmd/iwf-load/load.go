@@ -65,7 +65,7 @@ func run(ctx context.Context, cfg Config) (Report, error) {
 		werr := tr.wait(tctx, allReceived)
 		end = time.Now()
 		// The deadline may also have cut the submits short.
-		timedOut = errors.Is(tctx.Err(), context.DeadlineExceeded)
+		timedOut = errors.Is(context.Cause(tctx), context.DeadlineExceeded)
 		if werr != nil || cfg.ReceiptWait <= 0 {
 			return werr
 		}

@@ -5,8 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"net"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -29,17 +27,24 @@ func TestRunThroughBridge(t *testing.T) {
 		rate     float64
 		baseline bool
 		timeout  time.Duration
-		fault    func(text string) int
+		// expireAfter, when set, ends the run's timeout once the bridge
+		// has passed on (or dropped) that many submits, instead of the
+		// clock: a busy machine takes as long as it needs.
+		expireAfter int
+		// forwardFirst has the bridge acknowledge a submit only once it
+		// passed it on.
+		forwardFirst bool
+		fault        func(text string) int
 		// want
 		lost, dups int
 		timedOut   bool
 		// cut: the timeout ends the submits early
 		cut bool
 	}{
-		{name: "clean", n: 2000, convs: 10, timeout: 30 * time.Second},
-		{name: "paced with baseline", n: 400, convs: 4, rate: 2000, baseline: true, timeout: 30 * time.Second},
+		{name: "clean", n: 2000, convs: 10, timeout: time.Minute},
+		{name: "paced with baseline", n: 400, convs: 4, rate: 2000, baseline: true, timeout: time.Minute},
 		{
-			name: "every 100th dropped after its ack", n: 500, convs: 5, timeout: 2 * time.Second,
+			name: "every 100th dropped after its ack", n: 500, convs: 5, expireAfter: 500,
 			fault: func(text string) int {
 				if seqOf(text)%100 == 7 {
 					return 0
@@ -49,11 +54,15 @@ func TestRunThroughBridge(t *testing.T) {
 			lost: 5, timedOut: true,
 		},
 		{
-			name: "timeout during paced submits", n: 500, convs: 5, rate: 200, timeout: time.Second,
+			// The timeout passes after 50 of 5000 submits (25 s of
+			// pacing); the bridge answers a submit once the RCS side has
+			// it, so that what the cut-off leaves acknowledged has
+			// arrived.
+			name: "timeout during paced submits", n: 5000, convs: 5, rate: 200, expireAfter: 50, forwardFirst: true,
 			timedOut: true, cut: true,
 		},
 		{
-			name: "every 50th sent twice", n: 500, convs: 5, timeout: 30 * time.Second,
+			name: "every 50th sent twice", n: 500, convs: 5, timeout: time.Minute,
 			fault: func(text string) int {
 				if seqOf(text)%50 == 3 {
 					return 2
@@ -67,11 +76,15 @@ func TestRunThroughBridge(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			testutil.CheckLeaks(t)
 			b := startBridge(t, tc.fault)
+			b.forwardFirst.Store(tc.forwardFirst)
 			cfg := Config{
 				SMPP: b.addr(), RCS: "127.0.0.1:0",
 				N: tc.n, Conversations: tc.convs, Binds: 2, Window: 50, Rate: tc.rate,
-				Timeout: tc.timeout, ReceiptWait: 10 * time.Second, Baseline: tc.baseline,
+				Timeout: tc.timeout, ReceiptWait: time.Minute, Baseline: tc.baseline,
 				Logger: testutil.Logger(t), rcsReady: b.rcsReady,
+			}
+			if tc.expireAfter > 0 {
+				cfg.expire = b.passedOn(tc.expireAfter)
 			}
 			start := time.Now()
 			rep, err := run(testutil.Context(t), cfg)
@@ -199,9 +212,12 @@ func TestRunInterrupted(t *testing.T) {
 
 func TestCLIThroughBridge(t *testing.T) {
 	tests := []struct {
-		name   string
-		json   bool
-		fault  func(string) int
+		name  string
+		json  bool
+		fault func(string) int
+		// lossy runs end when the bridge has passed every message on
+		// (Config.expire), others when all arrived.
+		lossy  bool
 		status int
 		check  func(t *testing.T, stdout string)
 	}{
@@ -218,7 +234,7 @@ func TestCLIThroughBridge(t *testing.T) {
 			},
 		},
 		{
-			name: "a loss fails the run with exit 1", status: 1,
+			name: "a loss fails the run with exit 1", status: 1, lossy: true,
 			fault: func(text string) int {
 				if p, _ := parseText(text); p.Seq == 42 {
 					return 0
@@ -238,15 +254,21 @@ func TestCLIThroughBridge(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			testutil.CheckLeaks(t)
 			b := startBridge(t, tc.fault)
-			port := testutil.FreePort(t)
-			b.hop.Store(&net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port})
-			args := []string{"-smpp", b.addr(), "-rcs", "127.0.0.1:" + strconv.Itoa(port),
-				"-n", "100", "-conversations", "4", "-timeout", "2s", "-receipt-wait", "0"}
+			// The RCS side on port 0 tells the bridge where it is; the
+			// timeout only bounds a run that hangs, unless lossy.
+			args := []string{"-smpp", b.addr(), "-rcs", "127.0.0.1:0",
+				"-n", "100", "-conversations", "4", "-timeout", "60s", "-receipt-wait", "0"}
 			if tc.json {
 				args = append(args, "-json")
 			}
+			tune := func(c *Config) {
+				c.rcsReady = b.rcsReady
+				if tc.lossy {
+					c.expire = b.passedOn(100)
+				}
+			}
 			var stdout, stderr bytes.Buffer
-			if got := cli(args, &stdout, &stderr); got != tc.status {
+			if got := cliWith(args, &stdout, &stderr, tune); got != tc.status {
 				t.Errorf("exit %d, want %d; stderr %s", got, tc.status, stderr.String())
 			}
 			tc.check(t, stdout.String())

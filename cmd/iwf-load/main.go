@@ -33,6 +33,12 @@ func main() {
 
 // cli runs the command with args and returns its exit status.
 func cli(args []string, stdout, stderr io.Writer) int {
+	return cliWith(args, stdout, stderr, nil)
+}
+
+// cliWith is cli with tune, when set, adjusting the configuration the
+// flags made: tests hook the run to their stand-in daemon.
+func cliWith(args []string, stdout, stderr io.Writer, tune func(*Config)) int {
 	cfg, opts, err := parseFlags(args, stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
@@ -46,6 +52,9 @@ func cli(args []string, stdout, stderr io.Writer) int {
 		level = slog.LevelInfo
 	}
 	cfg.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	if tune != nil {
+		tune(&cfg)
+	}
 	// SIGINT and SIGTERM stop the run; the partial report is printed.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

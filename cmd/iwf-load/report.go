@@ -68,8 +68,9 @@ type Report struct {
 	// TimedOut is set when the timeout cut the submits short or ended
 	// the wait for messages.
 	TimedOut bool `json:"timed_out"`
-	// Elapsed runs from the first submit to the last message received
-	// (or the end of the wait); SubmitElapsed to the last acknowledgement.
+	// Elapsed runs from the start of the submits (the origin of the
+	// pace) to the last message received (or the end of the wait);
+	// SubmitElapsed to the last acknowledgement.
 	Elapsed       millis `json:"elapsed_ms"`
 	SubmitElapsed millis `json:"submit_elapsed_ms"`
 	// AckRate and ReceiveRate are messages per second over those spans.

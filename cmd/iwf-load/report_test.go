@@ -170,6 +170,24 @@ func TestTrackerReport(t *testing.T) {
 			},
 		},
 		{
+			// The pace counts from the start of the submits; a first
+			// submit that went out late must not shorten the span, or a
+			// paced run would show a rate above its pace.
+			name: "spans from the start of the submits",
+			play: func(tr *tracker) {
+				tr.startSubmitting(at(0))
+				for seq := range 4 {
+					tr.sending(seq, at(30+seq*100))
+					tr.ack(seq, "id", at(30+seq*100+10))
+					tr.receive(payload{"run", seq}.text(), nil, "sip:"+destination(seq%2)+"@h", at(30+seq*100+20))
+				}
+				tr.doneSubmitting()
+			},
+			want: func(r Report) bool {
+				return time.Duration(r.SubmitElapsed) == 340*time.Millisecond && time.Duration(r.Elapsed) == 350*time.Millisecond
+			},
+		},
+		{
 			name: "received before its acknowledgement",
 			play: func(tr *tracker) {
 				tr.sending(0, at(0))

@@ -69,7 +69,7 @@ func (s *smsSide) drive(ctx context.Context, after func(ctx context.Context) err
 	if err := s.awaitBound(ctx); err != nil {
 		return err
 	}
-	tctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
+	tctx, cancel := s.cfg.timeoutContext(ctx)
 	defer cancel()
 	s.submitAll(tctx)
 	s.countRetries()
@@ -131,6 +131,9 @@ func (s *smsSide) countRetries() {
 func (s *smsSide) submitAll(ctx context.Context) {
 	var next atomic.Int64
 	start := time.Now()
+	// The pace counts from here: so does the report, or a first submit
+	// that starts late would squeeze the paced span it shows.
+	s.tr.startSubmitting(start)
 	var wg sync.WaitGroup
 	for range s.cfg.Binds * s.cfg.Window {
 		wg.Go(func() {
@@ -188,6 +191,11 @@ func (s *smsSide) submit(ctx context.Context, seq int) {
 	case errors.As(err, &se):
 		s.tr.refuse(seq, se.Status)
 	default:
+		if ctx.Err() != nil {
+			// The run's timeout ends ctx with a cause, not always a
+			// deadline error (Config.expire).
+			err = fmt.Errorf("%w (%w)", err, context.Cause(ctx))
+		}
 		s.tr.fail(seq, cause(err))
 	}
 }

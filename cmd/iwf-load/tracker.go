@@ -88,8 +88,8 @@ func (t *tracker) notifyLocked() {
 	}
 }
 
-// wait returns once cond, called under the lock, holds, or with ctx's
-// error.
+// wait returns once cond, called under the lock, holds, or with the
+// cause of ctx's end (context.DeadlineExceeded for the run's timeout).
 func (t *tracker) wait(ctx context.Context, cond func(t *tracker) bool) error {
 	for {
 		t.mu.Lock()
@@ -105,7 +105,7 @@ func (t *tracker) wait(ctx context.Context, cond func(t *tracker) bool) error {
 		select {
 		case <-ch:
 		case <-ctx.Done():
-			return ctx.Err()
+			return context.Cause(ctx)
 		}
 	}
 }
@@ -117,12 +117,22 @@ func allReceived(t *tracker) bool { return t.submitsDone && t.waiting == 0 }
 // allReceipts: a receipt for every acknowledged message.
 func allReceipts(t *tracker) bool { return t.submitsDone && t.receipts >= t.acked }
 
+// startSubmitting marks the start of the submits, which the pace and
+// the report's spans count from.
+func (t *tracker) startSubmitting(at time.Time) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.firstSubmit.IsZero() {
+		t.firstSubmit = at
+	}
+}
+
 func (t *tracker) sending(seq int, at time.Time) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	r := &t.recs[seq]
 	r.outcome, r.submitAt = pending, at
-	if t.submitted == 0 {
+	if t.firstSubmit.IsZero() {
 		t.firstSubmit = at
 	}
 	t.submitted++

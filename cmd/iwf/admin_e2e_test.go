@@ -28,12 +28,23 @@ const adminToken = "sesame"
 type adminEnv struct {
 	e2eConfig
 	redis, rcs string
+	// msrpListen is msrp.listen; every listener is on port 0.
+	msrpListen string
+	// addr is where the daemon started listening.
+	addr daemonAddrs
 }
 
 func newAdminEnv(t *testing.T, redis, rcs string) *adminEnv {
-	ports := testutil.FreePorts(t, 4)
-	return &adminEnv{e2eConfig: e2eConfig{sip: ports[0], msrp: ports[1], smppPort: ports[2], status: ports[3],
-		path: filepath.Join(t.TempDir(), "iwf.yaml")}, redis: redis, rcs: rcs}
+	return &adminEnv{e2eConfig: e2eConfig{path: filepath.Join(t.TempDir(), "iwf.yaml")},
+		redis: redis, rcs: rcs, msrpListen: "127.0.0.1:0"}
+}
+
+// start runs the daemon on the file written last.
+func (e *adminEnv) start(t *testing.T) *daemonProc {
+	t.Helper()
+	d := startDaemon(t, e.e2eConfig)
+	e.addr = d.addr
+	return d
 }
 
 // write writes the file with partners (YAML list items, indented by two).
@@ -42,27 +53,27 @@ func (e *adminEnv) write(t *testing.T, partners string) {
 	yaml := fmt.Sprintf(`log_level: info
 node: e2e
 store: {addr: %q}
-status: {listen: 127.0.0.1:%d, admin_token: %s}
+status: {listen: 127.0.0.1:0, admin_token: %s}
 drain: {grace: 2s}
-msrp: {listen: 127.0.0.1:%d, host: 127.0.0.1}
+msrp: {listen: %q, host: 127.0.0.1}
 sip:
   listen:
-    - {transport: udp, address: 127.0.0.1:%d}
-    - {transport: tcp, address: 127.0.0.1:%d}
+    - {transport: udp, address: 127.0.0.1:0}
+    - {transport: tcp, address: 127.0.0.1:0}
 smpp:
-  server: {listen: 127.0.0.1:%d}
+  server: {listen: 127.0.0.1:0}
 rcs:
   trunk: {next_hop: "sip:%s;transport=tcp", invite_timeout: 10s}
   pager: {allowed_sources: [127.0.0.1]}
 partners:
-%s`, e.redis, e.status, adminToken, e.msrp, e.sip, e.sip, e.smppPort, e.rcs, partners)
+%s`, e.redis, adminToken, e.msrpListen, e.rcs, partners)
 	if err := os.WriteFile(e.path, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
 	}
 }
 
-func (e *adminEnv) smppAddr() string { return fmt.Sprintf("127.0.0.1:%d", e.smppPort) }
-func (e *adminEnv) base() string     { return fmt.Sprintf("http://127.0.0.1:%d", e.status) }
+func (e *adminEnv) smppAddr() string { return e.addr.smpp }
+func (e *adminEnv) base() string     { return e.addr.statusURL() }
 
 // ctl runs "iwf ctl" against the daemon, as an operator would.
 func (e *adminEnv) ctl(t *testing.T, token string, args ...string) (int, string) {
@@ -94,7 +105,7 @@ func TestCtlAdminActions(t *testing.T) {
     smpp:
       clients: [{address: %q, system_id: iwf, password: pw, rebind_min: 10ms}]
 `, smsc.Addr()))
-	d := startDaemon(t, env.e2eConfig)
+	d := env.start(t)
 	ctx := testutil.Context(t)
 	if err := smsc.Wait(ctx, func(s smpptest.State) bool { return s.Bound == 1 }); err != nil {
 		t.Fatal(err)
@@ -253,7 +264,7 @@ func TestSIGHUPReload(t *testing.T) {
 `, pw)
 	}
 	env.write(t, demoPartnerYAML+other("old"))
-	d := startDaemon(t, env.e2eConfig)
+	d := env.start(t)
 	before := env.configStatus(t)
 	if before.Config.Version == "" || before.Config.Loaded.IsZero() {
 		t.Fatalf("/status config %+v", before.Config)
@@ -311,7 +322,7 @@ func TestSIGHUPReload(t *testing.T) {
 
 	// A listener change needs a restart: refused and counted; the file's
 	// partner change (added removed) still applies.
-	env.msrp = testutil.FreePorts(t, 1)[0]
+	env.msrpListen = "127.0.0.2:0"
 	env.write(t, demoPartnerYAML+other("new"))
 	env.hup(t, d, reloadPartial, 1)
 	if !strings.Contains(d.logText(), `section=msrp`) {

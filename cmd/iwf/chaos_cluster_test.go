@@ -48,10 +48,11 @@ func TestChaosTwoNodesClusterTakeover(t *testing.T) {
 	e.daemons = append(e.daemons, b)
 	s, done := e.smsStream(conversations)
 	e.tally.awaitAcked(t, streamSize/3)
-	s.moveTo(fmt.Sprintf("127.0.0.1:%d", cfgB.smppPort))
+	s.moveTo(b.addr.smpp)
 	e.d.kill(t)
 	// The survivor is the daemon finish watches from now on.
 	e.d, e.cfg = b, cfgB
+	e.follow(b)
 	e.finish(done)
 	f := e.tally.figures()
 	t.Logf("sender: %s", s.summary())

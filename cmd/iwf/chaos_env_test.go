@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -65,6 +66,13 @@ type chaosEnv struct {
 	ctx     context.Context
 	// crashes counts the daemons that exited by themselves.
 	crashes int
+	// subs are the ESMEs submitting: a restarted daemon listens on new
+	// ports, and they follow it there as an ESME fails over to the next
+	// SMSC address it knows.
+	subs []*submitter
+	// addr is the current daemon's addresses, for the goroutines that
+	// open sessions toward it.
+	addr atomic.Pointer[daemonAddrs]
 }
 
 // newChaosEnv starts a scenario's world; env goes into the first
@@ -106,6 +114,16 @@ func (e *chaosEnv) start(env ...string) {
 	e.t.Helper()
 	e.d = startDaemonEnv(e.t, e.cfg, env...)
 	e.daemons = append(e.daemons, e.d)
+	e.follow(e.d)
+}
+
+// follow points the peers that reconnect by themselves at d.
+func (e *chaosEnv) follow(d *daemonProc) {
+	a := d.addr
+	e.addr.Store(&a)
+	for _, s := range e.subs {
+		s.moveTo(a.smpp)
+	}
 }
 
 // collectRCS counts what reaches the RCS core, and takes its calls off
@@ -191,7 +209,8 @@ func recipients(n int) []string {
 // conversations toward the RCS side; the channel closes when it is done
 // with every text. It stays bound until the scenario ends.
 func (e *chaosEnv) smsStream(convs int) (*submitter, <-chan struct{}) {
-	s := newSubmitter(fmt.Sprintf("127.0.0.1:%d", e.cfg.smppPort), e.tally.texts, recipients(convs), e.tally)
+	s := newSubmitter(e.d.addr.smpp, e.tally.texts, recipients(convs), e.tally)
+	e.subs = append(e.subs, s)
 	done := make(chan struct{})
 	go s.run(e.ctx, done)
 	return s, done
@@ -243,8 +262,9 @@ func (e *chaosEnv) alive() {
 // a text answered with an error or none is sent again, on a new session
 // when the old one ended.
 type rcsSender struct {
-	rcs      *iwftest.RCS
-	trunk    sipsession.Trunk
+	rcs *iwftest.RCS
+	// trunk is toward the daemon running when it is called.
+	trunk    func() sipsession.Trunk
 	from     []string
 	to       string
 	interval time.Duration
@@ -253,9 +273,12 @@ type rcsSender struct {
 }
 
 func (e *chaosEnv) rcsStream(convs int) <-chan struct{} {
-	trunk := sipsession.DefaultTrunk()
-	trunk.Name = "iwf"
-	trunk.NextHop = fmt.Sprintf("sip:127.0.0.1:%d;transport=tcp", e.cfg.sip)
+	trunk := func() sipsession.Trunk {
+		tr := sipsession.DefaultTrunk()
+		tr.Name = "iwf"
+		tr.NextHop = "sip:" + e.addr.Load().sipTCP + ";transport=tcp"
+		return tr
+	}
 	from := make([]string, convs)
 	for i := range from {
 		from[i] = fmt.Sprintf("sip:+467000002%02d@rcs.test", i)
@@ -335,7 +358,7 @@ func (r *rcsSender) conversation(ctx context.Context, c int) {
 func (r *rcsSender) open(ctx context.Context, from string) (*sipsession.Call, error) {
 	octx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
-	call, err := r.rcs.Manager.Open(octx, sipsession.OpenRequest{From: from, To: r.to, Trunk: r.trunk})
+	call, err := r.rcs.Manager.Open(octx, sipsession.OpenRequest{From: from, To: r.to, Trunk: r.trunk()})
 	if err != nil {
 		return nil, err
 	}
@@ -371,7 +394,7 @@ type partner struct {
 
 func (p *partner) bind(t *testing.T, e *chaosEnv) *iwftest.ESME {
 	t.Helper()
-	return iwftest.BindESMEWith(t, fmt.Sprintf("127.0.0.1:%d", e.cfg.smppPort), "demo", "demo", iwftest.ESMEOptions{Answer: p.onDeliver})
+	return iwftest.BindESMEWith(t, e.d.addr.smpp, "demo", "demo", iwftest.ESMEOptions{Answer: p.onDeliver})
 }
 
 func (p *partner) onDeliver(d *pdu.DeliverSM) (data.CommandStatusType, bool) {

@@ -92,22 +92,22 @@ func (f *flooder) flood(addr string, hello []byte, request func(i int) []byte, d
 // msrpSend is a bodiless MSRP SEND (RFC 4975 section 7.1) to a session
 // that does not exist; the daemon answers each with a response (481 or
 // 400), which nobody reads.
-func msrpSend(port int) func(i int) []byte {
+func msrpSend(addr string) func(i int) []byte {
 	return func(i int) []byte {
 		tid := fmt.Sprintf("t%d", i)
-		return fmt.Appendf(nil, "MSRP %s SEND\r\nTo-Path: msrp://127.0.0.1:%d/nosuchsession;tcp\r\n"+
+		return fmt.Appendf(nil, "MSRP %s SEND\r\nTo-Path: msrp://%s/nosuchsession;tcp\r\n"+
 			"From-Path: msrp://127.0.0.1:9/flooder;tcp\r\nMessage-ID: m%d\r\nByte-Range: 1-0/0\r\n-------%s$\r\n",
-			tid, port, i, tid)
+			tid, addr, i, tid)
 	}
 }
 
 // sipOptions is an OPTIONS over TCP (RFC 3261 section 11), answered by
 // the daemon's SIP stack.
-func sipOptions(port int) func(i int) []byte {
+func sipOptions(addr string) func(i int) []byte {
 	return func(i int) []byte {
-		return fmt.Appendf(nil, "OPTIONS sip:127.0.0.1:%d SIP/2.0\r\nVia: SIP/2.0/TCP 127.0.0.1:9;branch=z9hG4bK-flood%d\r\n"+
-			"Max-Forwards: 70\r\nFrom: <sip:flooder@127.0.0.1>;tag=f%d\r\nTo: <sip:127.0.0.1:%d>\r\nCall-ID: flood-%d@127.0.0.1\r\n"+
-			"CSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n", port, i, i, port, i)
+		return fmt.Appendf(nil, "OPTIONS sip:%s SIP/2.0\r\nVia: SIP/2.0/TCP 127.0.0.1:9;branch=z9hG4bK-flood%d\r\n"+
+			"Max-Forwards: 70\r\nFrom: <sip:flooder@127.0.0.1>;tag=f%d\r\nTo: <sip:%s>\r\nCall-ID: flood-%d@127.0.0.1\r\n"+
+			"CSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n", addr, i, i, addr, i)
 	}
 }
 
@@ -134,17 +134,17 @@ func smppEnquireLink(i int) []byte { return smppPDU(0x00000015, uint32(i+2), nil
 
 // floodAll runs one flooder per listener until deadline, each writing at
 // most limit bytes, and waits for them.
-func floodAll(cfg e2eConfig, deadline time.Time, limit int64) []*flooder {
+func floodAll(a daemonAddrs, deadline time.Time, limit int64) []*flooder {
 	fs := []*flooder{{name: "msrp"}, {name: "sip-tcp"}, {name: "smpp"}}
 	var wg sync.WaitGroup
 	wg.Go(func() {
-		fs[0].flood(fmt.Sprintf("127.0.0.1:%d", cfg.msrp), nil, msrpSend(cfg.msrp), deadline, limit)
+		fs[0].flood(a.msrp, nil, msrpSend(a.msrp), deadline, limit)
 	})
 	wg.Go(func() {
-		fs[1].flood(fmt.Sprintf("127.0.0.1:%d", cfg.sip), nil, sipOptions(cfg.sip), deadline, limit)
+		fs[1].flood(a.sipTCP, nil, sipOptions(a.sipTCP), deadline, limit)
 	})
 	wg.Go(func() {
-		fs[2].flood(fmt.Sprintf("127.0.0.1:%d", cfg.smppPort), smppBind(), smppEnquireLink, deadline, limit)
+		fs[2].flood(a.smpp, smppBind(), smppEnquireLink, deadline, limit)
 	})
 	wg.Wait()
 	return fs

@@ -275,8 +275,7 @@ func TestChaosDescriptorExhaustion(t *testing.T) {
 	e.tally.awaitAcked(t, streamSize/3)
 	before := e.d.fds()
 	h := openHogs([]string{
-		fmt.Sprintf("127.0.0.1:%d", e.cfg.smppPort), fmt.Sprintf("127.0.0.1:%d", e.cfg.msrp),
-		fmt.Sprintf("127.0.0.1:%d", e.cfg.sip), fmt.Sprintf("127.0.0.1:%d", e.cfg.status),
+		e.d.addr.smpp, e.d.addr.msrp, e.d.addr.sipTCP, e.d.addr.status,
 	}, 2*limit)
 	time.Sleep(5 * time.Second) // the exhaustion: part of the scenario
 	during := e.d.fds()
@@ -301,7 +300,7 @@ func TestChaosNeverReadingPeers(t *testing.T) {
 	rssBefore, _ := e.d.rss()
 	flooded := make(chan []*flooder, 1)
 	deadline := time.Now().Add(8 * time.Second)
-	go func() { flooded <- floodAll(e.cfg, deadline, 16<<20) }()
+	go func() { flooded <- floodAll(e.d.addr, deadline, 16<<20) }()
 	s, done := e.smsStream(conversations)
 	e.finish(done)
 	fs := <-flooded

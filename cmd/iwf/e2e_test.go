@@ -7,10 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -59,11 +61,13 @@ func TestMain(m *testing.M) {
 // suite prints its table of figures.
 var afterTests []func()
 
-// e2eConfig is a daemon configuration on fresh loopback ports, with the
-// store at redis and the RCS side at rcs.
+// e2eConfig is a daemon configuration file, with the store at redis and
+// the RCS side at rcs. Its listeners are on loopback port 0: a port
+// picked free, released and handed to the daemon could be taken in
+// between by any socket of a busy machine. The daemon logs the ports it
+// got (daemonProc.addr).
 type e2eConfig struct {
-	path                        string
-	sip, msrp, smppPort, status int
+	path string
 }
 
 func writeE2EConfig(t *testing.T, redis, rcs string) e2eConfig {
@@ -86,8 +90,7 @@ type e2eOptions struct {
 
 func writeE2EConfigWith(t *testing.T, redis, rcs string, o e2eOptions) e2eConfig {
 	t.Helper()
-	ports := testutil.FreePorts(t, 4)
-	c := e2eConfig{sip: ports[0], msrp: ports[1], smppPort: ports[2], status: ports[3]}
+	var c e2eConfig
 	// redis is an address, or a whole store section in flow style.
 	store := fmt.Sprintf("{addr: %q}", redis)
 	if strings.HasPrefix(redis, "{") {
@@ -106,15 +109,15 @@ func writeE2EConfigWith(t *testing.T, redis, rcs string, o e2eOptions) e2eConfig
 	yaml := fmt.Sprintf(`log_level: %s
 node: %s
 store: %s
-status: {listen: 127.0.0.1:%d, pprof_token: `+e2ePprofToken+`}
+status: {listen: 127.0.0.1:0, pprof_token: `+e2ePprofToken+`}
 drain: {grace: 5s}
-msrp: {listen: 127.0.0.1:%d, host: 127.0.0.1}
+msrp: {listen: 127.0.0.1:0, host: 127.0.0.1}
 sip:
   listen:
-    - {transport: udp, address: 127.0.0.1:%d}
-    - {transport: tcp, address: 127.0.0.1:%d}
+    - {transport: udp, address: 127.0.0.1:0}
+    - {transport: tcp, address: 127.0.0.1:0}
 smpp:
-  server: {listen: 127.0.0.1:%d%s}
+  server: {listen: 127.0.0.1:0%s}
 rcs:
   trunk: {next_hop: "sip:%s;transport=tcp", invite_timeout: 10s}
   pager: {allowed_sources: [127.0.0.1]}
@@ -124,7 +127,7 @@ partners:
     smpp:
       server: {system_id: demo, password: demo, window: 100}
     session: {%s}
-`, level, cmp.Or(o.Node, "e2e"), store, c.status, c.msrp, c.sip, c.sip, c.smppPort, server, rcs, session)
+`, level, cmp.Or(o.Node, "e2e"), store, server, rcs, session)
 	c.path = filepath.Join(t.TempDir(), "iwf.yaml")
 	if err := os.WriteFile(c.path, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
@@ -134,6 +137,8 @@ partners:
 
 // daemonProc is the daemon running as a child process.
 type daemonProc struct {
+	// addr is where its listeners are; a restarted daemon has new ones.
+	addr   daemonAddrs
 	cmd    *exec.Cmd
 	exited chan error
 	// done closes when the process has exited, exitErr set; unlike
@@ -154,8 +159,34 @@ func (d *daemonProc) logText() string {
 	return d.log.String()
 }
 
+// daemonAddrs are the addresses the daemon's listeners bound, host:port.
+type daemonAddrs struct {
+	sipUDP, sipTCP, msrp, smpp, status string
+}
+
+// statusURL is the base URL of the status endpoint.
+func (a daemonAddrs) statusURL() string { return "http://" + a.status }
+
+// parseListen reads the addresses of the "iwf running" record's listen
+// group (wire.go), slog's text form: listen.msrp=127.0.0.1:40001 ...
+func parseListen(line string) (daemonAddrs, error) {
+	var a daemonAddrs
+	fields := map[string]*string{"sip_udp": &a.sipUDP, "sip_tcp": &a.sipTCP, "msrp": &a.msrp, "smpp": &a.smpp, "status": &a.status}
+	for _, f := range strings.Fields(line) {
+		k, v, ok := strings.Cut(f, "=")
+		if name, listen := strings.CutPrefix(k, "listen."); ok && listen && fields[name] != nil {
+			*fields[name] = v
+			delete(fields, name)
+		}
+	}
+	if len(fields) > 0 {
+		return a, fmt.Errorf("no listen address for %v in %q", slices.Sorted(maps.Keys(fields)), line)
+	}
+	return a, nil
+}
+
 // startDaemon runs the daemon on cfg and returns once it logged that it
-// runs (every listener is up by then).
+// runs (every listener is up by then) and where it listens.
 func startDaemon(t *testing.T, cfg e2eConfig) *daemonProc {
 	t.Helper()
 	return startDaemonEnv(t, cfg)
@@ -175,7 +206,7 @@ func startDaemonEnv(t *testing.T, cfg e2eConfig, env ...string) *daemonProc {
 		t.Fatal(err)
 	}
 	d := &daemonProc{cmd: cmd, exited: make(chan error, 1), done: make(chan struct{})}
-	running := make(chan struct{})
+	running := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(stderr)
 		sc.Buffer(nil, 1<<20)
@@ -188,7 +219,7 @@ func startDaemonEnv(t *testing.T, cfg e2eConfig, env ...string) *daemonProc {
 				d.mu.Unlock()
 			}
 			if !signalled && strings.Contains(line, `msg="iwf running"`) {
-				close(running)
+				running <- line
 				signalled = true
 			}
 		}
@@ -203,7 +234,10 @@ func startDaemonEnv(t *testing.T, cfg e2eConfig, env ...string) *daemonProc {
 		}
 	})
 	select {
-	case <-running:
+	case line := <-running:
+		if d.addr, err = parseListen(line); err != nil {
+			t.Fatal(err)
+		}
 	case err := <-d.exited:
 		t.Fatalf("daemon exited: %v\n%s", err, d.logText())
 	case <-time.After(30 * time.Second):
@@ -230,7 +264,7 @@ func TestKilledDaemonDeliversExactlyOnceAfterRestart(t *testing.T) {
 	rcs.Hold = make(chan struct{})
 	cfg := writeE2EConfig(t, redis, rcs.TCP())
 	d := startDaemon(t, cfg)
-	esme := iwftest.BindESME(t, fmt.Sprintf("127.0.0.1:%d", cfg.smppPort), "demo", "demo")
+	esme := iwftest.BindESME(t, d.addr.smpp, "demo", "demo")
 	texts := []string{"alpha", "beta", "gamma"}
 	for _, s := range texts {
 		esme.Submit(t, "46700000001", "46700000002", s)
@@ -246,7 +280,8 @@ func TestKilledDaemonDeliversExactlyOnceAfterRestart(t *testing.T) {
 	d.kill(t)
 	close(rcs.Hold)
 
-	startDaemon(t, cfg)
+	// The restarted daemon listens on new ports.
+	d = startDaemon(t, cfg)
 	seen := map[string]int{}
 	for i, want := range texts {
 		m := rcs.Next(t)
@@ -257,7 +292,7 @@ func TestKilledDaemonDeliversExactlyOnceAfterRestart(t *testing.T) {
 	}
 	// A resent message would come before anything queued after it in the
 	// same conversation: a marker message closes the check.
-	esme = iwftest.BindESME(t, fmt.Sprintf("127.0.0.1:%d", cfg.smppPort), "demo", "demo")
+	esme = iwftest.BindESME(t, d.addr.smpp, "demo", "demo")
 	esme.Submit(t, "46700000001", "46700000002", "marker")
 	if m := rcs.Next(t); m.Text != "marker" {
 		t.Fatalf("%q (Message-ID %s) delivered again", m.Text, m.ID)
@@ -290,8 +325,8 @@ func TestDaemonStatusAndDrain(t *testing.T) {
 	rcs := iwftest.StartRCS(t, 0)
 	cfg := writeE2EConfig(t, redistest.Start(t), rcs.TCP())
 	d := startDaemon(t, cfg)
-	base := fmt.Sprintf("http://127.0.0.1:%d", cfg.status)
-	esme := iwftest.BindESME(t, fmt.Sprintf("127.0.0.1:%d", cfg.smppPort), "demo", "demo")
+	base := d.addr.statusURL()
+	esme := iwftest.BindESME(t, d.addr.smpp, "demo", "demo")
 	esme.Submit(t, "46700000001", "46700000003", "status check")
 	esme.NextResp(t)
 	if m := rcs.Next(t); m.Text != "status check" {
@@ -391,24 +426,24 @@ func TestDaemonStatusAndDrain(t *testing.T) {
 func TestInviteFromUnknownSourceRefused(t *testing.T) {
 	rcs := iwftest.StartRCS(t, 0)
 	cfg := writeE2EConfig(t, redistest.Start(t), rcs.TCP())
-	startDaemon(t, cfg)
+	d := startDaemon(t, cfg)
 	// The RCS side below sends from 127.0.0.1, which the config allows;
 	// a second one on 127.0.0.3 is outside every trunk.
 	other := iwftest.StartRCSOn(t, "127.0.0.3")
 	trunk := sipsession.DefaultTrunk()
 	trunk.Name = "iwf"
-	trunk.NextHop = fmt.Sprintf("sip:127.0.0.1:%d;transport=tcp", cfg.sip)
+	trunk.NextHop = "sip:" + d.addr.sipTCP + ";transport=tcp"
 	// Over UDP, which leaves from the listener's own address (a TCP
 	// connection to 127.0.0.1 would leave from 127.0.0.1).
 	udp := trunk
-	udp.NextHop = fmt.Sprintf("sip:127.0.0.1:%d;transport=udp", cfg.sip)
+	udp.NextHop = "sip:" + d.addr.sipUDP + ";transport=udp"
 	_, err := other.Manager.Open(t.Context(), sipsession.OpenRequest{From: "sip:+46700000009@rcs.test", To: "sip:+46700000001@iwf.test;user=phone", Trunk: udp})
 	var se *sipsession.Error
 	if !errors.As(err, &se) || se.Status != 403 {
 		t.Fatalf("INVITE from 127.0.0.3: %v, want 403", err)
 	}
 	// The refusal is counted on /status and /metrics.
-	base := fmt.Sprintf("http://127.0.0.1:%d", cfg.status)
+	base := d.addr.statusURL()
 	var st struct {
 		RCSCalls struct {
 			Refused map[string]uint64 `json:"refused"`
@@ -434,8 +469,8 @@ func TestDaemonUnreadyWhenStoreRefusesWrites(t *testing.T) {
 	rcs := iwftest.StartRCS(t, 0)
 	redisAddr := redistest.Start(t)
 	cfg := writeE2EConfig(t, redisAddr, rcs.TCP())
-	startDaemon(t, cfg)
-	base := fmt.Sprintf("http://127.0.0.1:%d", cfg.status)
+	d := startDaemon(t, cfg)
+	base := d.addr.statusURL()
 	if code, body := httpGet(t, base+"/readyz"); code != 200 {
 		t.Fatalf("/readyz %d %s", code, body)
 	}
@@ -448,7 +483,7 @@ func TestDaemonUnreadyWhenStoreRefusesWrites(t *testing.T) {
 	if code, body := httpGet(t, base+"/readyz"); code != http.StatusServiceUnavailable {
 		t.Fatalf("/readyz at maxmemory %d %s, want 503", code, body)
 	}
-	esme := iwftest.BindESME(t, fmt.Sprintf("127.0.0.1:%d", cfg.smppPort), "demo", "demo")
+	esme := iwftest.BindESME(t, d.addr.smpp, "demo", "demo")
 	esme.Submit(t, "46700000001", "46700000003", "refused for now")
 	if r := esme.NextResp(t); r.Header.CommandStatus != data.ESME_RX_T_APPN {
 		t.Fatalf("submit_sm_resp status %v, want ESME_RX_T_APPN", r.Header.CommandStatus)

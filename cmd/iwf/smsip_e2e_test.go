@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -30,23 +31,23 @@ import (
 const imsIP = "127.0.0.2"
 
 // writeSMSIPConfig is a daemon configuration with one partner, ims,
-// flagged sms_over_ip, whose next hop is imsPort on imsIP.
+// flagged sms_over_ip, whose next hop is imsPort on imsIP. The daemon's
+// listeners are on port 0, as writeE2EConfig's.
 func writeSMSIPConfig(t *testing.T, redis, rcs string, imsPort int) e2eConfig {
 	t.Helper()
-	ports := testutil.FreePorts(t, 4)
-	c := e2eConfig{sip: ports[0], msrp: ports[1], smppPort: ports[2], status: ports[3]}
+	var c e2eConfig
 	yaml := fmt.Sprintf(`log_level: debug
 node: e2e
 store: {addr: %q}
-status: {listen: 127.0.0.1:%d}
+status: {listen: 127.0.0.1:0}
 drain: {grace: 5s}
-msrp: {listen: 127.0.0.1:%d, host: 127.0.0.1}
+msrp: {listen: 127.0.0.1:0, host: 127.0.0.1}
 sip:
   listen:
-    - {transport: udp, address: 127.0.0.1:%d}
-    - {transport: tcp, address: 127.0.0.1:%d}
+    - {transport: udp, address: 127.0.0.1:0}
+    - {transport: tcp, address: 127.0.0.1:0}
 smpp:
-  server: {listen: 127.0.0.1:%d}
+  server: {listen: 127.0.0.1:0}
 rcs:
   trunk: {next_hop: "sip:%s;transport=tcp", invite_timeout: 10s}
   pager: {allowed_sources: [127.0.0.1]}
@@ -59,7 +60,7 @@ partners:
       sms_over_ip: true
       sc_address: "+447700900999"
     session: {promotion: always, open_timeout: 10s}
-`, redis, c.status, c.msrp, c.sip, c.sip, c.smppPort, rcs, imsIP, imsPort, imsIP)
+`, redis, rcs, imsIP, imsPort, imsIP)
 	c.path = filepath.Join(t.TempDir(), "iwf.yaml")
 	if err := os.WriteFile(c.path, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
@@ -158,7 +159,7 @@ func TestSMSOverIPSubmitSIPp(t *testing.T) {
 	rcs := iwftest.StartRCS(t, 0)
 	imsPort := freeUDPPort(t, imsIP)
 	cfg := writeSMSIPConfig(t, redistest.Start(t), rcs.TCP(), imsPort)
-	startDaemon(t, cfg)
+	d := startDaemon(t, cfg)
 
 	ueDir := t.TempDir()
 	answers := startSIPp(t, ueDir, "smsip_rpack.xml", "-i", imsIP, "-p", strconv.Itoa(imsPort))
@@ -177,7 +178,7 @@ func TestSMSOverIPSubmitSIPp(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitSIPp(t, startSIPp(t, submitDir, "smsip_submit.xml", "-i", imsIP, "-p", strconv.Itoa(freeUDPPort(t, imsIP)),
-		"-s", "+447700900999", fmt.Sprintf("127.0.0.1:%d", cfg.sip)))
+		"-s", "+447700900999", d.addr.sipUDP))
 
 	got := rcs.Next(t)
 	if got.Text != "hello" {
@@ -209,22 +210,20 @@ func TestSMSOverIPSubmitSIPp(t *testing.T) {
 // with an RP-ACK in a MESSAGE of its own (TS 24.341 5.3.2.4).
 type imsPeer struct {
 	conn *net.UDPConn
-	iwf  *net.UDPAddr
+	// iwf is where RP-ACKs go: the daemon starts after the peer, which
+	// holds its port from the start.
+	iwf atomic.Pointer[net.UDPAddr]
 	// bodies receives the body of every MESSAGE.
 	bodies chan []byte
 }
 
-func startIMSPeer(t *testing.T, port int, iwf string) *imsPeer {
+func startIMSPeer(t *testing.T) *imsPeer {
 	t.Helper()
-	conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.ParseIP(imsIP), Port: port})
+	conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.ParseIP(imsIP)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ia, err := net.ResolveUDPAddr("udp", iwf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &imsPeer{conn: conn, iwf: ia, bodies: make(chan []byte, 64)}
+	p := &imsPeer{conn: conn, bodies: make(chan []byte, 64)}
 	done := make(chan struct{})
 	t.Cleanup(func() { conn.Close(); <-done })
 	go func() {
@@ -287,7 +286,7 @@ func (p *imsPeer) serve() {
 			"Call-ID: rpack-%d@%s\r\nCSeq: 1 MESSAGE\r\nMax-Forwards: 70\r\n"+
 			"In-Reply-To: %s\r\nContent-Type: application/vnd.3gpp.sms\r\nContent-Length: 2\r\n\r\n",
 			p.conn.LocalAddr(), seq, seq, seq, imsIP, hdr["call-id"])
-		_, _ = p.conn.WriteToUDP(append([]byte(ack), 0x02, body[1]), p.iwf)
+		_, _ = p.conn.WriteToUDP(append([]byte(ack), 0x02, body[1]), p.iwf.Load())
 	}
 }
 
@@ -307,14 +306,18 @@ func (p *imsPeer) next(t *testing.T) []byte {
 // package tpdu, and the first checked octet by octet against TS 23.040.
 func TestSMSOverIPDeliverConcatenated(t *testing.T) {
 	rcs := iwftest.StartRCS(t, 0)
-	imsPort := freeUDPPort(t, imsIP)
-	cfg := writeSMSIPConfig(t, redistest.Start(t), rcs.TCP(), imsPort)
-	startDaemon(t, cfg)
-	ue := startIMSPeer(t, imsPort, fmt.Sprintf("127.0.0.1:%d", cfg.sip))
+	ue := startIMSPeer(t)
+	cfg := writeSMSIPConfig(t, redistest.Start(t), rcs.TCP(), ue.conn.LocalAddr().(*net.UDPAddr).Port)
+	d := startDaemon(t, cfg)
+	ia, err := net.ResolveUDPAddr("udp", d.addr.sipUDP)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ue.iwf.Store(ia)
 
 	trunk := sipsession.DefaultTrunk()
 	trunk.Name = "iwf"
-	trunk.NextHop = fmt.Sprintf("sip:127.0.0.1:%d;transport=tcp", cfg.sip)
+	trunk.NextHop = "sip:" + d.addr.sipTCP + ";transport=tcp"
 	call, err := rcs.Manager.Open(t.Context(), sipsession.OpenRequest{From: "sip:+46700000009@rcs.test", To: "sip:+447700900456@iwf.test;user=phone", Trunk: trunk})
 	if err != nil {
 		t.Fatal(err)

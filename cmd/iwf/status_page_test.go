@@ -38,10 +38,10 @@ func startLoaded(t *testing.T, recipients, perRecipient int) *loadedDaemon {
 	t.Helper()
 	rcs := iwftest.StartRCS(t, 0)
 	cfg := writeE2EConfig(t, redistest.Start(t), rcs.TCP())
-	startDaemon(t, cfg)
+	d := startDaemon(t, cfg)
 	l := &loadedDaemon{
-		cfg: cfg, base: fmt.Sprintf("http://127.0.0.1:%d", cfg.status), rcs: rcs,
-		esme: iwftest.BindESME(t, fmt.Sprintf("127.0.0.1:%d", cfg.smppPort), "demo", "demo"),
+		cfg: cfg, base: d.addr.statusURL(), rcs: rcs,
+		esme: iwftest.BindESME(t, d.addr.smpp, "demo", "demo"),
 	}
 	for i := range perRecipient {
 		for r := range recipients {

@@ -108,7 +108,7 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, o runOptions) error 
 			Admin: admin{d}, AdminToken: cfg.Status.AdminToken, PprofToken: cfg.Status.PprofToken})
 		start("status", func(ctx context.Context) error { return status.Serve(ctx, d.statusLn, h) })
 	}
-	log.Info("iwf running", "node", cfg.NodeID(), "store", d.store.Addr(), "embedded_store", d.store.Embedded())
+	log.Info("iwf running", "node", cfg.NodeID(), "store", d.store.Addr(), "embedded_store", d.store.Embedded(), d.listenAddrs())
 
 wait:
 	for {
@@ -135,6 +135,26 @@ wait:
 	closeCtx, closeCancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer closeCancel()
 	return errors.Join(failed, d.sessions.Close(closeCtx), d.ep.Close(), d.stack.Close(), d.store.Close())
+}
+
+// listenAddrs is the "listen" group of the "iwf running" record: the
+// address each listener bound, so that a port 0 in the configuration
+// (tests start daemons so, never racing another process for a port)
+// shows which one the kernel picked.
+func (d *daemon) listenAddrs() slog.Attr {
+	attrs := []any{"msrp", d.msrpLn.Addr().String()}
+	for _, tp := range []string{"udp", "tcp", "tls"} {
+		if a := d.stack.Addr(tp); a != nil {
+			attrs = append(attrs, "sip_"+tp, a.String())
+		}
+	}
+	if d.smppSrv != nil {
+		attrs = append(attrs, "smpp", d.smppSrv.Addr().String())
+	}
+	if d.statusLn != nil {
+		attrs = append(attrs, "status", d.statusLn.Addr().String())
+	}
+	return slog.Group("listen", attrs...)
 }
 
 // drain refuses new traffic and waits, up to the grace period, for the

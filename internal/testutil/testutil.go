@@ -83,7 +83,9 @@ func (w *tbWriter) close() {
 // FreePort returns a loopback port that was free for both TCP and UDP a
 // moment ago, for what takes a port number instead of a listener (another
 // process, a config file). Someone else may take it before the caller
-// binds it.
+// binds it: on a busy machine any outgoing connection may get it as its
+// local port. Where the code under test can bind port 0 and say where it
+// listens (the daemon logs its listen addresses), do that instead.
 func FreePort(tb testing.TB) int {
 	tb.Helper()
 	return FreePorts(tb, 1)[0]

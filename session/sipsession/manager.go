@@ -288,6 +288,10 @@ func (m *Manager) onBye(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	defer done()
+	// Claimed before the 200: the peer closes its MSRP connection as soon
+	// as it has the answer, and that loss must not end the call first as
+	// msrp-lost.
+	claimed := c.claim()
 	var err error
 	if c.uas != nil {
 		err = c.uas.ReadBye(req, tx)
@@ -297,7 +301,9 @@ func (m *Manager) onBye(req *sip.Request, tx sip.ServerTransaction) {
 	if err != nil {
 		c.log.Debug("bye", "error", err)
 	}
-	c.end(ReasonPeerBye, nil)
+	if claimed {
+		c.finish(ReasonPeerBye, nil)
+	}
 }
 
 // onCancel answers a CANCEL that matched no INVITE transaction (sipgo's
