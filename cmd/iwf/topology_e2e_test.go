@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"fmt"
 	"strings"
 	"testing"
 
@@ -18,7 +17,7 @@ func TestStatusShowsClusterTopology(t *testing.T) {
 	rcs := iwftest.StartRCS(t, 0)
 	addrs := `"` + strings.Join(cl.Addrs(), `", "`) + `"`
 	cfg := writeE2EConfig(t, "{mode: cluster, addrs: ["+addrs+"]}", rcs.TCP())
-	startDaemon(t, cfg)
+	d := startDaemon(t, cfg)
 	var st struct {
 		Store struct {
 			Topology string   `json:"topology"`
@@ -28,7 +27,7 @@ func TestStatusShowsClusterTopology(t *testing.T) {
 			Name string `json:"name"`
 		} `json:"nodes"`
 	}
-	code, body := httpGet(t, fmt.Sprintf("http://127.0.0.1:%d/status", cfg.status))
+	code, body := httpGet(t, d.addr.statusURL()+"/status")
 	if code != 200 || json.Unmarshal([]byte(body), &st) != nil {
 		t.Fatalf("/status %d\n%s", code, body)
 	}
