@@ -35,6 +35,8 @@ type Store struct {
 	keys   keys
 	log    *slog.Logger
 	lua    scripts
+	// batch writes Enqueues in groups (batch.go).
+	batch *batcher
 	// waitReplicas and waitTimeout are Config.MinReplicasAck and
 	// MinReplicasTimeout.
 	waitReplicas int
@@ -80,6 +82,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Store, error) {
 		masterName:   cfg.MasterName,
 		dialTimeout:  cfg.DialTimeout,
 	}
+	s.batch = newBatcher(s, cfg.BatchWindow, cfg.BatchMax)
 	if cfg.Mode == ModeSentinel {
 		s.sentinels = cfg.Addrs
 	}
@@ -140,7 +143,8 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Store, error) {
 		go s.tick()
 	} else {
 		s.log.Info("store connected", "mode", s.mode, "addr", s.addr, "master_name", cfg.MasterName,
-			"db", cfg.DB, "prefix", cfg.Prefix, "min_replicas_ack", s.waitReplicas)
+			"db", cfg.DB, "prefix", cfg.Prefix, "min_replicas_ack", s.waitReplicas,
+			"batch", s.batch.String())
 	}
 	return s, nil
 }
@@ -165,8 +169,10 @@ func (s *Store) tick() {
 }
 
 // Close stops the store's goroutines (the embedded clock, subscriptions),
-// waits for them, closes the connections and the embedded server. It is
-// idempotent; later calls return nil.
+// writes the Enqueues waiting for their batch and waits for those in
+// flight, so that each gets its outcome, then closes the connections and
+// the embedded server. An Enqueue after Close fails with ErrUnavailable.
+// It is idempotent; later calls return nil.
 func (s *Store) Close() error {
 	s.mu.Lock()
 	if s.closed {
@@ -176,6 +182,7 @@ func (s *Store) Close() error {
 	s.closed = true
 	close(s.done)
 	s.mu.Unlock()
+	s.batch.close()
 	s.wg.Wait()
 	var err error
 	if s.client != nil {

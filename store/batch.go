@@ -1,0 +1,492 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Group commit of Enqueue.
+//
+// Concurrent Enqueues (SMPP submits, SIP MESSAGEs, MSRP SENDs) are
+// collected for Config.BatchWindow, or until Config.BatchMax wait, and
+// written together: one pipeline holding one ZADD NX per pending index
+// shard, one call of the batch script per Cluster slot (on one Redis or a
+// sentinel's master, one call for the whole batch), the same ZADDs again,
+// and, with MinReplicasAck, one WAIT per master. Redis runs each script
+// call atomically and the entries of one script in arrival order, so
+// two entries of one conversation keep their order, a duplicate within
+// the batch is seen as one, and a queue filling up within the batch
+// refuses the entries beyond its bound, exactly as if they had come one
+// after the other.
+//
+// Every caller waits for its own entry's outcome (queued, duplicate,
+// full, or the error of its script call or of its master's WAIT): none
+// is answered before its entry is in Redis. A caller whose context ends
+// before the batch is sent is left out of it; one whose context ends
+// while the batch is in flight returns at once, its entry's outcome
+// unknown as with a lost connection, and the others are unaffected: the
+// batch runs under its own context, bounded by the latest deadline of
+// its callers.
+//
+// On a cluster, go-redis's cluster pipeline sends each command to the
+// master of its first key's slot (one pipeline per node, the nodes
+// concurrently) and keeps the order of the commands within a node; the
+// batch relies on that and on nothing else: the shard ZADDs and the
+// scripts of other slots may run on other masters in any order, as
+// Enqueue's doc describes for one entry.
+
+// enqReq is one Enqueue waiting for its batch.
+type enqReq struct {
+	ctx     context.Context
+	conv    string
+	queue   string // key
+	dedup   string // key
+	msgID   string
+	payload []byte
+	ttl     int64 // ms
+	maxLen  int
+	// res is the script's outcome (1 queued, 0 duplicate, -1 full) once
+	// err is nil; done is closed when both are set.
+	res  int64
+	err  error
+	done chan struct{}
+}
+
+// batcher collects Enqueues into batches; see the comment above.
+type batcher struct {
+	s      *Store
+	window time.Duration
+	max    int
+
+	mu     sync.Mutex
+	cur    []*enqReq
+	timer  *time.Timer // fires flushTimer; armed while cur is not empty
+	closed bool
+	flying sync.WaitGroup // batches being written
+}
+
+func newBatcher(s *Store, window time.Duration, max int) *batcher {
+	b := &batcher{s: s, window: window, max: max}
+	b.timer = time.AfterFunc(time.Hour, b.flushTimer)
+	b.timer.Stop()
+	return b
+}
+
+// errClosed is what an Enqueue after Close gets: the store is gone, as
+// a connection would be.
+var errClosed = fmt.Errorf("store closed: %w", redis.ErrClosed)
+
+// do adds r to the current batch and waits for its outcome or its
+// context's end.
+func (b *batcher) do(r *enqReq) (int64, error) {
+	b.mu.Lock()
+	if b.closed {
+		b.mu.Unlock()
+		return 0, errClosed
+	}
+	b.cur = append(b.cur, r)
+	var full []*enqReq
+	switch {
+	case len(b.cur) >= b.max:
+		full = b.take()
+	case len(b.cur) == 1:
+		b.timer.Reset(b.window)
+	}
+	b.mu.Unlock()
+	if full != nil {
+		// The caller that filled the batch writes it: no goroutine hop
+		// when batching is off (BatchMax 1) or the load is heavy.
+		b.flush(full)
+	}
+	select {
+	case <-r.done:
+		return r.res, r.err
+	case <-r.ctx.Done():
+		return 0, r.ctx.Err()
+	}
+}
+
+// take empties the current batch and counts it as flying; b.mu is held.
+func (b *batcher) take() []*enqReq {
+	batch := b.cur
+	b.cur = nil
+	b.timer.Stop()
+	b.flying.Add(1)
+	return batch
+}
+
+// flushTimer writes the current batch once its window has passed. A
+// timer that fired just as a full batch was taken may find a newer batch
+// and write it early: a smaller batch, nothing worse.
+func (b *batcher) flushTimer() {
+	b.mu.Lock()
+	if len(b.cur) == 0 {
+		b.mu.Unlock()
+		return
+	}
+	batch := b.take()
+	b.mu.Unlock()
+	b.flush(batch)
+}
+
+// close refuses new entries, writes the current batch and waits for
+// every batch in flight.
+func (b *batcher) close() {
+	b.mu.Lock()
+	b.closed = true
+	var batch []*enqReq
+	if len(b.cur) > 0 {
+		batch = b.take()
+	}
+	b.mu.Unlock()
+	if batch != nil {
+		b.flush(batch)
+	}
+	b.flying.Wait()
+}
+
+// flush writes batch and hands each entry its outcome.
+func (b *batcher) flush(batch []*enqReq) {
+	defer b.flying.Done()
+	live := batch[:0:0]
+	for _, r := range batch {
+		if err := r.ctx.Err(); err != nil {
+			r.finish(0, err) // gone before the write: left out
+			continue
+		}
+		live = append(live, r)
+	}
+	if len(live) == 0 {
+		return
+	}
+	ctx, cancel := batchContext(live)
+	defer cancel()
+	groups := b.s.slotGroups(live)
+	retry := b.s.writeGroups(ctx, groups, b.s.lua.enqueueBatch.EvalSha)
+	if len(retry) > 0 {
+		// The server's script cache is empty (a restart, SCRIPT FLUSH):
+		// EVAL loads it again. The ZADDs are idempotent (NX).
+		for _, g := range b.s.writeGroups(ctx, retry, b.s.lua.enqueueBatch.Eval) {
+			for _, r := range g {
+				r.finish(0, redis.ErrNoScript) // EVAL never says so
+			}
+		}
+	}
+}
+
+func (r *enqReq) finish(res int64, err error) {
+	r.res, r.err = res, err
+	close(r.done)
+}
+
+// batchContext is the context a batch is written under: the first
+// caller's values, no cancellation (one caller leaving must not fail the
+// others), and the latest deadline of the callers when they all have
+// one, so that the batch does not outlive every one of them.
+func batchContext(batch []*enqReq) (context.Context, context.CancelFunc) {
+	ctx := context.WithoutCancel(batch[0].ctx)
+	var last time.Time
+	for _, r := range batch {
+		d, ok := r.ctx.Deadline()
+		if !ok {
+			return context.WithCancel(ctx)
+		}
+		if d.After(last) {
+			last = d
+		}
+	}
+	return context.WithDeadline(ctx, last)
+}
+
+// slotGroups splits a batch into script calls: one per Cluster slot on
+// a cluster, where a script may touch the keys of one slot only, else
+// one for all. Entries keep their order within a group.
+func (s *Store) slotGroups(batch []*enqReq) [][]*enqReq {
+	if _, ok := s.client.(*redis.ClusterClient); !ok {
+		return [][]*enqReq{batch}
+	}
+	var groups [][]*enqReq
+	at := make(map[uint16]int)
+	for _, r := range batch {
+		slot := clusterSlot(s.keys.tag(r.conv))
+		i, ok := at[slot]
+		if !ok {
+			i = len(groups)
+			at[slot] = i
+			groups = append(groups, nil)
+		}
+		groups[i] = append(groups[i], r)
+	}
+	return groups
+}
+
+// writeGroups writes groups, each one script call, with the pending
+// index ZADDs around them and WAIT when asked, and hands each entry its
+// outcome, except for the groups whose script the server did not know
+// (NOSCRIPT): those are returned, to be written again with EVAL.
+func (s *Store) writeGroups(ctx context.Context, groups [][]*enqReq, eval evalFunc) (noscript [][]*enqReq) {
+	// The score is the time the conversation became pending: oldest first.
+	now := float64(time.Now().UnixMilli())
+	shards := make(map[string][]redis.Z)
+	seen := make(map[string]bool)
+	for _, g := range groups {
+		for _, r := range g {
+			if !seen[r.conv] {
+				seen[r.conv] = true
+				shard := s.keys.pending(r.conv)
+				shards[shard] = append(shards[shard], redis.Z{Score: now, Member: r.conv})
+			}
+		}
+	}
+	scripts := make([]*redis.Cmd, len(groups))
+	var before, after map[string]*redis.IntCmd
+	zadds := func(p redis.Pipeliner) map[string]*redis.IntCmd {
+		m := make(map[string]*redis.IntCmd, len(shards))
+		for shard, zs := range shards {
+			m[shard] = p.ZAddNX(ctx, shard, zs...)
+		}
+		return m
+	}
+	calls := func(p redis.Pipeliner, idx []int) {
+		for _, i := range idx {
+			keys, args := enqueueArgs(groups[i], s.waitReplicas > 0)
+			scripts[i] = eval(ctx, p, keys, args...)
+		}
+	}
+	all := make([]int, len(groups))
+	for i := range all {
+		all[i] = i
+	}
+	// waits[i] is the WAIT that covers group i.
+	waits := make([]*redis.Cmd, len(groups))
+	cluster, isCluster := s.client.(*redis.ClusterClient)
+	if s.waitReplicas == 0 || !isCluster {
+		// One connection (or go-redis's split by node): the ZADDs before
+		// the scripts, so that a crash never leaves a queued entry
+		// unindexed, and again after them, so that a Settle racing in
+		// between cannot drop it from the index.
+		_, _ = s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+			before = zadds(p)
+			calls(p, all)
+			after = zadds(p)
+			if s.waitReplicas > 0 {
+				// WAIT counts the replicas holding this connection's
+				// writes: it follows the scripts on the same connection.
+				w := p.Do(ctx, "WAIT", s.waitReplicas, s.waitTimeout.Milliseconds())
+				for i := range waits {
+					waits[i] = w
+				}
+			}
+			return nil
+		})
+	} else {
+		// Each master runs its groups' scripts and one WAIT on one
+		// connection; the masters concurrently.
+		byMaster := make(map[*redis.Client][]int)
+		for i, g := range groups {
+			c, err := cluster.MasterForKey(ctx, g[0].queue)
+			if err != nil {
+				for _, r := range g {
+					r.finish(0, err)
+				}
+				groups[i] = nil
+				continue
+			}
+			byMaster[c] = append(byMaster[c], i)
+		}
+		var wg sync.WaitGroup
+		for c, idx := range byMaster {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, _ = c.Pipelined(ctx, func(p redis.Pipeliner) error {
+					calls(p, idx)
+					w := p.Do(ctx, "WAIT", s.waitReplicas, s.waitTimeout.Milliseconds())
+					for _, i := range idx {
+						waits[i] = w
+					}
+					return nil
+				})
+			}()
+		}
+		wg.Wait()
+		// Their failure is read from before and after below.
+		_, _ = s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+			before = zadds(p)
+			after = zadds(p)
+			return nil
+		})
+	}
+	// A shard whose ZADDs both failed is written once more on its own
+	// when an entry of it was queued; only if that fails too do those
+	// entries get the error.
+	indexErr := make(map[string]error)
+	for i, g := range groups {
+		if g == nil {
+			continue
+		}
+		res, err := scriptResult(scripts[i], len(g))
+		if redis.HasErrorPrefix(err, "NOSCRIPT") {
+			noscript = append(noscript, g)
+			continue
+		}
+		var werr error
+		if err == nil && waits[i] != nil {
+			werr = waitOutcome(waits[i], s.waitReplicas, s.waitTimeout)
+		}
+		for j, r := range g {
+			switch {
+			case err != nil:
+				r.finish(0, err)
+				continue
+			case res[j].err != nil:
+				r.finish(0, res[j].err)
+				continue
+			}
+			if res[j].code == 1 {
+				shard := s.keys.pending(r.conv)
+				if failed(before[shard]) && failed(after[shard]) {
+					ierr, done := indexErr[shard]
+					if !done {
+						ierr = s.client.ZAddNX(ctx, shard, shards[shard]...).Err()
+						indexErr[shard] = ierr
+					}
+					if ierr != nil {
+						r.finish(0, fmt.Errorf("entry queued, pending index not written: %w", ierr))
+						continue
+					}
+				}
+			}
+			if werr != nil {
+				r.finish(0, werr)
+				continue
+			}
+			r.finish(res[j].code, nil)
+		}
+	}
+	return noscript
+}
+
+// failed reports a ZADD that was not sent or failed.
+func failed(c *redis.IntCmd) bool { return c == nil || c.Err() != nil }
+
+// waitOutcome checks WAIT's reply: an error when fewer than want
+// replicas acknowledged the writes before it.
+func waitOutcome(wait *redis.Cmd, want int, timeout time.Duration) error {
+	n, err := wait.Int64()
+	if err != nil {
+		return fmt.Errorf("entry on the master, replicas unknown: %w", err)
+	}
+	if n < int64(want) {
+		return fmt.Errorf("entry on the master and %d of %d replicas after %v: %w",
+			n, want, timeout, ErrUnavailable)
+	}
+	return nil
+}
+
+// enqueueArgs are the batch script's KEYS and ARGV for g (see
+// luaEnqueueBatch).
+func enqueueArgs(g []*enqReq, touch bool) ([]string, []any) {
+	keys := make([]string, 0, 2*len(g))
+	args := make([]any, 0, 1+5*len(g))
+	t := "0"
+	if touch {
+		t = "1"
+	}
+	args = append(args, t)
+	for _, r := range g {
+		keys = append(keys, r.queue, r.dedup)
+		dedup := "0"
+		if r.msgID != "" {
+			dedup = "1"
+		}
+		args = append(args, r.msgID, r.payload, r.ttl, r.maxLen, dedup)
+	}
+	return keys, args
+}
+
+// entryResult is one entry's outcome in a batch script's reply.
+type entryResult struct {
+	code int64
+	err  error
+}
+
+// scriptResult reads the batch script's reply for n entries: a code
+// each (1 queued, 0 duplicate, -1 full, -2 not written), then, when an
+// entry failed, the error that stopped the script.
+func scriptResult(cmd *redis.Cmd, n int) ([]entryResult, error) {
+	if cmd == nil {
+		return nil, errors.New("script not sent")
+	}
+	vals, err := cmd.Slice()
+	if err != nil {
+		return nil, err
+	}
+	if len(vals) < n {
+		return nil, corrupt("enqueue", "batch script reply of %d values for %d entries", len(vals), n)
+	}
+	var cause error
+	if len(vals) > n {
+		msg, _ := vals[n].(string)
+		// The server's error, as go-redis reports one: its prefix (OOM,
+		// READONLY...) tells wrap whether it is temporary.
+		cause = serverError(msg)
+	}
+	out := make([]entryResult, n)
+	for i := range n {
+		code, ok := vals[i].(int64)
+		switch {
+		case !ok:
+			return nil, corrupt("enqueue", "batch script reply %d: %T", i, vals[i])
+		case code == -2 && cause != nil:
+			out[i].err = cause
+		case code == -2:
+			out[i].err = corrupt("enqueue", "entry %d not written, no cause given", i)
+		default:
+			out[i].code = code
+		}
+	}
+	return out, nil
+}
+
+// serverError is an error reply of Redis that a script caught
+// (redis.pcall) and returned as a value. It is a redis.Error, so that
+// redis.HasErrorPrefix and wrap read it as go-redis's own.
+type serverError string
+
+func (e serverError) Error() string { return string(e) }
+
+// RedisError marks serverError as a redis.Error.
+func (serverError) RedisError() {}
+
+// clusterSlot is the Redis Cluster hash slot of a key whose hash tag is
+// tag: CRC16 (XMODEM: polynomial 0x1021, initial value 0) of the tag,
+// modulo 16384 (Cluster specification, "Key distribution model").
+func clusterSlot(tag string) uint16 {
+	var crc uint16
+	for i := 0; i < len(tag); i++ {
+		crc ^= uint16(tag[i]) << 8
+		for range 8 {
+			if crc&0x8000 != 0 {
+				crc = crc<<1 ^ 0x1021
+			} else {
+				crc <<= 1
+			}
+		}
+	}
+	return crc & 16383
+}
+
+// String describes the batching for logs.
+func (b *batcher) String() string {
+	if b.max <= 1 {
+		return "off"
+	}
+	return strconv.Itoa(b.max) + " entries or " + b.window.String()
+}
