@@ -54,6 +54,9 @@ type conv struct {
 	// store; ackFailures counts the acks it refused in a row.
 	sent        []string
 	ackFailures int
+	// owed are the messages of the batch in hand whose provisional
+	// receipt oweAhead owed; worker only.
+	owed map[*queued]bool
 	// losses counts the sessions lost under the first queued message;
 	// resendNow, set with the first loss, reads the queue again without
 	// the retry delay.
@@ -272,8 +275,10 @@ func (c *conv) work(ctx context.Context) (retry <-chan time.Time, done bool) {
 		}
 		return nil, false
 	}
-	for _, en := range entries {
-		if !c.process(ctx, en.Payload) {
+	qs := c.decode(entries)
+	c.oweAhead(ctx, qs)
+	for i, en := range entries {
+		if qs[i] != nil && !c.process(ctx, qs[i]) {
 			if !c.resendNow {
 				retry = time.After(c.retryDelay())
 			}
@@ -282,6 +287,7 @@ func (c *conv) work(ctx context.Context) (retry <-chan time.Time, done bool) {
 		}
 		c.sent = append(c.sent, en.ID)
 	}
+	clear(c.owed)
 	if len(c.sent) > 0 && !c.ackSent(ctx) {
 		if ctx.Err() != nil {
 			return nil, true
@@ -357,20 +363,75 @@ func (c *conv) stop() {
 	}
 }
 
-// process handles one queued message; false keeps it queued for a retry.
-func (c *conv) process(ctx context.Context, payload []byte) bool {
-	var q queued
-	if err := json.Unmarshal(payload, &q); err != nil {
-		c.e.fail(c.partner.Name, "queue", err)
-		return true
+// decode reads the queued messages of entries; an entry that is not
+// one is reported and left nil, to be acknowledged unhandled.
+func (c *conv) decode(entries []store.Entry) []*queued {
+	qs := make([]*queued, len(entries))
+	for i, en := range entries {
+		q := new(queued)
+		if err := json.Unmarshal(en.Payload, q); err != nil {
+			c.e.fail(c.partner.Name, "queue", err)
+			continue
+		}
+		qs[i] = q
 	}
+	return qs
+}
+
+// oweAheadParallel bounds the provisional receipts oweAhead writes at
+// once: a share of the store's connections, not all of them.
+const oweAheadParallel = 8
+
+// oweAhead owes, concurrently, the provisional receipts of the messages
+// of a batch that send will put into the running session with a
+// Success-Report: owed one by one, each cost a store round trip before
+// its SEND, and the worker waited for each in turn. Owing one early is
+// safe: it is owed before its SEND as send requires, and a message that
+// leaves by another way after all (the session ended under an earlier
+// one) is finished with its final receipt, or sent later and owed
+// again under the same id, just as when its own SEND fails. send skips
+// the ones owed here (c.owed).
+func (c *conv) oweAhead(ctx context.Context, qs []*queued) {
+	p := c.partner
+	e := c.e
+	if c.currentCall() == nil || !p.Policy.SuccessReports || e.cfg.SMS == nil || !e.cfg.SMS.AcceptsBinds() {
+		return
+	}
+	var due []*queued
+	for _, q := range qs {
+		if q != nil && q.Dir != toSMS && q.Notice == nil && q.Receipt != nil && q.Receipt.wantsFinal(Unconfirmed) {
+			due = append(due, q)
+		}
+	}
+	if len(due) < 2 {
+		return // send owes a lone one as it always did
+	}
+	if c.owed == nil {
+		c.owed = make(map[*queued]bool)
+	}
+	sem := make(chan struct{}, oweAheadParallel)
+	var wg sync.WaitGroup
+	for _, q := range due {
+		c.owed[q] = true
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			e.oweAccepted(ctx, p, q, false)
+		}()
+	}
+	wg.Wait()
+}
+
+// process handles one queued message; false keeps it queued for a retry.
+func (c *conv) process(ctx context.Context, q *queued) bool {
 	if q.Dir == toSMS {
-		return c.toSMS(ctx, &q)
+		return c.toSMS(ctx, q)
 	}
 	if q.Notice != nil {
-		return c.toRCSNotice(ctx, &q)
+		return c.toRCSNotice(ctx, q)
 	}
-	return c.toRCS(ctx, &q)
+	return c.toRCS(ctx, q)
 }
 
 // toRCS sends a pager message into the session, opening one when the
@@ -444,7 +505,10 @@ func (c *conv) send(ctx context.Context, call Call, q *queued) bool {
 		// Owed before the SEND, so that a REPORT quicker than this
 		// worker replaces it rather than being replaced: the final
 		// receipt at the end of validity when no confirmation comes.
-		c.e.oweAccepted(ctx, p, q, false)
+		// oweAhead may have owed it with its batch.
+		if !c.owed[q] {
+			c.e.oweAccepted(ctx, p, q, false)
+		}
 	}
 	// A send in flight finishes even when the node stops: cut short, the
 	// peer may hold the message while it stays queued, and the next

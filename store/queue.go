@@ -99,15 +99,6 @@ func (s *Store) Enqueue(ctx context.Context, conv, msgID string, payload []byte,
 // evalFunc is (*redis.Script).EvalSha or Eval.
 type evalFunc func(ctx context.Context, c redis.Scripter, keys []string, args ...any) *redis.Cmd
 
-// masterFor returns the client of the master that holds key: the store's
-// own client unless it is a cluster's.
-func (s *Store) masterFor(ctx context.Context, key string) (redis.UniversalClient, error) {
-	if c, ok := s.client.(*redis.ClusterClient); ok {
-		return c.MasterForKey(ctx, key)
-	}
-	return s.client, nil
-}
-
 // Read returns up to count entries for conv's consumer: first those
 // delivered before and not acknowledged (a reader that crashed, or read
 // and did not Ack), then new ones. With block > 0 and nothing to return at
