@@ -34,6 +34,11 @@ import (
 // batch runs under its own context, bounded by the latest deadline of
 // its callers.
 //
+// The schedule scripts (Schedule, Reschedule, Unschedule: delivery
+// receipts, two or three per message) are gathered the same way and
+// sent as one pipeline of their script calls, each call's reply its
+// caller's.
+//
 // On a cluster, go-redis's cluster pipeline sends each command to the
 // master of its first key's slot (one pipeline per node, the nodes
 // concurrently) and keeps the order of the commands within a node; the
@@ -41,9 +46,32 @@ import (
 // scripts of other slots may run on other masters in any order, as
 // Enqueue's doc describes for one entry.
 
+// waiter is what every request of a batch has: its caller's context
+// and the signal that its outcome is set.
+type waiter struct {
+	ctx  context.Context
+	err  error
+	done chan struct{}
+}
+
+func newWaiter(ctx context.Context) waiter {
+	return waiter{ctx: ctx, done: make(chan struct{})}
+}
+
+func (w *waiter) waiting() *waiter { return w }
+
+// fail hands the request an error as its outcome.
+func (w *waiter) fail(err error) {
+	w.err = err
+	close(w.done)
+}
+
+// request is a request of a batch: *enqReq or *scriptReq.
+type request interface{ waiting() *waiter }
+
 // enqReq is one Enqueue waiting for its batch.
 type enqReq struct {
-	ctx     context.Context
+	waiter
 	conv    string
 	queue   string // key
 	dedup   string // key
@@ -52,46 +80,53 @@ type enqReq struct {
 	ttl     int64 // ms
 	maxLen  int
 	// res is the script's outcome (1 queued, 0 duplicate, -1 full) once
-	// err is nil; done is closed when both are set.
-	res  int64
-	err  error
-	done chan struct{}
+	// done is closed without err.
+	res int64
 }
 
-// batcher collects Enqueues into batches; see the comment above.
-type batcher struct {
-	s      *Store
+func (r *enqReq) finish(res int64, err error) {
+	r.res = res
+	r.fail(err)
+}
+
+// batcher collects requests into batches and has write write them; see
+// the comment above.
+type batcher[R request] struct {
 	window time.Duration
 	max    int
+	// write writes a batch and hands each request its outcome; the
+	// context is the batch's (batchContext).
+	write func(context.Context, []R)
 
 	mu     sync.Mutex
-	cur    []*enqReq
+	cur    []R
 	timer  *time.Timer // fires flushTimer; armed while cur is not empty
 	closed bool
 	flying sync.WaitGroup // batches being written
 }
 
-func newBatcher(s *Store, window time.Duration, max int) *batcher {
-	b := &batcher{s: s, window: window, max: max}
+func newBatcher[R request](window time.Duration, max int, write func(context.Context, []R)) *batcher[R] {
+	b := &batcher[R]{window: window, max: max, write: write}
 	b.timer = time.AfterFunc(time.Hour, b.flushTimer)
 	b.timer.Stop()
 	return b
 }
 
-// errClosed is what an Enqueue after Close gets: the store is gone, as
+// errClosed is what a request after Close gets: the store is gone, as
 // a connection would be.
 var errClosed = fmt.Errorf("store closed: %w", redis.ErrClosed)
 
 // do adds r to the current batch and waits for its outcome or its
 // context's end.
-func (b *batcher) do(r *enqReq) (int64, error) {
+func (b *batcher[R]) do(r R) error {
+	w := r.waiting()
 	b.mu.Lock()
 	if b.closed {
 		b.mu.Unlock()
-		return 0, errClosed
+		return errClosed
 	}
 	b.cur = append(b.cur, r)
-	var full []*enqReq
+	var full []R
 	switch {
 	case len(b.cur) >= b.max:
 		full = b.take()
@@ -105,15 +140,15 @@ func (b *batcher) do(r *enqReq) (int64, error) {
 		b.flush(full)
 	}
 	select {
-	case <-r.done:
-		return r.res, r.err
-	case <-r.ctx.Done():
-		return 0, r.ctx.Err()
+	case <-w.done:
+		return w.err
+	case <-w.ctx.Done():
+		return w.ctx.Err()
 	}
 }
 
 // take empties the current batch and counts it as flying; b.mu is held.
-func (b *batcher) take() []*enqReq {
+func (b *batcher[R]) take() []R {
 	batch := b.cur
 	b.cur = nil
 	b.timer.Stop()
@@ -124,7 +159,7 @@ func (b *batcher) take() []*enqReq {
 // flushTimer writes the current batch once its window has passed. A
 // timer that fired just as a full batch was taken may find a newer batch
 // and write it early: a smaller batch, nothing worse.
-func (b *batcher) flushTimer() {
+func (b *batcher[R]) flushTimer() {
 	b.mu.Lock()
 	if len(b.cur) == 0 {
 		b.mu.Unlock()
@@ -135,12 +170,12 @@ func (b *batcher) flushTimer() {
 	b.flush(batch)
 }
 
-// close refuses new entries, writes the current batch and waits for
+// close refuses new requests, writes the current batch and waits for
 // every batch in flight.
-func (b *batcher) close() {
+func (b *batcher[R]) close() {
 	b.mu.Lock()
 	b.closed = true
-	var batch []*enqReq
+	var batch []R
 	if len(b.cur) > 0 {
 		batch = b.take()
 	}
@@ -151,13 +186,22 @@ func (b *batcher) close() {
 	b.flying.Wait()
 }
 
-// flush writes batch and hands each entry its outcome.
-func (b *batcher) flush(batch []*enqReq) {
+// waitingNow is how many requests wait in the current batch.
+func (b *batcher[R]) waitingNow() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.cur)
+}
+
+// flush leaves out the requests whose caller is gone and writes the
+// others.
+func (b *batcher[R]) flush(batch []R) {
 	defer b.flying.Done()
 	live := batch[:0:0]
 	for _, r := range batch {
-		if err := r.ctx.Err(); err != nil {
-			r.finish(0, err) // gone before the write: left out
+		w := r.waiting()
+		if err := w.ctx.Err(); err != nil {
+			w.fail(err) // gone before the write: left out
 			continue
 		}
 		live = append(live, r)
@@ -167,12 +211,16 @@ func (b *batcher) flush(batch []*enqReq) {
 	}
 	ctx, cancel := batchContext(live)
 	defer cancel()
-	groups := b.s.slotGroups(live)
-	retry := b.s.writeGroups(ctx, groups, b.s.lua.enqueueBatch.EvalSha)
+	b.write(ctx, live)
+}
+
+// writeEnqueues writes a batch of Enqueues.
+func (s *Store) writeEnqueues(ctx context.Context, batch []*enqReq) {
+	retry := s.writeGroups(ctx, s.slotGroups(batch), s.lua.enqueueBatch.EvalSha)
 	if len(retry) > 0 {
 		// The server's script cache is empty (a restart, SCRIPT FLUSH):
 		// EVAL loads it again. The ZADDs are idempotent (NX).
-		for _, g := range b.s.writeGroups(ctx, retry, b.s.lua.enqueueBatch.Eval) {
+		for _, g := range s.writeGroups(ctx, retry, s.lua.enqueueBatch.Eval) {
 			for _, r := range g {
 				r.finish(0, redis.ErrNoScript) // EVAL never says so
 			}
@@ -180,20 +228,53 @@ func (b *batcher) flush(batch []*enqReq) {
 	}
 }
 
-func (r *enqReq) finish(res int64, err error) {
-	r.res, r.err = res, err
-	close(r.done)
+// scriptReq is one call of a script of one slot (Schedule, Unschedule,
+// Reschedule) waiting for its batch; cmd holds its reply.
+type scriptReq struct {
+	waiter
+	script *redis.Script
+	keys   []string
+	args   []any
+	cmd    *redis.Cmd
+}
+
+// runScript runs script as part of a batch of script calls: concurrent
+// callers share one pipeline (on a cluster, one per master).
+func (s *Store) runScript(ctx context.Context, script *redis.Script, keys []string, args ...any) (*redis.Cmd, error) {
+	r := &scriptReq{waiter: newWaiter(ctx), script: script, keys: keys, args: args}
+	if err := s.scripts.do(r); err != nil {
+		return nil, err
+	}
+	return r.cmd, nil
+}
+
+// writeScripts sends a batch of script calls in one pipeline; a call
+// whose script the server did not know is run again on its own
+// (Script.Run loads it).
+func (s *Store) writeScripts(ctx context.Context, batch []*scriptReq) {
+	_, _ = s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for _, r := range batch {
+			r.cmd = r.script.EvalSha(ctx, p, r.keys, r.args...)
+		}
+		return nil
+	})
+	for _, r := range batch {
+		if redis.HasErrorPrefix(r.cmd.Err(), "NOSCRIPT") {
+			r.cmd = r.script.Run(ctx, s.client, r.keys, r.args...)
+		}
+		r.fail(nil)
+	}
 }
 
 // batchContext is the context a batch is written under: the first
 // caller's values, no cancellation (one caller leaving must not fail the
 // others), and the latest deadline of the callers when they all have
 // one, so that the batch does not outlive every one of them.
-func batchContext(batch []*enqReq) (context.Context, context.CancelFunc) {
-	ctx := context.WithoutCancel(batch[0].ctx)
+func batchContext[R request](batch []R) (context.Context, context.CancelFunc) {
+	ctx := context.WithoutCancel(batch[0].waiting().ctx)
 	var last time.Time
 	for _, r := range batch {
-		d, ok := r.ctx.Deadline()
+		d, ok := r.waiting().ctx.Deadline()
 		if !ok {
 			return context.WithCancel(ctx)
 		}
@@ -484,7 +565,7 @@ func clusterSlot(tag string) uint16 {
 }
 
 // String describes the batching for logs.
-func (b *batcher) String() string {
+func (b *batcher[R]) String() string {
 	if b.max <= 1 {
 		return "off"
 	}

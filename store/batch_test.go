@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"iwf/internal/testutil"
 	"iwf/store/redistest"
 )
@@ -37,14 +39,7 @@ func eachBatchBackend(t *testing.T, fn func(t *testing.T, e *env)) {
 // gather makes s write Enqueues only in batches of exactly n: the window
 // never ends within a test, so a batch is written when its n-th entry
 // comes (or at Close), whatever the scheduler does.
-func gather(s *Store, n int) { s.batch = newBatcher(s, time.Hour, n) }
-
-// waiting is how many Enqueues wait in the current batch.
-func (b *batcher) waiting() int {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return len(b.cur)
-}
+func gather(s *Store, n int) { s.batch = newBatcher(time.Hour, n, s.writeEnqueues) }
 
 // call is one Enqueue of a test and its outcome.
 type call struct {
@@ -183,7 +178,7 @@ func TestBatchCallerCancelled(t *testing.T) {
 			_, err := s.Enqueue(gone, "c", "gone", []byte("gone"), time.Hour, 10)
 			first <- err
 		}()
-		testutil.Eventually(t, func() bool { return s.batch.waiting() == 1 }, "the first Enqueue in the batch")
+		testutil.Eventually(t, func() bool { return s.batch.waitingNow() == 1 }, "the first Enqueue in the batch")
 		cancel()
 		if err := <-first; !errors.Is(err, context.Canceled) {
 			t.Fatalf("cancelled Enqueue: %v, want context.Canceled", err)
@@ -215,7 +210,7 @@ func TestBatchCloseFlushes(t *testing.T) {
 			enqueueAll(s, calls, func(int) context.Context { return ctx })
 			close(done)
 		}()
-		testutil.Eventually(t, func() bool { return s.batch.waiting() == 2 }, "both Enqueues in the batch")
+		testutil.Eventually(t, func() bool { return s.batch.waitingNow() == 2 }, "both Enqueues in the batch")
 		must(t, s.Close())
 		<-done
 		for _, c := range calls {
@@ -289,4 +284,50 @@ func TestClusterSlot(t *testing.T) {
 			t.Errorf("slot of %q = %d, CLUSTER KEYSLOT %d", q, got, want)
 		}
 	}
+}
+
+// Schedule writes share a pipeline: in one batch, after the server lost
+// its scripts (SCRIPT FLUSH), two new jobs for a schedule with room for
+// one and a job of another schedule each get their own outcome.
+func TestBatchScripts(t *testing.T) {
+	eachBatchBackend(t, func(t *testing.T, e *env) {
+		ctx := testutil.Context(t)
+		s := e.s
+		s.scripts = newBatcher(time.Hour, 3, s.writeScripts)
+		raw := e.raw(t)
+		must(t, raw.ScriptFlush(ctx).Err())
+		if cc, ok := raw.(interface {
+			ForEachMaster(context.Context, func(context.Context, *redis.Client) error) error
+		}); ok {
+			must(t, cc.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error { return c.ScriptFlush(ctx).Err() }))
+		}
+		due := time.Now()
+		jobs := []struct{ name, id string }{{"one", "j1"}, {"one", "j2"}, {"other", "j3"}}
+		errs := make([]error, len(jobs))
+		var wg sync.WaitGroup
+		for i, j := range jobs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				errs[i] = s.Schedule(ctx, j.name, j.id, []byte(j.id), due, 1, time.Hour)
+			}()
+		}
+		wg.Wait()
+		if (errs[0] == nil) == (errs[1] == nil) {
+			t.Errorf("two jobs for one place: %v, %v; want one taken and one ErrQueueFull", errs[0], errs[1])
+		}
+		for i := range 2 {
+			if errs[i] != nil && !errors.Is(errs[i], ErrQueueFull) {
+				t.Errorf("job %s: %v, want nil or ErrQueueFull", jobs[i].id, errs[i])
+			}
+		}
+		if errs[2] != nil {
+			t.Errorf("job of another schedule: %v", errs[2])
+		}
+		got, err := s.TakeDue(ctx, "other", due, time.Minute, 10)
+		must(t, err)
+		if len(got) != 1 || got[0].ID != "j3" {
+			t.Errorf("schedule other holds %v, want j3", got)
+		}
+	})
 }

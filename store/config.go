@@ -76,10 +76,11 @@ type Config struct {
 	// timeouts above: with Redis down, ingress is answered "try later"
 	// within about (1 + max_retries) x dial_timeout.
 	MaxRetries int `yaml:"max_retries"`
-	// BatchWindow is how long an Enqueue waits for others to share its
-	// round trip to Redis (group commit): the entries that arrive within
+	// BatchWindow is how long an Enqueue (or a write of a schedule:
+	// Schedule, Reschedule, Unschedule) waits for others to share its
+	// round trip to Redis (group commit): the ones that arrive within
 	// it, up to BatchMax, are written in one pipeline, and each caller
-	// still returns only once its own entry is written. Default 200µs;
+	// still returns only once its own write is done. Default 200µs;
 	// at most 100ms.
 	BatchWindow time.Duration `yaml:"batch_window"`
 	// BatchMax writes a batch at once when it holds this many entries,

@@ -79,15 +79,13 @@ func (s *Store) Enqueue(ctx context.Context, conv, msgID string, payload []byte,
 		return false, invalid(op, "max length %d", maxLen)
 	}
 	r := &enqReq{
-		ctx: ctx, conv: conv, queue: s.keys.queue(conv), dedup: s.keys.dedup(conv, msgID),
+		waiter: newWaiter(ctx), conv: conv, queue: s.keys.queue(conv), dedup: s.keys.dedup(conv, msgID),
 		msgID: msgID, payload: payload, ttl: ms(dedupTTL), maxLen: maxLen,
-		done: make(chan struct{}),
 	}
-	res, err := s.batch.do(r)
-	if err != nil {
+	if err := s.batch.do(r); err != nil {
 		return false, wrap(op, err)
 	}
-	switch res {
+	switch r.res {
 	case 0:
 		return true, nil
 	case -1:

@@ -35,8 +35,10 @@ type Store struct {
 	keys   keys
 	log    *slog.Logger
 	lua    scripts
-	// batch writes Enqueues in groups (batch.go).
-	batch *batcher
+	// batch writes Enqueues in groups, scripts the calls of the
+	// schedule scripts (batch.go).
+	batch   *batcher[*enqReq]
+	scripts *batcher[*scriptReq]
 	// waitReplicas and waitTimeout are Config.MinReplicasAck and
 	// MinReplicasTimeout.
 	waitReplicas int
@@ -82,7 +84,8 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Store, error) {
 		masterName:   cfg.MasterName,
 		dialTimeout:  cfg.DialTimeout,
 	}
-	s.batch = newBatcher(s, cfg.BatchWindow, cfg.BatchMax)
+	s.batch = newBatcher(cfg.BatchWindow, cfg.BatchMax, s.writeEnqueues)
+	s.scripts = newBatcher(cfg.BatchWindow, cfg.BatchMax, s.writeScripts)
 	if cfg.Mode == ModeSentinel {
 		s.sentinels = cfg.Addrs
 	}
@@ -183,6 +186,7 @@ func (s *Store) Close() error {
 	close(s.done)
 	s.mu.Unlock()
 	s.batch.close()
+	s.scripts.close()
 	s.wg.Wait()
 	var err error
 	if s.client != nil {
