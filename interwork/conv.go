@@ -134,14 +134,33 @@ func (c *conv) closeCall(call Call) {
 	_ = call.Close(ctx)
 }
 
+// reportParallel bounds the REPORTs of one call turned into receipts at
+// once.
+const reportParallel = 16
+
 // events turns the call's REPORTs into receipts. Once the call ended,
-// none can come for what was sent on it (spillAwaiting).
+// none can come for what was sent on it (spillAwaiting). Each receipt
+// is a store write: taken one after the other they fell behind a
+// session sending as fast as its peer answers, filled the call's events
+// buffer and held up its reader; so they run concurrently. The
+// receipts of different messages are independent, and a second REPORT
+// of one message finds it taken (reported).
 func (c *conv) events(call Call) {
-	defer c.spillAwaiting(call)
+	var wg sync.WaitGroup
+	defer func() {
+		wg.Wait()
+		c.spillAwaiting(call)
+	}()
+	sem := make(chan struct{}, reportParallel)
 	for ev := range call.Events() {
 		switch ev.Kind {
 		case sipsession.EventReport:
-			c.reported(ev.Report.MessageID, OutcomeOfMSRP(ev.Report.Status))
+			id, o := ev.Report.MessageID, OutcomeOfMSRP(ev.Report.Status)
+			sem <- struct{}{}
+			wg.Go(func() {
+				defer func() { <-sem }()
+				c.reported(id, o)
+			})
 		case sipsession.EventClosed:
 			c.wake()
 			return
