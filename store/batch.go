@@ -13,7 +13,9 @@ import (
 
 // Group commit of Enqueue.
 //
-// Concurrent Enqueues (SMPP submits, SIP MESSAGEs, MSRP SENDs) are
+// An Enqueue that finds no batch being written goes at once, alone, so
+// that a lone caller pays no window. Those that come while batches are
+// being written (SMPP submits, SIP MESSAGEs, MSRP SENDs under load) are
 // collected for Config.BatchWindow, or until Config.BatchMax wait, and
 // written together: one pipeline holding one ZADD NX per pending index
 // shard, one call of the batch script per Cluster slot (on one Redis or a
@@ -98,15 +100,21 @@ type batcher[R request] struct {
 	// context is the batch's (batchContext).
 	write func(context.Context, []R)
 
+	// eager writes a request at once when no batch is being written:
+	// a lone caller pays no window, and under load the requests that
+	// come while batches are written still gather.
+	eager bool
+
 	mu     sync.Mutex
 	cur    []R
 	timer  *time.Timer // fires flushTimer; armed while cur is not empty
 	closed bool
-	flying sync.WaitGroup // batches being written
+	busy   int            // batches being written
+	flying sync.WaitGroup // the same, for close
 }
 
 func newBatcher[R request](window time.Duration, max int, write func(context.Context, []R)) *batcher[R] {
-	b := &batcher[R]{window: window, max: max, write: write}
+	b := &batcher[R]{window: window, max: max, write: write, eager: true}
 	b.timer = time.AfterFunc(time.Hour, b.flushTimer)
 	b.timer.Stop()
 	return b
@@ -128,15 +136,15 @@ func (b *batcher[R]) do(r R) error {
 	b.cur = append(b.cur, r)
 	var full []R
 	switch {
-	case len(b.cur) >= b.max:
+	case len(b.cur) >= b.max || b.eager && b.busy == 0:
 		full = b.take()
 	case len(b.cur) == 1:
 		b.timer.Reset(b.window)
 	}
 	b.mu.Unlock()
 	if full != nil {
-		// The caller that filled the batch writes it: no goroutine hop
-		// when batching is off (BatchMax 1) or the load is heavy.
+		// The caller that filled the batch (or found the store idle)
+		// writes it: no goroutine hop.
 		b.flush(full)
 	}
 	select {
@@ -152,6 +160,7 @@ func (b *batcher[R]) take() []R {
 	batch := b.cur
 	b.cur = nil
 	b.timer.Stop()
+	b.busy++
 	b.flying.Add(1)
 	return batch
 }
@@ -196,7 +205,12 @@ func (b *batcher[R]) waitingNow() int {
 // flush leaves out the requests whose caller is gone and writes the
 // others.
 func (b *batcher[R]) flush(batch []R) {
-	defer b.flying.Done()
+	defer func() {
+		b.mu.Lock()
+		b.busy--
+		b.mu.Unlock()
+		b.flying.Done()
+	}()
 	live := batch[:0:0]
 	for _, r := range batch {
 		w := r.waiting()

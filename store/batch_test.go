@@ -39,7 +39,10 @@ func eachBatchBackend(t *testing.T, fn func(t *testing.T, e *env)) {
 // gather makes s write Enqueues only in batches of exactly n: the window
 // never ends within a test, so a batch is written when its n-th entry
 // comes (or at Close), whatever the scheduler does.
-func gather(s *Store, n int) { s.batch = newBatcher(time.Hour, n, s.writeEnqueues) }
+func gather(s *Store, n int) {
+	s.batch = newBatcher(time.Hour, n, s.writeEnqueues)
+	s.batch.eager = false
+}
 
 // call is one Enqueue of a test and its outcome.
 type call struct {
@@ -294,6 +297,7 @@ func TestBatchScripts(t *testing.T) {
 		ctx := testutil.Context(t)
 		s := e.s
 		s.scripts = newBatcher(time.Hour, 3, s.writeScripts)
+		s.scripts.eager = false
 		raw := e.raw(t)
 		must(t, raw.ScriptFlush(ctx).Err())
 		if cc, ok := raw.(interface {
@@ -328,6 +332,21 @@ func TestBatchScripts(t *testing.T) {
 		must(t, err)
 		if len(got) != 1 || got[0].ID != "j3" {
 			t.Errorf("schedule other holds %v, want j3", got)
+		}
+	})
+}
+
+// An Enqueue that finds no batch being written goes at once: a lone
+// caller does not wait for the window (here an hour) to pass.
+func TestBatchLoneEnqueueGoesAtOnce(t *testing.T) {
+	eachBatchBackend(t, func(t *testing.T, e *env) {
+		ctx := testutil.Context(t)
+		s := e.s
+		s.batch = newBatcher(time.Hour, 64, s.writeEnqueues)
+		for i := range 3 {
+			if _, err := s.Enqueue(ctx, "c", fmt.Sprint("m", i), []byte("x"), time.Hour, 10); err != nil {
+				t.Fatalf("lone Enqueue %d: %v", i, err)
+			}
 		}
 	})
 }

@@ -78,9 +78,10 @@ type Config struct {
 	MaxRetries int `yaml:"max_retries"`
 	// BatchWindow is how long an Enqueue (or a write of a schedule:
 	// Schedule, Reschedule, Unschedule) waits for others to share its
-	// round trip to Redis (group commit): the ones that arrive within
-	// it, up to BatchMax, are written in one pipeline, and each caller
-	// still returns only once its own write is done. Default 200µs;
+	// round trip to Redis (group commit) when other batches are being
+	// written (one that finds none goes at once): the ones that arrive
+	// within it, up to BatchMax, are written in one pipeline, and each
+	// caller still returns only once its own write is done. Default 200µs;
 	// at most 100ms.
 	BatchWindow time.Duration `yaml:"batch_window"`
 	// BatchMax writes a batch at once when it holds this many entries,
