@@ -54,6 +54,9 @@ type conv struct {
 	// store; ackFailures counts the acks it refused in a row.
 	sent        []string
 	ackFailures int
+	// owed are the messages of the batch in hand whose provisional
+	// receipt oweAhead owed; worker only.
+	owed map[*queued]bool
 	// losses counts the sessions lost under the first queued message;
 	// resendNow, set with the first loss, reads the queue again without
 	// the retry delay.
@@ -135,14 +138,33 @@ func (c *conv) closeCall(call Call) {
 	_ = call.Close(ctx)
 }
 
+// reportParallel bounds the REPORTs of one call turned into receipts at
+// once.
+const reportParallel = 16
+
 // events turns the call's REPORTs into receipts. Once the call ended,
-// none can come for what was sent on it (spillAwaiting).
+// none can come for what was sent on it (spillAwaiting). Each receipt
+// is a store write: taken one after the other they fell behind a
+// session sending as fast as its peer answers, filled the call's events
+// buffer and held up its reader; so they run concurrently. The
+// receipts of different messages are independent, and a second REPORT
+// of one message finds it taken (reported).
 func (c *conv) events(call Call) {
-	defer c.spillAwaiting(call)
+	var wg sync.WaitGroup
+	defer func() {
+		wg.Wait()
+		c.spillAwaiting(call)
+	}()
+	sem := make(chan struct{}, reportParallel)
 	for ev := range call.Events() {
 		switch ev.Kind {
 		case sipsession.EventReport:
-			c.reported(ev.Report.MessageID, OutcomeOfMSRP(ev.Report.Status))
+			id, o := ev.Report.MessageID, OutcomeOfMSRP(ev.Report.Status)
+			sem <- struct{}{}
+			wg.Go(func() {
+				defer func() { <-sem }()
+				c.reported(id, o)
+			})
 		case sipsession.EventClosed:
 			c.wake()
 			return
@@ -279,8 +301,10 @@ func (c *conv) work(ctx context.Context) (retry <-chan time.Time, done bool) {
 		}
 		return nil, false
 	}
-	for _, en := range entries {
-		if !c.process(ctx, en.Payload) {
+	qs := c.decode(entries)
+	c.oweAhead(ctx, qs)
+	for i, en := range entries {
+		if qs[i] != nil && !c.process(ctx, qs[i]) {
 			if !c.resendNow {
 				retry = time.After(c.retryDelay())
 			}
@@ -289,6 +313,7 @@ func (c *conv) work(ctx context.Context) (retry <-chan time.Time, done bool) {
 		}
 		c.sent = append(c.sent, en.ID)
 	}
+	clear(c.owed)
 	if len(c.sent) > 0 && !c.ackSent(ctx) {
 		if ctx.Err() != nil {
 			return nil, true
@@ -364,24 +389,79 @@ func (c *conv) stop() {
 	}
 }
 
-// process handles one queued message; false keeps it queued for a retry.
-func (c *conv) process(ctx context.Context, payload []byte) bool {
-	c.adoptAttached()
-	var q queued
-	if err := json.Unmarshal(payload, &q); err != nil {
-		c.e.fail(c.partner.Name, "queue", err)
-		return true
+// decode reads the queued messages of entries; an entry that is not
+// one is reported and left nil, to be acknowledged unhandled.
+func (c *conv) decode(entries []store.Entry) []*queued {
+	qs := make([]*queued, len(entries))
+	for i, en := range entries {
+		q := new(queued)
+		if err := json.Unmarshal(en.Payload, q); err != nil {
+			c.e.fail(c.partner.Name, "queue", err)
+			continue
+		}
+		qs[i] = q
 	}
+	return qs
+}
+
+// oweAheadParallel bounds the provisional receipts oweAhead writes at
+// once: a share of the store's connections, not all of them.
+const oweAheadParallel = 8
+
+// oweAhead owes, concurrently, the provisional receipts of the messages
+// of a batch that send will put into the running session with a
+// Success-Report: owed one by one, each cost a store round trip before
+// its SEND, and the worker waited for each in turn. Owing one early is
+// safe: it is owed before its SEND as send requires, and a message that
+// leaves by another way after all (the session ended under an earlier
+// one) is finished with its final receipt, or sent later and owed
+// again under the same id, just as when its own SEND fails. send skips
+// the ones owed here (c.owed).
+func (c *conv) oweAhead(ctx context.Context, qs []*queued) {
+	p := c.partner
+	e := c.e
+	if c.currentCall() == nil || !p.Policy.SuccessReports || e.cfg.SMS == nil || !e.cfg.SMS.AcceptsBinds() {
+		return
+	}
+	var due []*queued
+	for _, q := range qs {
+		if q != nil && q.Dir != toSMS && q.Notice == nil && q.Receipt != nil && q.Receipt.wantsFinal(Unconfirmed) {
+			due = append(due, q)
+		}
+	}
+	if len(due) < 2 {
+		return // send owes a lone one as it always did
+	}
+	if c.owed == nil {
+		c.owed = make(map[*queued]bool)
+	}
+	sem := make(chan struct{}, oweAheadParallel)
+	var wg sync.WaitGroup
+	for _, q := range due {
+		c.owed[q] = true
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			e.oweAccepted(ctx, p, q, false)
+		}()
+	}
+	wg.Wait()
+}
+
+// process handles one queued message; false keeps it queued for a retry.
+func (c *conv) process(ctx context.Context, q *queued) bool {
+	c.adoptAttached()
 	if q.Reported != nil {
-		return c.forwardedIMDN(ctx, &q)
+		return c.forwardedIMDN(ctx, q)
 	}
 	if q.Dir == toSMS {
-		return c.toSMS(ctx, &q)
+		return c.toSMS(ctx, q)
 	}
 	if q.Notice != nil {
-		return c.toRCSNotice(ctx, &q)
+		return c.toRCSNotice(ctx, q)
 	}
-	return c.toRCS(ctx, &q)
+	return c.toRCS(ctx, q)
 }
 
 // adoptAttached takes the calls attached while the worker was busy. An
@@ -477,7 +557,10 @@ func (c *conv) send(ctx context.Context, call Call, q *queued) bool {
 		// Owed before the SEND, so that a REPORT quicker than this
 		// worker replaces it rather than being replaced: the final
 		// receipt at the end of validity when no confirmation comes.
-		c.e.oweAccepted(ctx, p, q, false)
+		// oweAhead may have owed it with its batch.
+		if !c.owed[q] {
+			c.e.oweAccepted(ctx, p, q, false)
+		}
 	}
 	// A send in flight finishes even when the node stops: cut short, the
 	// peer may hold the message while it stays queued, and the next

@@ -48,6 +48,10 @@ type memStore struct {
 	downConv string
 	// readGate, when set, keeps Read from answering until it is closed.
 	readGate chan struct{}
+	// schedHold, when set, makes each Schedule take a token from it
+	// first, as a slow store; schedWaiting counts those waiting.
+	schedHold    chan struct{}
+	schedWaiting int
 }
 
 func newMemStore() *memStore {
@@ -220,6 +224,13 @@ type memJob struct {
 
 func (m *memStore) Schedule(_ context.Context, name, id string, value []byte, due time.Time, maxLen int, _ time.Duration) error {
 	m.mu.Lock()
+	if hold := m.schedHold; hold != nil {
+		m.schedWaiting++
+		m.mu.Unlock()
+		<-hold
+		m.mu.Lock()
+		m.schedWaiting--
+	}
 	defer m.mu.Unlock()
 	if m.sched == nil {
 		m.sched = map[string]map[string]memJob{}
@@ -273,6 +284,30 @@ func (m *memStore) Unschedule(_ context.Context, name, id string, value []byte) 
 }
 
 // owed returns the ids of the jobs in a schedule.
+// holdSchedules makes Schedules wait for a token of the returned
+// channel (close it to let all through; the test's end does).
+func (m *memStore) holdSchedules(t *testing.T) chan struct{} {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	hold := make(chan struct{})
+	m.schedHold = hold
+	t.Cleanup(func() {
+		select {
+		case <-hold: // closed by the test
+		default:
+			close(hold)
+		}
+	})
+	return hold
+}
+
+// schedulesWaiting is how many Schedules wait for a token.
+func (m *memStore) schedulesWaiting() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.schedWaiting
+}
+
 func (m *memStore) owed(name string) []string {
 	m.mu.Lock()
 	defer m.mu.Unlock()

@@ -76,6 +76,18 @@ type Config struct {
 	// timeouts above: with Redis down, ingress is answered "try later"
 	// within about (1 + max_retries) x dial_timeout.
 	MaxRetries int `yaml:"max_retries"`
+	// BatchWindow is how long an Enqueue (or a write of a schedule:
+	// Schedule, Reschedule, Unschedule) waits for others to share its
+	// round trip to Redis (group commit) when other batches are being
+	// written (one that finds none goes at once): the ones that arrive
+	// within it, up to BatchMax, are written in one pipeline, and each
+	// caller still returns only once its own write is done. Default 200µs;
+	// at most 100ms.
+	BatchWindow time.Duration `yaml:"batch_window"`
+	// BatchMax writes a batch at once when it holds this many entries,
+	// without waiting for the rest of the window. Default 64, at most
+	// 1024; 1 turns batching off (each Enqueue its own round trip).
+	BatchMax int `yaml:"batch_max"`
 	// AllowEviction lets the IWF start on a Redis whose maxmemory-policy
 	// may evict keys (anything but noeviction). Eviction can drop queues
 	// of acknowledged messages: leave it false unless this Redis holds
@@ -89,6 +101,17 @@ const (
 	defaultTimeout = 2 * time.Second
 	defaultRetries = 1
 	defaultWait    = time.Second
+	// defaultBatchWindow is well under a round trip on a loaded host, so
+	// that a lone Enqueue hardly waits, and long enough to gather the
+	// submits of a busy SMPP window.
+	defaultBatchWindow = 200 * time.Microsecond
+	defaultBatchMax    = 64
+	// maxBatchMax bounds BatchMax: a batch is one script call of five
+	// arguments per entry.
+	maxBatchMax = 1024
+	// maxBatchWindow bounds BatchWindow: every Enqueue may wait this long
+	// before its round trip.
+	maxBatchWindow = 100 * time.Millisecond
 )
 
 // Validate checks every field and returns the faults joined, each a
@@ -159,6 +182,12 @@ func (c Config) Validate() error {
 	if strings.ContainsAny(c.Prefix, "{} \t\r\n") {
 		errs = append(errs, fieldError("prefix", "must not contain braces or white space"))
 	}
+	if c.BatchWindow < 0 || c.BatchWindow > maxBatchWindow {
+		errs = append(errs, fieldError("batch_window", "want 0 (default "+defaultBatchWindow.String()+") to "+maxBatchWindow.String()+", not "+c.BatchWindow.String()))
+	}
+	if c.BatchMax < 0 || c.BatchMax > maxBatchMax {
+		errs = append(errs, fieldError("batch_max", "want 0 (default "+strconv.Itoa(defaultBatchMax)+") to "+strconv.Itoa(maxBatchMax)+", not "+strconv.Itoa(c.BatchMax)))
+	}
 	if c.PoolSize < 0 {
 		errs = append(errs, fieldError("pool_size", "negative"))
 	}
@@ -219,6 +248,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxRetries == 0 {
 		c.MaxRetries = defaultRetries
+	}
+	if c.BatchWindow == 0 {
+		c.BatchWindow = defaultBatchWindow
+	}
+	if c.BatchMax == 0 {
+		c.BatchMax = defaultBatchMax
 	}
 	if c.PoolSize == 0 {
 		c.PoolSize = 10 * runtime.GOMAXPROCS(0)

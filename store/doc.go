@@ -43,4 +43,13 @@
 // The pending index lists the conversations that may hold entries, oldest
 // first, for an owner (or a new owner) to drain; Settle takes a drained
 // conversation out of it and deletes its empty stream.
+//
+// # Group commit
+//
+// Concurrent Enqueues, and the writes of schedules (delivery receipts),
+// are gathered for Config.BatchWindow or up to Config.BatchMax and
+// written in one pipeline: the Enqueues of a batch as one script call
+// per Cluster slot (one for all on a single Redis), with one WAIT per
+// master when MinReplicasAck asks for it. Each caller still waits for,
+// and gets, its own entry's outcome (batch.go).
 package store

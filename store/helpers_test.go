@@ -233,17 +233,4 @@ func hashTag(key string) string {
 }
 
 // keySlot is CLUSTER KEYSLOT: CRC16 (XMODEM) of the tag modulo 16384.
-func keySlot(key string) int {
-	var crc uint16
-	for _, c := range []byte(hashTag(key)) {
-		crc ^= uint16(c) << 8
-		for range 8 {
-			if crc&0x8000 != 0 {
-				crc = crc<<1 ^ 0x1021
-			} else {
-				crc <<= 1
-			}
-		}
-	}
-	return int(crc % 16384)
-}
+func keySlot(key string) int { return int(clusterSlot(hashTag(key))) }

@@ -59,8 +59,11 @@ type keys struct{ prefix string }
 // conv is the common start of the keys tagged with name (a conversation,
 // a lease, a group): "<prefix>:{<name>}".
 func (k keys) conv(name string) string {
-	return k.prefix + ":{" + pctenc.Escape(name, tagEscapes) + "}"
+	return k.prefix + ":{" + k.tag(name) + "}"
 }
+
+// tag is the hash tag of the keys of name: name escaped.
+func (keys) tag(name string) string { return pctenc.Escape(name, tagEscapes) }
 
 func (k keys) queue(conv string) string        { return k.conv(conv) + ":q" }
 func (k keys) dedup(conv, msgID string) string { return k.conv(conv) + ":d:" + msgID }

@@ -44,6 +44,26 @@ type Entry struct {
 // writes to concurrently: the ZADDs still run for duplicates too, so the
 // peer's retry of a message whose reply was lost indexes it again.
 //
+// Concurrent Enqueues share that round trip: they are written in batches
+// (Config.BatchWindow, Config.BatchMax; batch.go), and each returns its
+// own entry's outcome once the batch was written.
+//
+// The outcome is the script's own, not the pipeline's first error: when
+// the script ran (its reply was read), the entry is in the queue or
+// refused for a known reason, and answering "try later" for an entry
+// that was stored would make the peer send it again, a duplicate. A
+// failed ZADD matters only when neither went through, for then the
+// queued entry is not in the pending index: the index is written once
+// more on its own, and only if that fails too is the error returned. That
+// case, a connection lost after the script was sent and before its reply
+// was read, and a caller whose ctx ends while its batch is written, are
+// the ones where the outcome cannot be known here (the entry may be
+// stored); the error is returned and the peer's retry may add the
+// message again when it has no message id (dedup catches it otherwise).
+// go-redis retries a pipeline after a network error (Config.MaxRetries),
+// which can run the script twice in that second case for the same
+// reason.
+//
 // With Config.MinReplicasAck the pipeline ends with WAIT on the queue's
 // master; an entry that fewer replicas than asked acknowledge in time is
 // reported as ErrUnavailable (it is on the master: the retry is a
@@ -58,25 +78,14 @@ func (s *Store) Enqueue(ctx context.Context, conv, msgID string, payload []byte,
 	case maxLen <= 0:
 		return false, invalid(op, "max length %d", maxLen)
 	}
-	keys := []string{s.keys.queue(conv), s.keys.dedup(conv, msgID)}
-	dedup, touch := 0, 0
-	if msgID != "" {
-		dedup = 1
+	r := &enqReq{
+		waiter: newWaiter(ctx), conv: conv, queue: s.keys.queue(conv), dedup: s.keys.dedup(conv, msgID),
+		msgID: msgID, payload: payload, ttl: ms(dedupTTL), maxLen: maxLen,
 	}
-	if s.waitReplicas > 0 {
-		touch = 1
-	}
-	args := []any{msgID, payload, ms(dedupTTL), maxLen, dedup, touch}
-	res, err := s.enqueuePipe(ctx, conv, keys, args, s.lua.enqueue.EvalSha)
-	if redis.HasErrorPrefix(err, "NOSCRIPT") {
-		// The server's script cache is empty (a restart, SCRIPT FLUSH):
-		// EVAL loads it again. The ZADDs are idempotent (NX).
-		res, err = s.enqueuePipe(ctx, conv, keys, args, s.lua.enqueue.Eval)
-	}
-	if err != nil {
+	if err := s.batch.do(r); err != nil {
 		return false, wrap(op, err)
 	}
-	switch res {
+	switch r.res {
 	case 0:
 		return true, nil
 	case -1:
@@ -87,105 +96,6 @@ func (s *Store) Enqueue(ctx context.Context, conv, msgID string, payload []byte,
 
 // evalFunc is (*redis.Script).EvalSha or Eval.
 type evalFunc func(ctx context.Context, c redis.Scripter, keys []string, args ...any) *redis.Cmd
-
-// enqueuePipe sends ZADD NX, the enqueue script and ZADD NX in one
-// pipeline and returns the script's result.
-//
-// The outcome is the script's own, not the pipeline's first error: when
-// the script ran (its reply was read), the entry is in the queue or
-// refused for a known reason, and answering "try later" for an entry
-// that was stored would make the peer send it again, a duplicate. A
-// failed ZADD matters only when neither went through, for then the
-// queued entry is not in the pending index: the index is written once
-// more on its own, and only if that fails too is the error returned. That
-// case, and a connection lost after the script was sent and before its
-// reply was read, are the ones where the outcome cannot be known here
-// (the entry may be stored); the temporary error is returned and the
-// peer's retry may add the message again when it has no message id
-// (dedup catches it otherwise). go-redis retries a pipeline after a
-// network error (Config.MaxRetries), which can run the script twice in
-// that second case for the same reason.
-func (s *Store) enqueuePipe(ctx context.Context, conv string, keys []string, args []any, eval evalFunc) (int64, error) {
-	// The score is the time the conversation became pending: oldest first.
-	z := redis.Z{Score: float64(time.Now().UnixMilli()), Member: conv}
-	shard := s.keys.pending(conv)
-	var before, after *redis.IntCmd
-	var cmd *redis.Cmd
-	var wait *redis.Cmd
-	script := s.client
-	if s.waitReplicas > 0 {
-		// WAIT counts the replicas that hold this connection's writes:
-		// it must follow the script on the queue master's connection.
-		c, err := s.masterFor(ctx, keys[0])
-		if err != nil {
-			return 0, err
-		}
-		script = c
-	}
-	pipe := func(p redis.Pipeliner) error {
-		before = p.ZAddNX(ctx, shard, z)
-		cmd = eval(ctx, p, keys, args...)
-		after = p.ZAddNX(ctx, shard, z)
-		if s.waitReplicas > 0 {
-			wait = p.Do(ctx, "WAIT", s.waitReplicas, s.waitTimeout.Milliseconds())
-		}
-		return nil
-	}
-	var err error
-	if script == s.client {
-		_, err = s.client.Pipelined(ctx, pipe)
-	} else {
-		// The queue's master of a cluster runs the script and WAIT; the
-		// shard may live elsewhere.
-		_, err = script.Pipelined(ctx, func(p redis.Pipeliner) error {
-			cmd = eval(ctx, p, keys, args...)
-			wait = p.Do(ctx, "WAIT", s.waitReplicas, s.waitTimeout.Milliseconds())
-			return nil
-		})
-		if err == nil {
-			// Their failure is read from before and after below.
-			_, _ = s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
-				before = p.ZAddNX(ctx, shard, z)
-				after = p.ZAddNX(ctx, shard, z)
-				return nil
-			})
-		}
-	}
-	res, cerr := cmd.Int64()
-	if cerr != nil {
-		// The script failed (NOSCRIPT, OOM...) or its reply was lost.
-		if err == nil {
-			err = cerr
-		}
-		return 0, err
-	}
-	if (before == nil || before.Err() != nil) && (after == nil || after.Err() != nil) && res == 1 {
-		// Queued but not indexed: index it now, else let the peer retry.
-		if zerr := s.client.ZAddNX(ctx, shard, z).Err(); zerr != nil {
-			return 0, fmt.Errorf("entry queued, pending index not written: %w", zerr)
-		}
-	}
-	if wait != nil {
-		n, werr := wait.Int64()
-		if werr != nil {
-			return 0, fmt.Errorf("entry on the master, replicas unknown: %w", werr)
-		}
-		if n < int64(s.waitReplicas) {
-			return 0, fmt.Errorf("entry on the master and %d of %d replicas after %v: %w",
-				n, s.waitReplicas, s.waitTimeout, ErrUnavailable)
-		}
-	}
-	return res, nil
-}
-
-// masterFor returns the client of the master that holds key: the store's
-// own client unless it is a cluster's.
-func (s *Store) masterFor(ctx context.Context, key string) (redis.UniversalClient, error) {
-	if c, ok := s.client.(*redis.ClusterClient); ok {
-		return c.MasterForKey(ctx, key)
-	}
-	return s.client, nil
-}
 
 // Read returns up to count entries for conv's consumer: first those
 // delivered before and not acknowledged (a reader that crashed, or read

@@ -84,7 +84,11 @@ func (s *Store) Schedule(ctx context.Context, name, id string, value []byte, due
 		return invalid(op, "schedule %q id %q max length %d ttl %v", name, id, maxLen, ttl)
 	}
 	z, h := s.keys.schedule(name)
-	n, err := luaScheduleJob.Run(ctx, s.client, []string{z, h}, id, value, due.UnixMilli(), maxLen, ms(ttl)).Int64()
+	cmd, err := s.runScript(ctx, luaScheduleJob, []string{z, h}, id, value, due.UnixMilli(), maxLen, ms(ttl))
+	var n int64
+	if err == nil {
+		n, err = cmd.Int64()
+	}
 	if err != nil {
 		return wrap(op, err)
 	}
@@ -137,7 +141,11 @@ func (s *Store) settle(ctx context.Context, op, name, id string, value []byte, d
 		return false, invalid(op, "schedule %q id %q", name, id)
 	}
 	z, h := s.keys.schedule(name)
-	n, err := luaSettleJob.Run(ctx, s.client, []string{z, h}, id, value, due).Int64()
+	cmd, err := s.runScript(ctx, luaSettleJob, []string{z, h}, id, value, due)
+	var n int64
+	if err == nil {
+		n, err = cmd.Int64()
+	}
 	if err != nil {
 		return false, wrap(op, err)
 	}

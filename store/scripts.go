@@ -7,7 +7,7 @@ import "github.com/redis/go-redis/v9"
 // script atomically (EVAL, "Atomicity of scripts"), which is what makes
 // check-then-write sequences below safe against other clients.
 type scripts struct {
-	enqueue, settle         *redis.Script
+	enqueueBatch, settle    *redis.Script
 	acquire, renew, release *redis.Script
 	hit, groupPut, next     *redis.Script
 	ack                     *redis.Script
@@ -17,41 +17,67 @@ type scripts struct {
 // EVALSHA).
 func newScripts() scripts {
 	return scripts{
-		enqueue:  redis.NewScript(luaEnqueue),
-		settle:   redis.NewScript(luaSettle),
-		acquire:  redis.NewScript(luaAcquire),
-		renew:    redis.NewScript(luaRenew),
-		release:  redis.NewScript(luaRelease),
-		hit:      redis.NewScript(luaHit),
-		groupPut: redis.NewScript(luaGroupPut),
-		next:     redis.NewScript(luaNext),
-		ack:      redis.NewScript(luaAck),
+		enqueueBatch: redis.NewScript(luaEnqueueBatch),
+		settle:       redis.NewScript(luaSettle),
+		acquire:      redis.NewScript(luaAcquire),
+		renew:        redis.NewScript(luaRenew),
+		release:      redis.NewScript(luaRelease),
+		hit:          redis.NewScript(luaHit),
+		groupPut:     redis.NewScript(luaGroupPut),
+		next:         redis.NewScript(luaNext),
+		ack:          redis.NewScript(luaAck),
 	}
 }
 
-// luaEnqueue: KEYS queue, dedup; ARGV msgID, payload, dedup TTL ms, max
-// length, dedup (1 or 0), touch (1 or 0). Returns 1 queued, 0 duplicate,
-// -1 full. The dedup marker is set only once the entry is added, so a
-// full queue does not swallow the retry; it holds the entry's stream ID
-// for inspection. Without dedup no marker is read or written: an id the
-// IWF made up itself can never come again. With touch a duplicate
-// rewrites its marker's TTL (to what is left of it): a write, so that the
-// WAIT after the script waits for the replication stream up to now,
-// which holds the original entry, and not only up to this connection's
-// last write.
-const luaEnqueue = `
-local dedup = ARGV[5] == '1'
-if dedup and redis.call('EXISTS', KEYS[2]) == 1 then
-  if ARGV[6] == '1' then
-    local left = redis.call('PTTL', KEYS[2])
-    if left > 0 then redis.call('PEXPIRE', KEYS[2], left) end
+// luaEnqueueBatch: KEYS queue and dedup of each entry, in pairs; ARGV
+// touch (1 or 0), then for each entry msgID, payload, dedup TTL ms, max
+// length, dedup (1 or 0). Returns one code per entry: 1 queued, 0
+// duplicate, -1 full, -2 not written; when an entry is not written, the
+// error that stopped the writes follows the codes, and no later entry
+// is written either (a write refused for OOM or READONLY would be
+// refused again).
+//
+// Each entry is handled as Enqueue describes, one after the other, so
+// that an entry sees those before it: a message twice in one batch is
+// one entry and a duplicate, a queue filled within the batch refuses the
+// rest. The dedup marker is set only once the entry is added, so a full
+// queue does not swallow the retry; it holds the entry's stream ID for
+// inspection. Without dedup no marker is read or written: an id the IWF
+// made up itself can never come again. With touch a duplicate rewrites
+// its marker's TTL (to what is left of it): a write, so that the WAIT
+// after the script waits for the replication stream up to now, which
+// holds the original entry, and not only up to this connection's last
+// write. The writes go through redis.pcall, so that a refused one ends
+// the script with the earlier entries' outcomes intact instead of
+// failing every entry, stored or not.
+const luaEnqueueBatch = `
+local touch = ARGV[1] == '1'
+local out = {}
+local n = #KEYS / 2
+for i = 1, n do
+  local q, d = KEYS[2 * i - 1], KEYS[2 * i]
+  local a = 2 + (i - 1) * 5
+  local dedup = ARGV[a + 4] == '1'
+  if dedup and redis.call('EXISTS', d) == 1 then
+    if touch then
+      local left = redis.call('PTTL', d)
+      if left > 0 then redis.pcall('PEXPIRE', d, left) end
+    end
+    out[i] = 0
+  elseif redis.call('XLEN', q) >= tonumber(ARGV[a + 3]) then
+    out[i] = -1
+  else
+    local id = redis.pcall('XADD', q, '*', 'm', ARGV[a], 'p', ARGV[a + 1])
+    if type(id) == 'table' and id.err then
+      for j = i, n do out[j] = -2 end
+      out[n + 1] = id.err
+      return out
+    end
+    if dedup then redis.pcall('SET', d, id, 'PX', ARGV[a + 2]) end
+    out[i] = 1
   end
-  return 0
 end
-if redis.call('XLEN', KEYS[1]) >= tonumber(ARGV[4]) then return -1 end
-local id = redis.call('XADD', KEYS[1], '*', 'm', ARGV[1], 'p', ARGV[2])
-if dedup then redis.call('SET', KEYS[2], id, 'PX', ARGV[3]) end
-return 1
+return out
 `
 
 // luaAck: KEYS queue, lease; ARGV owner, ids... Acknowledges and deletes

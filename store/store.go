@@ -35,6 +35,10 @@ type Store struct {
 	keys   keys
 	log    *slog.Logger
 	lua    scripts
+	// batch writes Enqueues in groups, scripts the calls of the
+	// schedule scripts (batch.go).
+	batch   *batcher[*enqReq]
+	scripts *batcher[*scriptReq]
 	// waitReplicas and waitTimeout are Config.MinReplicasAck and
 	// MinReplicasTimeout.
 	waitReplicas int
@@ -80,6 +84,8 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Store, error) {
 		masterName:   cfg.MasterName,
 		dialTimeout:  cfg.DialTimeout,
 	}
+	s.batch = newBatcher(cfg.BatchWindow, cfg.BatchMax, s.writeEnqueues)
+	s.scripts = newBatcher(cfg.BatchWindow, cfg.BatchMax, s.writeScripts)
 	if cfg.Mode == ModeSentinel {
 		s.sentinels = cfg.Addrs
 	}
@@ -143,7 +149,8 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Store, error) {
 		go s.tick()
 	} else {
 		s.log.Info("store connected", "mode", s.mode, "addr", s.addr, "master_name", cfg.MasterName,
-			"db", cfg.DB, "prefix", cfg.Prefix, "min_replicas_ack", s.waitReplicas)
+			"db", cfg.DB, "prefix", cfg.Prefix, "min_replicas_ack", s.waitReplicas,
+			"batch", s.batch.String())
 	}
 	return s, nil
 }
@@ -168,8 +175,10 @@ func (s *Store) tick() {
 }
 
 // Close stops the store's goroutines (the embedded clock, subscriptions),
-// waits for them, closes the connections and the embedded server. It is
-// idempotent; later calls return nil.
+// writes the Enqueues waiting for their batch and waits for those in
+// flight, so that each gets its outcome, then closes the connections and
+// the embedded server. An Enqueue after Close fails with ErrUnavailable.
+// It is idempotent; later calls return nil.
 func (s *Store) Close() error {
 	s.mu.Lock()
 	if s.closed {
@@ -179,6 +188,8 @@ func (s *Store) Close() error {
 	s.closed = true
 	close(s.done)
 	s.mu.Unlock()
+	s.batch.close()
+	s.scripts.close()
 	s.wg.Wait()
 	var err error
 	if s.client != nil {

@@ -11,6 +11,7 @@ package main
 import (
 	"cmp"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -19,6 +20,7 @@ import (
 	"os/signal"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 )
@@ -30,6 +32,8 @@ func main() {
 	configPath := flag.String("config", "configs/iwf.yaml", "configuration file")
 	check := flag.String("check-config", "", "validate this configuration file and exit")
 	showVersion := flag.Bool("version", false, "print the version and build information and exit")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
+	memProfile := flag.String("memprofile", "", "write an allocation profile to this file when the daemon stops")
 	flag.Parse()
 	if *showVersion {
 		info, _ := debug.ReadBuildInfo()
@@ -64,11 +68,66 @@ func main() {
 		case <-ctx.Done():
 		}
 	}()
-	if err := run(ctx, cfg, log, runOptions{Drain: drain, Reload: reloadSignals(), Path: *configPath, Version: cfgVersion}); err != nil {
+	stopProfiles, err := startProfiles(*cpuProfile, *memProfile)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	err = run(ctx, cfg, log, runOptions{Drain: drain, Reload: reloadSignals(), Path: *configPath, Version: cfgVersion})
+	if perr := stopProfiles(); perr != nil {
+		log.Error("profiles", "error", perr)
+	}
+	if err != nil {
 		log.Error("iwf stopped", "error", err)
 		os.Exit(1)
 	}
 	log.Info("iwf stopped")
+}
+
+// startProfiles starts the CPU profile into cpuPath (when set) and
+// returns what stops it and writes the allocation profile into memPath
+// (when set): the profiles cover the daemon's whole run, so that a load
+// test's costs can be read afterwards with go tool pprof without
+// exposing an endpoint.
+func startProfiles(cpuPath, memPath string) (stop func() error, err error) {
+	var cpu *os.File
+	if cpuPath != "" {
+		if cpu, err = os.Create(cpuPath); err != nil {
+			return nil, fmt.Errorf("iwf: cpu profile: %w", err)
+		}
+		if err := pprof.StartCPUProfile(cpu); err != nil {
+			return nil, errors.Join(fmt.Errorf("iwf: cpu profile: %w", err), cpu.Close())
+		}
+	}
+	return func() error {
+		var errs []error
+		if cpu != nil {
+			pprof.StopCPUProfile()
+			errs = append(errs, cpu.Close())
+		}
+		if memPath != "" {
+			errs = append(errs, writeAllocs(memPath))
+		}
+		return errors.Join(errs...)
+	}, nil
+}
+
+// writeAllocs writes the heap profile, whose alloc_space and
+// alloc_objects samples count every allocation since the start.
+func writeAllocs(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("iwf: allocation profile: %w", err)
+	}
+	runtime.GC() // the profile is as of the last collection
+	err = pprof.Lookup("allocs").WriteTo(f, 0)
+	if cerr := f.Close(); err == nil && cerr != nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("iwf: allocation profile: %w", err)
+	}
+	return nil
 }
 
 // newLogger writes records at level and above to w, as slog's text
