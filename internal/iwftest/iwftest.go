@@ -222,13 +222,7 @@ func (r *RCS) message(req *sip.Request, tx sip.ServerTransaction) {
 // NextPager returns the next MESSAGE, failing the test after Wait.
 func (r *RCS) NextPager(t testing.TB) PagerReceived {
 	t.Helper()
-	select {
-	case m := <-r.Pager:
-		return m
-	case <-time.After(Wait):
-		t.Fatal("the RCS side got no MESSAGE")
-		return PagerReceived{}
-	}
+	return await(t, r.Pager, "the RCS side got no MESSAGE")
 }
 
 // TCP is the RCS side's SIP address over TCP, for a trunk's next hop.
@@ -237,13 +231,7 @@ func (r *RCS) TCP() string { return r.Stack.Addr("tcp").String() }
 // Next returns the next message, failing the test after Wait.
 func (r *RCS) Next(t testing.TB) Received {
 	t.Helper()
-	select {
-	case m := <-r.Msgs:
-		return m
-	case <-time.After(Wait):
-		t.Fatal("the RCS side received nothing")
-		return Received{}
-	}
+	return await(t, r.Msgs, "the RCS side received nothing")
 }
 
 // ESME is a partner ESME bound as a transceiver.
@@ -379,13 +367,7 @@ func (e *ESME) Next(t testing.TB) pdu.PDU {
 		e.held = e.held[1:]
 		return q
 	}
-	select {
-	case q := <-e.pdus:
-		return q
-	case <-time.After(Wait):
-		t.Fatal("the ESME received nothing")
-		return nil
-	}
+	return await(t, e.pdus, "the ESME received nothing")
 }
 
 // NextResp returns the next submit_sm_resp, keeping what came before it
@@ -403,5 +385,18 @@ func (e *ESME) NextResp(t testing.TB) *pdu.SubmitSMResp {
 			t.Fatal("no submit_sm_resp")
 			return nil
 		}
+	}
+}
+
+// await receives from ch, failing the test with failure after Wait.
+func await[T any](t testing.TB, ch <-chan T, failure string) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(Wait):
+		t.Fatal(failure)
+		var zero T
+		return zero
 	}
 }

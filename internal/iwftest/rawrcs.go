@@ -9,7 +9,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
@@ -106,13 +105,7 @@ func (r *RawRCS) TCP() string { return r.Stack.Addr("tcp").String() }
 // Next returns the next message, failing the test after Wait.
 func (r *RawRCS) Next(t testing.TB) RawMessage {
 	t.Helper()
-	select {
-	case m := <-r.Msgs:
-		return m
-	case <-time.After(Wait):
-		t.Fatal("the raw RCS side received nothing")
-		return RawMessage{}
-	}
+	return await(t, r.Msgs, "the raw RCS side received nothing")
 }
 
 // Sessions is how many INVITEs it answered.
