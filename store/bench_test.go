@@ -3,6 +3,10 @@ package store
 import (
 	"context"
 	"fmt"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -177,4 +181,144 @@ func BenchmarkEnqueueConcurrent(b *testing.B) {
 			opsPerSec(b)
 		})
 	}
+}
+
+// BenchmarkScheduleConcurrent is the life of delivery receipts in one
+// partner's schedule, shaped as the interworking function runs it: 64
+// concurrent callers each owe a provisional receipt (due at the end of
+// the message's validity) and owe it again as final (due at once, the
+// REPORT came); one taker takes the due ones, up to 64 at a time, as
+// relayReceipts does, and 64 senders settle each. An op is one receipt
+// from its first Schedule to its Unschedule. redis-us/op is the Redis
+// time of the script calls per receipt (INFO commandstats usec of
+// EVALSHA and EVAL, which includes the commands each runs), scripts/op
+// their count, redis-cpu-us/op the redis-server process's CPU time
+// (INFO cpu, networking included).
+func BenchmarkScheduleConcurrent(b *testing.B) {
+	s := benchStore(b)
+	ctx := b.Context()
+	const (
+		name    = "receipts:bench"
+		callers = 64
+	)
+	value := func(i int64, final bool) []byte {
+		return fmt.Appendf(make([]byte, 0, 200), `{"message":{"id":"%d","text":"%0140d"},"final":%v}`, i, 0, final)
+	}
+	wake := make(chan struct{}, 1)
+	jobs := make(chan Scheduled, callers)
+	var settled atomic.Int64
+	allSettled := make(chan struct{})
+	target := int64(b.N)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for range callers {
+		wg.Go(func() {
+			for j := range jobs {
+				ok, err := s.Unschedule(ctx, name, j.ID, j.Value)
+				if err != nil || !ok {
+					b.Errorf("Unschedule(%s) = %v, %v", j.ID, ok, err)
+				}
+				if settled.Add(1) == target {
+					close(allSettled)
+				}
+			}
+		})
+	}
+	wg.Go(func() {
+		defer close(jobs)
+		for {
+			due, err := s.TakeDue(ctx, name, time.Now(), time.Minute, callers)
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			for _, j := range due {
+				jobs <- j
+			}
+			if len(due) > 0 {
+				continue
+			}
+			select {
+			case <-wake:
+			case <-stop:
+				return
+			}
+		}
+	})
+	before := redisStats(b, s)
+	b.ReportAllocs()
+	var seq atomic.Int64
+	b.SetParallelism((callers + runtime.GOMAXPROCS(0) - 1) / runtime.GOMAXPROCS(0))
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			i := seq.Add(1)
+			id := strconv.FormatInt(i, 10)
+			if err := s.Schedule(ctx, name, id, value(i, false), time.Now().Add(time.Hour), 1<<30, time.Hour); err != nil {
+				b.Error(err)
+				return
+			}
+			if err := s.Schedule(ctx, name, id, value(i, true), time.Now(), 1<<30, time.Hour); err != nil {
+				b.Error(err)
+				return
+			}
+			select {
+			case wake <- struct{}{}:
+			default:
+			}
+		}
+	})
+	if !b.Failed() {
+		<-allSettled
+	}
+	b.StopTimer()
+	close(stop)
+	wg.Wait()
+	after := redisStats(b, s)
+	n := float64(b.N)
+	b.ReportMetric(float64(after.scriptUsec-before.scriptUsec)/n, "redis-us/op")
+	b.ReportMetric(float64(after.scriptCalls-before.scriptCalls)/n, "scripts/op")
+	b.ReportMetric((after.cpu-before.cpu)*1e6/n, "redis-cpu-us/op")
+	opsPerSec(b)
+}
+
+// redisCounters are what a benchmark reads of INFO.
+type redisCounters struct {
+	scriptCalls, scriptUsec int64
+	cpu                     float64 // seconds, user and system
+}
+
+// redisStats reads the script calls and their time (INFO commandstats)
+// and the server's CPU time (INFO cpu).
+func redisStats(b *testing.B, s *Store) redisCounters {
+	b.Helper()
+	info, err := s.client.Info(context.Background(), "commandstats", "cpu").Result()
+	if err != nil {
+		b.Fatal(err)
+	}
+	var c redisCounters
+	for line := range strings.Lines(info) {
+		line = strings.TrimSpace(line)
+		k, v, ok := strings.Cut(line, ":")
+		if !ok {
+			continue
+		}
+		switch k {
+		case "cmdstat_evalsha", "cmdstat_eval":
+			for f := range strings.SplitSeq(v, ",") {
+				fk, fv, _ := strings.Cut(f, "=")
+				n, _ := strconv.ParseInt(fv, 10, 64)
+				switch fk {
+				case "calls":
+					c.scriptCalls += n
+				case "usec":
+					c.scriptUsec += n
+				}
+			}
+		case "used_cpu_user", "used_cpu_sys":
+			f, _ := strconv.ParseFloat(v, 64)
+			c.cpu += f
+		}
+	}
+	return c
 }
