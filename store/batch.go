@@ -36,10 +36,13 @@ import (
 // batch runs under its own context, bounded by the latest deadline of
 // its callers.
 //
-// The schedule scripts (Schedule, Reschedule, Unschedule: delivery
+// The writes of schedules (Schedule, Reschedule, Unschedule: delivery
 // receipts, two or three per message) are gathered the same way and
-// sent as one pipeline of their script calls, each call's reply its
-// caller's.
+// written as one call of the schedule batch script per schedule (its two
+// keys share a hash tag, so one slot), the calls of a batch in one
+// pipeline. The script runs a call's writes in arrival order and
+// returns one outcome per write, as the enqueue batch script does, so
+// that each caller gets the outcome it would have had alone.
 //
 // On a cluster, go-redis's cluster pipeline sends each command to the
 // master of its first key's slot (one pipeline per node, the nodes
@@ -68,7 +71,7 @@ func (w *waiter) fail(err error) {
 	close(w.done)
 }
 
-// request is a request of a batch: *enqReq or *scriptReq.
+// request is a request of a batch: *enqReq or *schedReq.
 type request interface{ waiting() *waiter }
 
 // enqReq is one Enqueue waiting for its batch.
@@ -242,42 +245,121 @@ func (s *Store) writeEnqueues(ctx context.Context, batch []*enqReq) {
 	}
 }
 
-// scriptReq is one call of a script of one slot (Schedule, Unschedule,
-// Reschedule) waiting for its batch; cmd holds its reply.
-type scriptReq struct {
+// schedReq is one write of a schedule (Schedule, Reschedule,
+// Unschedule) waiting for its batch: one operation of luaScheduleBatch.
+type schedReq struct {
 	waiter
-	script *redis.Script
-	keys   []string
-	args   []any
-	cmd    *redis.Cmd
+	name        string
+	due, values string // the schedule's keys
+	kind        byte   // 's' schedule, 'r' reschedule, 'u' unschedule
+	id          string
+	value       []byte
+	at          int64 // due time, Unix ms (s, r)
+	maxLen      int   // s
+	ttl         int64 // ms (s)
+	// res is the script's code for the operation once done is closed
+	// without err.
+	res int64
 }
 
-// runScript runs script as part of a batch of script calls: concurrent
-// callers share one pipeline (on a cluster, one per master).
-func (s *Store) runScript(ctx context.Context, script *redis.Script, keys []string, args ...any) (*redis.Cmd, error) {
-	r := &scriptReq{waiter: newWaiter(ctx), script: script, keys: keys, args: args}
-	if err := s.scripts.do(r); err != nil {
-		return nil, err
+func (r *schedReq) finish(res int64, err error) {
+	r.res = res
+	r.fail(err)
+}
+
+func (s *Store) newSchedReq(ctx context.Context, kind byte, name, id string, value []byte, at int64) *schedReq {
+	z, h := s.keys.schedule(name)
+	return &schedReq{waiter: newWaiter(ctx), name: name, due: z, values: h, kind: kind, id: id, value: value, at: at}
+}
+
+// writeSchedule writes r as part of a batch and returns its code.
+func (s *Store) writeSchedule(r *schedReq) (int64, error) {
+	if err := s.schedules.do(r); err != nil {
+		return 0, err
 	}
-	return r.cmd, nil
+	return r.res, nil
 }
 
-// writeScripts sends a batch of script calls in one pipeline; a call
-// whose script the server did not know is run again on its own
-// (Script.Run loads it).
-func (s *Store) writeScripts(ctx context.Context, batch []*scriptReq) {
+// writeSchedules writes a batch of schedule writes: one call of the
+// schedule batch script per schedule, all in one pipeline (on a
+// cluster, go-redis's pipeline per master, each schedule's call going to
+// the master of its slot). Groups whose script the server did not know
+// are written again with EVAL.
+func (s *Store) writeSchedules(ctx context.Context, batch []*schedReq) {
+	retry := s.writeScheduleGroups(ctx, scheduleGroups(batch), s.lua.schedule.EvalSha)
+	if len(retry) > 0 {
+		for _, g := range s.writeScheduleGroups(ctx, retry, s.lua.schedule.Eval) {
+			for _, r := range g {
+				r.finish(0, redis.ErrNoScript) // EVAL never says so
+			}
+		}
+	}
+}
+
+// scheduleGroups splits a batch by schedule, keeping the order of the
+// writes within each: a script call may touch the keys of one slot only,
+// and the two keys of a schedule are all it declares.
+func scheduleGroups(batch []*schedReq) [][]*schedReq {
+	if len(batch) == 1 {
+		return [][]*schedReq{batch}
+	}
+	var groups [][]*schedReq
+	at := make(map[string]int)
+	for _, r := range batch {
+		i, ok := at[r.due]
+		if !ok {
+			i = len(groups)
+			at[r.due] = i
+			groups = append(groups, nil)
+		}
+		groups[i] = append(groups[i], r)
+	}
+	return groups
+}
+
+// writeScheduleGroups writes groups, one script call each, in one
+// pipeline and hands each write its outcome, except for the groups whose
+// script the server did not know (NOSCRIPT): those are returned.
+func (s *Store) writeScheduleGroups(ctx context.Context, groups [][]*schedReq, eval evalFunc) (noscript [][]*schedReq) {
+	cmds := make([]*redis.Cmd, len(groups))
 	_, _ = s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for _, r := range batch {
-			r.cmd = r.script.EvalSha(ctx, p, r.keys, r.args...)
+		for i, g := range groups {
+			cmds[i] = eval(ctx, p, []string{g[0].due, g[0].values}, scheduleArgs(g)...)
 		}
 		return nil
 	})
-	for _, r := range batch {
-		if redis.HasErrorPrefix(r.cmd.Err(), "NOSCRIPT") {
-			r.cmd = r.script.Run(ctx, s.client, r.keys, r.args...)
+	for i, g := range groups {
+		res, err := scriptResult("schedule", cmds[i], len(g))
+		if redis.HasErrorPrefix(err, "NOSCRIPT") {
+			noscript = append(noscript, g)
+			continue
 		}
-		r.fail(nil)
+		for j, r := range g {
+			switch {
+			case err != nil:
+				r.finish(0, err)
+			case res[j].err != nil:
+				r.finish(0, res[j].err)
+			default:
+				r.finish(res[j].code, nil)
+			}
+		}
 	}
+	return noscript
+}
+
+// scheduleKinds are the operations' kinds as luaScheduleBatch reads
+// them, made strings once.
+var scheduleKinds = map[byte]string{'s': "s", 'r': "r", 'u': "u"}
+
+// scheduleArgs are the schedule batch script's ARGV for g (see
+// luaScheduleBatch).
+func scheduleArgs(g []*schedReq) []any {
+	args := make([]any, 0, 6*len(g))
+	for _, r := range g {
+		args = append(args, scheduleKinds[r.kind], r.id, r.value, r.at, r.maxLen, r.ttl)
+	}
+	return args
 }
 
 // batchContext is the context a batch is written under: the first
@@ -426,7 +508,7 @@ func (s *Store) writeGroups(ctx context.Context, groups [][]*enqReq, eval evalFu
 		if g == nil {
 			continue
 		}
-		res, err := scriptResult(scripts[i], len(g))
+		res, err := scriptResult("enqueue", scripts[i], len(g))
 		if redis.HasErrorPrefix(err, "NOSCRIPT") {
 			noscript = append(noscript, g)
 			continue
@@ -512,10 +594,10 @@ type entryResult struct {
 	err  error
 }
 
-// scriptResult reads the batch script's reply for n entries: a code
-// each (1 queued, 0 duplicate, -1 full, -2 not written), then, when an
-// entry failed, the error that stopped the script.
-func scriptResult(cmd *redis.Cmd, n int) ([]entryResult, error) {
+// scriptResult reads the reply of a batch script (of op) for n
+// entries: a code each (-2 not written, others the script's), then,
+// when an entry failed, the error that stopped the script.
+func scriptResult(op string, cmd *redis.Cmd, n int) ([]entryResult, error) {
 	if cmd == nil {
 		return nil, errors.New("script not sent")
 	}
@@ -524,7 +606,7 @@ func scriptResult(cmd *redis.Cmd, n int) ([]entryResult, error) {
 		return nil, err
 	}
 	if len(vals) < n {
-		return nil, corrupt("enqueue", "batch script reply of %d values for %d entries", len(vals), n)
+		return nil, corrupt(op, "batch script reply of %d values for %d entries", len(vals), n)
 	}
 	var cause error
 	if len(vals) > n {
@@ -538,11 +620,11 @@ func scriptResult(cmd *redis.Cmd, n int) ([]entryResult, error) {
 		code, ok := vals[i].(int64)
 		switch {
 		case !ok:
-			return nil, corrupt("enqueue", "batch script reply %d: %T", i, vals[i])
+			return nil, corrupt(op, "batch script reply %d: %T", i, vals[i])
 		case code == -2 && cause != nil:
 			out[i].err = cause
 		case code == -2:
-			out[i].err = corrupt("enqueue", "entry %d not written, no cause given", i)
+			out[i].err = corrupt(op, "entry %d not written, no cause given", i)
 		default:
 			out[i].code = code
 		}

@@ -296,8 +296,7 @@ func TestBatchScripts(t *testing.T) {
 	eachBatchBackend(t, func(t *testing.T, e *env) {
 		ctx := testutil.Context(t)
 		s := e.s
-		s.scripts = newBatcher(time.Hour, 3, s.writeScripts)
-		s.scripts.eager = false
+		gatherSchedules(s, 3)
 		raw := e.raw(t)
 		must(t, raw.ScriptFlush(ctx).Err())
 		if cc, ok := raw.(interface {

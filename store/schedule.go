@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"time"
-
-	"github.com/redis/go-redis/v9"
 )
 
 // A schedule is a durable set of jobs, each under an id with a value and
@@ -33,62 +31,23 @@ type Scheduled struct {
 	Value []byte
 }
 
-// luaScheduleJob: KEYS due, values; ARGV id, value, due ms, max jobs, ttl ms.
-// Returns 1, or -1 when the schedule is full and id is new.
-var luaScheduleJob = redis.NewScript(`
-if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 0 and redis.call('HLEN', KEYS[2]) >= tonumber(ARGV[4]) then return -1 end
-redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
-redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
-redis.call('PEXPIRE', KEYS[1], ARGV[5])
-redis.call('PEXPIRE', KEYS[2], ARGV[5])
-return 1`)
-
-// luaTakeDueJobs: KEYS due, values; ARGV now ms, hold ms, count. Returns id,
-// value pairs of the due jobs, each now due again after the hold. An id
-// without a value (a torn write) is dropped.
-var luaTakeDueJobs = redis.NewScript(`
-local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
-local out = {}
-local later = tonumber(ARGV[1]) + tonumber(ARGV[2])
-for _, id in ipairs(ids) do
-  local v = redis.call('HGET', KEYS[2], id)
-  if v then
-    redis.call('ZADD', KEYS[1], later, id)
-    table.insert(out, id)
-    table.insert(out, v)
-  else
-    redis.call('ZREM', KEYS[1], id)
-  end
-end
-return out`)
-
-// luaSettleJob: KEYS due, values; ARGV id, value, due ms (empty: remove).
-// Acts only while id still holds value; returns 1 when it did.
-var luaSettleJob = redis.NewScript(`
-if redis.call('HGET', KEYS[2], ARGV[1]) ~= ARGV[2] then return 0 end
-if ARGV[3] == '' then
-  redis.call('HDEL', KEYS[2], ARGV[1])
-  redis.call('ZREM', KEYS[1], ARGV[1])
-else
-  redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
-end
-return 1`)
-
 // Schedule puts value under id in the named schedule, due at due; an id
 // already there takes the new value and due time. A schedule holding
 // maxLen jobs refuses new ids (ErrQueueFull). The schedule expires ttl
 // after its latest write: jobs nobody took by then are past use.
+//
+// Concurrent writes of a schedule (Schedule, Reschedule, Unschedule) are
+// gathered as Enqueues are and written as one script call per schedule
+// (batch.go), in the order they came, each caller getting its own
+// outcome.
 func (s *Store) Schedule(ctx context.Context, name, id string, value []byte, due time.Time, maxLen int, ttl time.Duration) error {
 	const op = "schedule"
 	if name == "" || id == "" || maxLen <= 0 || ttl <= 0 {
 		return invalid(op, "schedule %q id %q max length %d ttl %v", name, id, maxLen, ttl)
 	}
-	z, h := s.keys.schedule(name)
-	cmd, err := s.runScript(ctx, luaScheduleJob, []string{z, h}, id, value, due.UnixMilli(), maxLen, ms(ttl))
-	var n int64
-	if err == nil {
-		n, err = cmd.Int64()
-	}
+	r := s.newSchedReq(ctx, 's', name, id, value, due.UnixMilli())
+	r.maxLen, r.ttl = maxLen, ms(ttl)
+	n, err := s.writeSchedule(r)
 	if err != nil {
 		return wrap(op, err)
 	}
@@ -108,10 +67,18 @@ func (s *Store) TakeDue(ctx context.Context, name string, now time.Time, hold ti
 		return nil, invalid(op, "schedule %q hold %v count %d", name, hold, count)
 	}
 	z, h := s.keys.schedule(name)
-	raw, err := luaTakeDueJobs.Run(ctx, s.client, []string{z, h}, now.UnixMilli(), ms(hold), count).Slice()
+	raw, err := s.lua.takeDue.Run(ctx, s.client, []string{z, h}, now.UnixMilli(), ms(hold), count).Slice()
 	if err != nil {
 		return nil, wrap(op, err)
 	}
+	// The values share one buffer: one allocation for the batch instead
+	// of one per job.
+	size := 0
+	for i := 1; i < len(raw); i += 2 {
+		v, _ := raw[i].(string)
+		size += len(v)
+	}
+	buf := make([]byte, 0, size)
 	out := make([]Scheduled, 0, len(raw)/2)
 	for i := 0; i+1 < len(raw); i += 2 {
 		id, ok1 := raw[i].(string)
@@ -119,7 +86,11 @@ func (s *Store) TakeDue(ctx context.Context, name string, now time.Time, hold ti
 		if !ok1 || !ok2 {
 			return nil, corrupt(op, "schedule %q: entry %d is not two strings", name, i/2)
 		}
-		out = append(out, Scheduled{ID: id, Value: []byte(v)})
+		at := len(buf)
+		buf = append(buf, v...)
+		// Capped: a caller appending to one value must not write into
+		// the next.
+		out = append(out, Scheduled{ID: id, Value: buf[at:len(buf):len(buf)]})
 	}
 	return out, nil
 }
@@ -127,25 +98,20 @@ func (s *Store) TakeDue(ctx context.Context, name string, now time.Time, hold ti
 // Reschedule makes job id due at due, provided it still holds value;
 // false when it does not (settled, or replaced by a newer value).
 func (s *Store) Reschedule(ctx context.Context, name, id string, value []byte, due time.Time) (bool, error) {
-	return s.settle(ctx, "reschedule", name, id, value, due.UnixMilli())
+	return s.settle(s.newSchedReq(ctx, 'r', name, id, value, due.UnixMilli()), "reschedule")
 }
 
 // Unschedule removes job id, provided it still holds value; false when
 // it does not.
 func (s *Store) Unschedule(ctx context.Context, name, id string, value []byte) (bool, error) {
-	return s.settle(ctx, "unschedule", name, id, value, "")
+	return s.settle(s.newSchedReq(ctx, 'u', name, id, value, 0), "unschedule")
 }
 
-func (s *Store) settle(ctx context.Context, op, name, id string, value []byte, due any) (bool, error) {
-	if name == "" || id == "" {
-		return false, invalid(op, "schedule %q id %q", name, id)
+func (s *Store) settle(r *schedReq, op string) (bool, error) {
+	if r.name == "" || r.id == "" {
+		return false, invalid(op, "schedule %q id %q", r.name, r.id)
 	}
-	z, h := s.keys.schedule(name)
-	cmd, err := s.runScript(ctx, luaSettleJob, []string{z, h}, id, value, due)
-	var n int64
-	if err == nil {
-		n, err = cmd.Int64()
-	}
+	n, err := s.writeSchedule(r)
 	if err != nil {
 		return false, wrap(op, err)
 	}

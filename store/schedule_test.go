@@ -2,8 +2,11 @@ package store
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"iwf/internal/testutil"
 )
@@ -61,6 +64,54 @@ func TestSchedule(t *testing.T) {
 		}
 		if _, err := e.s.TakeDue(ctx, "", t0, time.Minute, 1); !errors.Is(err, ErrInvalidArgument) {
 			t.Fatalf("TakeDue of no schedule: %v", err)
+		}
+	})
+}
+
+// TakeDue takes more jobs than its script reads at once (1000), earliest
+// first, drops an id whose value is gone (a torn write) and holds every
+// job it took; the values it returns are each the caller's own.
+func TestTakeDueMany(t *testing.T) {
+	eachBackend(t, func(t *testing.T, e *env) {
+		ctx := testutil.Context(t)
+		const name, n = "receipts:many", 2500
+		t0 := time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)
+		z, h := e.s.keys.schedule(name)
+		var zs []redis.Z
+		var fields []any
+		for i := range n {
+			id := fmt.Sprintf("%04d", i)
+			zs = append(zs, redis.Z{Score: float64(t0.Add(time.Duration(i) * time.Millisecond).UnixMilli()), Member: id})
+			if i != 1500 { // torn
+				fields = append(fields, id, "v"+id)
+			}
+		}
+		raw := e.raw(t)
+		must(t, raw.ZAdd(ctx, z, zs...).Err())
+		must(t, raw.HSet(ctx, h, fields...).Err())
+		got, err := e.s.TakeDue(ctx, name, t0.Add(time.Hour), time.Minute, n+10)
+		must(t, err)
+		if len(got) != n-1 {
+			t.Fatalf("TakeDue took %d jobs, want %d", len(got), n-1)
+		}
+		for i, j := range got {
+			k := i
+			if i >= 1500 {
+				k++
+			}
+			if want := fmt.Sprintf("%04d", k); j.ID != want || string(j.Value) != "v"+want {
+				t.Fatalf("job %d = %s=%s, want %s=v%s", i, j.ID, j.Value, want, want)
+			}
+		}
+		_ = append(got[0].Value, "more"...)
+		if string(got[1].Value) != "v0001" {
+			t.Errorf("appending to one value changed the next: %q", got[1].Value)
+		}
+		if again, err := e.s.TakeDue(ctx, name, t0.Add(time.Hour), time.Minute, n); err != nil || len(again) != 0 {
+			t.Errorf("taken again while held: %d jobs, %v", len(again), err)
+		}
+		if card := raw.ZCard(ctx, z).Val(); card != n-1 {
+			t.Errorf("schedule holds %d ids, want %d: the torn one dropped", card, n-1)
 		}
 	})
 }

@@ -11,6 +11,7 @@ type scripts struct {
 	acquire, renew, release *redis.Script
 	hit, groupPut, next     *redis.Script
 	ack                     *redis.Script
+	schedule, takeDue       *redis.Script
 }
 
 // newScripts prepares the scripts (go-redis computes each SHA-1 once, for
@@ -26,6 +27,8 @@ func newScripts() scripts {
 		groupPut:     redis.NewScript(luaGroupPut),
 		next:         redis.NewScript(luaNext),
 		ack:          redis.NewScript(luaAck),
+		schedule:     redis.NewScript(luaScheduleBatch),
+		takeDue:      redis.NewScript(luaTakeDue),
 	}
 }
 
@@ -76,6 +79,148 @@ for i = 1, n do
     if dedup then redis.pcall('SET', d, id, 'PX', ARGV[a + 2]) end
     out[i] = 1
   end
+end
+return out
+`
+
+// luaScheduleBatch: KEYS due, values of one schedule (see schedule.go);
+// ARGV six per operation: kind, id, value, due ms, max jobs, TTL ms.
+// Kind s puts value under id, due at due, unless the schedule holds max
+// jobs and id is new; r makes id due at due and u removes it, both only
+// while id holds value. Returns one code per operation: s 1 written, -1
+// full; r and u 1 done, 0 not (id holds another value or none); -2 not
+// written, with the error that stopped the writes after the codes, as
+// in luaEnqueueBatch.
+//
+// The operations are decided in order, each seeing those before it, so
+// that every caller of a batch gets the outcome it would have had
+// alone; then the call writes them all at once. It reads the values of
+// the ids named once (HMGET), the job count once (HLEN), and keeps both
+// up to date in Lua as the operations go; it writes each id's final
+// value and due time with one HSET, HDEL, ZADD and ZREM for the whole
+// call, and the TTL of the last job put on both keys: what writing the
+// operations one by one would have left, for a handful of commands
+// whatever the batch's size. A write Redis refuses (its first, for OOM
+// or READONLY: nothing is written then) turns every operation that
+// wrote into -2; a read refused fails the whole call.
+const luaScheduleBatch = `
+local z, h = KEYS[1], KEYS[2]
+local n = #ARGV / 6
+-- unpack puts its values on Lua's stack, which is bounded: a command
+-- takes at most step of them at once.
+local step = 1000
+local function chunked(cmd, key, list, stride)
+  local m = step - step % stride
+  for c = 1, #list, m do
+    local r = redis.pcall(cmd, key, unpack(list, c, math.min(c + m - 1, #list)))
+    if type(r) == 'table' and r.err then return r end
+  end
+end
+local ids, seen, puts = {}, {}, false
+for i = 1, n do
+  local a = (i - 1) * 6
+  local id = ARGV[a + 2]
+  if not seen[id] then
+    seen[id] = true
+    ids[#ids + 1] = id
+  end
+  if ARGV[a + 1] == 's' then puts = true end
+end
+-- val: each id's value as the operations go, false when it has none.
+local val = {}
+for c = 1, #ids, step do
+  local last = math.min(c + step - 1, #ids)
+  local vs = redis.call('HMGET', h, unpack(ids, c, last))
+  for k = c, last do val[ids[k]] = vs[k - c + 1] end
+end
+local jobs = puts and redis.call('HLEN', h) or 0
+-- touched: ids whose value the call writes; due: their due time, false
+-- when removed.
+local touched, due = {}, {}
+local out, ttl = {}, nil
+for i = 1, n do
+  local a = (i - 1) * 6
+  local kind, id, v = ARGV[a + 1], ARGV[a + 2], ARGV[a + 3]
+  if kind == 's' then
+    if not val[id] and jobs >= tonumber(ARGV[a + 5]) then
+      out[i] = -1
+    else
+      if not val[id] then jobs = jobs + 1 end
+      val[id], touched[id], due[id], ttl = v, true, ARGV[a + 4], ARGV[a + 6]
+      out[i] = 1
+    end
+  elseif val[id] ~= v then
+    out[i] = 0
+  elseif kind == 'u' then
+    val[id], touched[id], due[id] = false, true, false
+    jobs = jobs - 1
+    out[i] = 1
+  else
+    due[id] = ARGV[a + 4]
+    out[i] = 1
+  end
+end
+local hset, hdel, zadd, zrem = {}, {}, {}, {}
+for _, id in ipairs(ids) do
+  if touched[id] then
+    if val[id] then
+      hset[#hset + 1] = id
+      hset[#hset + 1] = val[id]
+    else
+      hdel[#hdel + 1] = id
+    end
+  end
+  if due[id] then
+    zadd[#zadd + 1] = due[id]
+    zadd[#zadd + 1] = id
+  elseif due[id] == false then
+    zrem[#zrem + 1] = id
+  end
+end
+local err = chunked('HSET', h, hset, 2) or chunked('HDEL', h, hdel, 1) or
+  chunked('ZADD', z, zadd, 2) or chunked('ZREM', z, zrem, 1)
+if ttl then
+  redis.pcall('PEXPIRE', z, ttl)
+  redis.pcall('PEXPIRE', h, ttl)
+end
+if err then
+  for i = 1, n do
+    if out[i] == 1 then out[i] = -2 end
+  end
+  out[n + 1] = err.err
+end
+return out
+`
+
+// luaTakeDue: KEYS due, values; ARGV now ms, hold ms, count. Returns id,
+// value pairs of the due jobs, earliest first, each now due again after
+// the hold. An id without a value (a torn write) is dropped. The values
+// are read with one HMGET and the new due times written with one ZADD
+// (per chunk of ids: unpack puts its values on Lua's stack, which is
+// bounded).
+const luaTakeDue = `
+local z, h = KEYS[1], KEYS[2]
+local ids = redis.call('ZRANGEBYSCORE', z, '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
+local later = tonumber(ARGV[1]) + tonumber(ARGV[2])
+local out = {}
+local step = 1000
+for c = 1, #ids, step do
+  local last = math.min(c + step - 1, #ids)
+  local vals = redis.call('HMGET', h, unpack(ids, c, last))
+  local zs, gone = {}, {}
+  for k = c, last do
+    local v = vals[k - c + 1]
+    if v then
+      zs[#zs + 1] = later
+      zs[#zs + 1] = ids[k]
+      out[#out + 1] = ids[k]
+      out[#out + 1] = v
+    else
+      gone[#gone + 1] = ids[k]
+    end
+  end
+  if #zs > 0 then redis.call('ZADD', z, unpack(zs)) end
+  if #gone > 0 then redis.call('ZREM', z, unpack(gone)) end
 end
 return out
 `

@@ -35,10 +35,10 @@ type Store struct {
 	keys   keys
 	log    *slog.Logger
 	lua    scripts
-	// batch writes Enqueues in groups, scripts the calls of the
-	// schedule scripts (batch.go).
-	batch   *batcher[*enqReq]
-	scripts *batcher[*scriptReq]
+	// batch writes Enqueues in groups, schedules the writes of
+	// schedules (batch.go).
+	batch     *batcher[*enqReq]
+	schedules *batcher[*schedReq]
 	// waitReplicas and waitTimeout are Config.MinReplicasAck and
 	// MinReplicasTimeout.
 	waitReplicas int
@@ -85,7 +85,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Store, error) {
 		dialTimeout:  cfg.DialTimeout,
 	}
 	s.batch = newBatcher(cfg.BatchWindow, cfg.BatchMax, s.writeEnqueues)
-	s.scripts = newBatcher(cfg.BatchWindow, cfg.BatchMax, s.writeScripts)
+	s.schedules = newBatcher(cfg.BatchWindow, cfg.BatchMax, s.writeSchedules)
 	if cfg.Mode == ModeSentinel {
 		s.sentinels = cfg.Addrs
 	}
@@ -189,7 +189,7 @@ func (s *Store) Close() error {
 	close(s.done)
 	s.mu.Unlock()
 	s.batch.close()
-	s.scripts.close()
+	s.schedules.close()
 	s.wg.Wait()
 	var err error
 	if s.client != nil {
