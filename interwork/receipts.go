@@ -350,6 +350,12 @@ func (e *Engine) receipt(ctx context.Context, j receiptJob) {
 	}
 }
 
+// parkedEvery is how often relayReceipts looks for receipts parked by
+// older versions: they park none, so a look after every wake-up (every
+// batch of receipts under load) would be a round trip to Redis for
+// nothing.
+const parkedEvery = time.Second
+
 // relayReceipts takes the partner's due receipts while this node has one
 // of its receiving binds and hands them to the senders.
 func (e *Engine) relayReceipts(ctx context.Context, p *partner) {
@@ -363,12 +369,18 @@ func (e *Engine) relayReceipts(ctx context.Context, p *partner) {
 		case <-wake:
 		}
 	}
+	// nextParked is when to look at the parked list next: at once, then
+	// once per parkedEvery of the engine's clock (adoptParked drains it).
+	var nextParked time.Time
 	for ctx.Err() == nil {
 		if !e.cfg.SMS.HasReceiver(p.Name) {
 			pause()
 			continue
 		}
-		e.adoptParked(ctx, p)
+		if now := e.now(); !now.Before(nextParked) {
+			e.adoptParked(ctx, p)
+			nextParked = now.Add(parkedEvery)
+		}
 		jobs, err := e.cfg.Records.TakeDue(ctx, receiptList(p.Name), e.now(), receiptHold, receiptSenders)
 		if err != nil {
 			if ctx.Err() == nil {
