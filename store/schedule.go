@@ -45,9 +45,8 @@ func (s *Store) Schedule(ctx context.Context, name, id string, value []byte, due
 	if name == "" || id == "" || maxLen <= 0 || ttl <= 0 {
 		return invalid(op, "schedule %q id %q max length %d ttl %v", name, id, maxLen, ttl)
 	}
-	r := s.newSchedReq(ctx, 's', name, id, value, due.UnixMilli())
-	r.maxLen, r.ttl = maxLen, ms(ttl)
-	n, err := s.writeSchedule(r)
+	n, err := s.writeSchedule(&schedReq{waiter: newWaiter(ctx), name: name, kind: 's', id: id, value: value,
+		at: due.UnixMilli(), maxLen: maxLen, ttl: ms(ttl)})
 	if err != nil {
 		return wrap(op, err)
 	}
@@ -98,13 +97,13 @@ func (s *Store) TakeDue(ctx context.Context, name string, now time.Time, hold ti
 // Reschedule makes job id due at due, provided it still holds value;
 // false when it does not (settled, or replaced by a newer value).
 func (s *Store) Reschedule(ctx context.Context, name, id string, value []byte, due time.Time) (bool, error) {
-	return s.settle(s.newSchedReq(ctx, 'r', name, id, value, due.UnixMilli()), "reschedule")
+	return s.settle(&schedReq{waiter: newWaiter(ctx), name: name, kind: 'r', id: id, value: value, at: due.UnixMilli()}, "reschedule")
 }
 
 // Unschedule removes job id, provided it still holds value; false when
 // it does not.
 func (s *Store) Unschedule(ctx context.Context, name, id string, value []byte) (bool, error) {
-	return s.settle(s.newSchedReq(ctx, 'u', name, id, value, 0), "unschedule")
+	return s.settle(&schedReq{waiter: newWaiter(ctx), name: name, kind: 'u', id: id, value: value}, "unschedule")
 }
 
 func (s *Store) settle(r *schedReq, op string) (bool, error) {

@@ -132,11 +132,11 @@ func TestBatchScheduleOneCallInOrder(t *testing.T) {
 			{kind: 's', name: a, id: "1", value: "v1", maxLen: 2},
 			{kind: 's', name: a, id: "2", value: "v2", maxLen: 2},
 			{kind: 's', name: b, id: "1", value: "b1", maxLen: 1},
-			{kind: 's', name: a, id: "3", value: "v3", maxLen: 2, wantErr: ErrQueueFull},
+			{kind: 's', name: a, id: "3,", value: "v3", maxLen: 2, wantErr: ErrQueueFull},
 			{kind: 's', name: a, id: "1", value: "v1'", maxLen: 2}, // replaces: no new job
 			{kind: 'u', name: a, id: "1", value: "v1"},             // the old value: left
 			{kind: 'u', name: a, id: "1", value: "v1'", wantOK: true},
-			{kind: 's', name: a, id: "3", value: "v3", maxLen: 2}, // room again
+			{kind: 's', name: a, id: "3,", value: "v,3\x00,9,", maxLen: 2}, // room again; any bytes
 			{kind: 'r', name: a, id: "2", value: "v2", due: time.Hour, wantOK: true},
 			{kind: 'r', name: a, id: "1", value: "v1'"}, // settled before
 			{kind: 'u', name: a, id: "4", value: "v4"},  // never there
@@ -171,7 +171,7 @@ func TestBatchScheduleOneCallInOrder(t *testing.T) {
 		for _, j := range got {
 			ids = append(ids, j.ID+"="+string(j.Value))
 		}
-		if want := "3=v3"; strings.Join(ids, " ") != want {
+		if want := "3,=v,3\x00,9,"; strings.Join(ids, " ") != want {
 			t.Errorf("schedule a has %q due, want %s", ids, want)
 		}
 		later, err := s.TakeDue(ctx, a, due.Add(time.Hour), time.Minute, 10)
