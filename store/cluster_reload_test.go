@@ -20,7 +20,11 @@ func TestClusterFollowsFailover(t *testing.T) {
 	s := open(t, Config{Mode: ModeCluster, Addrs: cl.Addrs(), DialTimeout: 200 * time.Millisecond,
 		ReadTimeout: 500 * time.Millisecond, WriteTimeout: 500 * time.Millisecond})
 	ctx := testutil.Context(t)
-	if _, err := s.Enqueue(ctx, "c", "m0", []byte("x"), time.Hour, 100); err != nil {
+	// m0 is on the replica before the kill (WAIT): replication is
+	// asynchronous, and on a busy machine an unawaited write may not
+	// have reached it.
+	synced := open(t, Config{Mode: ModeCluster, Addrs: cl.Addrs(), MinReplicasAck: 1, MinReplicasTimeout: time.Minute})
+	if _, err := synced.Enqueue(ctx, "c", "m0", []byte("x"), time.Hour, 100); err != nil {
 		t.Fatal(err)
 	}
 	victim, err := cl.MasterOf(s.keys.queue("c"))
