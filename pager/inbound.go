@@ -98,8 +98,28 @@ func (in *Inbound) Register(ctx context.Context, srv *sipgo.Server) {
 	})
 }
 
-// Handle answers one MESSAGE request.
-func (in *Inbound) Handle(ctx context.Context, req *sip.Request, tx sip.ServerTransaction) {
+// RegisterStack installs the MESSAGE handler on st: over tcp and tls on
+// its sipgo server, as Register does, and over udp as a stateless UAS
+// (RFC 3261 section 8.2.7), without a sipgo server transaction per
+// MESSAGE. A retransmission then reaches Handle again; the deduplication
+// of accept answers it as the first copy was answered, without a second
+// Accept. SMS over IP MESSAGEs stay on the server transaction: their
+// answer at the relay layer (an RP-ACK sent as a MESSAGE of our own)
+// must not go out again for a retransmission.
+func (in *Inbound) RegisterStack(ctx context.Context, st *sipstack.Stack) {
+	in.Register(ctx, st.Server())
+	st.HandleStatelessUDP(sip.MESSAGE, sipstack.StatelessHandler{
+		Take: func(req *sip.Request) bool {
+			ct := req.ContentType()
+			return ct == nil || !isSMSType(ct.Value())
+		},
+		Handle: func(req *sip.Request, r sipstack.Responder) { in.Handle(ctx, req, r) },
+	})
+}
+
+// Handle answers one MESSAGE request through tx, a sipgo server
+// transaction or a stateless answer.
+func (in *Inbound) Handle(ctx context.Context, req *sip.Request, tx sipstack.Responder) {
 	m, dup, err := in.receive(ctx, req)
 	res := in.answer(req, err)
 	in.stats.count(res.StatusCode, dup)
