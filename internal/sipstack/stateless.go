@@ -22,6 +22,14 @@ type Responder interface {
 	Respond(res *sip.Response) error
 }
 
+// StatusResponder is a Responder that also writes an answer from its
+// status, reason phrase and extra headers, without a sip.Response built
+// and cloned from the request first. The stateless UDP answer is one.
+type StatusResponder interface {
+	Responder
+	RespondStatus(status int, reason string, headers ...sip.Header) error
+}
+
 // StatelessHandler answers UDP requests of one method as a stateless UAS
 // (RFC 3261 section 8.2.7), outside sipgo's transaction layer: no server
 // transaction is kept for them (sipgo keeps each one 32 s, Timer J), so a
@@ -166,6 +174,142 @@ func (r *udpResponder) Respond(res *sip.Response) error {
 	return err
 }
 
+// RespondStatus writes the answer straight from the request's headers:
+// what sip.NewResponseFromRequest would copy, and the To tag and Via
+// parameters that Respond sets.
+func (r *udpResponder) RespondStatus(status int, reason string, headers ...sip.Header) error {
+	buf := respBufs.Get().(*bytes.Buffer)
+	defer respBufs.Put(buf)
+	buf.Reset()
+	writeResponse(buf, r.req, r.src, r.c.seed, status, reason, headers)
+	if buf.Len() > sip.UDPMTUSize-200 {
+		return errResponseTooLarge
+	}
+	_, err := r.c.WriteToUDPAddrPort(buf.Bytes(), responseAddr(r.req.Via(), r.src))
+	return err
+}
+
+// writeResponse writes the answer to req, received from src, as
+// sip.NewResponseFromRequest and Respond build it: Record-Route for a
+// 2xx, every Via (the top one with received and rport, RFC 3261 section
+// 18.2.1 and RFC 3581 section 4), From, To with the stateless tag,
+// Call-ID, CSeq (section 8.2.6.2), no body, then headers.
+func writeResponse(buf *bytes.Buffer, req *sip.Request, src netip.AddrPort, seed maphash.Seed, status int, reason string, headers []sip.Header) {
+	var num [20]byte
+	buf.WriteString("SIP/2.0 ")
+	buf.Write(strconv.AppendInt(num[:0], int64(status), 10))
+	buf.WriteByte(' ')
+	buf.WriteString(reason)
+	buf.WriteString("\r\n")
+	all := req.Headers()
+	if status >= 200 && status < 300 {
+		for _, h := range all {
+			if strings.EqualFold(h.Name(), "Record-Route") {
+				h.StringWrite(buf)
+				buf.WriteString("\r\n")
+			}
+		}
+	}
+	top := true
+	for _, h := range all {
+		via, ok := h.(*sip.ViaHeader)
+		if !ok {
+			continue
+		}
+		if top {
+			writeTopVia(buf, via, src)
+			top = false
+		} else {
+			via.StringWrite(buf)
+		}
+		buf.WriteString("\r\n")
+	}
+	if h := req.From(); h != nil {
+		h.StringWrite(buf)
+		buf.WriteString("\r\n")
+	}
+	if h := req.To(); h != nil {
+		h.StringWrite(buf)
+		if !h.Params.Has("tag") {
+			var tag [16]byte
+			buf.WriteString(";tag=")
+			buf.Write(statelessTagAppend(tag[:0], req, seed))
+		}
+		buf.WriteString("\r\n")
+	}
+	if h := req.CallID(); h != nil {
+		h.StringWrite(buf)
+		buf.WriteString("\r\n")
+	}
+	if h := req.CSeq(); h != nil {
+		h.StringWrite(buf)
+		buf.WriteString("\r\n")
+	}
+	buf.WriteString("Content-Length: 0\r\n")
+	for _, h := range headers {
+		h.StringWrite(buf)
+		buf.WriteString("\r\n")
+	}
+	buf.WriteString("\r\n")
+}
+
+// writeTopVia writes via with the parameters a server adds: rport's
+// value (the source port) and received (the source address) when rport
+// asks for it or sent-by is not the source address.
+func writeTopVia(buf *bytes.Buffer, via *sip.ViaHeader, src netip.AddrPort) {
+	var num [20]byte
+	buf.WriteString("Via: ")
+	buf.WriteString(via.ProtocolName)
+	buf.WriteByte('/')
+	buf.WriteString(via.ProtocolVersion)
+	buf.WriteByte('/')
+	buf.WriteString(via.Transport)
+	buf.WriteByte(' ')
+	// An IPv6 address in brackets (RFC 3261 section 25.1), written as
+	// sipgo writes it.
+	if a, err := netip.ParseAddr(via.Host); err == nil && a.Is6() && !a.Is4In6() && a.Zone() == "" && len(via.Host) <= 46 {
+		buf.WriteByte('[')
+		buf.WriteString(via.Host)
+		buf.WriteByte(']')
+	} else {
+		buf.WriteString(via.Host)
+	}
+	if via.Port > 0 {
+		buf.WriteByte(':')
+		buf.Write(strconv.AppendInt(num[:0], int64(via.Port), 10))
+	}
+	srcIP := src.Addr().Unmap()
+	rport, hasRport := via.Params.Get("rport")
+	setRport := hasRport && rport == ""
+	setReceived := setRport
+	if !setReceived && !via.Params.Has("received") {
+		a, err := netip.ParseAddr(via.Host)
+		setReceived = err != nil || a.Unmap() != srcIP
+	}
+	writeReceived := func() {
+		buf.WriteString("received=")
+		buf.Write(srcIP.AppendTo(num[:0]))
+	}
+	for _, kv := range via.Params {
+		buf.WriteByte(';')
+		switch {
+		case kv.K == "rport" && setRport:
+			buf.WriteString("rport=")
+			buf.Write(strconv.AppendUint(num[:0], uint64(src.Port()), 10))
+		case kv.K == "received" && setReceived:
+			writeReceived()
+			setReceived = false
+		default:
+			// sipgo's writer, for its quoting of values.
+			sip.HeaderParams{kv}.ToStringWrite(';', buf)
+		}
+	}
+	if setReceived {
+		buf.WriteByte(';')
+		writeReceived()
+	}
+}
+
 // encodeResponse writes res, the answer to req received from src, into
 // buf and returns where it goes.
 func encodeResponse(buf *bytes.Buffer, req *sip.Request, res *sip.Response, src netip.AddrPort, seed maphash.Seed) (netip.AddrPort, error) {
@@ -200,6 +344,12 @@ func statelessHeaders(req *sip.Request, res *sip.Response, src netip.AddrPort, s
 // section 17.2.3: the top Via's branch and sent-by, with the method of
 // CSeq) and the dialog identifiers of the request.
 func statelessTag(req *sip.Request, seed maphash.Seed) string {
+	var b [16]byte
+	return string(statelessTagAppend(b[:0], req, seed))
+}
+
+// statelessTagAppend appends the stateless tag of req to b.
+func statelessTagAppend(b []byte, req *sip.Request, seed maphash.Seed) []byte {
 	var h maphash.Hash
 	h.SetSeed(seed)
 	via := req.Via()
@@ -222,7 +372,7 @@ func statelessTag(req *sip.Request, seed maphash.Seed) string {
 	cseq := req.CSeq()
 	h.Write(binary.LittleEndian.AppendUint64(n[:0], uint64(cseq.SeqNo)))
 	h.WriteString(string(cseq.MethodName))
-	return hex.EncodeToString(binary.LittleEndian.AppendUint64(n[:0], h.Sum64()))
+	return hex.AppendEncode(b, binary.LittleEndian.AppendUint64(n[:0], h.Sum64()))
 }
 
 // responseAddr is where the response to a request over UDP goes, as

@@ -105,7 +105,9 @@ func statelessStack(t *testing.T, calls *atomic.Int64) *Stack {
 				if calls != nil {
 					calls.Add(1)
 				}
-				_ = r.Respond(sip.NewResponseFromRequest(req, 202, "Accepted", nil))
+				// As pager answers; FuzzStatelessResponse holds Respond
+				// to the same bytes.
+				_ = r.(StatusResponder).RespondStatus(202, "Accepted")
 			},
 		})
 	})
@@ -374,7 +376,9 @@ func FuzzStatelessResponse(f *testing.F) {
 			same("From", str(a), str(b), a != nil, b != nil)
 		}
 		rb, _ := req.Via().Params.Get("branch")
-		if b, _ := res.Via().Params.Get("branch"); b != rb {
+		// A branch is a token (RFC 3261 section 25.1); sipgo's parser
+		// reads a quoted one back differently once a parameter follows.
+		if b, _ := res.Via().Params.Get("branch"); b != rb && isToken(rb) {
 			t.Fatalf("branch %q, want %q\n%s", b, rb, out)
 		}
 		if req.To() != nil {
@@ -385,6 +389,13 @@ func FuzzStatelessResponse(f *testing.F) {
 		_, again, _, ok := answer(data)
 		if !ok || !bytes.Equal(out, again) {
 			t.Fatalf("a copy answered differently:\n%s\n---\n%s", out, again)
+		}
+		// The answer written without a sip.Response is the same bytes.
+		first, _, _ := c.request(data, src)
+		var direct bytes.Buffer
+		writeResponse(&direct, first, src, c.seed, 202, "Accepted", nil)
+		if !bytes.Equal(out, direct.Bytes()) {
+			t.Fatalf("RespondStatus differs from Respond:\n%s\n---\n%s", out, direct.Bytes())
 		}
 	})
 }
@@ -399,4 +410,14 @@ func str[H interface {
 		return ""
 	}
 	return h.Value()
+}
+
+// isToken reports whether s is an RFC 3261 token (section 25.1).
+func isToken(s string) bool {
+	for _, c := range []byte(s) {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("-.!%*_+`'~", c) >= 0) {
+			return false
+		}
+	}
+	return s != ""
 }
