@@ -29,6 +29,15 @@ func (t *answerTx) Respond(res *sip.Response) error {
 	return nil
 }
 
+// statusTx answers as the stateless UDP path does, from the status and
+// headers without a sip.Response, and keeps the status.
+type statusTx struct{ answerTx }
+
+func (t *statusTx) RespondStatus(status int, _ string, _ ...sip.Header) error {
+	t.status = status
+	return nil
+}
+
 // parsedMessages parses n distinct MESSAGEs as they come off the wire from
 // a partner on 127.0.0.1 (a new Call-ID each, so none is a duplicate).
 func parsedMessages(tb testing.TB, n int) []*sip.Request {
@@ -85,6 +94,24 @@ func BenchmarkInboundHandle(b *testing.B) {
 	for b.Loop() {
 		// Requests repeat after 4096: those are answered as duplicates
 		// from memory, as a retransmission is.
+		in.Handle(ctx, reqs[i%len(reqs)], tx)
+		i++
+	}
+	if tx.status != 202 {
+		b.Fatalf("status %d", tx.status)
+	}
+}
+
+// BenchmarkInboundHandleStateless is BenchmarkInboundHandle answering as
+// the stateless UDP path does: the answer is written from the request's
+// headers (sipstack.StatusResponder), no sip.Response is built.
+func BenchmarkInboundHandleStateless(b *testing.B) {
+	in, ctx := benchInboundHandler(b, slog.New(slog.NewTextHandler(discard{}, &slog.HandlerOptions{Level: slog.LevelInfo})))
+	reqs := parsedMessages(b, 4096)
+	tx := &statusTx{}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
 		in.Handle(ctx, reqs[i%len(reqs)], tx)
 		i++
 	}

@@ -68,7 +68,7 @@ func startIWF(tb testing.TB, trunks []pager.Trunk, tune func(*pager.InboundConfi
 		tb.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	in.Register(ctx, st.Server())
+	in.RegisterStack(ctx, st)
 	sipstacktest.Serve(tb, st)
 	tb.Cleanup(cancel)
 	return &iwf{stack: st, inbound: in, store: store, trunks: ts, cancel: cancel}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -62,6 +63,9 @@ type Inbound struct {
 	log   *slog.Logger
 	dedup *dedup
 	stats inboundStats
+	// serverHeader goes in every answer; acceptedHeaders are a 202's.
+	serverHeader    sip.Header
+	acceptedHeaders []sip.Header
 }
 
 // NewInbound checks cfg and fills its defaults. It starts nothing.
@@ -82,10 +86,13 @@ func NewInbound(cfg InboundConfig) (*Inbound, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	server := sip.NewHeader("Server", cfg.ServerName)
 	return &Inbound{
-		cfg:   cfg,
-		log:   log.With("component", "pager"),
-		dedup: newDedup(cfg.DedupTTL, cfg.DedupSize),
+		cfg:             cfg,
+		log:             log.With("component", "pager"),
+		dedup:           newDedup(cfg.DedupTTL, cfg.DedupSize),
+		serverHeader:    server,
+		acceptedHeaders: []sip.Header{server},
 	}, nil
 }
 
@@ -98,27 +105,47 @@ func (in *Inbound) Register(ctx context.Context, srv *sipgo.Server) {
 	})
 }
 
-// Handle answers one MESSAGE request.
-func (in *Inbound) Handle(ctx context.Context, req *sip.Request, tx sip.ServerTransaction) {
+// RegisterStack installs the MESSAGE handler on st: over tcp and tls on
+// its sipgo server, as Register does, and over udp as a stateless UAS
+// (RFC 3261 section 8.2.7), without a sipgo server transaction per
+// MESSAGE. A retransmission then reaches Handle again; the deduplication
+// of accept answers it as the first copy was answered, without a second
+// Accept. SMS over IP MESSAGEs stay on the server transaction: their
+// answer at the relay layer (an RP-ACK sent as a MESSAGE of our own)
+// must not go out again for a retransmission.
+func (in *Inbound) RegisterStack(ctx context.Context, st *sipstack.Stack) {
+	in.Register(ctx, st.Server())
+	st.HandleStatelessUDP(sip.MESSAGE, sipstack.StatelessHandler{
+		Take: func(req *sip.Request) bool {
+			ct := req.ContentType()
+			return ct == nil || !isSMSType(ct.Value())
+		},
+		Handle: func(req *sip.Request, r sipstack.Responder) { in.Handle(ctx, req, r) },
+	})
+}
+
+// Handle answers one MESSAGE request through tx, a sipgo server
+// transaction or a stateless answer.
+func (in *Inbound) Handle(ctx context.Context, req *sip.Request, tx sipstack.Responder) {
 	m, dup, err := in.receive(ctx, req)
-	res := in.answer(req, err)
-	in.stats.count(res.StatusCode, dup)
+	res := in.answer(err)
+	in.stats.count(res.status, dup)
 	// The accepted path is the hot one: its debug line costs nothing
 	// unless debug is on (no per-request logger, no attributes built).
 	switch {
 	case err == nil && m != nil:
 		if in.log.Enabled(ctx, slog.LevelDebug) {
-			in.log.Debug("message accepted", "call_id", callID(req), "status", res.StatusCode,
+			in.log.Debug("message accepted", "call_id", callID(req), "status", res.status,
 				"partner", m.Partner, "message_id", m.ID, "duplicate", dup)
 		}
-	case res.StatusCode >= 500:
-		in.log.Warn("message not accepted", "call_id", callID(req), "status", res.StatusCode, "error", err)
+	case res.status >= 500:
+		in.log.Warn("message not accepted", "call_id", callID(req), "status", res.status, "error", err)
 	default:
 		if in.log.Enabled(ctx, slog.LevelDebug) {
-			in.log.Debug("message refused", "call_id", callID(req), "status", res.StatusCode, "error", err)
+			in.log.Debug("message refused", "call_id", callID(req), "status", res.status, "error", err)
 		}
 	}
-	if err := tx.Respond(res); err != nil {
+	if err := res.send(req, tx); err != nil {
 		in.log.Debug("respond failed", "call_id", callID(req), "error", err)
 	}
 	if err == nil && m != nil && m.SMS != nil && m.SMS.needsReply() {
@@ -330,13 +357,35 @@ func (in *Inbound) storeError(err error) error {
 	return err
 }
 
-// answer builds the response for err: 202 Accepted for nil (RFC 3428
+// response is an answer to a MESSAGE: its status, reason phrase and the
+// headers it adds to those copied from the request.
+type response struct {
+	status  int
+	reason  string
+	headers []sip.Header
+}
+
+// send answers req through tx: straight from the request's headers when
+// tx can (the stateless answer over UDP), else as a sip.Response.
+func (r response) send(req *sip.Request, tx sipstack.Responder) error {
+	if sr, ok := tx.(sipstack.StatusResponder); ok {
+		return sr.RespondStatus(r.status, r.reason, r.headers...)
+	}
+	res := sip.NewResponseFromRequest(req, r.status, r.reason, nil)
+	for _, h := range r.headers {
+		res.AppendHeader(h)
+	}
+	return tx.Respond(res)
+}
+
+// answer is the response for err: 202 Accepted for nil (RFC 3428
 // section 7: accepted for delivery, not yet delivered), else the status
 // the error names (SIPStatus) or 500, with a Warning saying why (RFC
 // 3261 section 20.43, code 399: miscellaneous) in the words of warnText.
-func (in *Inbound) answer(req *sip.Request, err error) *sip.Response {
+func (in *Inbound) answer(err error) response {
 	if err == nil {
-		return in.response(req, 202, "Accepted")
+		// Headers are shared by every answer: nothing writes to them.
+		return response{status: 202, reason: "Accepted", headers: in.acceptedHeaders}
 	}
 	status := 500
 	var sc interface{ SIPStatus() int }
@@ -346,24 +395,24 @@ func (in *Inbound) answer(req *sip.Request, err error) *sip.Response {
 	if status < 300 || status > 699 {
 		status = 500
 	}
-	res := in.response(req, status, sipstack.ReasonPhrase(status))
+	res := response{status: status, reason: sipstack.ReasonPhrase(status), headers: []sip.Header{in.serverHeader}}
 	var re *requestError
 	if errors.As(err, &re) {
-		for _, h := range re.headers {
-			res.AppendHeader(h)
-		}
+		res.headers = append(res.headers, re.headers...)
 	}
 	var se *StatusError
 	if errors.As(err, &se) && se.RetryAfter > 0 {
-		res.AppendHeader(sip.NewHeader("Retry-After", strconv.Itoa(se.RetryAfter)))
+		res.headers = append(res.headers, sip.NewHeader("Retry-After", strconv.Itoa(se.RetryAfter)))
 	}
-	if status == 415 && res.GetHeader("Accept") == nil && res.GetHeader("Accept-Encoding") == nil {
+	if status == 415 && !slices.ContainsFunc(res.headers, func(h sip.Header) bool {
+		return strings.EqualFold(h.Name(), "Accept") || strings.EqualFold(h.Name(), "Accept-Encoding")
+	}) {
 		// RFC 3261 section 21.4.13 / RFC 3428 section 7: say what is
 		// accepted.
-		res.AppendHeader(sip.NewHeader("Accept", body.Accept))
+		res.headers = append(res.headers, sip.NewHeader("Accept", body.Accept))
 	}
 	warning := strings.NewReplacer(`"`, `'`, "\r", " ", "\n", " ").Replace(warnText(err, status))
-	res.AppendHeader(sip.NewHeader("Warning", `399 `+in.cfg.ServerName+` "`+warning+`"`))
+	res.headers = append(res.headers, sip.NewHeader("Warning", `399 `+in.cfg.ServerName+` "`+warning+`"`))
 	return res
 }
 
@@ -392,12 +441,6 @@ func warnText(err error, status int) string {
 		return pw.SIPWarning()
 	}
 	return sipstack.ReasonPhrase(status)
-}
-
-func (in *Inbound) response(req *sip.Request, status int, reason string) *sip.Response {
-	res := sip.NewResponseFromRequest(req, status, reason, nil)
-	res.AppendHeader(sip.NewHeader("Server", in.cfg.ServerName))
-	return res
 }
 
 // InboundStats counts answers to MESSAGE requests since start.

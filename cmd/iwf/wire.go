@@ -318,9 +318,8 @@ func (d *daemon) buildEngine(ctx context.Context) error {
 	if d.inbound, err = pager.NewInbound(pager.InboundConfig{Trunks: d.trunks, Store: eng, Replies: d.sender, Logger: d.log}); err != nil {
 		return err
 	}
-	srv := d.stack.Server()
-	d.inbound.Register(ctx, srv)
-	d.sessions.Register(srv)
+	d.inbound.RegisterStack(ctx, d.stack)
+	d.sessions.Register(d.stack.Server())
 	return nil
 }
 

@@ -6,14 +6,21 @@
 // Choice: a Stack owned by main, rather than pager building the server,
 // because the server is shared. The order is
 //
-//	st, _ := sipstack.New(cfg, log)   // user agent and server, no socket
-//	inbound.Register(ctx, st.Server()) // pager: MESSAGE
-//	sessions.Register(st.Server())     // session: INVITE, ACK, BYE, CANCEL
-//	st.Listen()                         // bind: errors show before start
-//	st.Run(ctx)                         // serve until ctx ends
+//	st, _ := sipstack.New(cfg, log)  // user agent and server, no socket
+//	inbound.RegisterStack(ctx, st)    // pager: MESSAGE
+//	sessions.Register(st.Server())    // session: INVITE, ACK, BYE, CANCEL
+//	st.Listen()                        // bind: errors show before start
+//	st.Run(ctx)                        // serve until ctx ends
 //
 // sipgo reads its handler table without a lock, so every handler is
-// registered before Run. The Stack itself answers OPTIONS (keep-alive pings
+// registered before Run.
+//
+// MESSAGE over UDP skips sipgo's transaction layer (stateless.go): the
+// Stack reads the UDP listener before sipgo does and answers those
+// requests as a stateless UAS (RFC 3261 section 8.2.7), which saves the
+// server transaction sipgo keeps 32 s for each (Timer J), its timers and
+// its goroutines. Everything else, and MESSAGE over tcp and tls, takes
+// sipgo's path. The Stack itself answers OPTIONS (keep-alive pings
 // of SBCs and trunks) and answers every method nobody registered with 405
 // and an Allow header (RFC 3261 section 8.2.1).
 //
@@ -39,6 +46,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"log/slog"
+	"maps"
 	"net"
 	"net/netip"
 	"slices"
@@ -271,6 +279,9 @@ type Stack struct {
 	ready     chan struct{} // closed when Run serves every listener or ends
 	readyOnce sync.Once
 	done      chan struct{} // closed when Run has cleaned up
+
+	// stateless are the handlers of HandleStatelessUDP, by method.
+	stateless map[sip.RequestMethod]StatelessHandler
 
 	// conns are the open tcp and tls connections, by remote address.
 	conns connTable
@@ -530,8 +541,12 @@ func (s *Stack) Run(ctx context.Context) error {
 	}
 	s.running = true
 	bs := make([]*bound, 0, len(s.bound))
+	var udp *statelessConn
 	for _, b := range s.bound {
 		bs = append(bs, b)
+		if uc, ok := b.pc.(*net.UDPConn); ok && len(s.stateless) > 0 {
+			udp = newStatelessConn(uc, maps.Clone(s.stateless))
+		}
 	}
 	s.mu.Unlock()
 	defer close(s.done)
@@ -543,7 +558,11 @@ func (s *Stack) Run(ctx context.Context) error {
 			var err error
 			switch b.transport {
 			case UDP:
-				err = s.srv.ServeUDP(b.pc)
+				var pc net.PacketConn = b.pc
+				if udp != nil {
+					pc = udp
+				}
+				err = s.srv.ServeUDP(pc)
 			case TCP:
 				err = s.srv.ServeTCP(b.ln)
 			case TLS:
@@ -566,6 +585,10 @@ func (s *Stack) Run(ctx context.Context) error {
 	}
 	closeErr := s.shutdown(bs)
 	wg.Wait()
+	if udp != nil {
+		// The read loop has ended: no handler starts after this.
+		udp.wait()
+	}
 	return errors.Join(runErr, closeErr)
 }
 

@@ -16,7 +16,7 @@ import (
 
 // startStack runs a Stack on loopback ports picked by the system, after
 // register has added its handlers, and stops it when the test ends.
-func startStack(t *testing.T, cfg Config, register func(*Stack)) *Stack {
+func startStack(t testing.TB, cfg Config, register func(*Stack)) *Stack {
 	t.Helper()
 	s, err := New(cfg, testutil.Logger(t))
 	if err != nil {
