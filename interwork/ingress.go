@@ -162,7 +162,7 @@ func (e *Engine) enqueue(ctx context.Context, p *partner, key convKey, dedupID s
 	if q.Expires == 0 {
 		q.Expires = time.Unix(0, q.At).Add(p.Policy.MaxAge).UnixNano()
 	}
-	payload, err := json.Marshal(q)
+	payload, err := appendQueuedJSON(make([]byte, 0, queuedSize(q)), q)
 	if err != nil {
 		return false, err
 	}

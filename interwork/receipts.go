@@ -136,28 +136,33 @@ func (e *Engine) owe(ctx context.Context, p *partner, q *queued, o Outcome, done
 	if q.Receipt == nil {
 		return nil
 	}
-	var errs []error
-	for _, id := range q.Receipt.ids() {
-		rt := *q.Receipt
-		rt.ID, rt.Also = id, nil
-		m := *q
-		m.Receipt = &rt
-		errs = append(errs, e.oweOne(ctx, p, &m, o, done, due))
+	err := e.oweOne(ctx, p, q, q.Receipt.ID, o, done, due)
+	if len(q.Receipt.Also) == 0 {
+		return err
+	}
+	errs := []error{err}
+	for _, id := range q.Receipt.Also {
+		errs = append(errs, e.oweOne(ctx, p, q, id, o, done, due))
 	}
 	return errors.Join(errs...)
 }
 
-// oweOne owes the receipt of one submitted message id (q.Receipt.ID).
-func (e *Engine) oweOne(ctx context.Context, p *partner, q *queued, o Outcome, done, due time.Time) error {
+// oweOne owes the receipt of q's submitted message id, one of the ids
+// its receipt goes under.
+func (e *Engine) oweOne(ctx context.Context, p *partner, q *queued, id string, o Outcome, done, due time.Time) error {
+	// The receipt holds a copy of q cut to what it needs; written
+	// straight to bytes, the copies stay off the heap.
+	rt := *q.Receipt
+	rt.ID, rt.Also = id, nil
 	m := *q
+	m.Receipt = nil // rt, passed on its own
 	m.Text = receiptText(q.Text)
 	m.CPIM, m.Notice = nil, nil
 	r := owedReceipt{Message: &m, Outcome: o, Done: done.UnixNano(), Until: due.Add(receiptTTL).UnixNano()}
-	b, err := json.Marshal(r)
+	b, err := appendOwedWith(make([]byte, 0, owedReceiptSize(&m)+len(id)+len(rt.SrcAddr)+len(rt.DstAddr)+120), &r, &rt)
 	if err != nil {
 		return err
 	}
-	id := q.Receipt.ID
 	if o == Accepted {
 		id += "/intermediate"
 	}
@@ -396,8 +401,8 @@ func (e *Engine) relayReceipts(ctx context.Context, p *partner) {
 }
 
 func (e *Engine) readJob(p *partner, sj store.Scheduled) (receiptJob, bool) {
-	var r owedReceipt
-	if err := json.Unmarshal(sj.Value, &r); err != nil || r.Message == nil || r.Message.Receipt == nil {
+	r, err := readOwedReceipt(sj.Value)
+	if err != nil || r.Message == nil || r.Message.Receipt == nil {
 		e.fail(p.Name, "receipt", fmt.Errorf("unreadable owed receipt %s: %v", sj.ID, err))
 		ctx, cancel := context.WithTimeout(context.Background(), e.cfg.StoreWait)
 		defer cancel()
