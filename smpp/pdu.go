@@ -246,6 +246,15 @@ func marshal(p pdu.PDU, seq uint32) []byte {
 	return b.Bytes()
 }
 
+// respFrame encodes a submit_sm_resp or deliver_sm_resp: the header and
+// the message_id C-octet string (SMPP 3.4 4.4.2, 4.6.2), one allocation
+// for every message answered.
+func respFrame(cmd, status, seq uint32, messageID string) []byte {
+	n := HeaderLen + len(messageID) + 1
+	b := appendHeader(make([]byte, 0, n), header{Length: uint32(n), Command: cmd, Status: status, Seq: seq})
+	return appendCString(b, messageID)
+}
+
 // headerOnly encodes a PDU without a body: generic_nack, and a
 // submit_sm_resp with an error status, whose body SMPP 3.4 4.4.2 says is not
 // returned.
