@@ -87,9 +87,6 @@ type receiptTo struct {
 	Also []string `json:"also,omitempty"`
 }
 
-// ids are the message_ids a receipt for this message goes under.
-func (r *receiptTo) ids() []string { return append([]string{r.ID}, r.Also...) }
-
 // segmentReceipts is where the receipts of a reassembled message go: the
 // segment that completed it (rt, nil when it asked for none) and every
 // other part that asked for one.

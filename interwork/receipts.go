@@ -174,7 +174,7 @@ func (e *Engine) oweOne(ctx context.Context, p *partner, q *queued, id string, o
 		if attempt > 0 && sleepCtx(ctx, time.Duration(attempt)*200*time.Millisecond) != nil {
 			break
 		}
-		sctx, cancel := context.WithTimeout(ctx, e.cfg.StoreWait)
+		sctx, cancel := e.deadlines.within(ctx, e.cfg.StoreWait, false)
 		lastErr = e.cfg.Records.Schedule(sctx, receiptList(p.Name), id, b, due, maxParkedReceipts, ttl)
 		cancel()
 		if lastErr == nil {
@@ -290,10 +290,13 @@ func (e *Engine) receipt(ctx context.Context, j receiptJob) {
 	p, q, o := j.p, j.r.Message, j.r.Outcome
 	now := e.now()
 	// Settling must outlive a stop: a receipt sent and not settled goes
-	// out twice.
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), e.cfg.StoreWait)
-	defer cancel()
+	// out twice. Its bound starts when it does, after the deliver_sm.
+	storeCtx := func() (context.Context, context.CancelFunc) {
+		return e.deadlines.within(ctx, e.cfg.StoreWait, true)
+	}
 	settle := func() {
+		sctx, cancel := storeCtx()
+		defer cancel()
 		if _, err := e.cfg.Records.Unschedule(sctx, receiptList(p.Name), j.id, j.value); err != nil {
 			e.log.Warn("receipt settle", "partner", p.Name, "message_id", j.id, "error", err)
 		}
@@ -326,7 +329,7 @@ func (e *Engine) receipt(ctx context.Context, j receiptJob) {
 		// SMPP 3.4 5.2.12: esm_class "Intermediate Delivery Notification".
 		m.ESMClass = receipt.ESMClassIntermediate
 	}
-	dctx, dcancel := context.WithTimeout(ctx, receiptWait)
+	dctx, dcancel := e.deadlines.within(ctx, receiptWait, false)
 	err = e.cfg.SMS.Deliver(dctx, p.Name, m)
 	dcancel()
 	var se *smpp.StatusError
@@ -349,6 +352,8 @@ func (e *Engine) receipt(ctx context.Context, j receiptJob) {
 			e.fail(p.Name, "receipt", fmt.Errorf("tried again later: %w", err))
 		}
 		age := now.Sub(time.Unix(0, j.r.Done))
+		sctx, cancel := storeCtx()
+		defer cancel()
 		if _, rerr := e.cfg.Records.Reschedule(sctx, receiptList(p.Name), j.id, j.value, now.Add(receiptBackoff(age))); rerr != nil {
 			e.log.Warn("receipt reschedule", "partner", p.Name, "message_id", j.id, "error", rerr)
 		}

@@ -1,0 +1,108 @@
+package interwork
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"iwf/internal/testutil"
+)
+
+type ctxKey struct{}
+
+// TestSharedDeadlines checks what within hands out: one context for the
+// calls under one parent, bounded by d to d+d/4, a new one once less
+// than d is left, and what the parent's end does.
+func TestSharedDeadlines(t *testing.T) {
+	const d = time.Hour
+	t.Run("shared and bounded", func(t *testing.T) {
+		var s sharedDeadlines
+		parent, cancel := context.WithCancel(context.WithValue(context.Background(), ctxKey{}, "v"))
+		defer cancel()
+		before := time.Now()
+		a, _ := s.within(parent, d, false)
+		b, _ := s.within(parent, d, false)
+		after := time.Now()
+		if a != b {
+			t.Fatal("two calls under one parent got two contexts")
+		}
+		dl, ok := a.Deadline()
+		if !ok || dl.Before(before.Add(d)) || dl.After(after.Add(d+d/deadlineSlack)) {
+			t.Fatalf("deadline %v, want between %v and %v", dl, before.Add(d), after.Add(d+d/deadlineSlack))
+		}
+		if a.Value(ctxKey{}) != "v" {
+			t.Fatal("the parent's values are lost")
+		}
+		if c, _ := s.within(parent, d/2, false); c == a {
+			t.Fatal("another bound got the same context")
+		}
+		// Less than d left: a new one.
+		s.mu.Lock()
+		s.m[deadlineKey{parent, d, false}].deadline = time.Now().Add(d - time.Minute)
+		s.mu.Unlock()
+		if c, _ := s.within(parent, d, false); c == a {
+			t.Fatal("a context with less than the bound left was handed out again")
+		}
+	})
+	t.Run("parent ends", func(t *testing.T) {
+		var s sharedDeadlines
+		parent, cancel := context.WithCancel(context.Background())
+		a, _ := s.within(parent, d, false)
+		kept, _ := s.within(parent, d, true)
+		cancel()
+		<-a.Done()
+		if kept.Err() != nil {
+			t.Fatal("the detached context ended with its parent")
+		}
+		testutil.Eventually(t, func() bool { return s.size() == 0 }, "entries of an ended parent are kept")
+	})
+	t.Run("parent bounded already", func(t *testing.T) {
+		var s sharedDeadlines
+		parent, cancel := context.WithTimeout(context.Background(), d/2)
+		defer cancel()
+		if c, _ := s.within(parent, d, false); c != parent {
+			t.Fatal("a parent ending sooner than the bound was not used as it is")
+		}
+		if s.size() != 0 {
+			t.Fatal("an entry was made")
+		}
+	})
+	t.Run("parent without end", func(t *testing.T) {
+		var s sharedDeadlines
+		a, cancelA := s.within(context.Background(), d, false)
+		b, cancelB := s.within(context.Background(), d, false)
+		defer cancelB()
+		if a == b || s.size() != 0 {
+			t.Fatal("a parent that never ends got a shared context: its entry would never go")
+		}
+		cancelA()
+		if a.Err() == nil || b.Err() != nil {
+			t.Fatal("the cancel funcs of contexts of their own do not cancel them")
+		}
+	})
+}
+
+// blockedRecords is a store that answers nothing: its Schedule waits
+// for the call's context.
+type blockedRecords struct{ Records }
+
+func (blockedRecords) Schedule(ctx context.Context, _, _ string, _ []byte, _ time.Time, _ int, _ time.Duration) error {
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+// TestOweBoundedWhenStoreHangs checks that a store that does not answer
+// does not hold the worker owing a receipt: each attempt ends at its
+// bound, shared context or not.
+func TestOweBoundedWhenStoreHangs(t *testing.T) {
+	e := &Engine{cfg: Config{Records: blockedRecords{}, StoreWait: time.Millisecond, Now: time.Now}}
+	p := &partner{Partner: Partner{Name: "demo"}}
+	worker, cancel := context.WithCancel(testutil.Context(t))
+	defer cancel()
+	now := time.Now()
+	err := e.owe(worker, p, benchOwedMessage(), Unconfirmed, now, now)
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("owe = %v, want the store's wait bounded", err)
+	}
+}
