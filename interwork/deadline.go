@@ -21,6 +21,10 @@ import (
 type sharedDeadlines struct {
 	mu sync.Mutex
 	m  map[deadlineKey]*sharedDeadline
+	// sweepAt is the size at which the next new entry first drops the
+	// entries whose context ended: a parent's entries outlive it by at
+	// most a bound and a sweep.
+	sweepAt int
 }
 
 type deadlineKey struct {
@@ -53,10 +57,9 @@ func (s *sharedDeadlines) within(parent context.Context, d time.Duration, detach
 			return parent, noCancel // bounded already
 		}
 	}
-	// An entry is forgotten when its parent ends: a parent that never
-	// does, or that cannot be a map key (a context type that is no
-	// pointer may hold what == cannot compare), gets one of its own.
-	if parent.Done() == nil || reflect.TypeOf(parent).Kind() != reflect.Pointer {
+	// A context that == cannot compare cannot be a map key: one of its
+	// own. (Most are pointers; reflect.Value.Comparable allocates.)
+	if reflect.TypeOf(parent).Kind() != reflect.Pointer && !reflect.ValueOf(parent).Comparable() {
 		return withTimeout(parent, d, detached)
 	}
 	key := deadlineKey{parent: parent, d: d, detached: detached}
@@ -67,12 +70,15 @@ func (s *sharedDeadlines) within(parent context.Context, d time.Duration, detach
 		return sd.ctx, noCancel
 	}
 	if !ok {
+		if len(s.m) >= s.sweepAt {
+			s.sweep()
+			s.sweepAt = max(64, 2*len(s.m))
+		}
 		if s.m == nil {
 			s.m = make(map[deadlineKey]*sharedDeadline)
 		}
 		sd = new(sharedDeadline)
 		s.m[key] = sd
-		context.AfterFunc(parent, func() { s.forget(key) })
 	}
 	// The context replaced is left to its timer: calls may hold it.
 	sd.deadline = now.Add(d + d/deadlineSlack)
@@ -80,18 +86,18 @@ func (s *sharedDeadlines) within(parent context.Context, d time.Duration, detach
 	return sd.ctx, noCancel
 }
 
-func (s *sharedDeadlines) forget(k deadlineKey) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if sd, ok := s.m[k]; ok {
-		if sd.cancel != nil {
+// sweep drops the entries whose context ended (its parent's end, or its
+// deadline: a parent that calls again gets a new one); s.mu is held.
+func (s *sharedDeadlines) sweep() {
+	for k, sd := range s.m {
+		if sd.ctx.Err() != nil {
 			sd.cancel()
+			delete(s.m, k)
 		}
-		delete(s.m, k)
 	}
 }
 
-// size is how many parents have an entry.
+// size is how many entries there are.
 func (s *sharedDeadlines) size() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()

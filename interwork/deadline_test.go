@@ -55,7 +55,23 @@ func TestSharedDeadlines(t *testing.T) {
 		if kept.Err() != nil {
 			t.Fatal("the detached context ended with its parent")
 		}
-		testutil.Eventually(t, func() bool { return s.size() == 0 }, "entries of an ended parent are kept")
+		s.mu.Lock()
+		s.sweep()
+		s.mu.Unlock()
+		if s.size() != 1 {
+			t.Fatalf("%d entries after the sweep, want the detached one", s.size())
+		}
+	})
+	t.Run("swept as it grows", func(t *testing.T) {
+		var s sharedDeadlines
+		for range 1000 {
+			parent, cancel := context.WithCancel(context.Background())
+			s.within(parent, d, false)
+			cancel()
+		}
+		if n := s.size(); n > 64 {
+			t.Fatalf("%d entries of ended parents kept", n)
+		}
 	})
 	t.Run("parent bounded already", func(t *testing.T) {
 		var s sharedDeadlines
@@ -68,19 +84,38 @@ func TestSharedDeadlines(t *testing.T) {
 			t.Fatal("an entry was made")
 		}
 	})
-	t.Run("parent without end", func(t *testing.T) {
+	t.Run("detached parent", func(t *testing.T) {
+		// A worker finishing what it started after its stop passes
+		// context.WithoutCancel of its context.
 		var s sharedDeadlines
-		a, cancelA := s.within(context.Background(), d, false)
-		b, cancelB := s.within(context.Background(), d, false)
+		parent, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		a, _ := s.within(context.WithoutCancel(parent), d, false)
+		b, _ := s.within(context.WithoutCancel(parent), d, false)
+		if a != b {
+			t.Fatal("two calls under one detached parent got two contexts")
+		}
+	})
+	t.Run("parent that cannot be a key", func(t *testing.T) {
+		var s sharedDeadlines
+		parent := uncomparableCtx{Context: context.Background()}
+		a, cancelA := s.within(parent, d, false)
+		b, cancelB := s.within(parent, d, false)
 		defer cancelB()
 		if a == b || s.size() != 0 {
-			t.Fatal("a parent that never ends got a shared context: its entry would never go")
+			t.Fatal("an uncomparable parent was made a key")
 		}
 		cancelA()
 		if a.Err() == nil || b.Err() != nil {
 			t.Fatal("the cancel funcs of contexts of their own do not cancel them")
 		}
 	})
+}
+
+// uncomparableCtx is a context == cannot compare.
+type uncomparableCtx struct {
+	context.Context
+	_ []byte
 }
 
 // blockedRecords is a store that answers nothing: its Schedule waits

@@ -196,6 +196,14 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 	}
 }
 
+// refusedForGood reports an ESME's refusal that a retry would meet
+// again. (A function of its own: the error variable errors.As needs
+// goes to the heap, for every receipt when in Engine.receipt.)
+func refusedForGood(err error) bool {
+	var se *smpp.StatusError
+	return errors.As(err, &se) && !se.Temporary()
+}
+
 // oweFinal owes the final receipt of q, when its sender asked for one of
 // outcome o.
 func (e *Engine) oweFinal(ctx context.Context, p *partner, q *queued, o Outcome) {
@@ -332,12 +340,11 @@ func (e *Engine) receipt(ctx context.Context, j receiptJob) {
 	dctx, dcancel := e.deadlines.within(ctx, receiptWait, false)
 	err = e.cfg.SMS.Deliver(dctx, p.Name, m)
 	dcancel()
-	var se *smpp.StatusError
 	switch {
 	case err == nil:
 		settle()
 		p.counters.add(counterReceipts, 1)
-	case errors.As(err, &se) && !se.Temporary():
+	case refusedForGood(err):
 		// The ESME refused it for good (SMPP 3.4 5.1.3): sending it
 		// again would be refused again.
 		settle()
