@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"iwf/internal/testutil"
+	"iwf/smpp"
+	"iwf/store"
 )
 
 type ctxKey struct{}
@@ -139,5 +141,49 @@ func TestOweBoundedWhenStoreHangs(t *testing.T) {
 	err := e.owe(worker, p, benchOwedMessage(), Unconfirmed, now, now)
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("owe = %v, want the store's wait bounded", err)
+	}
+}
+
+// slowSMS notes when its deliver_sm was answered.
+type slowSMS struct {
+	SMS
+	answered time.Time
+}
+
+func (s *slowSMS) Deliver(context.Context, string, *smpp.Message) error {
+	s.answered = time.Now()
+	return nil
+}
+
+// deadlineRecords notes the deadline its Unschedule was given.
+type deadlineRecords struct {
+	Records
+	deadline time.Time
+}
+
+func (r *deadlineRecords) Unschedule(ctx context.Context, _, _ string, _ []byte) (bool, error) {
+	r.deadline, _ = ctx.Deadline()
+	return true, nil
+}
+
+// TestReceiptSettleBoundAfterDeliver checks that settling a sent
+// receipt gets its whole StoreWait from when the deliver_sm was
+// answered: bounded from before it, an ESME slower than StoreWait left
+// every receipt it took unsettled, to be sent again.
+func TestReceiptSettleBoundAfterDeliver(t *testing.T) {
+	sms, rec := &slowSMS{}, &deadlineRecords{}
+	e := &Engine{cfg: Config{Records: rec, SMS: sms, StoreWait: time.Minute, Now: time.Now}}
+	p := &partner{Partner: Partner{Name: "demo"}, counters: new(counters)}
+	v, err := appendOwedReceiptJSON(nil, &owedReceipt{Message: benchOwedMessage(), Outcome: Delivered, Done: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	j, ok := e.readJob(p, store.Scheduled{ID: "x", Value: v})
+	if !ok {
+		t.Fatal("unreadable")
+	}
+	e.receipt(testutil.Context(t), j)
+	if rec.deadline.IsZero() || rec.deadline.Sub(sms.answered) < e.cfg.StoreWait {
+		t.Fatalf("settled with %v left after the deliver_sm's answer, want at least %v", rec.deadline.Sub(sms.answered), e.cfg.StoreWait)
 	}
 }
