@@ -122,6 +122,9 @@ type Engine struct {
 
 	// rpWaiters wake the workers waiting for an RP-ACK (smsip.go).
 	rpWaiters map[string]chan struct{}
+	// deadlines bound the store calls and deliveries of receipts
+	// (deadline.go).
+	deadlines sharedDeadlines
 }
 
 // New checks cfg and builds an engine. It starts nothing: call Run.

@@ -87,9 +87,6 @@ type receiptTo struct {
 	Also []string `json:"also,omitempty"`
 }
 
-// ids are the message_ids a receipt for this message goes under.
-func (r *receiptTo) ids() []string { return append([]string{r.ID}, r.Also...) }
-
 // segmentReceipts is where the receipts of a reassembled message go: the
 // segment that completed it (rt, nil when it asked for none) and every
 // other part that asked for one.
@@ -162,7 +159,7 @@ func (e *Engine) enqueue(ctx context.Context, p *partner, key convKey, dedupID s
 	if q.Expires == 0 {
 		q.Expires = time.Unix(0, q.At).Add(p.Policy.MaxAge).UnixNano()
 	}
-	payload, err := json.Marshal(q)
+	payload, err := appendQueuedJSON(make([]byte, 0, queuedSize(q)), q)
 	if err != nil {
 		return false, err
 	}

@@ -136,28 +136,33 @@ func (e *Engine) owe(ctx context.Context, p *partner, q *queued, o Outcome, done
 	if q.Receipt == nil {
 		return nil
 	}
-	var errs []error
-	for _, id := range q.Receipt.ids() {
-		rt := *q.Receipt
-		rt.ID, rt.Also = id, nil
-		m := *q
-		m.Receipt = &rt
-		errs = append(errs, e.oweOne(ctx, p, &m, o, done, due))
+	err := e.oweOne(ctx, p, q, q.Receipt.ID, o, done, due)
+	if len(q.Receipt.Also) == 0 {
+		return err
+	}
+	errs := []error{err}
+	for _, id := range q.Receipt.Also {
+		errs = append(errs, e.oweOne(ctx, p, q, id, o, done, due))
 	}
 	return errors.Join(errs...)
 }
 
-// oweOne owes the receipt of one submitted message id (q.Receipt.ID).
-func (e *Engine) oweOne(ctx context.Context, p *partner, q *queued, o Outcome, done, due time.Time) error {
+// oweOne owes the receipt of q's submitted message id, one of the ids
+// its receipt goes under.
+func (e *Engine) oweOne(ctx context.Context, p *partner, q *queued, id string, o Outcome, done, due time.Time) error {
+	// The receipt holds a copy of q cut to what it needs; written
+	// straight to bytes, the copies stay off the heap.
+	rt := *q.Receipt
+	rt.ID, rt.Also = id, nil
 	m := *q
+	m.Receipt = nil // rt, passed on its own
 	m.Text = receiptText(q.Text)
 	m.CPIM, m.Notice = nil, nil
 	r := owedReceipt{Message: &m, Outcome: o, Done: done.UnixNano(), Until: due.Add(receiptTTL).UnixNano()}
-	b, err := json.Marshal(r)
+	b, err := appendOwedWith(make([]byte, 0, owedReceiptSize(&m)+len(id)+len(rt.SrcAddr)+len(rt.DstAddr)+120), &r, &rt)
 	if err != nil {
 		return err
 	}
-	id := q.Receipt.ID
 	if o == Accepted {
 		id += "/intermediate"
 	}
@@ -169,7 +174,7 @@ func (e *Engine) oweOne(ctx context.Context, p *partner, q *queued, o Outcome, d
 		if attempt > 0 && sleepCtx(ctx, time.Duration(attempt)*200*time.Millisecond) != nil {
 			break
 		}
-		sctx, cancel := context.WithTimeout(ctx, e.cfg.StoreWait)
+		sctx, cancel := e.deadlines.within(ctx, e.cfg.StoreWait, false)
 		lastErr = e.cfg.Records.Schedule(sctx, receiptList(p.Name), id, b, due, maxParkedReceipts, ttl)
 		cancel()
 		if lastErr == nil {
@@ -189,6 +194,14 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// refusedForGood reports an ESME's refusal that a retry would meet
+// again. (A function of its own: the error variable errors.As needs
+// goes to the heap, for every receipt when in Engine.receipt.)
+func refusedForGood(err error) bool {
+	var se *smpp.StatusError
+	return errors.As(err, &se) && !se.Temporary()
 }
 
 // oweFinal owes the final receipt of q, when its sender asked for one of
@@ -285,10 +298,13 @@ func (e *Engine) receipt(ctx context.Context, j receiptJob) {
 	p, q, o := j.p, j.r.Message, j.r.Outcome
 	now := e.now()
 	// Settling must outlive a stop: a receipt sent and not settled goes
-	// out twice.
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), e.cfg.StoreWait)
-	defer cancel()
+	// out twice. Its bound starts when it does, after the deliver_sm.
+	storeCtx := func() (context.Context, context.CancelFunc) {
+		return e.deadlines.within(ctx, e.cfg.StoreWait, true)
+	}
 	settle := func() {
+		sctx, cancel := storeCtx()
+		defer cancel()
 		if _, err := e.cfg.Records.Unschedule(sctx, receiptList(p.Name), j.id, j.value); err != nil {
 			e.log.Warn("receipt settle", "partner", p.Name, "message_id", j.id, "error", err)
 		}
@@ -321,15 +337,14 @@ func (e *Engine) receipt(ctx context.Context, j receiptJob) {
 		// SMPP 3.4 5.2.12: esm_class "Intermediate Delivery Notification".
 		m.ESMClass = receipt.ESMClassIntermediate
 	}
-	dctx, dcancel := context.WithTimeout(ctx, receiptWait)
+	dctx, dcancel := e.deadlines.within(ctx, receiptWait, false)
 	err = e.cfg.SMS.Deliver(dctx, p.Name, m)
 	dcancel()
-	var se *smpp.StatusError
 	switch {
 	case err == nil:
 		settle()
 		p.counters.add(counterReceipts, 1)
-	case errors.As(err, &se) && !se.Temporary():
+	case refusedForGood(err):
 		// The ESME refused it for good (SMPP 3.4 5.1.3): sending it
 		// again would be refused again.
 		settle()
@@ -344,6 +359,8 @@ func (e *Engine) receipt(ctx context.Context, j receiptJob) {
 			e.fail(p.Name, "receipt", fmt.Errorf("tried again later: %w", err))
 		}
 		age := now.Sub(time.Unix(0, j.r.Done))
+		sctx, cancel := storeCtx()
+		defer cancel()
 		if _, rerr := e.cfg.Records.Reschedule(sctx, receiptList(p.Name), j.id, j.value, now.Add(receiptBackoff(age))); rerr != nil {
 			e.log.Warn("receipt reschedule", "partner", p.Name, "message_id", j.id, "error", rerr)
 		}
@@ -408,8 +425,8 @@ func (e *Engine) relayReceipts(ctx context.Context, p *partner) {
 }
 
 func (e *Engine) readJob(p *partner, sj store.Scheduled) (receiptJob, bool) {
-	var r owedReceipt
-	if err := json.Unmarshal(sj.Value, &r); err != nil || r.Message == nil || r.Message.Receipt == nil {
+	r, err := readOwedReceipt(sj.Value)
+	if err != nil || r.Message == nil || r.Message.Receipt == nil {
 		e.fail(p.Name, "receipt", fmt.Errorf("unreadable owed receipt %s: %v", sj.ID, err))
 		ctx, cancel := context.WithTimeout(context.Background(), e.cfg.StoreWait)
 		defer cancel()

@@ -52,6 +52,12 @@ type Message struct {
 // *FieldError (matching ErrInvalidMessage) naming the first field that
 // breaks them.
 func (m *Message) Validate() error {
+	_, err := m.validate()
+	return err
+}
+
+// validate is Validate, returning the length of the PDU m makes.
+func (m *Message) validate() (int, error) {
 	type cs struct {
 		name   string
 		v      string
@@ -66,31 +72,31 @@ func (m *Message) Validate() error {
 		{"validity_period", m.ValidityPeriod, timeLen, StatusInvExpiry},
 	} {
 		if len(f.v) > f.max {
-			return &FieldError{Path: f.name, Reason: fmt.Sprintf("%d octets, at most %d", len(f.v), f.max), Status: f.status}
+			return 0, &FieldError{Path: f.name, Reason: fmt.Sprintf("%d octets, at most %d", len(f.v), f.max), Status: f.status}
 		}
 		if strings.IndexByte(f.v, 0) >= 0 {
-			return &FieldError{Path: f.name, Reason: "contains NUL", Status: f.status}
+			return 0, &FieldError{Path: f.name, Reason: "contains NUL", Status: f.status}
 		}
 		if f.max == timeLen && len(f.v) != 0 && len(f.v) != timeLen {
-			return &FieldError{Path: f.name, Reason: "neither empty nor 16 characters (SMPP 3.4 7.1.1)", Status: f.status}
+			return 0, &FieldError{Path: f.name, Reason: "neither empty nor 16 characters (SMPP 3.4 7.1.1)", Status: f.status}
 		}
 	}
 	if len(m.ShortMessage) > MaxShortMessage {
-		return &FieldError{Path: "short_message", Reason: fmt.Sprintf("%d octets, at most 254; use message_payload", len(m.ShortMessage)), Status: StatusInvMsgLen}
+		return 0, &FieldError{Path: "short_message", Reason: fmt.Sprintf("%d octets, at most 254; use message_payload", len(m.ShortMessage)), Status: StatusInvMsgLen}
 	}
 	// 17 octets of fixed fields and terminating NULs (SMPP 3.4 4.4.1).
 	size := HeaderLen + 17 + len(m.ServiceType) + len(m.Source.Addr) + len(m.Dest.Addr) +
 		len(m.ScheduleDeliveryTime) + len(m.ValidityPeriod) + len(m.ShortMessage)
 	for i, t := range m.TLVs {
 		if len(t.Value) > 0xFFFF {
-			return &FieldError{Path: fmt.Sprintf("tlvs[%d]", i), Reason: "value longer than 65535 octets", Status: StatusInvOptParStr}
+			return 0, &FieldError{Path: fmt.Sprintf("tlvs[%d]", i), Reason: "value longer than 65535 octets", Status: StatusInvOptParStr}
 		}
 		size += 4 + len(t.Value)
 	}
 	if size > DefaultMaxPDULen {
-		return &FieldError{Path: "tlvs", Reason: fmt.Sprintf("PDU of %d octets exceeds %d", size, DefaultMaxPDULen), Status: StatusInvMsgLen}
+		return 0, &FieldError{Path: "tlvs", Reason: fmt.Sprintf("PDU of %d octets exceeds %d", size, DefaultMaxPDULen), Status: StatusInvMsgLen}
 	}
-	return m.checkPayload()
+	return size, m.checkPayload()
 }
 
 // checkPayload applies SMPP 3.4 5.3.2.32 to short_message and
@@ -180,18 +186,34 @@ func (m *Message) Text(packed bool) (string, error) {
 // the receipted_message_id / message_state / network_error_code TLVs.
 // source is the address the original message went to, dest its sender.
 func ReceiptMessage(source, dest Address, r receipt.Receipt) (*Message, error) {
-	text, p := receipt.Build(r)
-	c := coding.Choose(string(text))
-	sm, err := coding.Encode(c, string(text))
+	// One receipt per message that asked: the text is made on the
+	// stack, and the message with its TLVs, the short_message with the
+	// TLV values, are an allocation each.
+	var scratch [192]byte
+	text := string(receipt.AppendText(scratch[:0], r))
+	// coding.Choose, keeping the length: GSM-7 unpacked is an octet a
+	// septet; UCS-2 takes at most two octets a UTF-8 octet.
+	c, n := coding.GSM7, 0
+	if septets, err := coding.Length(coding.GSM7, text); err == nil {
+		n = septets
+	} else {
+		c, n = coding.UCS2, 2*len(text)
+	}
+	buf, err := coding.AppendEncode(make([]byte, 0, n+len(r.ID)+5), c, text)
 	if err != nil {
 		return nil, fmt.Errorf("smpp: receipt text: %w", err)
 	}
-	m := &Message{
+	sm := buf[:len(buf):len(buf)]
+	_, p := receipt.AppendParams(buf[len(buf):], r)
+	pk := new(receiptPDU)
+	m := &pk.m
+	*m = Message{
 		Source:       source,
 		Dest:         dest,
 		ESMClass:     receipt.ESMClassReceipt,
 		DataCoding:   byte(c),
 		ShortMessage: sm,
+		TLVs:         pk.tlvs[:0],
 	}
 	for _, t := range [...]TLV{
 		{Tag: receipt.TagReceiptedMessageID, Value: p.ReceiptedMessageID},
@@ -207,4 +229,11 @@ func ReceiptMessage(source, dest Address, r receipt.Receipt) (*Message, error) {
 		m.ShortMessage = nil
 	}
 	return m, nil
+}
+
+// receiptPDU is a receipt's message with room for its TLVs: the three
+// of receipt.Params and a message_payload.
+type receiptPDU struct {
+	m    Message
+	tlvs [4]TLV
 }

@@ -246,6 +246,15 @@ func marshal(p pdu.PDU, seq uint32) []byte {
 	return b.Bytes()
 }
 
+// respFrame encodes a submit_sm_resp or deliver_sm_resp: the header and
+// the message_id C-octet string (SMPP 3.4 4.4.2, 4.6.2), one allocation
+// for every message answered.
+func respFrame(cmd, status, seq uint32, messageID string) []byte {
+	n := HeaderLen + len(messageID) + 1
+	b := appendHeader(make([]byte, 0, n), header{Length: uint32(n), Command: cmd, Status: status, Seq: seq})
+	return appendCString(b, messageID)
+}
+
 // headerOnly encodes a PDU without a body: generic_nack, and a
 // submit_sm_resp with an error status, whose body SMPP 3.4 4.4.2 says is not
 // returned.
@@ -489,9 +498,12 @@ func AppendMessage(dst []byte, cmd, seq uint32, m *Message) ([]byte, error) {
 	if cmd != CmdSubmitSM && cmd != CmdDeliverSM {
 		return dst, &FieldError{Path: "command_id", Reason: "not submit_sm or deliver_sm", Status: StatusInvCmdID}
 	}
-	if err := m.Validate(); err != nil {
+	size, err := m.validate()
+	if err != nil {
 		return dst, err
 	}
+	// One allocation for a fresh frame (Server.Deliver makes one each).
+	dst = growBytes(dst, size)
 	start := len(dst)
 	dst = appendHeader(dst, header{Command: cmd, Seq: seq})
 	dst = appendCString(dst, m.ServiceType)
@@ -511,6 +523,17 @@ func AppendMessage(dst []byte, cmd, seq uint32, m *Message) ([]byte, error) {
 	}
 	binary.BigEndian.PutUint32(dst[start:], uint32(len(dst)-start))
 	return dst, nil
+}
+
+// growBytes makes room for n more octets in one allocation
+// (slices.Grow makes two under the race detector).
+func growBytes(dst []byte, n int) []byte {
+	if cap(dst)-len(dst) >= n {
+		return dst
+	}
+	grown := make([]byte, len(dst), len(dst)+n)
+	copy(grown, dst)
+	return grown
 }
 
 func appendCString(dst []byte, s string) []byte {

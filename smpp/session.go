@@ -647,14 +647,10 @@ func (s *session) answer(h header, status uint32, messageID string) error {
 			// SMPP 3.4 4.4.2: no body with an error status.
 			return s.write(headerOnly(CmdSubmitSMResp, status, h.Seq))
 		}
-		r := pdu.NewSubmitSMResp().(*pdu.SubmitSMResp)
-		r.MessageID = messageID
-		return s.write(marshal(r, h.Seq))
+		return s.write(respFrame(CmdSubmitSMResp, StatusOK, h.Seq, messageID))
 	}
 	// deliver_sm_resp carries a NULL message_id (SMPP 3.4 4.6.2).
-	r := pdu.NewDeliverSMResp()
-	r.(*pdu.DeliverSMResp).CommandStatus = statusType(status)
-	return s.write(marshal(r, h.Seq))
+	return s.write(respFrame(CmdDeliverSMResp, status, h.Seq, ""))
 }
 
 // peerUnbind answers the peer's unbind once the handlers in flight have

@@ -49,15 +49,25 @@ func dispositionName(d Disposition) string {
 }
 
 // String formats d as the header value: "positive-delivery, display".
-func (d Disposition) String() string {
-	var parts []string
-	for bit := PositiveDelivery; bit <= Display; bit <<= 1 {
-		if d&bit != 0 {
-			parts = append(parts, dispositionName(bit))
+func (d Disposition) String() string { return dispositionStrings[d&allDispositions] }
+
+// allDispositions are the bits String names.
+const allDispositions = PositiveDelivery | NegativeDelivery | Processing | Display
+
+// dispositionStrings are the values String returns, one per set of
+// bits: every message asking for notifications carries one.
+var dispositionStrings = func() (t [allDispositions + 1]string) {
+	for d := range t {
+		var parts []string
+		for bit := PositiveDelivery; bit <= Display; bit <<= 1 {
+			if Disposition(d)&bit != 0 {
+				parts = append(parts, dispositionName(bit))
+			}
 		}
+		t[d] = strings.Join(parts, ", ")
 	}
-	return strings.Join(parts, ", ")
-}
+	return t
+}()
 
 // ParseDisposition reads an imdn.Disposition-Notification value. Tokens it
 // does not know, and the parameters after any token, are ignored: RFC 5438
@@ -258,7 +268,8 @@ func (m *Message) SetIMDN(i IMDN) error {
 	if err := checkAddresses("imdn."+imdnRoute, i.Route); err != nil {
 		return err
 	}
-	kept := m.Headers[:0:0]
+	// One allocation for the headers kept and added.
+	kept := make([]Header, 0, len(m.Headers)+2+len(i.RecordRoute)+len(i.Route))
 	for _, h := range m.Headers {
 		if !m.isIMDNHeader(h) {
 			kept = append(kept, h)
@@ -272,11 +283,20 @@ func (m *Message) SetIMDN(i IMDN) error {
 	add := func(name, value string) {
 		m.Headers = append(m.Headers, Header{Name: prefix + "." + name, Value: value})
 	}
+	// The usual prefix names its headers without a concatenation each.
 	if i.MessageID != "" {
-		add(imdnMessageID, i.MessageID)
+		if prefix == imdnPrefix {
+			m.Headers = append(m.Headers, Header{Name: imdnPrefix + "." + imdnMessageID, Value: i.MessageID})
+		} else {
+			add(imdnMessageID, i.MessageID)
+		}
 	}
 	if i.Disposition != 0 {
-		add(imdnDisposition, i.Disposition.String())
+		if prefix == imdnPrefix {
+			m.Headers = append(m.Headers, Header{Name: imdnPrefix + "." + imdnDisposition, Value: i.Disposition.String()})
+		} else {
+			add(imdnDisposition, i.Disposition.String())
+		}
 	}
 	if !i.OriginalTo.IsZero() {
 		add(imdnOriginalTo, i.OriginalTo.String())

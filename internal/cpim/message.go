@@ -172,20 +172,66 @@ func (m *Message) ContentHeader(name string) string {
 // parameters are let through: "text/plain; charset" is seen in the wild,
 // and the type is what the IWF routes on.
 func validMediaType(s string) bool {
+	_, ok := mediaType(s)
+	return ok
+}
+
+// mediaType is s's type/subtype as mime.ParseMediaType reads it (lower
+// case, without parameters), and whether validMediaType accepts s. It
+// runs for every message wrapped or parsed: the common content type,
+// plain ASCII with at most one parameter, is read here without the map
+// ParseMediaType builds; anything else goes to ParseMediaType. A single
+// parameter cannot be a duplicate, so only the type/subtype decides then
+// (ParseMediaType lets an unreadable parameter through with
+// ErrInvalidMediaParameter).
+func mediaType(s string) (string, bool) {
+	base, params, _ := strings.Cut(s, ";")
+	if strings.IndexByte(params, ';') < 0 && isASCII(base) {
+		mt := strings.TrimSpace(strings.ToLower(base))
+		return mt, isTypeSubtype(mt)
+	}
 	mt, _, err := mime.ParseMediaType(s)
 	if err != nil && !errors.Is(err, mime.ErrInvalidMediaParameter) {
-		return false
+		return "", false
 	}
-	return strings.Contains(mt, "/")
+	return mt, strings.Contains(mt, "/")
+}
+
+// isTypeSubtype reports whether s is token "/" token (RFC 2045 section
+// 5.1).
+func isTypeSubtype(s string) bool {
+	typ, sub, ok := strings.Cut(s, "/")
+	return ok && isMIMEToken(typ) && isMIMEToken(sub)
+}
+
+// isMIMEToken reports a non-empty RFC 2045 token: CHARs but SPACE, CTLs
+// and tspecials.
+func isMIMEToken(s string) bool {
+	for i := range len(s) {
+		c := s[i]
+		if c <= ' ' || c >= 0x7f || strings.IndexByte(`()<>@,;:\"/[]?=`, c) >= 0 {
+			return false
+		}
+	}
+	return s != ""
+}
+
+func isASCII(s string) bool {
+	for i := range len(s) {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }
 
 // MediaType returns the media type of the content, lower case and without
 // parameters ("text/plain"), or "" if ContentType does not parse.
 func (m *Message) MediaType() string {
-	if !validMediaType(m.ContentType) {
+	mt, ok := mediaType(m.ContentType)
+	if !ok {
 		return ""
 	}
-	mt, _, _ := mime.ParseMediaType(m.ContentType)
 	return mt
 }
 

@@ -91,11 +91,29 @@ func appendField(b []byte, name, value string) []byte {
 // common case.
 func (m *Message) size() int {
 	n := 64 + len(m.From.Name) + len(m.From.URI) + len(m.ContentType) + len(m.Body)
+	if !m.DateTime.IsZero() {
+		n += len(hDateTime+": \r\n") + len(dateTimeLayout)
+	}
 	for _, a := range m.To {
 		n += 8 + len(a.Name) + len(a.URI)
 	}
+	for _, a := range m.CC {
+		n += 8 + len(a.Name) + len(a.URI)
+	}
+	for _, s := range m.Subject {
+		n += 24 + len(s.Lang) + len(s.Text)
+	}
+	for _, ns := range m.NS {
+		n += 8 + len(ns.Prefix) + len(ns.URI)
+	}
+	for _, r := range m.Require {
+		n += 12 + len(r)
+	}
 	for _, h := range m.Headers {
 		n += 4 + len(h.Name) + len(h.Value)
+		for _, p := range h.Params {
+			n += 4 + len(p.Name) + len(p.Value)
+		}
 	}
 	for _, f := range m.ContentHeaders {
 		n += 4 + len(f.Name) + len(f.Value)

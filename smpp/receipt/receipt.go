@@ -154,33 +154,72 @@ func Parse(text []byte, p Params) (Receipt, error) {
 // septet a character, so the receipt always fits one data_coding 0
 // message and parsers that read it as ASCII or GSM-7 agree.
 func Build(r Receipt) ([]byte, Params) {
+	b := AppendText(make([]byte, 0, 128+len(r.TextID)+len(r.ID)), r)
+	_, p := AppendParams(nil, r)
+	return b, p
+}
+
+// AppendText appends the text Build writes for r to dst.
+func AppendText(dst []byte, r Receipt) []byte {
 	id := r.TextID
 	if id == "" && textSafe(r.ID) {
 		id = r.ID
 	}
-	st := r.State
-	if st < Enroute || st > Rejected {
-		st = Unknown
-	}
-	b := make([]byte, 0, 128+len(id))
-	b = append(append(b, "id:"...), id...)
+	b := append(append(dst, "id:"...), id...)
 	b = appendNumber(append(b, " sub:"...), r.Submitted)
 	b = appendNumber(append(b, " dlvrd:"...), r.Delivered)
 	b = appendDate(append(b, " submit date:"...), r.SubmitDate)
 	b = appendDate(append(b, " done date:"...), r.DoneDate)
-	b = append(append(b, " stat:"...), st.Stat()...)
+	b = append(append(b, " stat:"...), r.state().Stat()...)
 	b = appendNumber(append(b, " err:"...), r.ErrorCode)
-	b = appendExcerpt(append(b, " text:"...), r.Text, maxTextRunes)
-	p := Params{MessageState: []byte{byte(st)}}
+	return appendExcerpt(append(b, " text:"...), r.Text, maxTextRunes)
+}
+
+// AppendParams appends the TLV values Build makes for r to dst, and
+// returns the Params, whose values are pieces of it (each capped, so
+// that appending to one leaves the others alone): a caller with a
+// buffer of its own makes them without an allocation each.
+func AppendParams(dst []byte, r Receipt) ([]byte, Params) {
+	var p Params
+	// One growth for all: the pieces share one array.
+	dst = growBytes(dst, len(r.ID)+1+1+3)
+	piece := func(start int) []byte { return dst[start:len(dst):len(dst)] }
 	// A C-octet string can hold neither a NUL nor more than 64 octets
 	// (SMPP 3.4 5.3.2.12); such an id goes in the text only.
 	if r.ID != "" && len(r.ID) <= maxIDOctets && !strings.Contains(r.ID, "\x00") {
-		p.ReceiptedMessageID = append([]byte(r.ID), 0)
+		start := len(dst)
+		dst = append(append(dst, r.ID...), 0)
+		p.ReceiptedMessageID = piece(start)
 	}
+	start := len(dst)
+	dst = append(dst, byte(r.state()))
+	p.MessageState = piece(start)
 	if r.Network != nil {
-		p.NetworkErrorCode = []byte{r.Network.Type, byte(r.Network.Code >> 8), byte(r.Network.Code)}
+		start := len(dst)
+		dst = append(dst, r.Network.Type, byte(r.Network.Code>>8), byte(r.Network.Code))
+		p.NetworkErrorCode = piece(start)
 	}
-	return b, p
+	return dst, p
+}
+
+// growBytes makes room for n more octets in one allocation
+// (slices.Grow makes two under the race detector).
+func growBytes(dst []byte, n int) []byte {
+	if cap(dst)-len(dst) >= n {
+		return dst
+	}
+	grown := make([]byte, len(dst), len(dst)+n)
+	copy(grown, dst)
+	return grown
+}
+
+// state is the state Build writes: Unknown for one outside SMPP 3.4
+// 5.2.28.
+func (r Receipt) state() State {
+	if r.State < Enroute || r.State > Rejected {
+		return Unknown
+	}
+	return r.State
 }
 
 // scan finds the Appendix B keys in s and stores their trimmed values. A
