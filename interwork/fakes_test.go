@@ -425,6 +425,35 @@ func (c *fakeCall) Send(_ context.Context, m *session.OutgoingMessage) (string, 
 	}
 	return m.MessageID, nil
 }
+// Queue records m as sent at once, as the wire has it; the answer Send
+// would give comes from Wait.
+func (c *fakeCall) Queue(_ context.Context, m *session.OutgoingMessage) (sipsession.Pending, error) {
+	if c.sessions != nil {
+		if err := c.sessions.nextSendErr(); err != nil {
+			return fakePending{id: m.MessageID, err: err}, nil
+		}
+	}
+	c.sent <- m
+	return fakePending{id: m.MessageID, hold: c.hold}, nil
+}
+
+// fakePending is the answer to a message queued into a fakeCall.
+type fakePending struct {
+	id   string
+	err  error
+	hold chan struct{}
+}
+
+func (p fakePending) Wait(context.Context) (string, error) {
+	if p.err != nil {
+		return "", p.err
+	}
+	if p.hold != nil {
+		<-p.hold
+	}
+	return p.id, nil
+}
+
 func (c *fakeCall) Events() <-chan sipsession.Event { return c.events }
 func (c *fakeCall) Done() <-chan struct{}           { return c.done }
 func (c *fakeCall) Close(context.Context) error {
