@@ -425,6 +425,7 @@ func (c *fakeCall) Send(_ context.Context, m *session.OutgoingMessage) (string, 
 	}
 	return m.MessageID, nil
 }
+
 // Queue records m as sent at once, as the wire has it; the answer Send
 // would give comes from Wait.
 func (c *fakeCall) Queue(_ context.Context, m *session.OutgoingMessage) (sipsession.Pending, error) {
