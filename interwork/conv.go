@@ -62,6 +62,9 @@ type conv struct {
 	// the retry delay.
 	losses    sessionLosses
 	resendNow bool
+	// peerBusy, set when the RCS side answered 503 (its queue full),
+	// reads the queue again after peerBusyDelay.
+	peerBusy bool
 	// memSince, when not 0, is when the RP-DATA went that its SMS over
 	// IP handset refused for want of memory: an RP-SMMA since then ends
 	// the retry wait (smsip.go).
@@ -225,6 +228,16 @@ func (c *conv) takeReport(id string) (inboundMsg, bool) {
 // queueBatch is how many queued messages a worker reads at once.
 const queueBatch = 64
 
+// sendWindow bounds the messages of a conversation in flight in its
+// session at once (sendRun): below the 32 complete messages a receiver
+// of this project queues per session by default
+// (session.Config.MaxQueuedMessages), beyond which it answers 503.
+const sendWindow = 16
+
+// peerBusyDelay is the pause before a message the RCS side answered 503
+// goes again.
+const peerBusyDelay = 250 * time.Millisecond
+
 // run is the conversation's worker: it holds the lease, reads the queue
 // in order and acknowledges each entry once it was handled.
 func (c *conv) run(ctx context.Context) {
@@ -315,10 +328,13 @@ func (c *conv) work(ctx context.Context) (retry <-chan time.Time, done bool) {
 		}
 		i += n
 		if !ok {
-			if !c.resendNow {
+			switch {
+			case c.peerBusy:
+				retry = time.After(peerBusyDelay)
+			case !c.resendNow:
 				retry = time.After(c.retryDelay())
 			}
-			c.resendNow = false
+			c.resendNow, c.peerBusy = false, false
 			break
 		}
 	}
@@ -475,9 +491,10 @@ func (c *conv) handle(ctx context.Context, qs []*queued) (int, bool) {
 
 // sessionRun returns the length of the run of messages at the start of
 // qs that go into the running session as they are (send): toward the
-// RCS side, no notice, no forwarded IMDN; and the session with the form
-// its peer takes them in. No run (0) when there is no session, or it
-// takes no text, which send handles on the first.
+// RCS side, no notice, no forwarded IMDN; at most sendWindow of them;
+// and the session with the form its peer takes them in. No run (0)
+// when there is no session, or it takes no text, which send handles on
+// the first.
 func (c *conv) sessionRun(qs []*queued) (Call, bool, int) {
 	call := c.currentCall()
 	if call == nil {
@@ -488,7 +505,7 @@ func (c *conv) sessionRun(qs []*queued) (Call, bool, int) {
 		return nil, false, 0
 	}
 	n := 0
-	for n < len(qs) && qs[n] != nil && qs[n].Reported == nil && qs[n].Dir != toSMS && qs[n].Notice == nil {
+	for n < min(len(qs), sendWindow) && qs[n] != nil && qs[n].Reported == nil && qs[n].Dir != toSMS && qs[n].Notice == nil {
 		n++
 	}
 	return call, wrapped, n
@@ -720,6 +737,15 @@ func (c *conv) sendDone(ctx context.Context, q *queued, out *session.OutgoingMes
 			c.e.fail(p.Name, "msrp max-size", err)
 			c.finish(ctx, q, OutcomeOfMSRP(413))
 			return true
+		case errors.As(err, &se) && !se.Local && se.Code == 503:
+			// Not an RFC 4975 status; receivers (this project's among
+			// them, session.Config.MaxQueuedMessages) answer it when
+			// their queue is full and the sender may try again. The
+			// message stays queued and goes again shortly, on the same
+			// session: failing it would lose it to a passing state.
+			c.e.fail(p.Name, "msrp send", err)
+			c.peerBusy = true
+			return false
 		case errors.As(err, &se) && !se.Local && !sessionGone(se.Code):
 			// The RCS side answered about the message: its answer is final.
 			c.finish(ctx, q, OutcomeOfMSRP(se.Code))

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -407,6 +408,9 @@ type fakeCall struct {
 	once     sync.Once
 	hold     chan struct{}
 	sessions *fakeSessions
+	// inFlight counts the messages queued and not yet waited for;
+	// maxInFlight is the most there were at once.
+	inFlight, maxInFlight atomic.Int32
 }
 
 func newFakeCall() *fakeCall {
@@ -435,7 +439,10 @@ func (c *fakeCall) Queue(_ context.Context, m *session.OutgoingMessage) (sipsess
 		}
 	}
 	c.sent <- m
-	return fakePending{id: m.MessageID, hold: c.hold}, nil
+	if n := c.inFlight.Add(1); n > c.maxInFlight.Load() {
+		c.maxInFlight.Store(n) // Queue is called from one goroutine
+	}
+	return fakePending{id: m.MessageID, hold: c.hold, call: c}, nil
 }
 
 // fakePending is the answer to a message queued into a fakeCall.
@@ -443,6 +450,7 @@ type fakePending struct {
 	id   string
 	err  error
 	hold chan struct{}
+	call *fakeCall // set when it counts in the call's inFlight
 }
 
 func (p fakePending) Wait(context.Context) (string, error) {
@@ -452,6 +460,7 @@ func (p fakePending) Wait(context.Context) (string, error) {
 	if p.hold != nil {
 		<-p.hold
 	}
+	p.call.inFlight.Add(-1)
 	return p.id, nil
 }
 

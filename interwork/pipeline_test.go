@@ -1,10 +1,12 @@
 package interwork
 
 import (
+	"fmt"
 	"maps"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"iwf/internal/iwftest"
 	"iwf/internal/testutil"
@@ -173,6 +175,11 @@ func TestConvPipelinedRunOutcomes(t *testing.T) {
 		{"session gone", &session.StatusError{Code: 481, Comment: "Session Does Not Exist"},
 			[]string{"a", "b", "d"}, []string{"c", "d"},
 			map[string]receipt.State{"a": receipt.Delivered, "b": receipt.Delivered, "c": receipt.Delivered, "d": receipt.Delivered}},
+		// A full queue at the peer: c and d go again shortly, on the
+		// same session.
+		{"peer busy", &session.StatusError{Code: 503, Comment: "Service Unavailable"},
+			[]string{"a", "b", "d", "c", "d"}, nil,
+			map[string]receipt.State{"a": receipt.Delivered, "b": receipt.Delivered, "c": receipt.Delivered, "d": receipt.Delivered}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -227,5 +234,67 @@ func TestConvPipelinedRunOutcomes(t *testing.T) {
 			}
 			u.noMoreReceipts(t)
 		})
+	}
+}
+
+// A lone message the RCS side answers 503 (its queue full: try again)
+// is not failed: it goes again on the same session (it was failed,
+// UNKNOWN, and lost; found by iwf-load once sends were pipelined).
+func TestConvPeerBusyRetried(t *testing.T) {
+	pol := unitPolicy()
+	pol.SuccessReports = false
+	pol.RetryDelay, pol.RetryMaxDelay = time.Hour, time.Hour // not the policy's retry
+	u := startUnit(t, pol)
+	u.sessions.mu.Lock()
+	u.sessions.sendErrs = []error{&session.StatusError{Code: 503, Comment: "Service Unavailable"}}
+	u.sessions.mu.Unlock()
+	u.submit(t, "busy")
+	call := u.nextCall(t)
+	if got := textOf(call.nextSent(t)); got != "busy" {
+		t.Fatalf("sent %q", got)
+	}
+	if r := u.receipt(t); !strings.Contains(r, "stat:DELIVRD") {
+		t.Fatalf("receipt %q", r)
+	}
+	testutil.Eventually(t, func() bool { return u.queueLen(t) == 0 }, "the queue to empty")
+	select {
+	case <-call.done:
+		t.Fatal("the session was ended")
+	default:
+	}
+	if n := u.sessions.openCount(); n != 1 {
+		t.Fatalf("%d sessions opened, want 1", n)
+	}
+}
+
+// A long backlog goes into the session at most sendWindow messages at a
+// time: a receiver of this project queues 32 per session by default and
+// answers 503 beyond (found by iwf-load: 64 at once made it refuse
+// a third of them).
+func TestConvPipelineWindow(t *testing.T) {
+	pol := unitPolicy()
+	pol.SuccessReports = false
+	u := startUnit(t, pol)
+	gate := make(chan struct{})
+	u.st.mu.Lock()
+	u.st.readGate = gate
+	u.st.mu.Unlock()
+	const n = 1 + 3*sendWindow
+	for i := range n {
+		u.submit(t, fmt.Sprintf("m%02d", i))
+	}
+	u.st.mu.Lock()
+	u.st.readGate = nil
+	u.st.mu.Unlock()
+	close(gate)
+	call := u.nextCall(t)
+	for i := range n {
+		if got := textOf(call.nextSent(t)); got != fmt.Sprintf("m%02d", i) {
+			t.Fatalf("message %d: %q", i, got)
+		}
+	}
+	testutil.Eventually(t, func() bool { return u.queueLen(t) == 0 }, "the queue to empty")
+	if got := call.maxInFlight.Load(); got != sendWindow {
+		t.Fatalf("%d messages in flight at most, want %d", got, sendWindow)
 	}
 }
