@@ -79,7 +79,15 @@ func BenchmarkIngressAppend(b *testing.B) {
 // MSRP SEND over a session to the RCS side and the acknowledgement, with
 // 64 messages in flight over 50 conversations. Its ns/op less
 // BenchmarkIngressAppend's is the worker side's cost per message.
-func BenchmarkAcceptToMSRP(b *testing.B) {
+func BenchmarkAcceptToMSRP(b *testing.B) { benchAcceptToMSRP(b, 64) }
+
+// BenchmarkAcceptToMSRPBacklog is BenchmarkAcceptToMSRP with 640
+// messages in flight, about 13 queued per conversation: the backlog a
+// burst leaves, which a worker reads in batches and pipelines into its
+// session (issue 13 item 3).
+func BenchmarkAcceptToMSRPBacklog(b *testing.B) { benchAcceptToMSRP(b, 640) }
+
+func benchAcceptToMSRP(b *testing.B, inFlight int) {
 	rcs := startRCS(b, 0)
 	w := startIWF(b, startRedis(b), rcs, "bench", demoPartner())
 	// Sessions open before the timer starts: one message each.
@@ -94,7 +102,6 @@ func BenchmarkAcceptToMSRP(b *testing.B) {
 		<-rcs.Msgs
 	}
 	ms := benchMessages(b, "send", b.N, benchSessions)
-	const inFlight = 64
 	b.ReportAllocs()
 	b.ResetTimer()
 	sent := 0

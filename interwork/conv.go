@@ -62,6 +62,9 @@ type conv struct {
 	// the retry delay.
 	losses    sessionLosses
 	resendNow bool
+	// peerBusy, set when the RCS side answered 503 (its queue full),
+	// reads the queue again after peerBusyDelay.
+	peerBusy bool
 	// memSince, when not 0, is when the RP-DATA went that its SMS over
 	// IP handset refused for want of memory: an RP-SMMA since then ends
 	// the retry wait (smsip.go).
@@ -225,6 +228,16 @@ func (c *conv) takeReport(id string) (inboundMsg, bool) {
 // queueBatch is how many queued messages a worker reads at once.
 const queueBatch = 64
 
+// sendWindow bounds the messages of a conversation in flight in its
+// session at once (sendRun): below the 32 complete messages a receiver
+// of this project queues per session by default
+// (session.Config.MaxQueuedMessages), beyond which it answers 503.
+const sendWindow = 16
+
+// peerBusyDelay is the pause before a message the RCS side answered 503
+// goes again.
+const peerBusyDelay = 250 * time.Millisecond
+
 // run is the conversation's worker: it holds the lease, reads the queue
 // in order and acknowledges each entry once it was handled.
 func (c *conv) run(ctx context.Context) {
@@ -303,15 +316,27 @@ func (c *conv) work(ctx context.Context) (retry <-chan time.Time, done bool) {
 	}
 	qs := c.decode(entries)
 	c.oweAhead(ctx, qs)
-	for i, en := range entries {
-		if qs[i] != nil && !c.process(ctx, qs[i]) {
-			if !c.resendNow {
+	for i := 0; i < len(entries) && ctx.Err() == nil; {
+		if qs[i] == nil {
+			c.sent = append(c.sent, entries[i].ID)
+			i++
+			continue
+		}
+		n, ok := c.handle(ctx, qs[i:])
+		for _, en := range entries[i : i+n] {
+			c.sent = append(c.sent, en.ID)
+		}
+		i += n
+		if !ok {
+			switch {
+			case c.peerBusy:
+				retry = time.After(peerBusyDelay)
+			case !c.resendNow:
 				retry = time.After(c.retryDelay())
 			}
-			c.resendNow = false
+			c.resendNow, c.peerBusy = false, false
 			break
 		}
-		c.sent = append(c.sent, en.ID)
 	}
 	clear(c.owed)
 	if len(c.sent) > 0 && !c.ackSent(ctx) {
@@ -449,6 +474,108 @@ func (c *conv) oweAhead(ctx context.Context, qs []*queued) {
 	wg.Wait()
 }
 
+// handle handles the first of qs, or, when it starts a run of messages
+// into the running session, the run (sendRun). It returns how many it
+// handled, in order from the first; false keeps the next one queued
+// for a retry.
+func (c *conv) handle(ctx context.Context, qs []*queued) (int, bool) {
+	c.adoptAttached()
+	if call, wrapped, n := c.sessionRun(qs); n > 1 {
+		return c.sendRun(ctx, call, wrapped, qs[:n])
+	}
+	if !c.process(ctx, qs[0]) {
+		return 0, false
+	}
+	return 1, true
+}
+
+// sessionRun returns the length of the run of messages at the start of
+// qs that go into the running session as they are (send): toward the
+// RCS side, no notice, no forwarded IMDN; at most sendWindow of them;
+// and the session with the form its peer takes them in. No run (0)
+// when there is no session, or it takes no text, which send handles on
+// the first.
+func (c *conv) sessionRun(qs []*queued) (Call, bool, int) {
+	call := c.currentCall()
+	if call == nil {
+		return nil, false, 0
+	}
+	wrapped, err := textForm(call.Negotiated())
+	if err != nil {
+		return nil, false, 0
+	}
+	n := 0
+	for n < min(len(qs), sendWindow) && qs[n] != nil && qs[n].Reported == nil && qs[n].Dir != toSMS && qs[n].Notice == nil {
+		n++
+	}
+	return call, wrapped, n
+}
+
+// inFlight is a message of a run queued into the session.
+type inFlight struct {
+	q   *queued
+	out *session.OutgoingMessage
+	p   sipsession.Pending
+	// err is Queue's refusal, the message's outcome (p is nil then).
+	err error
+}
+
+// sendRun puts a run of messages into the session without waiting for
+// each one's answer before the next: each is prepared as send prepares
+// it and queued after the one before, so they go out in queue order;
+// then their outcomes are taken in that order and handled as send
+// handles one. A status about one message finishes that one and the
+// rest go on. When the session goes under one (sessionLost), the ones
+// after it, though they went out and may have been taken, stay queued
+// with it and go again, in order, into the next session: they are
+// delivered at least once, never lost; what was filed for them is taken
+// back as for a send that failed. It returns how many of qs it handled,
+// and false when the next is to stay queued for a retry.
+func (c *conv) sendRun(ctx context.Context, call Call, wrapped bool, qs []*queued) (int, bool) {
+	flights := make([]inFlight, 0, len(qs))
+	for i, q := range qs {
+		if i > 0 && ctx.Err() != nil {
+			break // stopping: the rest stay queued for the next owner
+		}
+		out, err := c.outgoing(q, wrapped)
+		if err != nil {
+			if i == 0 {
+				c.e.fail(c.partner.Name, "cpim", err)
+				c.finish(ctx, q, Rejected)
+				return 1, true
+			}
+			break // it fails alone, first of the next run
+		}
+		c.beforeSend(ctx, call, q, out, wrapped)
+		// In flight, it finishes even when the node stops (see send).
+		p, err := call.Queue(context.WithoutCancel(ctx), out)
+		flights = append(flights, inFlight{q: q, out: out, p: p, err: err})
+		if err != nil {
+			break // nothing after it was queued
+		}
+	}
+	for i, f := range flights {
+		err := f.err
+		if err == nil {
+			_, err = f.p.Wait(context.WithoutCancel(ctx))
+		}
+		ok := c.sendDone(ctx, f.q, f.out, wrapped, err)
+		if ok && c.currentCall() == call {
+			continue
+		}
+		// The session went under f (or the node stops): the ones
+		// after it are sent again, whatever their answers.
+		for _, later := range flights[i+1:] {
+			c.unsent(ctx, later.q, later.out, wrapped)
+		}
+		if ok {
+			return i + 1, true
+		}
+		return i, false
+	}
+	return len(flights), true
+}
+
 // process handles one queued message; false keeps it queued for a retry.
 func (c *conv) process(ctx context.Context, q *queued) bool {
 	c.adoptAttached()
@@ -542,37 +669,65 @@ func (c *conv) send(ctx context.Context, call Call, q *queued) bool {
 		c.finish(ctx, q, OutcomeOfMSRP(415))
 		return true
 	}
-	out := &session.OutgoingMessage{MessageID: msrpMessageID(q.ID), ContentType: typeTextUTF8, Body: []byte(q.Text)}
-	if wrapped {
-		if out.Body, err = c.cpimBody(q); err != nil {
-			c.e.fail(p.Name, "cpim", err)
-			c.finish(ctx, q, Rejected)
-			return true
-		}
-		out.ContentType = typeCPIM
+	out, err := c.outgoing(q, wrapped)
+	if err != nil {
+		c.e.fail(p.Name, "cpim", err)
+		c.finish(ctx, q, Rejected)
+		return true
 	}
-	out.SuccessReport = q.Receipt != nil && p.Policy.SuccessReports
-	if out.SuccessReport {
-		c.await(q, out.MessageID, call, wrapped)
-		// Owed before the SEND, so that a REPORT quicker than this
-		// worker replaces it rather than being replaced: the final
-		// receipt at the end of validity when no confirmation comes.
-		// oweAhead may have owed it with its batch.
-		if !c.owed[q] {
-			c.e.oweAccepted(ctx, p, q, false)
-		}
-	}
+	c.beforeSend(ctx, call, q, out, wrapped)
 	// A send in flight finishes even when the node stops: cut short, the
 	// peer may hold the message while it stays queued, and the next
 	// owner would send it again. The session's transaction timeout
 	// bounds it.
 	_, err = call.Send(context.WithoutCancel(ctx), out)
-	if err != nil {
-		if out.SuccessReport && !c.unawait(q, out.MessageID) && wrapped {
-			// Its session ended under the send, which spilled it to
-			// wait in the store: it is not sent after all.
-			c.e.forgetIMDN(ctx, p.Name, q.ID)
+	return c.sendDone(ctx, q, out, wrapped, err)
+}
+
+// outgoing is the SEND of q, in CPIM when wrapped.
+func (c *conv) outgoing(q *queued, wrapped bool) (*session.OutgoingMessage, error) {
+	out := &session.OutgoingMessage{MessageID: msrpMessageID(q.ID), ContentType: typeTextUTF8, Body: []byte(q.Text)}
+	if wrapped {
+		body, err := c.cpimBody(q)
+		if err != nil {
+			return nil, err
 		}
+		out.Body, out.ContentType = body, typeCPIM
+	}
+	out.SuccessReport = q.Receipt != nil && c.partner.Policy.SuccessReports
+	return out, nil
+}
+
+// beforeSend files what must be in place before q's SEND goes.
+func (c *conv) beforeSend(ctx context.Context, call Call, q *queued, out *session.OutgoingMessage, wrapped bool) {
+	if !out.SuccessReport {
+		return
+	}
+	c.await(q, out.MessageID, call, wrapped)
+	// Owed before the SEND, so that a REPORT quicker than this worker
+	// replaces it rather than being replaced: the final receipt at the
+	// end of validity when no confirmation comes. oweAhead may have
+	// owed it with its batch.
+	if !c.owed[q] {
+		c.e.oweAccepted(ctx, c.partner, q, false)
+	}
+}
+
+// unsent takes back what beforeSend filed for a message whose SEND
+// failed or is to go again.
+func (c *conv) unsent(ctx context.Context, q *queued, out *session.OutgoingMessage, wrapped bool) {
+	if out.SuccessReport && !c.unawait(q, out.MessageID) && wrapped {
+		// Its session ended under the send, which spilled it to wait in
+		// the store: it is not sent after all.
+		c.e.forgetIMDN(ctx, c.partner.Name, q.ID)
+	}
+}
+
+// sendDone handles the outcome of q's SEND; false keeps q queued.
+func (c *conv) sendDone(ctx context.Context, q *queued, out *session.OutgoingMessage, wrapped bool, err error) bool {
+	p := c.partner
+	if err != nil {
+		c.unsent(ctx, q, out, wrapped)
 		var se *session.StatusError
 		switch {
 		case errors.Is(err, sipsession.ErrTooLarge):
@@ -582,6 +737,15 @@ func (c *conv) send(ctx context.Context, call Call, q *queued) bool {
 			c.e.fail(p.Name, "msrp max-size", err)
 			c.finish(ctx, q, OutcomeOfMSRP(413))
 			return true
+		case errors.As(err, &se) && !se.Local && se.Code == 503:
+			// Not an RFC 4975 status; receivers (this project's among
+			// them, session.Config.MaxQueuedMessages) answer it when
+			// their queue is full and the sender may try again. The
+			// message stays queued and goes again shortly, on the same
+			// session: failing it would lose it to a passing state.
+			c.e.fail(p.Name, "msrp send", err)
+			c.peerBusy = true
+			return false
 		case errors.As(err, &se) && !se.Local && !sessionGone(se.Code):
 			// The RCS side answered about the message: its answer is final.
 			c.finish(ctx, q, OutcomeOfMSRP(se.Code))

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -407,6 +408,9 @@ type fakeCall struct {
 	once     sync.Once
 	hold     chan struct{}
 	sessions *fakeSessions
+	// inFlight counts the messages queued and not yet waited for;
+	// maxInFlight is the most there were at once.
+	inFlight, maxInFlight atomic.Int32
 }
 
 func newFakeCall() *fakeCall {
@@ -425,6 +429,41 @@ func (c *fakeCall) Send(_ context.Context, m *session.OutgoingMessage) (string, 
 	}
 	return m.MessageID, nil
 }
+
+// Queue records m as sent at once, as the wire has it; the answer Send
+// would give comes from Wait.
+func (c *fakeCall) Queue(_ context.Context, m *session.OutgoingMessage) (sipsession.Pending, error) {
+	if c.sessions != nil {
+		if err := c.sessions.nextSendErr(); err != nil {
+			return fakePending{id: m.MessageID, err: err}, nil
+		}
+	}
+	c.sent <- m
+	if n := c.inFlight.Add(1); n > c.maxInFlight.Load() {
+		c.maxInFlight.Store(n) // Queue is called from one goroutine
+	}
+	return fakePending{id: m.MessageID, hold: c.hold, call: c}, nil
+}
+
+// fakePending is the answer to a message queued into a fakeCall.
+type fakePending struct {
+	id   string
+	err  error
+	hold chan struct{}
+	call *fakeCall // set when it counts in the call's inFlight
+}
+
+func (p fakePending) Wait(context.Context) (string, error) {
+	if p.err != nil {
+		return "", p.err
+	}
+	if p.hold != nil {
+		<-p.hold
+	}
+	p.call.inFlight.Add(-1)
+	return p.id, nil
+}
+
 func (c *fakeCall) Events() <-chan sipsession.Event { return c.events }
 func (c *fakeCall) Done() <-chan struct{}           { return c.done }
 func (c *fakeCall) Close(context.Context) error {

@@ -44,6 +44,58 @@ func submitAll(t *testing.T, e *iwftest.ESME, to string, texts ...string) {
 	}
 }
 
+// rawSeen is what a test asserts of a message at the raw RCS side.
+type rawSeen struct {
+	session int
+	text    string
+	status  int
+}
+
+// awaitResent reads the raw RCS side until the second session has
+// received texts[lost:], and checks what each session got: the first,
+// texts in order up to texts[lost] answered lostStatus, then possibly
+// some of the ones after it (queued behind it before its answer came,
+// issue 13 item 3), answered 200; the second, texts[lost:] in order,
+// answered 200, each under the Message-ID it had in the first.
+func awaitResent(t *testing.T, raw *iwftest.RawRCS, texts []string, lost, lostStatus int) {
+	t.Helper()
+	ids := map[string]string{}
+	var first, second []rawSeen
+	for len(second) < len(texts)-lost {
+		m := raw.Next(t)
+		if id, ok := ids[m.Text]; ok && id != m.MessageID {
+			t.Fatalf("%q sent again as Message-ID %s, first as %s", m.Text, m.MessageID, id)
+		}
+		ids[m.Text] = m.MessageID
+		got := rawSeen{m.Session, m.Text, m.Status}
+		switch m.Session {
+		case 1:
+			i := len(first)
+			want := rawSeen{1, "", 200}
+			if i < len(texts) {
+				want.text = texts[i]
+			}
+			if i == lost {
+				want.status = lostStatus
+			}
+			if got != want || len(second) > 0 {
+				t.Fatalf("session 1, message %d: %+v, want %+v", i, got, want)
+			}
+			first = append(first, got)
+		case 2:
+			if i := len(second); got != (rawSeen{2, texts[lost+i], 200}) {
+				t.Fatalf("session 2, message %d: %+v, want %q answered 200", i, got, texts[lost+i])
+			}
+			second = append(second, got)
+		default:
+			t.Fatalf("message %+v in a third session", got)
+		}
+	}
+	if len(first) <= lost {
+		t.Fatalf("session 1 got %+v, want up to %q", first, texts[lost])
+	}
+}
+
 // Issue 10 item 5, must show: a peer answers 481 mid-stream. The session
 // is ended with a BYE and the message, with the ones after it, comes
 // again in order on a new session, under the same MSRP Message-ID; no
@@ -61,23 +113,7 @@ func TestSession481ResendsInOrderOnNewSession(t *testing.T) {
 	e := bindESME(t, w.smpp.Addr().String(), "demo")
 	texts := []string{"one", "two", "three", "four"}
 	submitAll(t, e, "46700000002", texts...)
-	type seen struct {
-		session int
-		text    string
-		status  int
-	}
-	want := []seen{{1, "one", 200}, {1, "two", 481}, {2, "two", 200}, {2, "three", 200}, {2, "four", 200}}
-	ids := map[string]string{}
-	for i, wm := range want {
-		m := raw.Next(t)
-		if got := (seen{m.Session, m.Text, m.Status}); got != wm {
-			t.Fatalf("message %d: %+v, want %+v", i, got, wm)
-		}
-		if id, ok := ids[m.Text]; ok && id != m.MessageID {
-			t.Fatalf("%q sent again as Message-ID %s, first as %s", m.Text, m.MessageID, id)
-		}
-		ids[m.Text] = m.MessageID
-	}
+	awaitResent(t, raw, texts, 1, 481)
 	awaitBye(t, raw)
 	for range texts {
 		if r := receiptOf(t, e.Next(t)); r.State != receipt.Delivered {
@@ -109,18 +145,7 @@ func TestSessionTransactionTimeoutResendsInOrder(t *testing.T) {
 	e := bindESME(t, w.smpp.Addr().String(), "demo")
 	texts := []string{"one", "two", "three", "four"}
 	submitAll(t, e, "46700000003", texts...)
-	type seen struct {
-		session int
-		text    string
-		status  int
-	}
-	want := []seen{{1, "one", 200}, {1, "two", 0}, {2, "two", 200}, {2, "three", 200}, {2, "four", 200}}
-	for i, wm := range want {
-		m := raw.Next(t)
-		if got := (seen{m.Session, m.Text, m.Status}); got != wm {
-			t.Fatalf("message %d: %+v, want %+v", i, got, wm)
-		}
-	}
+	awaitResent(t, raw, texts, 1, 0)
 	awaitBye(t, raw)
 	for range texts {
 		if r := receiptOf(t, e.Next(t)); r.State != receipt.Delivered {
@@ -267,8 +292,18 @@ func TestSessionMessageIDIsIdent(t *testing.T) {
 		t.Fatalf("first SEND %+v", first)
 	}
 	seen := map[string]bool{}
+	next1 := 1 // the next the first session may get
 	for i, id := range ids {
 		m := raw.Next(t)
+		for m.Session == 1 {
+			// Queued behind the first before its 481 came (issue 13
+			// item 3), in order, and refused as well.
+			if m.Status != 481 || next1 >= len(ids) || m.Text != fmt.Sprintf("text %d", next1) || m.IMDNMessageID != ids[next1] {
+				t.Fatalf("session 1, after the first: %+v", m)
+			}
+			next1++
+			m = raw.Next(t)
+		}
 		if m.Session != 2 || m.Text != fmt.Sprintf("text %d", i) {
 			t.Fatalf("message %d: session %d text %q", i, m.Session, m.Text)
 		}

@@ -79,6 +79,9 @@ type Sessions interface {
 // *sipsession.Call implements it.
 type Call interface {
 	Send(ctx context.Context, m *session.OutgoingMessage) (string, error)
+	// Queue puts m into the session and returns before its answer;
+	// messages queued one after the other go out in that order.
+	Queue(ctx context.Context, m *session.OutgoingMessage) (sipsession.Pending, error)
 	// Events carries the session's REPORTs, and its end.
 	Events() <-chan sipsession.Event
 	Done() <-chan struct{}

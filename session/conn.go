@@ -62,6 +62,18 @@ type transaction struct {
 	// resolve gets the response frame (valid during the call only), or
 	// nil with a local status (408, or 0 when the connection was lost).
 	resolve func(code int, comment string, resp *msrp.Frame)
+	// queued, instead of resolve, is the message in one chunk it
+	// answers (a closure per message cost an allocation).
+	queued *Pending
+}
+
+// settle hands the transaction's outcome to whoever awaits it.
+func (t *transaction) settle(code int, comment string, resp *msrp.Frame) {
+	if t.queued != nil {
+		t.queued.settle(statusErr(code, comment))
+		return
+	}
+	t.resolve(code, comment, resp)
 }
 
 // outChunk is one serialized chunk handed from a sender to the writer:
@@ -72,6 +84,19 @@ type outChunk struct {
 	data    []byte
 	tail    []byte
 	written chan error // receives once the writer took it all
+	// queued, instead of written, is told: the chunk of a message Queue
+	// sent whole, whose buffer is never reused.
+	queued *Pending
+}
+
+// signal tells the chunk's sender that the writer took it all (err nil)
+// or never will.
+func (ch *outChunk) signal(err error) {
+	if ch.queued != nil {
+		ch.queued.written(err)
+		return
+	}
+	ch.written <- err
 }
 
 func newConn(e *Endpoint, nc net.Conn, key, serverName string) *conn {
@@ -182,10 +207,10 @@ func (c *conn) closeCounted(err error, counter *atomic.Uint64) {
 	c.cancel()
 	c.nc.Close()
 	for _, ch := range ready {
-		ch.written <- err
+		ch.signal(err)
 	}
 	for _, t := range txs {
-		t.resolve(0, err.Error(), nil)
+		t.settle(0, err.Error(), nil)
 	}
 	for _, s := range sessions {
 		s.connLost(c, err)
@@ -238,6 +263,22 @@ func (c *conn) enqueueChunk(ch *outChunk, tid string, resolve func(int, string, 
 	return c.queue(nil, ch, tid, resolve)
 }
 
+// enqueueOne queues the only chunk of a message Queue sends whole
+// (ch.queued); with answered it also registers its transaction.
+func (c *conn) enqueueOne(ch *outChunk, tid string, answered bool) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return c.err
+	}
+	if answered {
+		c.tx[tid] = &transaction{deadline: c.ep.now().Add(c.ep.cfg.TransactionTimeout), queued: ch.queued}
+	}
+	c.ready = append(c.ready, ch)
+	c.cond.Signal()
+	return nil
+}
+
 // queue hands the writer a chunk of a message, or else a serialized
 // control frame, which goes ahead of chunks. With resolve it registers
 // the transaction tid before the writer can see the frame, so that the
@@ -277,10 +318,13 @@ func (c *conn) queue(control []byte, ch *outChunk, tid string, resolve func(int,
 
 // senderStarted and senderDone count messages in flight, which picks the
 // chunk size: large when a message is alone, small when others share.
-func (c *conn) senderStarted() {
+// senderStarted returns the chunk size with the new message counted.
+func (c *conn) senderStarted() int {
 	c.mu.Lock()
 	c.senders++
+	n := c.senders
 	c.mu.Unlock()
+	return c.chunkSizeFor(n)
 }
 
 func (c *conn) senderDone() {
@@ -293,6 +337,11 @@ func (c *conn) chunkSize() int {
 	c.mu.Lock()
 	n := c.senders
 	c.mu.Unlock()
+	return c.chunkSizeFor(n)
+}
+
+// chunkSizeFor is the chunk size while n messages are being sent.
+func (c *conn) chunkSizeFor(n int) int {
 	if n <= 1 {
 		return c.ep.cfg.SoloChunkSize
 	}
@@ -355,7 +404,7 @@ func (c *conn) writeLoop() error {
 			_, err = bw.Write(tail)
 		}
 		if ch != nil {
-			ch.written <- err
+			ch.signal(err)
 		}
 		if err != nil {
 			return err
@@ -397,7 +446,7 @@ func (c *conn) reapLoop() {
 			keep, unbound := c.keep, c.unboundSince
 			c.mu.Unlock()
 			for _, tx := range expired {
-				tx.resolve(408, statusComment(408), nil)
+				tx.settle(408, statusComment(408), nil)
 			}
 			for _, s := range sessions {
 				s.expireIncomplete(now)
@@ -466,7 +515,7 @@ func (c *conn) handleResponse(f *msrp.Frame) {
 	}
 	c.mu.Unlock()
 	if ok {
-		tx.resolve(f.StatusCode, f.Comment, f)
+		tx.settle(f.StatusCode, f.Comment, f)
 	}
 }
 

@@ -32,6 +32,11 @@ type RawRCSOptions struct {
 	// sender's transaction timeout). It runs on the session's reading
 	// goroutine.
 	Answer func(RawMessage) int
+	// Withhold, when set, holds back the answer to each message it
+	// returns true for, until one comes it returns false for: the held
+	// answers then go, in order, ahead of that one's. A peer answering
+	// in bursts. It runs after Answer, on the same goroutine.
+	Withhold func(RawMessage) bool
 }
 
 // RawMessage is a message a RawRCS received, read off the wire as RFC
@@ -182,6 +187,7 @@ func (r *RawRCS) serve(session int, self string, nc net.Conn) {
 	br := bufio.NewReader(nc)
 	parts := map[string]*bytes.Buffer{}
 	reports := 0
+	var held strings.Builder
 	for {
 		f, err := readRawFrame(br)
 		if err != nil {
@@ -192,6 +198,7 @@ func (r *RawRCS) serve(session int, self string, nc net.Conn) {
 		}
 		id := f.headers["Message-ID"]
 		status := 200
+		withhold := false
 		if f.hasBody {
 			buf := parts[id]
 			if buf == nil {
@@ -210,6 +217,7 @@ func (r *RawRCS) serve(session int, self string, nc net.Conn) {
 					status = r.opts.Answer(m)
 				}
 				m.Status = status
+				withhold = r.opts.Withhold != nil && r.opts.Withhold(m)
 				r.Msgs <- m
 			} else if f.flag == '#' {
 				delete(parts, id)
@@ -235,6 +243,14 @@ func (r *RawRCS) serve(session int, self string, nc net.Conn) {
 			tid := fmt.Sprintf("rep%d", reports)
 			resp += fmt.Sprintf("MSRP %s REPORT\r\nTo-Path: %s\r\nFrom-Path: %s\r\nMessage-ID: %s\r\nByte-Range: 1-%d/%d\r\nStatus: 000 200 OK\r\n-------%s$\r\n",
 				tid, to, self, id, len(f.body), len(f.body), tid)
+		}
+		if withhold {
+			held.WriteString(resp)
+			continue
+		}
+		if held.Len() > 0 {
+			resp = held.String() + resp
+			held.Reset()
 		}
 		if _, err := io.WriteString(nc, resp); err != nil {
 			return

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emiago/sipgo"
@@ -239,19 +240,7 @@ func (c *Call) Err() error {
 // message the peer's SDP does not allow is not sent: ErrContentRefused
 // or ErrTooLarge.
 func (c *Call) Send(ctx context.Context, m *session.OutgoingMessage) (string, error) {
-	select {
-	case <-c.ready:
-	case <-c.done:
-		return "", ErrClosed
-	case <-ctx.Done():
-		return "", ctx.Err()
-	}
-	select {
-	case <-c.done:
-		return "", ErrClosed
-	default:
-	}
-	if err := c.allowed(m); err != nil {
+	if err := c.sendable(ctx, m); err != nil {
 		return "", err
 	}
 	id, err := c.sess.Send(ctx, m)
@@ -259,6 +248,64 @@ func (c *Call) Send(ctx context.Context, m *session.OutgoingMessage) (string, er
 		c.countOut(m)
 	}
 	return id, err
+}
+
+// Pending is a message queued on a call (Call.Queue), its answer to
+// come.
+type Pending interface {
+	// Wait returns what Call.Send would have returned for the message;
+	// cancelling ctx ends the wait only.
+	Wait(ctx context.Context) (string, error)
+}
+
+// Queue puts a message on the MSRP session and returns before its
+// answer; see session.Session.Queue: messages queued one after the
+// other from one goroutine go out in that order. It checks what Send
+// checks, and waits as Send does for an incoming call to be ready.
+func (c *Call) Queue(ctx context.Context, m *session.OutgoingMessage) (Pending, error) {
+	if err := c.sendable(ctx, m); err != nil {
+		return nil, err
+	}
+	p, err := c.sess.Queue(ctx, m)
+	if err != nil {
+		return nil, err
+	}
+	return &queuedMessage{c: c, m: m, p: p}, nil
+}
+
+// queuedMessage is a Pending of a call: the message is counted once
+// answered.
+type queuedMessage struct {
+	c       *Call
+	m       *session.OutgoingMessage
+	p       *session.Pending
+	counted atomic.Bool
+}
+
+func (q *queuedMessage) Wait(ctx context.Context) (string, error) {
+	id, err := q.p.Wait(ctx)
+	if err == nil && q.counted.CompareAndSwap(false, true) {
+		q.c.countOut(q.m)
+	}
+	return id, err
+}
+
+// sendable waits for the call to be ready and checks that m may be sent
+// on it.
+func (c *Call) sendable(ctx context.Context, m *session.OutgoingMessage) error {
+	select {
+	case <-c.ready:
+	case <-c.done:
+		return ErrClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case <-c.done:
+		return ErrClosed
+	default:
+	}
+	return c.allowed(m)
 }
 
 // trace tells a test what happened on the dialog.

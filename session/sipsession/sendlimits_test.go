@@ -77,3 +77,50 @@ func TestSendWithinPeerLimits(t *testing.T) {
 	}
 	nextReq(t, p.byes, "bye")
 }
+
+// Queue checks what Send checks before anything leaves, counts the
+// message in the call's listing once it was answered (once, however
+// often its outcome is taken), and refuses a call that ended.
+func TestQueueWithinPeerLimits(t *testing.T) {
+	w := newIWF(t, nil)
+	p := newUASPeer(t, answerLimited)
+	ctx := testutil.Context(t)
+	c, err := w.m.Open(ctx, OpenRequest{From: "sip:+15550001@iwf.example", To: "tel:+15550002", Trunk: trunkTo(p.st, "tcp")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		m    session.OutgoingMessage
+		want error
+	}{
+		{"cpim refused", session.OutgoingMessage{ContentType: "message/cpim", Body: []byte("x")}, ErrContentRefused},
+		{"over max-size", session.OutgoingMessage{ContentType: "text/plain", Body: []byte("eleven byte")}, ErrTooLarge},
+	} {
+		if pd, err := c.Queue(ctx, &tc.m); !errors.Is(err, tc.want) || pd != nil {
+			t.Fatalf("%s: Queue = %v, %v, want %v", tc.name, pd, err, tc.want)
+		}
+	}
+	pd, err := c.Queue(ctx, &session.OutgoingMessage{MessageID: "fits0001", ContentType: "text/plain", Body: []byte("ten bytes!")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if id, err := pd.Wait(ctx); err != nil || id != "fits0001" {
+			t.Fatalf("Wait = %s, %v", id, err)
+		}
+	}
+	if m := p.rec.next(t); string(m.Body) != "ten bytes!" {
+		t.Fatalf("peer got %q", m.Body)
+	}
+	if rows, _ := w.m.Sessions(0, 10, ""); len(rows) != 1 || rows[0].MessagesOut != 1 || rows[0].BytesOut != 10 {
+		t.Fatalf("listed %+v, want 1 message (10 bytes) out", rows)
+	}
+	if err := c.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	nextReq(t, p.byes, "bye")
+	if _, err := c.Queue(ctx, &session.OutgoingMessage{ContentType: "text/plain", Body: []byte("late")}); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Queue on an ended call = %v, want ErrClosed", err)
+	}
+}
