@@ -743,7 +743,13 @@ func (c *conv) sendDone(ctx context.Context, q *queued, out *session.OutgoingMes
 			// their queue is full and the sender may try again. The
 			// message stays queued and goes again shortly, on the same
 			// session: failing it would lose it to a passing state.
+			// A peer busy until the message's validity ends has it
+			// expire, as any other retry does.
 			c.e.fail(p.Name, "msrp send", err)
+			if c.e.now().UnixNano() >= q.expiry(p.Policy) {
+				c.finish(ctx, q, Expired)
+				return true
+			}
 			c.peerBusy = true
 			return false
 		case errors.As(err, &se) && !se.Local && !sessionGone(se.Code):

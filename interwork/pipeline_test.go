@@ -298,3 +298,36 @@ func TestConvPipelineWindow(t *testing.T) {
 		t.Fatalf("%d messages in flight at most, want %d", got, sendWindow)
 	}
 }
+
+// A peer that answers 503 until the message's validity ends has it
+// expire with its failure receipt, as any other retry does; before, the
+// message went again every peerBusyDelay for ever.
+func TestConvPeerBusyExpires(t *testing.T) {
+	pol := unitPolicy()
+	pol.SuccessReports = false
+	clk := &clock{now: time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)}
+	u := startUnitClock(t, pol, clk.Now)
+	busy := make([]error, 1000)
+	for i := range busy {
+		busy[i] = &session.StatusError{Code: 503, Comment: "Service Unavailable"}
+	}
+	u.sessions.mu.Lock()
+	u.sessions.sendErrs = busy
+	u.sessions.mu.Unlock()
+	u.submitValid(t, "busy for ever", "000000010000000R")
+	testutil.Eventually(t, func() bool {
+		u.sessions.mu.Lock()
+		defer u.sessions.mu.Unlock()
+		return len(u.sessions.sendErrs) <= len(busy)-2
+	}, "the message tried again while valid")
+	select {
+	case m := <-u.sms.receipts:
+		t.Fatalf("failed while still valid: %q", m.ShortMessage)
+	default:
+	}
+	clk.advance(time.Hour + time.Second)
+	if r := u.receipt(t); !strings.Contains(r, "stat:EXPIRED") {
+		t.Fatalf("receipt %q, want EXPIRED", r)
+	}
+	testutil.Eventually(t, func() bool { return u.queueLen(t) == 0 }, "the expired message to leave the queue")
+}
