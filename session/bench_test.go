@@ -168,7 +168,10 @@ func BenchmarkIdleSessionMemory(b *testing.B) {
 // on one session, kept in memory (parse, route, reassemble, handler,
 // 200): 64 in flight, the peer reading and dropping the responses.
 func BenchmarkReceiveSmallMessages(b *testing.B) {
-	ep := msrptest.NewEndpoint(b, session.Config{})
+	// 64 in flight: the receiver must queue them all, or the ones past
+	// its default 32 are answered 503, never handled, and the final
+	// wait below never ends.
+	ep := msrptest.NewEndpoint(b, session.Config{MaxQueuedMessages: 1024})
 	ctx := context.Background()
 	got := make(chan struct{}, 128)
 	s, err := ep.NewSession(ctx, session.SessionOptions{Handler: session.HandlerFuncs{
