@@ -30,7 +30,18 @@ if [ "$PROFILE" != 0 ]; then
 	(sleep 3 && profile load "$PROFILE" && wait_profiles) &
 	PROF_BG=$!
 fi
-"${load[@]}" -n "$N" -baseline || true
+# CPU per message of each process over the unpaced run: steadier than
+# the rates on a shared machine (contention slows a process more than it
+# makes it work more). The load tool's share includes its baseline run.
+d0=$(cpu_us "$IWF_PID") r0=$(cpu_us "$REDIS_PID")
+TIMEFORMAT='%U %S'
+{ time "${load[@]}" -n "$N" -baseline 2>&1 || true; } 2>"$WORK/load.time"
+d1=$(cpu_us "$IWF_PID") r1=$(cpu_us "$REDIS_PID")
+read -r lu ls <"$WORK/load.time"
+awk -v n="$N" -v d=$((d1 - d0)) -v r=$((r1 - r0)) -v lu="$lu" -v ls="$ls" 'BEGIN {
+	l = (lu + ls) * 1e6
+	printf "cpu/message    daemon %.0f us, redis-server %.0f us, iwf-load %.0f us (with its baseline); total %.0f us\n", d / n, r / n, l / n, (d + r + l) / n
+}'
 if [ -n "${PROF_BG:-}" ]; then wait "$PROF_BG" || true; fi
 if [ "$RATE" != 0 ]; then
 	echo "--- iwf-load -n $RATE_N -rate $RATE"

@@ -30,7 +30,8 @@ build_iwf() {
 start_redis() {
 	redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$WORK" --appendonly yes \
 		--appendfsync everysec --save "" --daemonize no --logfile "$WORK/redis.log" &
-	PIDS+=("$!")
+	REDIS_PID=$!
+	PIDS+=("$REDIS_PID")
 	local i
 	for i in $(seq 100); do
 		redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && return 0
@@ -105,11 +106,19 @@ wait_profiles() {
 	local p
 	for p in "${PROF_PIDS[@]}"; do wait "$p" || echo "profile download $p failed" >&2; done
 	PROF_PIDS=()
-PROF_PIDS=()
-ROOT=$(pwd)
 }
 
 # top FILE prints the top entries of a profile.
 top() {
 	go tool pprof -top -nodecount="${TOPN:-25}" "$@" 2>/dev/null | sed -n '1,40p'
+}
+
+# cpu_us PID prints the CPU time (user + system) the process has used so
+# far, in microseconds, from /proc/PID/stat (fields 14 and 15, counted
+# after the command name, which may hold spaces).
+cpu_us() {
+	local stat fields
+	stat=$(cat "/proc/$1/stat")
+	read -r -a fields <<<"${stat##*) }"
+	echo $(((fields[11] + fields[12]) * 1000000 / $(getconf CLK_TCK)))
 }
