@@ -92,3 +92,26 @@ func TestReportsBecomeReceiptsConcurrently(t *testing.T) {
 	}
 	u.noMoreReceipts(t)
 }
+
+// Issue 13, latency at a steady rate: the worker acknowledges what it
+// sent together with its next read, one store round trip where the
+// acknowledgement and the read took one each (and a message arriving
+// meanwhile waited for both).
+func TestAckGoesWithNextRead(t *testing.T) {
+	u := startUnit(t, unitPolicy())
+	u.submit(t, "a")
+	call := u.nextCall(t)
+	call.nextSent(t)
+	testutil.Eventually(t, func() bool { return u.queueLen(t) == 0 }, "a acknowledged")
+	u.st.mu.Lock()
+	acks, ackReads := u.st.acks, u.st.ackReads
+	u.st.mu.Unlock()
+	if acks != 1 || ackReads != 1 {
+		t.Fatalf("%d acks, %d with a read; want the one ack made with the next read", acks, ackReads)
+	}
+	select {
+	case m := <-call.sent:
+		t.Fatalf("sent again: %+v", m)
+	default:
+	}
+}

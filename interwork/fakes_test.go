@@ -39,6 +39,8 @@ type memStore struct {
 	// ackFails makes that many acks fail, as a store at maxmemory does;
 	// acks counts the attempts.
 	ackFails, acks int
+	// ackReads counts the acknowledgements made with the next read.
+	ackReads int
 	// hang makes Enqueue wait for its context, as a stopped Redis does.
 	hang bool
 	// sched are the schedules, kv the Put values.
@@ -118,6 +120,16 @@ func (m *memStore) AckOwned(_ context.Context, conv, owner string, ids ...string
 	}
 	m.queues[conv] = slices.DeleteFunc(m.queues[conv], func(e store.Entry) bool { return slices.Contains(ids, e.ID) })
 	return nil
+}
+
+func (m *memStore) AckOwnedRead(ctx context.Context, conv, owner string, ids []string, count int) ([]store.Entry, error) {
+	m.mu.Lock()
+	m.ackReads++
+	m.mu.Unlock()
+	if err := m.AckOwned(ctx, conv, owner, ids...); err != nil {
+		return nil, err
+	}
+	return m.Read(ctx, conv, count, 0)
 }
 
 func (m *memStore) QueueLen(_ context.Context, conv string) (int64, error) {
