@@ -115,3 +115,27 @@ func TestAckGoesWithNextRead(t *testing.T) {
 	default:
 	}
 }
+
+// A worker stopping while the acks of its last batch wait for its next
+// read acknowledges them before its lease goes: the next owner does not
+// send them again.
+func TestStoppingWorkerAcksWhatItSent(t *testing.T) {
+	u := startUnit(t, unitPolicy())
+	gate := make(chan struct{})
+	defer close(gate)
+	u.st.mu.Lock()
+	u.st.ackReadGate = gate
+	u.st.mu.Unlock()
+	u.submit(t, "a")
+	call := u.nextCall(t)
+	call.nextSent(t)
+	testutil.Eventually(t, func() bool {
+		u.st.mu.Lock()
+		defer u.st.mu.Unlock()
+		return u.st.ackReadsHeld == 1
+	}, "a's ack waiting with the next read")
+	u.stop()
+	if n := u.queueLen(t); n != 0 {
+		t.Fatalf("%d entries left queued by the stopped worker, want 0", n)
+	}
+}
