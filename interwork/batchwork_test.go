@@ -92,3 +92,50 @@ func TestReportsBecomeReceiptsConcurrently(t *testing.T) {
 	}
 	u.noMoreReceipts(t)
 }
+
+// Issue 13, latency at a steady rate: the worker acknowledges what it
+// sent together with its next read, one store round trip where the
+// acknowledgement and the read took one each (and a message arriving
+// meanwhile waited for both).
+func TestAckGoesWithNextRead(t *testing.T) {
+	u := startUnit(t, unitPolicy())
+	u.submit(t, "a")
+	call := u.nextCall(t)
+	call.nextSent(t)
+	testutil.Eventually(t, func() bool { return u.queueLen(t) == 0 }, "a acknowledged")
+	u.st.mu.Lock()
+	acks, ackReads := u.st.acks, u.st.ackReads
+	u.st.mu.Unlock()
+	if acks != 1 || ackReads != 1 {
+		t.Fatalf("%d acks, %d with a read; want the one ack made with the next read", acks, ackReads)
+	}
+	select {
+	case m := <-call.sent:
+		t.Fatalf("sent again: %+v", m)
+	default:
+	}
+}
+
+// A worker stopping while the acks of its last batch wait for its next
+// read acknowledges them before its lease goes: the next owner does not
+// send them again.
+func TestStoppingWorkerAcksWhatItSent(t *testing.T) {
+	u := startUnit(t, unitPolicy())
+	gate := make(chan struct{})
+	defer close(gate)
+	u.st.mu.Lock()
+	u.st.ackReadGate = gate
+	u.st.mu.Unlock()
+	u.submit(t, "a")
+	call := u.nextCall(t)
+	call.nextSent(t)
+	testutil.Eventually(t, func() bool {
+		u.st.mu.Lock()
+		defer u.st.mu.Unlock()
+		return u.st.ackReadsHeld == 1
+	}, "a's ack waiting with the next read")
+	u.stop()
+	if n := u.queueLen(t); n != 0 {
+		t.Fatalf("%d entries left queued by the stopped worker, want 0", n)
+	}
+}

@@ -244,6 +244,11 @@ func (c *conv) run(ctx context.Context) {
 	idle := time.NewTimer(c.partner.Policy.IdleTimeout)
 	defer func() {
 		idle.Stop()
+		if len(c.sent) > 0 {
+			// Sent is sent: what waited for the next read's round trip is
+			// acknowledged before the lease goes.
+			c.ackSent(ctx)
+		}
 		c.stop()
 	}()
 	c.lastActive = time.Now()
@@ -291,16 +296,24 @@ func (c *conv) work(ctx context.Context) (retry <-chan time.Time, done bool) {
 	e := c.e
 	// Entries sent but not yet acknowledged are acknowledged first: until
 	// the store takes the acks, nothing more is read or sent, and what was
-	// sent is never sent again.
-	if len(c.sent) > 0 && !c.ackSent(ctx) {
+	// sent is never sent again. The acks go with the next read, in one
+	// round trip (AckOwnedRead reads nothing when they fail); a failure
+	// takes the acks alone, with their lease and backoff handling.
+	entries, err := c.ackRead(ctx)
+	if ctx.Err() != nil {
+		return nil, true
+	}
+	if len(c.sent) > 0 {
+		if !c.ackSent(ctx) {
+			if ctx.Err() != nil {
+				return nil, true
+			}
+			return time.After(c.ackBackoff()), false
+		}
+		entries, err = e.cfg.Queue.Read(ctx, c.key, queueBatch, 0)
 		if ctx.Err() != nil {
 			return nil, true
 		}
-		return time.After(c.ackBackoff()), false
-	}
-	entries, err := e.cfg.Queue.Read(ctx, c.key, queueBatch, 0)
-	if ctx.Err() != nil {
-		return nil, true
 	}
 	if err != nil {
 		e.log.Warn("read queue", "conversation", c.key, "error", err)
@@ -339,18 +352,37 @@ func (c *conv) work(ctx context.Context) (retry <-chan time.Time, done bool) {
 		}
 	}
 	clear(c.owed)
+	c.lastActive = time.Now()
+	if retry == nil && ctx.Err() == nil {
+		// More may be queued: read again, with the acks of this batch,
+		// before waiting.
+		c.wake()
+		return nil, false
+	}
 	if len(c.sent) > 0 && !c.ackSent(ctx) {
 		if ctx.Err() != nil {
 			return nil, true
 		}
 		return time.After(c.ackBackoff()), false
 	}
-	c.lastActive = time.Now()
-	if retry == nil {
-		// More may be queued: read again before waiting.
-		c.wake()
-	}
 	return retry, false
+}
+
+// ackRead acknowledges the entries sent and reads the next ones in one
+// round trip, or only reads when none waits for its ack. c.sent is
+// emptied once the store took the acks.
+func (c *conv) ackRead(ctx context.Context) ([]store.Entry, error) {
+	e := c.e
+	if len(c.sent) == 0 {
+		return e.cfg.Queue.Read(ctx, c.key, queueBatch, 0)
+	}
+	entries, err := e.cfg.Queue.AckOwnedRead(ctx, c.key, e.cfg.Node, c.sent, queueBatch)
+	if err != nil {
+		return nil, err
+	}
+	c.sent = c.sent[:0]
+	c.ackFailures = 0
+	return entries, nil
 }
 
 // ackSent acknowledges the entries handled and not yet acknowledged;

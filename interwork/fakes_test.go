@@ -39,6 +39,11 @@ type memStore struct {
 	// ackFails makes that many acks fail, as a store at maxmemory does;
 	// acks counts the attempts.
 	ackFails, acks int
+	// ackReads counts the acknowledgements made with the next read;
+	// ackReadGate, when set, keeps them from reaching the store until it
+	// is closed (ackReadsHeld count those waiting).
+	ackReads, ackReadsHeld int
+	ackReadGate            chan struct{}
 	// hang makes Enqueue wait for its context, as a stopped Redis does.
 	hang bool
 	// sched are the schedules, kv the Put values.
@@ -118,6 +123,27 @@ func (m *memStore) AckOwned(_ context.Context, conv, owner string, ids ...string
 	}
 	m.queues[conv] = slices.DeleteFunc(m.queues[conv], func(e store.Entry) bool { return slices.Contains(ids, e.ID) })
 	return nil
+}
+
+func (m *memStore) AckOwnedRead(ctx context.Context, conv, owner string, ids []string, count int) ([]store.Entry, error) {
+	m.mu.Lock()
+	m.ackReads++
+	gate := m.ackReadGate
+	if gate != nil {
+		m.ackReadsHeld++
+	}
+	m.mu.Unlock()
+	if gate != nil {
+		select {
+		case <-gate:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	if err := m.AckOwned(ctx, conv, owner, ids...); err != nil {
+		return nil, err
+	}
+	return m.Read(ctx, conv, count, 0)
 }
 
 func (m *memStore) QueueLen(_ context.Context, conv string) (int64, error) {
@@ -543,6 +569,8 @@ type unit struct {
 	pager    *fakePager
 	sms      *fakeSMS
 	done     chan struct{}
+	// stop stops the engine and waits for it.
+	stop func()
 }
 
 func startUnit(t *testing.T, pol Policy, answers ...error) *unit {
@@ -585,7 +613,8 @@ func startUnitPartners(t *testing.T, now func() time.Time, partners []Partner, a
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() { defer close(u.done); _ = u.eng.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-u.done })
+	u.stop = func() { cancel(); <-u.done }
+	t.Cleanup(u.stop)
 	// Receipts queued before Run are not sent: a test's first submit
 	// waits for it.
 	<-u.eng.running

@@ -27,6 +27,10 @@ type Queue interface {
 	// returns store.ErrNotHolder, acknowledging nothing, once it does not:
 	// the lease fences a node that lost the conversation.
 	AckOwned(ctx context.Context, conv, owner string, ids ...string) error
+	// AckOwnedRead is AckOwned of ids then Read of up to count entries,
+	// without blocking, in one round trip; it returns no entries when the
+	// acknowledgement failed.
+	AckOwnedRead(ctx context.Context, conv, owner string, ids []string, count int) ([]store.Entry, error)
 	QueueLen(ctx context.Context, conv string) (int64, error)
 	// PendingConversations lists conversations with queued messages.
 	PendingConversations(ctx context.Context, limit int) ([]string, error)

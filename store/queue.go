@@ -148,12 +148,7 @@ func (s *Store) Read(ctx context.Context, conv string, count int, block time.Dur
 func (s *Store) readNow(ctx context.Context, q string, count int) ([]Entry, error) {
 	var pel, fresh *redis.XStreamSliceCmd
 	_, err := s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
-		args := func(id string) *redis.XReadGroupArgs {
-			return &redis.XReadGroupArgs{Group: groupName, Consumer: consumerName,
-				Streams: []string{q, id}, Count: int64(count), Block: -1}
-		}
-		pel = p.XReadGroup(ctx, args("0"))
-		fresh = p.XReadGroup(ctx, args(">"))
+		pel, fresh = s.readCmds(ctx, p, q, count)
 		return nil
 	})
 	if err != nil && !errors.Is(err, redis.Nil) {
@@ -168,6 +163,16 @@ func (s *Store) readNow(ctx context.Context, q string, count int) ([]Entry, erro
 		return nil, err
 	}
 	return s.entries(ctx, q, old, res, count)
+}
+
+// readCmds queues on p the two reads of readNow: the consumer's pending
+// entries, then new ones.
+func (s *Store) readCmds(ctx context.Context, p redis.Pipeliner, q string, count int) (pel, fresh *redis.XStreamSliceCmd) {
+	args := func(id string) *redis.XReadGroupArgs {
+		return &redis.XReadGroupArgs{Group: groupName, Consumer: consumerName,
+			Streams: []string{q, id}, Count: int64(count), Block: -1}
+	}
+	return p.XReadGroup(ctx, args("0")), p.XReadGroup(ctx, args(">"))
 }
 
 // entries converts up to count messages of two replies into entries. An
@@ -358,4 +363,63 @@ func (s *Store) AckOwned(ctx context.Context, conv, owner string, ids ...string)
 		return wrap(op, ErrNotHolder)
 	}
 	return nil
+}
+
+// AckOwnedRead is AckOwned of ids followed by Read of up to count
+// entries, without blocking, in one round trip: the worker's loop of
+// acknowledging what it sent and reading what came meanwhile paid two.
+// Redis runs a connection's commands in order, so the read sees the
+// acknowledgement; when the acknowledgement fails (ErrNotHolder, or
+// another error) the entries read are dropped and the error returned:
+// nothing is read past what is not acknowledged, and what the read took
+// stays pending, first in the next read. A server that lost the script
+// (NOSCRIPT), or a queue without its group, takes the two calls instead.
+func (s *Store) AckOwnedRead(ctx context.Context, conv, owner string, ids []string, count int) ([]Entry, error) {
+	const op = "ack and read"
+	switch {
+	case conv == "" || owner == "":
+		return nil, invalid(op, "conversation %q owner %q: both must be set", conv, owner)
+	case count <= 0:
+		return nil, invalid(op, "count %d", count)
+	case len(ids) == 0:
+		return s.Read(ctx, conv, count, 0)
+	}
+	q := s.keys.queue(conv)
+	args := make([]any, 0, len(ids)+1)
+	args = append(args, owner)
+	for _, id := range ids {
+		args = append(args, id)
+	}
+	var ack *redis.Cmd
+	var pel, fresh *redis.XStreamSliceCmd
+	_, _ = s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		ack = s.lua.ack.EvalSha(ctx, p, []string{q, s.keys.lease(conv)}, args...)
+		pel, fresh = s.readCmds(ctx, p, q, count)
+		return nil
+	})
+	n, err := ack.Int64()
+	if redis.HasErrorPrefix(err, "NOSCRIPT") {
+		if err := s.AckOwned(ctx, conv, owner, ids...); err != nil {
+			return nil, err
+		}
+		return s.Read(ctx, conv, count, 0)
+	}
+	switch {
+	case err != nil:
+		return nil, wrap(op, err)
+	case n < 0:
+		return nil, wrap(op, ErrNotHolder)
+	}
+	old, err := pel.Result()
+	if err == nil || errors.Is(err, redis.Nil) {
+		var res []redis.XStream
+		res, err = fresh.Result()
+		if err == nil || errors.Is(err, redis.Nil) {
+			return s.entries(ctx, q, old, res, count)
+		}
+	}
+	if redis.HasErrorPrefix(err, "NOGROUP") {
+		return s.Read(ctx, conv, count, 0)
+	}
+	return nil, wrap(op, err)
 }

@@ -553,3 +553,50 @@ func TestLegacyPendingMigrated(t *testing.T) {
 		}
 	})
 }
+
+// TestAckOwnedRead: the acknowledgement and the next read in one round
+// trip act as AckOwned then Read: a node that is not the holder
+// acknowledges nothing and gets no entries (what the read took comes
+// back first later), the holder's read sees its acknowledgement, and a
+// server that lost the script still takes both.
+func TestAckOwnedRead(t *testing.T) {
+	eachBackend(t, func(t *testing.T, e *env) {
+		ctx := testutil.Context(t)
+		for _, id := range []string{"a", "b"} {
+			if _, err := e.s.Enqueue(ctx, conv, id, []byte(id), time.Hour, 10); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if ok, err := e.s.Acquire(ctx, conv, "n1", time.Hour); err != nil || !ok {
+			t.Fatalf("acquire: %v %v", ok, err)
+		}
+		first, err := e.s.Read(ctx, conv, 1, 0)
+		if err != nil || len(first) != 1 || first[0].MsgID != "a" {
+			t.Fatalf("first read %+v, %v", first, err)
+		}
+		if _, err := e.s.Enqueue(ctx, conv, "c", []byte("c"), time.Hour, 10); err != nil {
+			t.Fatal(err)
+		}
+		got, err := e.s.AckOwnedRead(ctx, conv, "n2", []string{first[0].ID}, 10)
+		if !errors.Is(err, ErrNotHolder) || len(got) != 0 {
+			t.Fatalf("ack and read without the lease: %+v, %v", got, err)
+		}
+		if n, _ := e.s.QueueLen(ctx, conv); n != 3 {
+			t.Fatalf("queue length %d after a refused ack, want 3", n)
+		}
+		got, err = e.s.AckOwnedRead(ctx, conv, "n1", []string{first[0].ID}, 10)
+		if err != nil || !slices.EqualFunc(got, []string{"b", "c"}, func(en Entry, id string) bool { return en.MsgID == id }) {
+			t.Fatalf("ack and read by the holder: %+v, %v", got, err)
+		}
+		if n, _ := e.s.QueueLen(ctx, conv); n != 2 {
+			t.Fatalf("queue length %d after the holder's ack, want 2", n)
+		}
+		if e.real && e.cfg.Mode == "" {
+			must(t, e.raw(t).ScriptFlush(ctx).Err())
+			got, err = e.s.AckOwnedRead(ctx, conv, "n1", []string{got[0].ID}, 10)
+			if err != nil || len(got) != 1 || got[0].MsgID != "c" {
+				t.Fatalf("ack and read after SCRIPT FLUSH: %+v, %v", got, err)
+			}
+		}
+	})
+}
