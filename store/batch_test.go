@@ -349,3 +349,42 @@ func TestBatchLoneEnqueueGoesAtOnce(t *testing.T) {
 		}
 	})
 }
+
+// A batch of one Redis (not a Cluster) costs the queue one XLEN
+// however many of its entries come, and the pending index one ZADD per
+// shard, run by the script with the entries: Redis's time per message is
+// what bounds a deployment, which adds IWF nodes but not Redis. The
+// entries and the index are as ever.
+func TestBatchCommandsPerQueue(t *testing.T) {
+	ctx := testutil.Context(t)
+	e := &env{real: true}
+	e.cfg.Addr = redistest.Start(t)
+	e.s = open(t, e.cfg)
+	s := e.s
+	gather(s, 4)
+	must(t, s.client.ConfigResetStat(ctx).Err())
+	calls := []*call{
+		{conv: "a", msgID: "1", maxLen: 3}, {conv: "a", msgID: "2", maxLen: 3},
+		{conv: "a", msgID: "3", maxLen: 3}, {conv: "a", msgID: "4", maxLen: 3},
+	}
+	enqueueAll(s, calls, func(int) context.Context { return ctx })
+	got := commandCalls(t, e, "xlen", "zadd", "xadd")
+	if got["xlen"] != 1 || got["zadd"] != 1 || got["xadd"] != 3 {
+		t.Errorf("batch of 4 entries, 3 queued, one conversation: %d XLEN, %d ZADD, %d XADD; want 1, 1, 3",
+			got["xlen"], got["zadd"], got["xadd"])
+	}
+	full := 0
+	for _, c := range calls {
+		if errors.Is(c.err, ErrQueueFull) {
+			full++
+		} else if c.err != nil {
+			t.Errorf("Enqueue(%s): %v", c.msgID, c.err)
+		}
+	}
+	if full != 1 || len(queued(t, s, "a")) != 3 {
+		t.Errorf("%d refused, %d queued; want 1 refused, 3 queued", full, len(queued(t, s, "a")))
+	}
+	if _, err := s.client.ZScore(ctx, s.keys.pending("a"), "a").Result(); err != nil {
+		t.Errorf("pending index: %v", err)
+	}
+}

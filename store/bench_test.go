@@ -19,7 +19,15 @@ import (
 // benchStore opens a Store on a fresh real redis-server.
 func benchStore(b *testing.B) *Store {
 	b.Helper()
-	return open(b, Config{Addr: redistest.Start(b)})
+	return open(b, Config{Addr: benchRedis(b)})
+}
+
+// benchRedis starts a redis-server with production's persistence
+// (append-only file, fsync every second): a write costs Redis its
+// append too.
+func benchRedis(b *testing.B) string {
+	b.Helper()
+	return redistest.StartServer(b, redistest.StartOpts{EverySec: true}).Addr()
 }
 
 func opsPerSec(b *testing.B) {
@@ -32,11 +40,13 @@ func benchLoop(b *testing.B, op func(ctx context.Context, s *Store, i int) error
 	b.Helper()
 	s := benchStore(b)
 	ctx := b.Context()
+	meter := meterRedis(b, s)
 	for i := 0; b.Loop(); i++ {
 		if err := op(ctx, s, i); err != nil {
 			b.Fatal(err)
 		}
 	}
+	meter.report(b.N)
 	opsPerSec(b)
 }
 
@@ -165,7 +175,7 @@ func BenchmarkEnqueueConcurrent(b *testing.B) {
 		max  int
 	}{{"batch=off", 1}, {"batch=default", 0}} {
 		b.Run(bc.name, func(b *testing.B) {
-			s := open(b, Config{Addr: redistest.Start(b), BatchMax: bc.max})
+			s := open(b, Config{Addr: benchRedis(b), BatchMax: bc.max})
 			payload160 := sms160()
 			ctx := b.Context()
 			var seq atomic.Int64
@@ -298,7 +308,7 @@ func benchWorkerCycle(b *testing.B, per int) {
 		convs = 50
 		owner = "node1"
 	)
-	s := open(b, Config{Addr: redistest.Start(b)})
+	s := benchStore(b)
 	ctx := b.Context()
 	payload := sms160()
 	total := b.N
@@ -397,6 +407,7 @@ func meterRedis(b *testing.B, s *Store) *redisMeter {
 		b.Fatal(err)
 	}
 	m := &redisMeter{b: b, s: s, sum: redisCounters{calls: map[string]int64{}, usec: map[string]int64{}}}
+
 	for line := range strings.Lines(info) {
 		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "process_id:"); ok {
 			m.pid, _ = strconv.Atoi(v)
@@ -447,12 +458,18 @@ func (m *redisMeter) read() redisCounters {
 	ut, _ := strconv.ParseFloat(f[11], 64)
 	st, _ := strconv.ParseFloat(f[12], 64)
 	c.cpu = (ut + st) * 1e6 / clockTicks
-	info, err := m.s.client.Info(context.Background(), "commandstats").Result()
+	info, err := m.s.client.Info(context.Background(), "commandstats", "stats").Result()
 	if err != nil {
 		m.b.Fatal(err)
 	}
 	for line := range strings.Lines(info) {
 		k, v, ok := strings.Cut(strings.TrimSpace(line), ":")
+		if k == "total_reads_processed" {
+			// The reads of requests from the sockets: round trips.
+			n, _ := strconv.ParseInt(v, 10, 64)
+			c.calls[k], c.usec[k] = n, 0
+			continue
+		}
 		name, isCmd := strings.CutPrefix(k, "cmdstat_")
 		if !ok || !isCmd {
 			continue
@@ -491,6 +508,8 @@ func (m *redisMeter) report(ops int) {
 		case "evalsha", "eval":
 			scripts += calls
 			scriptUsec += u
+		case "total_reads_processed":
+			m.b.ReportMetric(float64(calls)/n, "reads/op")
 		case "info", "config|resetstat", "ping", "hello", "client|setinfo", "select":
 		default:
 			if float64(u)/n >= 0.5 {
