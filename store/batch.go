@@ -17,11 +17,10 @@ import (
 // that a lone caller pays no window. Those that come while batches are
 // being written (SMPP submits, SIP MESSAGEs, MSRP SENDs under load) are
 // collected for Config.BatchWindow, or until Config.BatchMax wait, and
-// written together: on one Redis or a sentinel's master, one call of
-// the batch script for the whole batch, which writes the pending index
-// shards too; on a Cluster, one pipeline holding one ZADD NX per pending
-// index shard, one call of the batch script per slot and the same ZADDs
-// again; with MinReplicasAck, one WAIT per master. Redis runs each script
+// written together: one pipeline holding one ZADD NX per pending index
+// shard, one call of the batch script per Cluster slot (on one Redis or a
+// sentinel's master, one call for the whole batch), the same ZADDs again,
+// and, with MinReplicasAck, one WAIT per master. Redis runs each script
 // call atomically and the entries of one script in arrival order, so
 // two entries of one conversation keep their order, a duplicate within
 // the batch is seen as one, and a queue filling up within the batch
@@ -416,19 +415,10 @@ func (s *Store) slotGroups(batch []*enqReq) [][]*enqReq {
 // (NOSCRIPT): those are returned, to be written again with EVAL.
 func (s *Store) writeGroups(ctx context.Context, groups [][]*enqReq, eval evalFunc) (noscript [][]*enqReq) {
 	// The score is the time the conversation became pending: oldest first.
-	nowMs := time.Now().UnixMilli()
-	now := float64(nowMs)
-	cluster, isCluster := s.client.(*redis.ClusterClient)
-	// Off a Cluster every key is on the one master: the script writes
-	// the index itself, in its atomic call, one command per shard where
-	// the ZADDs around it were two, each a command of its own.
-	index := !isCluster && !s.testIndexAround
+	now := float64(time.Now().UnixMilli())
 	shards := make(map[string][]redis.Z)
 	seen := make(map[string]bool)
 	for _, g := range groups {
-		if index {
-			break
-		}
 		for _, r := range g {
 			if !seen[r.conv] {
 				seen[r.conv] = true
@@ -448,7 +438,7 @@ func (s *Store) writeGroups(ctx context.Context, groups [][]*enqReq, eval evalFu
 	}
 	calls := func(p redis.Pipeliner, idx []int) {
 		for _, i := range idx {
-			keys, args := s.enqueueArgs(groups[i], s.waitReplicas > 0, index, nowMs)
+			keys, args := enqueueArgs(groups[i], s.waitReplicas > 0)
 			scripts[i] = eval(ctx, p, keys, args...)
 		}
 	}
@@ -458,12 +448,12 @@ func (s *Store) writeGroups(ctx context.Context, groups [][]*enqReq, eval evalFu
 	}
 	// waits[i] is the WAIT that covers group i.
 	waits := make([]*redis.Cmd, len(groups))
+	cluster, isCluster := s.client.(*redis.ClusterClient)
 	if s.waitReplicas == 0 || !isCluster {
-		// One connection (or go-redis's split by node): on a Cluster the
-		// ZADDs before the scripts, so that a crash never leaves a
-		// queued entry unindexed, and again after them, so that a
-		// Settle racing in between cannot drop it from the index; none
-		// (shards is empty) where the scripts write the index.
+		// One connection (or go-redis's split by node): the ZADDs before
+		// the scripts, so that a crash never leaves a queued entry
+		// unindexed, and again after them, so that a Settle racing in
+		// between cannot drop it from the index.
 		_, _ = s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
 			before = zadds(p)
 			calls(p, all)
@@ -542,7 +532,7 @@ func (s *Store) writeGroups(ctx context.Context, groups [][]*enqReq, eval evalFu
 				r.finish(0, res[j].err)
 				continue
 			}
-			if res[j].code == 1 && !index {
+			if res[j].code == 1 {
 				shard := s.keys.pending(r.conv)
 				if failed(before[shard]) && failed(after[shard]) {
 					ierr, done := indexErr[shard]
@@ -584,16 +574,15 @@ func waitOutcome(wait *redis.Cmd, want int, timeout time.Duration) error {
 }
 
 // enqueueArgs are the batch script's KEYS and ARGV for g (see
-// luaEnqueueBatch): with index, the call writes the pending index shards
-// of g's conversations itself, with score now.
-func (s *Store) enqueueArgs(g []*enqReq, touch, index bool, now int64) ([]string, []any) {
+// luaEnqueueBatch).
+func enqueueArgs(g []*enqReq, touch bool) ([]string, []any) {
 	keys := make([]string, 0, 2*len(g))
-	args := make([]any, 0, 3+6*len(g))
+	args := make([]any, 0, 1+5*len(g))
 	t := "0"
 	if touch {
 		t = "1"
 	}
-	args = append(args, t, len(g), now)
+	args = append(args, t)
 	for _, r := range g {
 		keys = append(keys, r.queue, r.dedup)
 		dedup := "0"
@@ -601,30 +590,6 @@ func (s *Store) enqueueArgs(g []*enqReq, touch, index bool, now int64) ([]string
 			dedup = "1"
 		}
 		args = append(args, r.msgID, r.payload, r.ttl, r.maxLen, dedup)
-	}
-	if !index {
-		return keys, args
-	}
-	// The shards in the order their first conversation comes, each with
-	// its conversations once.
-	var shards []string
-	convs := make(map[string][]any)
-	seen := make(map[string]bool, len(g))
-	for _, r := range g {
-		if seen[r.conv] {
-			continue
-		}
-		seen[r.conv] = true
-		shard := s.keys.pending(r.conv)
-		if _, ok := convs[shard]; !ok {
-			shards = append(shards, shard)
-		}
-		convs[shard] = append(convs[shard], r.conv)
-	}
-	for _, shard := range shards {
-		keys = append(keys, shard)
-		args = append(args, len(convs[shard]))
-		args = append(args, convs[shard]...)
 	}
 	return keys, args
 }

@@ -130,12 +130,10 @@ func readCommand(rd *bufio.Reader) (cmd []byte, name string, at int, err error) 
 // TestEnqueueOutcomeIsTheScripts: when the script queued the entry and
 // only the trailing pending-index ZADD failed, Enqueue reports success
 // (the leading ZADD indexed the conversation): a "try later" here would
-// make the peer send a stored message again. The ZADDs are around the
-// script on a Cluster only: the test has the Store write them so.
+// make the peer send a stored message again.
 func TestEnqueueOutcomeIsTheScripts(t *testing.T) {
 	px := newBreakProxy(t, redistest.Start(t))
 	s := open(t, Config{Addr: px.addr(), MaxRetries: -1})
-	s.testIndexAround = true
 	ctx := testutil.Context(t)
 	px.armed.Store(true)
 	dup, err := s.Enqueue(ctx, conv, "", []byte("hello"), time.Hour, 100)

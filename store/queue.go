@@ -35,16 +35,14 @@ type Entry struct {
 // within dedupTTL (dup is true, nothing is added), or the queue already
 // holds maxLen entries (ErrQueueFull). An empty msgID enqueues without
 // duplicate detection: no marker is kept for an id that cannot recur. The
-// check and the append are one Lua script, which first adds conv to its
-// pending index shard, so that a queued entry is never unindexed. On a
-// Cluster the shard is in another slot, which a script may not touch: in
-// the same round trip conv is added to it by a ZADD before the script
-// (Redis executes a pipeline in order, so a crash never leaves a queued
-// entry unindexed) and again after it (so that a Settle racing in
-// between cannot drop it from the index); the shard may be on another
-// master, which go-redis writes to concurrently. The index is written
-// for duplicates too, so the peer's retry of a message whose reply was
-// lost indexes it again.
+// check and the append are one Lua script; in the same round trip conv is
+// first added to its pending index shard (a ZADD before the script: the
+// shard is in another Cluster slot, and Redis executes a pipeline in
+// order, so a crash never leaves a queued entry unindexed) and again
+// after it (so that a Settle racing in between cannot drop it from the
+// index). On a cluster the shard may be on another master, which go-redis
+// writes to concurrently: the ZADDs still run for duplicates too, so the
+// peer's retry of a message whose reply was lost indexes it again.
 //
 // Concurrent Enqueues share that round trip: they are written in batches
 // (Config.BatchWindow, Config.BatchMax; batch.go), and each returns its
@@ -53,8 +51,8 @@ type Entry struct {
 // The outcome is the script's own, not the pipeline's first error: when
 // the script ran (its reply was read), the entry is in the queue or
 // refused for a known reason, and answering "try later" for an entry
-// that was stored would make the peer send it again, a duplicate. On a
-// Cluster a failed ZADD matters only when neither went through, for then the
+// that was stored would make the peer send it again, a duplicate. A
+// failed ZADD matters only when neither went through, for then the
 // queued entry is not in the pending index: the index is written once
 // more on its own, and only if that fails too is the error returned. That
 // case, a connection lost after the script was sent and before its reply

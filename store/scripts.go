@@ -34,86 +34,52 @@ func newScripts() scripts {
 	}
 }
 
-// luaEnqueueBatch: KEYS queue and dedup of each entry, in pairs, then
-// the pending index shards to write; ARGV touch (1 or 0), the number of
-// entries, the index score (ms), then for each entry msgID, payload,
-// dedup TTL ms, max length, dedup (1 or 0), then for each shard the
-// number of its conversations and their names. Returns one code per
-// entry: 1 queued, 0 duplicate, -1 full, -2 not written; when an entry
-// is not written, the error that stopped the writes follows the codes,
-// and no later entry is written either (a write refused for OOM or
-// READONLY would be refused again).
-//
-// The shards (none on a Cluster, where they are in other slots) get
-// every conversation of the call with ZADD NX before any entry is
-// written: in the same atomic call, so that no queued entry is ever
-// unindexed and no Settle can come in between, what the ZADDs around
-// the call in its pipeline ensure on a Cluster. A refused ZADD is the
-// first write: nothing is written then.
+// luaEnqueueBatch: KEYS queue and dedup of each entry, in pairs; ARGV
+// touch (1 or 0), then for each entry msgID, payload, dedup TTL ms, max
+// length, dedup (1 or 0). Returns one code per entry: 1 queued, 0
+// duplicate, -1 full, -2 not written; when an entry is not written, the
+// error that stopped the writes follows the codes, and no later entry
+// is written either (a write refused for OOM or READONLY would be
+// refused again).
 //
 // Each entry is handled as Enqueue describes, one after the other, so
 // that an entry sees those before it: a message twice in one batch is
 // one entry and a duplicate, a queue filled within the batch refuses the
-// rest. A queue's length is read once per call (XLEN) and counted in Lua
-// from there on: one command per entry fewer, for the same bound. The
-// dedup marker is set only once the entry is added, so a full queue does
-// not swallow the retry; it holds the entry's stream ID for inspection.
-// Without dedup no marker is read or written: an id the IWF made up
-// itself can never come again. With touch a duplicate rewrites its
-// marker's TTL (to what is left of it): a write, so that the WAIT after
-// the script waits for the replication stream up to now, which holds
-// the original entry, and not only up to this connection's last write.
-// The writes go through redis.pcall, so that a refused one ends the
-// script with the earlier entries' outcomes intact instead of failing
-// every entry, stored or not.
+// rest. The dedup marker is set only once the entry is added, so a full
+// queue does not swallow the retry; it holds the entry's stream ID for
+// inspection. Without dedup no marker is read or written: an id the IWF
+// made up itself can never come again. With touch a duplicate rewrites
+// its marker's TTL (to what is left of it): a write, so that the WAIT
+// after the script waits for the replication stream up to now, which
+// holds the original entry, and not only up to this connection's last
+// write. The writes go through redis.pcall, so that a refused one ends
+// the script with the earlier entries' outcomes intact instead of
+// failing every entry, stored or not.
 const luaEnqueueBatch = `
 local touch = ARGV[1] == '1'
-local n = tonumber(ARGV[2])
 local out = {}
-local a = 4 + 5 * n
-for k = 2 * n + 1, #KEYS do
-  local c = tonumber(ARGV[a])
-  local zs = {}
-  for j = 1, c do
-    zs[2 * j - 1] = ARGV[3]
-    zs[2 * j] = ARGV[a + j]
-  end
-  a = a + c + 1
-  local r = redis.pcall('ZADD', KEYS[k], 'NX', unpack(zs))
-  if type(r) == 'table' and r.err then
-    for j = 1, n do out[j] = -2 end
-    out[n + 1] = r.err
-    return out
-  end
-end
-local lens = {}
+local n = #KEYS / 2
 for i = 1, n do
   local q, d = KEYS[2 * i - 1], KEYS[2 * i]
-  local a = 4 + (i - 1) * 5
+  local a = 2 + (i - 1) * 5
   local dedup = ARGV[a + 4] == '1'
-  local len = lens[q]
   if dedup and redis.call('EXISTS', d) == 1 then
     if touch then
       local left = redis.call('PTTL', d)
       if left > 0 then redis.pcall('PEXPIRE', d, left) end
     end
     out[i] = 0
+  elseif redis.call('XLEN', q) >= tonumber(ARGV[a + 3]) then
+    out[i] = -1
   else
-    if not len then len = redis.call('XLEN', q) end
-    if len >= tonumber(ARGV[a + 3]) then
-      out[i] = -1
-    else
-      local id = redis.pcall('XADD', q, '*', 'm', ARGV[a], 'p', ARGV[a + 1])
-      if type(id) == 'table' and id.err then
-        for j = i, n do out[j] = -2 end
-        out[n + 1] = id.err
-        return out
-      end
-      len = len + 1
-      if dedup then redis.pcall('SET', d, id, 'PX', ARGV[a + 2]) end
-      out[i] = 1
+    local id = redis.pcall('XADD', q, '*', 'm', ARGV[a], 'p', ARGV[a + 1])
+    if type(id) == 'table' and id.err then
+      for j = i, n do out[j] = -2 end
+      out[n + 1] = id.err
+      return out
     end
-    lens[q] = len
+    if dedup then redis.pcall('SET', d, id, 'PX', ARGV[a + 2]) end
+    out[i] = 1
   end
 end
 return out

@@ -57,9 +57,6 @@ type Store struct {
 	// testHookSettle, when set by a test, runs inside Settle between the
 	// ZREM and the re-check, where a racing Enqueue matters.
 	testHookSettle func()
-	// testIndexAround, when set by a test, writes the pending index
-	// with ZADDs around the enqueue script as on a Cluster, off one.
-	testIndexAround bool
 }
 
 // Open validates cfg, connects and pings. In single mode without an
