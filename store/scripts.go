@@ -9,6 +9,7 @@ import "github.com/redis/go-redis/v9"
 type scripts struct {
 	enqueueBatch, settle    *redis.Script
 	acquire, renew, release *redis.Script
+	renewMany               *redis.Script
 	hit, groupPut, next     *redis.Script
 	ack                     *redis.Script
 	schedule, takeDue       *redis.Script
@@ -22,6 +23,7 @@ func newScripts() scripts {
 		settle:       redis.NewScript(luaSettle),
 		acquire:      redis.NewScript(luaAcquire),
 		renew:        redis.NewScript(luaRenew),
+		renewMany:    redis.NewScript(luaRenewMany),
 		release:      redis.NewScript(luaRelease),
 		hit:          redis.NewScript(luaHit),
 		groupPut:     redis.NewScript(luaGroupPut),
@@ -265,6 +267,21 @@ const luaRenew = `
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return 1
+`
+
+// luaRenewMany: KEYS leases; ARGV owner, TTL ms. luaRenew of each lease,
+// in one call. Returns 1 or 0 per lease.
+const luaRenewMany = `
+local out = {}
+for i, k in ipairs(KEYS) do
+  if redis.call('GET', k) == ARGV[1] then
+    redis.call('PEXPIRE', k, ARGV[2])
+    out[i] = 1
+  else
+    out[i] = 0
+  end
+end
+return out
 `
 
 // luaRelease: KEYS lease; ARGV owner. Deletes only the holder's lease.

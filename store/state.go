@@ -72,7 +72,9 @@ func (s *Store) Renew(ctx context.Context, name, owner string, ttl time.Duration
 
 // RenewAll extends every lease of names that owner holds, in one round
 // trip (a pipeline; in a Cluster, one per node), and returns for each
-// whether it was extended. A node renews all of its conversations at once.
+// whether it was extended. A node renews all of its conversations at once:
+// off a Cluster with one script call per thousand leases, on a Cluster,
+// where the leases are in other slots, with one each.
 func (s *Store) RenewAll(ctx context.Context, names []string, owner string, ttl time.Duration) ([]bool, error) {
 	const op = "renew"
 	if ttl <= 0 {
@@ -85,6 +87,9 @@ func (s *Store) RenewAll(ctx context.Context, names []string, owner string, ttl 
 	}
 	if len(names) == 0 {
 		return nil, nil
+	}
+	if _, ok := s.client.(*redis.ClusterClient); !ok {
+		return s.renewMany(ctx, names, owner, ttl)
 	}
 	cmds := make([]*redis.Cmd, len(names))
 	run := func(eval evalFunc) error {
@@ -110,6 +115,57 @@ func (s *Store) RenewAll(ctx context.Context, names []string, owner string, ttl 
 			return nil, wrap(op, err)
 		}
 		out[i] = n == 1
+	}
+	return out, nil
+}
+
+// renewManyChunk bounds the leases of one renewMany call, so that a
+// node holding many conversations does not stall Redis with one long
+// script.
+const renewManyChunk = 1000
+
+// renewMany is RenewAll off a Cluster, where every lease is on the one
+// master: one script call per chunk of leases, all in one pipeline.
+// Redis's time per renewal is mostly that of a call (its arguments, the
+// script's start), not of GET and PEXPIRE, and a node renews every
+// lease it holds a few times per lease TTL.
+func (s *Store) renewMany(ctx context.Context, names []string, owner string, ttl time.Duration) ([]bool, error) {
+	const op = "renew"
+	var cmds []*redis.Cmd
+	run := func(eval evalFunc) error {
+		cmds = cmds[:0]
+		_, err := s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for c := 0; c < len(names); c += renewManyChunk {
+				chunk := names[c:min(c+renewManyChunk, len(names))]
+				keys := make([]string, len(chunk))
+				for i, n := range chunk {
+					keys[i] = s.keys.lease(n)
+				}
+				cmds = append(cmds, eval(ctx, p, keys, owner, ms(ttl)))
+			}
+			return nil
+		})
+		return err
+	}
+	err := run(s.lua.renewMany.EvalSha)
+	if redis.HasErrorPrefix(err, "NOSCRIPT") {
+		err = run(s.lua.renewMany.Eval)
+	}
+	if err != nil {
+		return nil, wrap(op, err)
+	}
+	out := make([]bool, 0, len(names))
+	for _, c := range cmds {
+		vals, err := c.Int64Slice()
+		if err != nil {
+			return nil, wrap(op, err)
+		}
+		for _, v := range vals {
+			out = append(out, v == 1)
+		}
+	}
+	if len(out) != len(names) {
+		return nil, corrupt(op, "%d outcomes for %d leases", len(out), len(names))
 	}
 	return out, nil
 }

@@ -36,6 +36,10 @@ type StartOpts struct {
 	// Durable turns on the append-only file with appendfsync always in a
 	// directory of t.TempDir(), so that data survives Kill and Restart.
 	Durable bool
+	// EverySec turns on the append-only file with appendfsync everysec
+	// (production's persistence) in a directory of t.TempDir(): for
+	// benchmarks that measure what Redis spends.
+	EverySec bool
 }
 
 // Server is a running redis-server owned by one test.
@@ -83,7 +87,7 @@ func StartServer(t testing.TB, opts StartOpts) *Server {
 		t.Fatal("redistest: redis-server not found on PATH: install redis-server (make test does)")
 	}
 	s := &Server{t: t, bin: bin, opts: opts}
-	if opts.Durable {
+	if opts.Durable || opts.EverySec {
 		s.dir = t.TempDir()
 	}
 	t.Cleanup(s.stop)
@@ -188,6 +192,9 @@ func (s *Server) args() []string {
 	}
 	if s.opts.Durable {
 		return append(a, "--appendonly", "yes", "--appendfsync", "always", "--dir", s.dir)
+	}
+	if s.opts.EverySec {
+		return append(a, "--appendonly", "yes", "--appendfsync", "everysec", "--dir", s.dir)
 	}
 	return append(a, "--appendonly", "no")
 }
