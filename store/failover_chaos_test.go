@@ -3,8 +3,6 @@
 package store
 
 import (
-	"errors"
-	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -84,60 +82,24 @@ func runFailover(t *testing.T, wait int, lag bool, messages int) failoverCounts 
 
 	lagFrom := atomicInt(-1)
 	var (
-		next     atomic.Int64 // message numbers handed out
-		acked    sync.Map     // msgID -> true
-		nAcked   atomic.Int64
-		refusals atomic.Int64
-		third    = make(chan struct{})
-		once     sync.Once
-		behind   = make(chan struct{}) // the lag is long enough
-		lagOnce  sync.Once
-		lagRef   atomic.Int64
-		wg       sync.WaitGroup
-		fatal    = make(chan error, producers)
+		behind  = make(chan struct{}) // the lag is long enough
+		lagOnce sync.Once
+		lagRef  atomic.Int64
 	)
-	for range producers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				n := int(next.Add(1))
-				if n > messages {
-					return
-				}
-				id := fmt.Sprint("m", n)
-				conv := fmt.Sprint("c", n%convs)
-				for {
-					_, err := s.Enqueue(ctx, conv, id, []byte(id), time.Hour, 1<<20)
-					if err == nil {
-						break
-					}
-					if !errors.Is(err, ErrUnavailable) {
-						fatal <- err
-						return
-					}
-					if r := refusals.Add(1); lagFrom.Load() >= 0 && r-lagRef.Load() >= 16 {
-						lagOnce.Do(func() { close(behind) })
-					}
-					// A peer's retry interval: pacing, not synchronisation.
-					time.Sleep(10 * time.Millisecond)
-				}
-				acked.Store(id, true)
-				a := nAcked.Add(1)
-				if a == int64(messages/3) {
-					once.Do(func() { close(third) })
-				}
-				if f := lagFrom.Load(); f >= 0 && a-f >= 200 {
-					lagOnce.Do(func() { close(behind) })
-				}
+	l := &failoverLoad{messages: messages, convs: convs,
+		onRefusal: func(r int64) {
+			if lagFrom.Load() >= 0 && r-lagRef.Load() >= 16 {
+				lagOnce.Do(func() { close(behind) })
 			}
-		}()
+		},
+		onAck: func(a int64) {
+			if f := lagFrom.Load(); f >= 0 && a-f >= 200 {
+				lagOnce.Do(func() { close(behind) })
+			}
+		},
 	}
-	select {
-	case <-third:
-	case err := <-fatal:
-		t.Fatal(err)
-	}
+	l.start(ctx, s, producers)
+	l.await(t, l.third)
 	var replicas []string
 	if lag {
 		reps, err := sn.Replicas()
@@ -147,13 +109,9 @@ func runFailover(t *testing.T, wait int, lag bool, messages int) failoverCounts 
 			must(t, sn.Pause(r))
 		}
 		must(t, sn.DropReplicaLinks())
-		lagRef.Store(refusals.Load())
-		lagFrom.Store(nAcked.Load())
-		select {
-		case <-behind:
-		case err := <-fatal:
-			t.Fatal(err)
-		}
+		lagRef.Store(l.refusals.Load())
+		lagFrom.Store(l.nAcked.Load())
+		l.await(t, behind)
 	}
 	old, err := sn.KillMaster()
 	must(t, err)
@@ -163,36 +121,8 @@ func runFailover(t *testing.T, wait int, lag bool, messages int) failoverCounts 
 	if _, err := sn.AwaitFailover(old); err != nil {
 		t.Fatal(err)
 	}
-	wg.Wait()
-	select {
-	case err := <-fatal:
-		t.Fatal(err)
-	default:
-	}
+	l.finish(t)
 
 	// Read every queue out from a fresh client.
-	r := open(t, Config{Mode: ModeSentinel, Addrs: sn.Addrs(), MasterName: redistest.SentinelMaster})
-	seen := map[string]int{}
-	for i := range convs {
-		es, err := r.Read(ctx, fmt.Sprint("c", i), 1<<20, 0)
-		must(t, err)
-		for _, e := range es {
-			seen[e.MsgID]++
-		}
-	}
-	c := failoverCounts{sent: messages, acked: int(nAcked.Load()), refusals: refusals.Load()}
-	for id, n := range seen {
-		if _, ok := acked.Load(id); !ok {
-			c.unackedStored++
-		}
-		c.delivered++
-		c.duplicated += n - 1
-	}
-	acked.Range(func(k, _ any) bool {
-		if seen[k.(string)] == 0 {
-			c.lost++
-		}
-		return true
-	})
-	return c
+	return l.tally(t, ctx, open(t, Config{Mode: ModeSentinel, Addrs: sn.Addrs(), MasterName: redistest.SentinelMaster}))
 }

@@ -3,10 +3,6 @@
 package store
 
 import (
-	"errors"
-	"fmt"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -61,87 +57,15 @@ func runClusterFailover(t *testing.T, wait, replicas, messages int) failoverCoun
 	victim, err := cl.MasterOf(s.keys.queue("c0"))
 	must(t, err)
 
-	var (
-		next     atomic.Int64
-		acked    sync.Map
-		nAcked   atomic.Int64
-		refusals atomic.Int64
-		third    = make(chan struct{})
-		once     sync.Once
-		wg       sync.WaitGroup
-		fatal    = make(chan error, producers)
-	)
-	for range producers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				n := int(next.Add(1))
-				if n > messages {
-					return
-				}
-				id := fmt.Sprint("m", n)
-				conv := fmt.Sprint("c", n%convs)
-				for {
-					_, err := s.Enqueue(ctx, conv, id, []byte(id), time.Hour, 1<<20)
-					if err == nil {
-						break
-					}
-					if !errors.Is(err, ErrUnavailable) {
-						fatal <- err
-						return
-					}
-					refusals.Add(1)
-					// A peer's retry interval: pacing, not synchronisation.
-					time.Sleep(10 * time.Millisecond)
-				}
-				acked.Store(id, true)
-				if nAcked.Add(1) == int64(messages/3) {
-					once.Do(func() { close(third) })
-				}
-			}
-		}()
-	}
-	select {
-	case <-third:
-	case err := <-fatal:
-		t.Fatal(err)
-	}
+	l := &failoverLoad{messages: messages, convs: convs}
+	l.start(ctx, s, producers)
+	l.await(t, l.third)
 	must(t, cl.Kill(victim))
-	wg.Wait()
-	select {
-	case err := <-fatal:
-		t.Fatal(err)
-	default:
-	}
+	l.finish(t)
 	// The producers got through, so a replica serves the dead master's
 	// slots now.
 	if m, err := cl.MasterOf(s.keys.queue("c0")); err != nil || m == victim {
 		t.Fatalf("c0's master after the kill: %q, %v", m, err)
 	}
-
-	r := open(t, Config{Mode: ModeCluster, Addrs: cl.Addrs()})
-	seen := map[string]int{}
-	for i := range convs {
-		es, err := r.Read(ctx, fmt.Sprint("c", i), 1<<20, 0)
-		must(t, err)
-		for _, e := range es {
-			seen[e.MsgID]++
-		}
-	}
-	c := failoverCounts{sent: messages, acked: int(nAcked.Load()), refusals: refusals.Load()}
-	for id, n := range seen {
-		if _, ok := acked.Load(id); !ok {
-			c.unackedStored++
-		}
-		c.delivered++
-		c.duplicated += n - 1
-	}
-	acked.Range(func(k, _ any) bool {
-		if seen[k.(string)] == 0 {
-			c.lost++
-		}
-		return true
-	})
-	return c
+	return l.tally(t, ctx, open(t, Config{Mode: ModeCluster, Addrs: cl.Addrs()}))
 }
