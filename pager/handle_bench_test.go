@@ -8,6 +8,7 @@ import (
 
 	"github.com/emiago/sipgo/sip"
 
+	"iwf/internal/sipstack"
 	"iwf/pager"
 )
 
@@ -86,9 +87,15 @@ func benchInboundHandler(tb testing.TB, log *slog.Logger) (*pager.Inbound, conte
 // sockets, sipgo's transaction layer or a store. ns/op and allocs/op are
 // what our code adds to each MESSAGE.
 func BenchmarkInboundHandle(b *testing.B) {
+	tx := &answerTx{}
+	benchHandle(b, tx, tx)
+}
+
+// benchHandle runs the handler on parsed MESSAGEs answering through tx;
+// answered holds the last status tx saw.
+func benchHandle(b *testing.B, tx sipstack.Responder, answered *answerTx) {
 	in, ctx := benchInboundHandler(b, slog.New(slog.NewTextHandler(discard{}, &slog.HandlerOptions{Level: slog.LevelInfo})))
 	reqs := parsedMessages(b, 4096)
-	tx := &answerTx{}
 	b.ReportAllocs()
 	i := 0
 	for b.Loop() {
@@ -97,8 +104,8 @@ func BenchmarkInboundHandle(b *testing.B) {
 		in.Handle(ctx, reqs[i%len(reqs)], tx)
 		i++
 	}
-	if tx.status != 202 {
-		b.Fatalf("status %d", tx.status)
+	if answered.status != 202 {
+		b.Fatalf("status %d", answered.status)
 	}
 }
 
@@ -106,18 +113,8 @@ func BenchmarkInboundHandle(b *testing.B) {
 // the stateless UDP path does: the answer is written from the request's
 // headers (sipstack.StatusResponder), no sip.Response is built.
 func BenchmarkInboundHandleStateless(b *testing.B) {
-	in, ctx := benchInboundHandler(b, slog.New(slog.NewTextHandler(discard{}, &slog.HandlerOptions{Level: slog.LevelInfo})))
-	reqs := parsedMessages(b, 4096)
 	tx := &statusTx{}
-	b.ReportAllocs()
-	i := 0
-	for b.Loop() {
-		in.Handle(ctx, reqs[i%len(reqs)], tx)
-		i++
-	}
-	if tx.status != 202 {
-		b.Fatalf("status %d", tx.status)
-	}
+	benchHandle(b, tx, &tx.answerTx)
 }
 
 // TestInboundHandleAllocs bounds the allocations of one accepted MESSAGE
