@@ -78,6 +78,14 @@ type Report struct {
 	ReceiveRate float64 `json:"received_per_second"`
 	// Latency is end to end: submit_sm written to the MSRP SEND received.
 	Latency Latency `json:"latency"`
+	// LatencyUp is Latency of the messages submitted once their
+	// conversation's first message had arrived (its session was up);
+	// LatencyOpening of those submitted before, which waited for the
+	// session to be set up (INVITE, MSRP connection). Together they are
+	// Latency: a paced run's first moments are every conversation's
+	// set-up at once, which can set its p99 on their own.
+	LatencyUp      Latency `json:"latency_session_up"`
+	LatencyOpening Latency `json:"latency_session_opening"`
 	// Baseline is the same client against the in-process test SMSC.
 	Baseline *Baseline `json:"baseline,omitempty"`
 }
@@ -141,6 +149,9 @@ type analysis struct {
 	lost       int
 	outOfOrder int
 	latency    Latency
+	// up and opening split latency by whether the conversation's first
+	// message had arrived when the message was submitted.
+	up, opening Latency
 }
 
 // analyze computes losses, order and latency from the records; seq i
@@ -161,11 +172,39 @@ func analyze(recs []record, convs int) analysis {
 		}
 		byConv[seq%convs] = append(byConv[seq%convs], seq)
 	}
+	var up, opening []time.Duration
 	for _, seqs := range byConv {
 		a.outOfOrder += outOfOrder(recs, seqs)
+		u, o := splitBySessionUp(recs, seqs)
+		up, opening = append(up, u...), append(opening, o...)
 	}
 	a.latency = percentiles(lat)
+	a.up, a.opening = percentiles(up), percentiles(opening)
 	return a
+}
+
+// splitBySessionUp splits the latencies of one conversation's received
+// messages (seqs) by whether they were submitted after its first
+// message arrived, that is once its session was up, or before.
+func splitBySessionUp(recs []record, seqs []int) (up, opening []time.Duration) {
+	var first time.Time
+	for _, seq := range seqs {
+		if r := recs[seq]; first.IsZero() || r.recvAt.Before(first) {
+			first = r.recvAt
+		}
+	}
+	for _, seq := range seqs {
+		r := recs[seq]
+		if r.outcome == notSent {
+			continue
+		}
+		if d := r.recvAt.Sub(r.submitAt); r.submitAt.Before(first) {
+			opening = append(opening, d)
+		} else {
+			up = append(up, d)
+		}
+	}
+	return up, opening
 }
 
 // outOfOrder counts the messages of one conversation (seqs, all
@@ -232,7 +271,7 @@ func (t *tracker) report(r Report, end time.Time) Report {
 	r.Receipts, r.ReceiptsMatched = t.receipts, t.matchedLocked()
 	r.Throttled, r.QueueFull = int(t.throttled), int(t.queueFull)
 	r.ReceiptStates, _ = countMap(t.states)
-	r.Latency = a.latency
+	r.Latency, r.LatencyUp, r.LatencyOpening = a.latency, a.up, a.opening
 	if t.submitted == 0 {
 		return r
 	}
@@ -312,6 +351,10 @@ func (r Report) writeText(w io.Writer) error {
 	line("messages/s", "%.0f acknowledged, %.0f received end to end", r.AckRate, r.ReceiveRate)
 	line("latency", "p50 %v  p90 %v  p99 %v  max %v  (%d samples, submit -> MSRP receive)",
 		r.Latency.P50, r.Latency.P90, r.Latency.P99, r.Latency.Max, r.Latency.Samples)
+	line("  session up", "p50 %v  p90 %v  p99 %v  max %v  (%d submitted once their conversation's first message had arrived)",
+		r.LatencyUp.P50, r.LatencyUp.P90, r.LatencyUp.P99, r.LatencyUp.Max, r.LatencyUp.Samples)
+	line("  opening", "p50 %v  p90 %v  p99 %v  max %v  (%d submitted before: they waited for the session set-up)",
+		r.LatencyOpening.P50, r.LatencyOpening.P90, r.LatencyOpening.P99, r.LatencyOpening.Max, r.LatencyOpening.Samples)
 	if bl := r.Baseline; bl != nil {
 		line("baseline", "%.0f acknowledged/s by the in-process test SMSC (%d in %v); end-to-end/baseline %.3f",
 			bl.Rate, bl.Acknowledged, bl.Elapsed, bl.Ratio)

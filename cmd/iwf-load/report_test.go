@@ -313,8 +313,10 @@ func goldenReport() Report {
 		Receipts: 19989, ReceiptsMatched: 19989, ReceiptStates: map[string]int{"DELIVRD": 19989},
 		Elapsed: millis(3210 * time.Millisecond), SubmitElapsed: millis(3105 * time.Millisecond),
 		AckRate: 6437.5, ReceiveRate: 6227.1,
-		Latency:  Latency{Samples: 19989, P50: millis(12300 * time.Microsecond), P90: millis(25 * time.Millisecond), P99: millis(81 * time.Millisecond), Max: millis(142 * time.Millisecond)},
-		Baseline: &Baseline{Acknowledged: 20000, Elapsed: millis(800 * time.Millisecond), Rate: 25000, Ratio: 0.2491},
+		Latency:        Latency{Samples: 19989, P50: millis(12300 * time.Microsecond), P90: millis(25 * time.Millisecond), P99: millis(81 * time.Millisecond), Max: millis(142 * time.Millisecond)},
+		LatencyUp:      Latency{Samples: 19489, P50: millis(12 * time.Millisecond), P90: millis(24 * time.Millisecond), P99: millis(44 * time.Millisecond), Max: millis(98 * time.Millisecond)},
+		LatencyOpening: Latency{Samples: 500, P50: millis(70 * time.Millisecond), P90: millis(110 * time.Millisecond), P99: millis(138 * time.Millisecond), Max: millis(142 * time.Millisecond)},
+		Baseline:       &Baseline{Acknowledged: 20000, Elapsed: millis(800 * time.Millisecond), Rate: 25000, Ratio: 0.2491},
 	}
 }
 
@@ -381,5 +383,31 @@ func TestReportJSONFields(t *testing.T) {
 	lat, _ := m["latency"].(map[string]any)
 	if m["lost"] != 1.0 || m["duplicates"] != 1.0 || lat["p50_ms"] != 12.3 || m["elapsed_ms"] != 3210.0 {
 		t.Errorf("json %s", b.Bytes())
+	}
+}
+
+// The latency splits by whether a message was submitted before or after
+// its own conversation's first message arrived: conversation 1's session
+// coming up late must not count conversation 0's messages as opening.
+func TestAnalyzeSplitsSessionOpening(t *testing.T) {
+	recs := []record{
+		rec(0, 1, 80, 1, acked),      // conv 0: first, opens its session (80 ms)
+		rec(10, 11, 300, 5, acked),   // conv 1: first, opens late (290 ms)
+		rec(20, 21, 85, 2, acked),    // conv 0: submitted before 0's first arrived
+		rec(30, 31, 301, 6, acked),   // conv 1: before 1's first arrived
+		rec(100, 101, 103, 3, acked), // conv 0: session up (3 ms)
+		rec(200, 201, 302, 7, acked), // conv 1: 200 < 300, still opening
+		rec(150, 151, 152, 4, acked), // conv 0: up (2 ms)
+		rec(400, 401, 405, 8, acked), // conv 1: up (5 ms)
+	}
+	a := analyze(recs, 2)
+	if a.latency.Samples != 8 || a.up.Samples != 3 || a.opening.Samples != 5 {
+		t.Fatalf("samples all %d up %d opening %d, want 8 3 5", a.latency.Samples, a.up.Samples, a.opening.Samples)
+	}
+	if got := time.Duration(a.up.Max); got != 5*time.Millisecond {
+		t.Errorf("session up max %v, want 5ms", got)
+	}
+	if got := time.Duration(a.opening.Max); got != 290*time.Millisecond {
+		t.Errorf("opening max %v, want 290ms", got)
 	}
 }
