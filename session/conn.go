@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -54,6 +55,10 @@ type conn struct {
 	keep         bool // a relay connection: stays open without sessions
 	err          error
 	done         chan struct{}
+
+	// yield lets goroutines that are ready to queue frames run before
+	// the writer flushes; runtime.Gosched unless a test steps it.
+	yield func()
 }
 
 // transaction is a request awaiting its response.
@@ -111,6 +116,7 @@ func newConn(e *Endpoint, nc net.Conn, key, serverName string) *conn {
 		tx:     make(map[string]*transaction),
 		bound:  make(map[*Session]struct{}),
 		done:   make(chan struct{}),
+		yield:  runtime.Gosched,
 	}
 	c.serverName = serverName
 	if key == "" {
@@ -351,14 +357,28 @@ func (c *conn) chunkSizeFor(n int) int {
 // writeLoop writes control frames first, then one chunk of each sending
 // message in turn: a 100 MB transfer and a chat message on the same
 // connection alternate chunk by chunk. Output is buffered and flushed
-// whenever the queues run dry.
+// whenever the queues run dry, so what is queued while a flush is under
+// way goes out in the next one.
 func (c *conn) writeLoop() error {
 	bw := bufio.NewWriterSize(c.nc, 64<<10)
 	timeout := c.ep.cfg.TransactionTimeout
+	yielded := false
 	for {
 		c.mu.Lock()
 		for len(c.control) == 0 && len(c.ready) == 0 && !c.closed {
+			if bw.Buffered() > 0 && !yielded {
+				// Yield once before the flush: a sender queueing a
+				// batch of SENDs, or a reader answering the SENDs of one
+				// read, has more on its way, and the runtime would run
+				// us ahead of it. Nothing else runnable: back at once.
+				c.mu.Unlock()
+				c.yield()
+				yielded = true
+				c.mu.Lock()
+				continue
+			}
 			if bw.Buffered() > 0 {
+				yielded = false
 				c.mu.Unlock()
 				// A peer that stops reading for a whole transaction
 				// timeout fails the connection instead of hanging it.

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -103,6 +104,9 @@ type sessionOpts struct {
 	// writeQueue caps the answers waiting to be written; default
 	// DefaultWriteQueue.
 	writeQueue int
+	// yield lets goroutines that are ready to queue frames run before
+	// the writer takes the queue; runtime.Gosched unless a test steps it.
+	yield func()
 	// under is the connection below any wrapper (a listener's budget
 	// accounting), for CloseWrite; nc when unset.
 	under net.Conn
@@ -167,6 +171,9 @@ func newSession(ctx context.Context, nc net.Conn, o sessionOpts) *session {
 	}
 	if o.writeQueue <= 0 {
 		o.writeQueue = DefaultWriteQueue
+	}
+	if o.yield == nil {
+		o.yield = runtime.Gosched
 	}
 	s := &session{
 		opts:    o,

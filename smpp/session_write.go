@@ -133,7 +133,8 @@ func (s *session) enqueue(f outFrame) error {
 }
 
 // writeLoop writes what is queued, in order, a batch per write call,
-// until the session ends. A write that does not complete within the
+// until the session ends. Frames queued while a write is under way go
+// out together in the next one. A write that does not complete within the
 // response timeout means the peer stopped reading.
 func (s *session) writeLoop() {
 	defer s.aux.Done()
@@ -146,6 +147,13 @@ func (s *session) writeLoop() {
 			return
 		case <-o.wake:
 		}
+		// Yield before taking the queue: the frame that woke us usually
+		// has company on its way. A store commit wakes many handlers at
+		// once, and the runtime runs the writer the first of them readied
+		// ahead of the rest, so without the yield each answer left in a
+		// write of its own. A lone frame loses nothing: with no one else
+		// runnable the yield returns at once.
+		s.opts.yield()
 		o.mu.Lock()
 		batch, o.frames = o.frames, batch[:0]
 		o.answers = 0
