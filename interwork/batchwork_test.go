@@ -253,3 +253,27 @@ func (u *unit) conv(t *testing.T) *conv {
 	}
 	return c
 }
+
+// Issue 13 item 3: a worker stopped while its message's provisional
+// receipt is being written lets the write finish, as the SEND does,
+// and acknowledges the message only after it: the receipt of a message
+// that went is not lost to the stop.
+func TestStopWhileProvisionalReceiptOwed(t *testing.T) {
+	u := startUnit(t, unitPolicy())
+	hold := u.st.holdSchedules(t)
+	id := u.submitRD(t, "a", 1, "")
+	u.nextCall(t).nextSent(t)
+	testutil.Eventually(t, func() bool { return u.st.schedulesWaiting() == 1 }, "a's provisional receipt being owed")
+	c := u.conv(t)
+	stopped := make(chan struct{})
+	go func() { defer close(stopped); u.stop() }()
+	testutil.Eventually(t, func() bool { return c.ctx.Err() != nil }, "the worker stopping")
+	close(hold)
+	<-stopped
+	if o, ok := u.st.owedOutcome(receiptList("p"), id); !ok || o != Unconfirmed {
+		t.Fatalf("owed %v (%v) after the stop, want the provisional receipt", o, ok)
+	}
+	if n := u.queueLen(t); n != 0 {
+		t.Fatalf("%d entries left queued by the stopped worker, want 0", n)
+	}
+}

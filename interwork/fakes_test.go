@@ -258,14 +258,28 @@ type memJob struct {
 	due   time.Time
 }
 
-func (m *memStore) Schedule(_ context.Context, name, id string, value []byte, due time.Time, maxLen int, _ time.Duration) error {
+func (m *memStore) Schedule(ctx context.Context, name, id string, value []byte, due time.Time, maxLen int, _ time.Duration) error {
 	m.mu.Lock()
 	if hold := m.schedHold; hold != nil && (m.schedHoldIf == nil || m.schedHoldIf(value)) {
 		m.schedWaiting++
 		m.mu.Unlock()
-		<-hold
+		// A held write outlasts its deadline (the test decides when the
+		// store answers), not its caller's cancellation.
+		var err error
+		select {
+		case <-hold:
+		case <-ctx.Done():
+			if err = ctx.Err(); !errors.Is(err, context.Canceled) {
+				err = nil
+				<-hold
+			}
+		}
 		m.mu.Lock()
 		m.schedWaiting--
+		if err != nil {
+			m.mu.Unlock()
+			return err
+		}
 	}
 	defer m.mu.Unlock()
 	if m.sched == nil {
