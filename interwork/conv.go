@@ -54,9 +54,14 @@ type conv struct {
 	// store; ackFailures counts the acks it refused in a row.
 	sent        []string
 	ackFailures int
-	// owed are the messages of the batch in hand whose provisional
-	// receipt oweAhead owed; worker only.
-	owed map[*queued]bool
+	// owing maps a message whose provisional receipt is being written
+	// to what is closed once the write returned (receipts_owing.go);
+	// owes counts those writes, which the worker waits for before it
+	// acknowledges anything; owingWaits counts the later writes
+	// waiting for one.
+	owing      map[*queued]chan struct{}
+	owes       sync.WaitGroup
+	owingWaits atomic.Int32
 	// losses counts the sessions lost under the first queued message;
 	// resendNow, set with the first loss, reads the queue again without
 	// the retry delay.
@@ -328,7 +333,6 @@ func (c *conv) work(ctx context.Context) (retry <-chan time.Time, done bool) {
 		return nil, false
 	}
 	qs := c.decode(entries)
-	c.oweAhead(ctx, qs)
 	for i := 0; i < len(entries) && ctx.Err() == nil; {
 		if qs[i] == nil {
 			c.sent = append(c.sent, entries[i].ID)
@@ -351,7 +355,9 @@ func (c *conv) work(ctx context.Context) (retry <-chan time.Time, done bool) {
 			break
 		}
 	}
-	clear(c.owed)
+	// Sent entries are acknowledged only once their provisional
+	// receipts are in the store (sendDone waited for each already).
+	c.owes.Wait()
 	c.lastActive = time.Now()
 	if retry == nil && ctx.Err() == nil {
 		// More may be queued: read again, with the acks of this batch,
@@ -459,51 +465,6 @@ func (c *conv) decode(entries []store.Entry) []*queued {
 		qs[i] = q
 	}
 	return qs
-}
-
-// oweAheadParallel bounds the provisional receipts oweAhead writes at
-// once: a share of the store's connections, not all of them.
-const oweAheadParallel = 8
-
-// oweAhead owes, concurrently, the provisional receipts of the messages
-// of a batch that send will put into the running session with a
-// Success-Report: owed one by one, each cost a store round trip before
-// its SEND, and the worker waited for each in turn. Owing one early is
-// safe: it is owed before its SEND as send requires, and a message that
-// leaves by another way after all (the session ended under an earlier
-// one) is finished with its final receipt, or sent later and owed
-// again under the same id, just as when its own SEND fails. send skips
-// the ones owed here (c.owed).
-func (c *conv) oweAhead(ctx context.Context, qs []*queued) {
-	p := c.partner
-	e := c.e
-	if c.currentCall() == nil || !p.Policy.SuccessReports || e.cfg.SMS == nil || !e.cfg.SMS.AcceptsBinds() {
-		return
-	}
-	var due []*queued
-	for _, q := range qs {
-		if q != nil && q.Dir != toSMS && q.Notice == nil && q.Receipt != nil && q.Receipt.wantsFinal(Unconfirmed) {
-			due = append(due, q)
-		}
-	}
-	if len(due) < 2 {
-		return // send owes a lone one as it always did
-	}
-	if c.owed == nil {
-		c.owed = make(map[*queued]bool)
-	}
-	sem := make(chan struct{}, oweAheadParallel)
-	var wg sync.WaitGroup
-	for _, q := range due {
-		c.owed[q] = true
-		sem <- struct{}{}
-		wg.Add(1)
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			e.oweAccepted(ctx, p, q, false)
-		}()
-	}
-	wg.Wait()
 }
 
 // handle handles the first of qs, or, when it starts a run of messages
@@ -735,19 +696,18 @@ func (c *conv) beforeSend(ctx context.Context, call Call, q *queued, out *sessio
 	if !out.SuccessReport {
 		return
 	}
+	// The final receipt at the end of validity when no confirmation
+	// comes: written while the SEND goes, and every later write about
+	// q's receipt waits for it (receipts_owing.go), so that a REPORT
+	// quicker than the store replaces it rather than being replaced.
+	c.oweProvisional(ctx, q)
 	c.await(q, out.MessageID, call, wrapped)
-	// Owed before the SEND, so that a REPORT quicker than this worker
-	// replaces it rather than being replaced: the final receipt at the
-	// end of validity when no confirmation comes. oweAhead may have
-	// owed it with its batch.
-	if !c.owed[q] {
-		c.e.oweAccepted(ctx, c.partner, q, false)
-	}
 }
 
 // unsent takes back what beforeSend filed for a message whose SEND
 // failed or is to go again.
 func (c *conv) unsent(ctx context.Context, q *queued, out *session.OutgoingMessage, wrapped bool) {
+	c.owedFirst(q)
 	if out.SuccessReport && !c.unawait(q, out.MessageID) && wrapped {
 		// Its session ended under the send, which spilled it to wait in
 		// the store: it is not sent after all.
@@ -758,6 +718,9 @@ func (c *conv) unsent(ctx context.Context, q *queued, out *session.OutgoingMessa
 // sendDone handles the outcome of q's SEND; false keeps q queued.
 func (c *conv) sendDone(ctx context.Context, q *queued, out *session.OutgoingMessage, wrapped bool, err error) bool {
 	p := c.partner
+	// Whatever comes of the SEND is written after q's provisional
+	// receipt, and q is acknowledged only once that is in the store.
+	c.owedFirst(q)
 	if err != nil {
 		c.unsent(ctx, q, out, wrapped)
 		var se *session.StatusError
@@ -908,6 +871,9 @@ func outcomeOfOpen(err error) Outcome {
 // sender asked, its delivery receipt.
 func (c *conv) finish(ctx context.Context, q *queued, o Outcome) {
 	p := c.partner
+	// The final receipt replaces the provisional one, never the other
+	// way round; a REPORT may come before the provisional one is in.
+	c.owedFirst(q)
 	if o != Delivered {
 		p.counters.add(counterFailed, 1)
 		c.e.cfg.Metrics.Message(p.Name, toRCS.metric(), string(q.Ingress), outcomeFailed)

@@ -58,6 +58,12 @@ type memStore struct {
 	// first, as a slow store; schedWaiting counts those waiting.
 	schedHold    chan struct{}
 	schedWaiting int
+	// schedHoldIf, when set, holds only the Schedules of the values it
+	// picks.
+	schedHoldIf func(value []byte) bool
+	// onAck, when set, sees each acknowledgement the store takes, with
+	// mu held.
+	onAck func(conv string, ids []string)
 }
 
 func newMemStore() *memStore {
@@ -120,6 +126,9 @@ func (m *memStore) AckOwned(_ context.Context, conv, owner string, ids ...string
 	}
 	if m.leases[conv] != owner {
 		return store.ErrNotHolder
+	}
+	if m.onAck != nil {
+		m.onAck(conv, ids)
 	}
 	m.queues[conv] = slices.DeleteFunc(m.queues[conv], func(e store.Entry) bool { return slices.Contains(ids, e.ID) })
 	return nil
@@ -249,14 +258,28 @@ type memJob struct {
 	due   time.Time
 }
 
-func (m *memStore) Schedule(_ context.Context, name, id string, value []byte, due time.Time, maxLen int, _ time.Duration) error {
+func (m *memStore) Schedule(ctx context.Context, name, id string, value []byte, due time.Time, maxLen int, _ time.Duration) error {
 	m.mu.Lock()
-	if hold := m.schedHold; hold != nil {
+	if hold := m.schedHold; hold != nil && (m.schedHoldIf == nil || m.schedHoldIf(value)) {
 		m.schedWaiting++
 		m.mu.Unlock()
-		<-hold
+		// A held write outlasts its deadline (the test decides when the
+		// store answers), not its caller's cancellation.
+		var err error
+		select {
+		case <-hold:
+		case <-ctx.Done():
+			if err = ctx.Err(); !errors.Is(err, context.Canceled) {
+				err = nil
+				<-hold
+			}
+		}
 		m.mu.Lock()
 		m.schedWaiting--
+		if err != nil {
+			m.mu.Unlock()
+			return err
+		}
 	}
 	defer m.mu.Unlock()
 	if m.sched == nil {
@@ -521,6 +544,9 @@ type fakeSMS struct {
 	// deliverErrs answer the first receipts delivered; each is still
 	// recorded on receipts.
 	deliverErrs []error
+	// noReceiver says no ESME has a receiving bind: receipts wait in
+	// the store.
+	noReceiver bool
 }
 
 func (f *fakeSMS) Send(_ context.Context, _ string, m *smpp.Message, _ bool) (string, error) {
@@ -558,7 +584,11 @@ func (f *fakeSMS) Deliver(ctx context.Context, _ string, m *smpp.Message) error 
 	}
 	return nil
 }
-func (f *fakeSMS) HasReceiver(string) bool { return true }
+func (f *fakeSMS) HasReceiver(string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return !f.noReceiver
+}
 
 // unit is an engine on fakes, running until the test ends.
 type unit struct {

@@ -280,6 +280,11 @@ func (c *conv) keepAwaiting(as []*awaited) {
 	if len(as) == 0 {
 		return
 	}
+	for _, a := range as {
+		// An IMDN that finds one in the store owes its receipt at
+		// once: after the provisional one.
+		c.owedFirst(a.q)
+	}
 	ctx, cancel := c.afterwards(time.Duration(len(as)) * c.e.cfg.StoreWait)
 	defer cancel()
 	for _, a := range as {
