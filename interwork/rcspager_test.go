@@ -370,12 +370,17 @@ func TestPagerModeReceiptFollowsIMDN(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			rcs := startRCS(t, 0)
 			p := demoPartner()
+			// A partner of its own: receipts are scheduled per partner,
+			// and an earlier subtest's receipt, sent but not yet settled
+			// when its node stopped, is owed still (at least once); the
+			// clock skew below would hand it to this subtest's ESME.
+			p.Name = fmt.Sprintf("imdn%d", i)
 			p.Policy.Promotion = PromoteNever
 			var skew atomic.Int64
 			now := func() time.Time { return time.Now().Add(time.Duration(skew.Load())) }
 			w := startIWFOpts(t, redis, rcs, fmt.Sprintf("imdn%d", i), []Partner{p},
 				iwfOptions{trunks: []pager.Trunk{rcsPagerTrunk(rcs, 0)}, now: now})
-			e := bindESME(t, w.smpp.Addr().String(), "demo")
+			e := bindESME(t, w.smpp.Addr().String(), p.Name)
 			sms, rcsUser := "4670000003"+strconv.Itoa(i), "4670000004"+strconv.Itoa(i)
 			e.Submit(t, sms, rcsUser, "tell me when it is read")
 			id := e.NextResp(t).MessageID
