@@ -101,8 +101,10 @@ type evalFunc func(ctx context.Context, c redis.Scripter, keys []string, args ..
 // delivered before and not acknowledged (a reader that crashed, or read
 // and did not Ack), then new ones. With block > 0 and nothing to return at
 // once it waits up to block for new entries (XREADGROUP BLOCK); it returns
-// no entries and no error when none came. The consumer group is created on
-// first use (XGROUP CREATE ... 0 MKSTREAM), so it sees every entry.
+// no entries and no error when none came. Enqueue creates the consumer
+// group with the queue; a queue without one (made by an earlier version,
+// or whose group creation was refused) gets it on first use (XGROUP
+// CREATE ... 0 MKSTREAM), so it sees every entry.
 func (s *Store) Read(ctx context.Context, conv string, count int, block time.Duration) ([]Entry, error) {
 	const op = "read"
 	switch {

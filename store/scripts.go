@@ -55,6 +55,14 @@ func newScripts() scripts {
 // write. The writes go through redis.pcall, so that a refused one ends
 // the script with the earlier entries' outcomes intact instead of
 // failing every entry, stored or not.
+//
+// A queue the script creates (its key was absent: a new conversation, or
+// one Settle deleted) gets its consumer group in the same call, at ID 0
+// so that the group sees the entry just added: the worker's first Read
+// then takes one round trip, where finding no group (NOGROUP), creating
+// it and reading again took three. A group refused (OOM) is left to
+// Read, which creates it on NOGROUP as it does for queues of earlier
+// versions.
 const luaEnqueueBatch = `
 local touch = ARGV[1] == '1'
 local out = {}
@@ -69,17 +77,22 @@ for i = 1, n do
       if left > 0 then redis.pcall('PEXPIRE', d, left) end
     end
     out[i] = 0
-  elseif redis.call('XLEN', q) >= tonumber(ARGV[a + 3]) then
-    out[i] = -1
   else
-    local id = redis.pcall('XADD', q, '*', 'm', ARGV[a], 'p', ARGV[a + 1])
-    if type(id) == 'table' and id.err then
-      for j = i, n do out[j] = -2 end
-      out[n + 1] = id.err
-      return out
+    local len = redis.call('XLEN', q)
+    if len >= tonumber(ARGV[a + 3]) then
+      out[i] = -1
+    else
+      local fresh = len == 0 and redis.call('EXISTS', q) == 0
+      local id = redis.pcall('XADD', q, '*', 'm', ARGV[a], 'p', ARGV[a + 1])
+      if type(id) == 'table' and id.err then
+        for j = i, n do out[j] = -2 end
+        out[n + 1] = id.err
+        return out
+      end
+      if fresh then redis.pcall('XGROUP', 'CREATE', q, 'iwf', '0') end
+      if dedup then redis.pcall('SET', d, id, 'PX', ARGV[a + 2]) end
+      out[i] = 1
     end
-    if dedup then redis.pcall('SET', d, id, 'PX', ARGV[a + 2]) end
-    out[i] = 1
   end
 end
 return out
