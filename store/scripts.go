@@ -3,11 +3,13 @@ package store
 import "github.com/redis/go-redis/v9"
 
 // scripts are the Lua scripts of one Store. Each touches only keys of one
-// hash tag (one Cluster slot) and declares them in KEYS. Redis runs a
+// hash tag (one Cluster slot) and declares them in KEYS, except
+// settleAll, which runs off a Cluster only. Redis runs a
 // script atomically (EVAL, "Atomicity of scripts"), which is what makes
 // check-then-write sequences below safe against other clients.
 type scripts struct {
 	enqueueBatch, settle    *redis.Script
+	settleAll, recheck      *redis.Script
 	acquire, renew, release *redis.Script
 	renewMany               *redis.Script
 	hit, groupPut, next     *redis.Script
@@ -21,6 +23,8 @@ func newScripts() scripts {
 	return scripts{
 		enqueueBatch: redis.NewScript(luaEnqueueBatch),
 		settle:       redis.NewScript(luaSettle),
+		settleAll:    redis.NewScript(luaSettleAll),
+		recheck:      redis.NewScript(luaRecheck),
 		acquire:      redis.NewScript(luaAcquire),
 		renew:        redis.NewScript(luaRenew),
 		renewMany:    redis.NewScript(luaRenewMany),
@@ -261,6 +265,32 @@ const luaSettle = `
 if redis.call('XLEN', KEYS[1]) > 0 then return 0 end
 redis.call('DEL', KEYS[1])
 return 1
+`
+
+// luaSettleAll: KEYS queue, its pending index shard, its lease; ARGV
+// conversation, owner ("" for none). luaSettle, the removal from the
+// index and luaRelease of owner's lease, in one call: Settle and
+// SettleRelease off a Cluster, where no slot separates the keys. Returns
+// 1 when the queue is empty (and settled).
+const luaSettleAll = `
+if redis.call('XLEN', KEYS[1]) > 0 then return 0 end
+redis.call('DEL', KEYS[1])
+redis.call('ZREM', KEYS[2], ARGV[1])
+if ARGV[2] ~= '' and redis.call('GET', KEYS[3]) == ARGV[2] then
+  redis.call('DEL', KEYS[3])
+end
+return 1
+`
+
+// luaRecheck: KEYS queue, lease; ARGV owner ("" for none). Settle's
+// re-check on a Cluster: returns the queue's length and, when it is 0,
+// releases owner's lease as luaRelease does.
+const luaRecheck = `
+local n = redis.call('XLEN', KEYS[1])
+if n == 0 and ARGV[1] ~= '' and redis.call('GET', KEYS[2]) == ARGV[1] then
+  redis.call('DEL', KEYS[2])
+end
+return n
 `
 
 // luaAcquire: KEYS lease; ARGV owner, TTL ms. Takes a free lease or
