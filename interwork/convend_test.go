@@ -74,6 +74,13 @@ func startSettling(t *testing.T, st *settlingStore) *unit {
 	t.Helper()
 	pol := unitPolicy()
 	pol.Promotion = PromoteNever
+	return startWrapped(t, st, st.memStore, nil, pol)
+}
+
+// startWrapped is startUnit with the store's roles and the sessions
+// wrapped (sess nil: the unit's fakes).
+func startWrapped(t *testing.T, st *settlingStore, rec Records, sess func(*fakeSessions) Sessions, pol Policy) *unit {
+	t.Helper()
 	u := &unit{
 		st:       st.memStore,
 		parts:    concat.NewMemoryStore(),
@@ -82,12 +89,16 @@ func startSettling(t *testing.T, st *settlingStore) *unit {
 		sms:      &fakeSMS{receipts: make(chan *smpp.Message, 8)},
 		done:     make(chan struct{}),
 	}
+	var sessions Sessions = u.sessions
+	if sess != nil {
+		sessions = sess(u.sessions)
+	}
 	var err error
 	u.eng, err = New(Config{
-		Node: "n1", Queue: st, Leases: st, Records: st.memStore,
+		Node: "n1", Queue: st, Leases: st, Records: rec,
 		Parts: u.parts, Refs: concat.NewMemoryRefs(100, 1),
 		Partners: []Partner{{Name: "p", Numbers: []string{"+"}, DeliverVia: ViaSMPP, Policy: pol}},
-		RCS:      RCS{Sessions: u.sessions, Trunk: sipsession.DefaultTrunk(), Domain: "iwf.test", PagerPartner: "rcs"},
+		RCS:      RCS{Sessions: sessions, Trunk: sipsession.DefaultTrunk(), Domain: "iwf.test", PagerPartner: "rcs"},
 		SMS:      u.sms, Pager: u.pager,
 		LeaseTTL: time.Minute, RecoverEvery: time.Hour,
 		StoreWait: 5 * time.Second,
@@ -181,5 +192,84 @@ func TestConvMessageWhileLeaving(t *testing.T) {
 	testutil.Eventually(t, func() bool { return u.workers() == 0 }, "second worker gone")
 	if got := st.taken(); !slices.Equal(got, []string{"settle-release", "settle-release"}) {
 		t.Fatalf("the workers ended with %q, want the first one's settle-release, which kept the lease, then the second one's", got)
+	}
+}
+
+// loadSaveRecords is a memStore that reads and writes a record in one
+// call, as store.Store's LoadSaveConversation does, and logs the
+// record calls.
+type loadSaveRecords struct {
+	*memStore
+	mu    sync.Mutex
+	calls []string
+}
+
+func (r *loadSaveRecords) log(call string) {
+	r.mu.Lock()
+	r.calls = append(r.calls, call)
+	r.mu.Unlock()
+}
+
+func (r *loadSaveRecords) taken() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.calls)
+}
+
+func (r *loadSaveRecords) LoadConversation(ctx context.Context, conv string) (map[string]string, error) {
+	r.log("load")
+	return r.memStore.LoadConversation(ctx, conv)
+}
+
+func (r *loadSaveRecords) SaveConversation(ctx context.Context, conv string, fields map[string]string, ttl time.Duration) error {
+	r.log("save " + fields["state"])
+	return r.memStore.SaveConversation(ctx, conv, fields, ttl)
+}
+
+func (r *loadSaveRecords) LoadSaveConversation(ctx context.Context, conv string, fields map[string]string, ttl time.Duration) (map[string]string, error) {
+	r.log("load-save " + fields["state"])
+	old, err := r.memStore.LoadConversation(ctx, conv)
+	if err != nil {
+		return nil, err
+	}
+	return old, r.memStore.SaveConversation(ctx, conv, fields, ttl)
+}
+
+// idSessions hands on the Conversation-ID of each session opened.
+type idSessions struct {
+	*fakeSessions
+	ids chan string
+}
+
+func (s idSessions) Open(ctx context.Context, r sipsession.OpenRequest) (Call, error) {
+	s.ids <- r.ConversationID
+	return s.fakeSessions.Open(ctx, r)
+}
+
+// A session open reads the conversation's record, for the
+// Conversation-ID it keeps, and records the state opening in one store
+// call (one round trip on store.Store; the read and the write took two).
+func TestConvOpenOneRecordCall(t *testing.T) {
+	st := &settlingStore{memStore: newMemStore()}
+	rec := &loadSaveRecords{memStore: st.memStore}
+	ids := make(chan string, 1)
+	key := testKey("p", "+46700000001", "+46700000002").String()
+	if err := st.SaveConversation(testutil.Context(t), key, map[string]string{"state": "idle", "conversation_id": "thread-1"}, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	pol := unitPolicy()
+	pol.Promotion = PromoteAlways
+	u := startWrapped(t, st, rec, func(f *fakeSessions) Sessions { return idSessions{f, ids} }, pol)
+	u.submit(t, "hello")
+	select {
+	case id := <-ids:
+		if id != "thread-1" {
+			t.Fatalf("session opened with Conversation-ID %q, want the record's thread-1", id)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("no session opened")
+	}
+	if got := rec.taken(); len(got) == 0 || got[0] != "load-save opening" || slices.Contains(got, "load") {
+		t.Fatalf("record calls %q, want load-save opening first and no load", got)
 	}
 }
