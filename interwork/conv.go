@@ -77,6 +77,9 @@ type conv struct {
 	// gone is set, under Engine.mu, when the worker left the engine's
 	// table; a later message starts a new worker.
 	gone bool
+	// left, set with gone by leave, is closed once the leaving worker
+	// settled its queue and freed its lease (stop).
+	left chan struct{}
 }
 
 func newConv(e *Engine, k convKey, ctx context.Context, cancel context.CancelCauseFunc) *conv {
@@ -325,10 +328,10 @@ func (c *conv) work(ctx context.Context) (retry <-chan time.Time, done bool) {
 		return time.After(500 * time.Millisecond), false
 	}
 	if len(entries) == 0 {
-		if c.currentCall() == nil {
-			if settled, err := e.cfg.Queue.Settle(ctx, c.key); err == nil && settled && c.leave() {
-				return nil, true
-			}
+		// Nothing left: the worker leaves, and settles the queue and frees
+		// the lease on its way out (stop).
+		if c.currentCall() == nil && c.leave() {
+			return nil, true
 		}
 		return nil, false
 	}
@@ -432,13 +435,23 @@ func (c *conv) ackBackoff() time.Duration {
 }
 
 // stop ends the worker: its call, its place in the engine's table, and
-// its lease unless another node or a successor here holds it.
+// its lease unless another node or a successor here holds it. A worker
+// that left (leave) settles its queue and frees its lease in one store
+// call; the successors wait for it (Engine.ensureWorker).
 func (c *conv) stop() {
 	e := c.e
 	lost := c.lost.Load()
 	c.dropCall()
 	ctx, cancel := c.afterwards(2 * time.Second)
 	defer cancel()
+	if c.left != nil {
+		c.settleRelease(ctx)
+		e.mu.Lock()
+		delete(e.leaving, c.key)
+		e.mu.Unlock()
+		close(c.left)
+		return
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if !c.gone {
@@ -448,6 +461,33 @@ func (c *conv) stop() {
 	// A successor started since holds the same lease: keep it.
 	_, successor := e.convs[c.key]
 	if !lost && !successor {
+		_ = e.cfg.Leases.Release(ctx, c.key, e.cfg.Node)
+	}
+}
+
+// settleReleaser is a Queue that settles a queue and frees its lease in
+// one call (*store.Store).
+type settleReleaser interface {
+	SettleRelease(ctx context.Context, conv, owner string) (bool, error)
+}
+
+// settleRelease takes the conversation off the pending list when its
+// queue is empty and then frees the lease, in one round trip when the
+// Queue can. When a message came meanwhile the lease stays: the worker
+// its Enqueue starts here, which waited for this one, takes it on.
+func (c *conv) settleRelease(ctx context.Context) {
+	e := c.e
+	if sr, ok := e.cfg.Queue.(settleReleaser); ok {
+		if _, err := sr.SettleRelease(ctx, c.key, e.cfg.Node); err != nil {
+			e.log.Warn("settle", "conversation", c.key, "error", err)
+		}
+		return
+	}
+	settled, err := e.cfg.Queue.Settle(ctx, c.key)
+	if err != nil {
+		e.log.Warn("settle", "conversation", c.key, "error", err)
+	}
+	if settled {
 		_ = e.cfg.Leases.Release(ctx, c.key, e.cfg.Node)
 	}
 }
@@ -885,14 +925,22 @@ func (c *conv) finish(ctx context.Context, q *queued, o Outcome) {
 }
 
 // leave takes the worker out of the engine's table unless a call or a
-// wake-up is on its way to it; Engine.mu orders it against both.
+// wake-up is on its way to it; Engine.mu orders it against both. It
+// then counts as leaving until stop settled the queue and freed the
+// lease.
 func (c *conv) leave() bool {
-	c.e.mu.Lock()
-	defer c.e.mu.Unlock()
+	e := c.e
+	e.mu.Lock()
+	defer e.mu.Unlock()
 	if len(c.attachCh) > 0 || len(c.wakeCh) > 0 || c.currentCall() != nil {
 		return false
 	}
-	delete(c.e.convs, c.key)
+	delete(e.convs, c.key)
 	c.gone = true
+	c.left = make(chan struct{})
+	if e.leaving == nil {
+		e.leaving = make(map[string]chan struct{})
+	}
+	e.leaving[c.key] = c.left
 	return true
 }

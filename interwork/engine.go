@@ -110,6 +110,10 @@ type Engine struct {
 	// running is closed once Run set ctx.
 	running chan struct{}
 	convs   map[string]*conv
+	// leaving holds, per conversation, the signal that its worker, gone
+	// from convs, has settled its queue and freed the lease: a new
+	// worker waits for it before taking the lease (ensureWorker).
+	leaving map[string]chan struct{}
 	// calls maps the calls the RCS side opened to their conversations.
 	calls map[Call]convKey
 	// receipts feeds the receipt senders; receiptWakes wake each
@@ -379,46 +383,80 @@ func (e *Engine) expireParts(ctx context.Context) {
 // ensureWorker wakes the conversation's worker here, starts one when
 // this node can take the lease, or tells the owner. It returns the local
 // worker, nil when there is none (another node owns the conversation, or
-// the engine is not running: Run's recovery will find the queue).
+// the engine is not running: Run's recovery will find the queue). A
+// worker of the conversation that is leaving (conv.leave) is waited for
+// first: it frees the lease as it goes, which must not free a
+// successor's.
 func (e *Engine) ensureWorker(ctx context.Context, key convKey) *conv {
 	k := key.String()
-	e.mu.Lock()
-	c, ok := e.convs[k]
-	if ok {
-		c.wake() // under mu: conv.leave sees it
-	}
-	e.mu.Unlock()
-	if ok {
-		return c
-	}
-	wctx := e.workCtx()
-	if wctx == nil {
-		return nil
-	}
-	got, err := e.cfg.Leases.Acquire(ctx, k, e.cfg.Node, e.cfg.LeaseTTL)
-	if err != nil {
-		e.log.Warn("lease", "conversation", k, "error", err)
-		return nil
-	}
-	if !got {
-		owner, err := e.cfg.Leases.Owner(ctx, k)
-		if err == nil && owner != "" {
-			err = e.cfg.Leases.Notify(ctx, owner, k)
+	for {
+		c, left := e.localWorker(k)
+		if c != nil {
+			return c
 		}
+		if left != nil {
+			select {
+			case <-left:
+				continue
+			case <-ctx.Done():
+				return nil
+			}
+		}
+		wctx := e.workCtx()
+		if wctx == nil {
+			return nil
+		}
+		got, err := e.cfg.Leases.Acquire(ctx, k, e.cfg.Node, e.cfg.LeaseTTL)
 		if err != nil {
-			e.log.Warn("wake owner", "conversation", k, "error", err)
+			e.log.Warn("lease", "conversation", k, "error", err)
+			return nil
 		}
-		return nil
+		if !got {
+			owner, err := e.cfg.Leases.Owner(ctx, k)
+			if err == nil && owner != "" {
+				err = e.cfg.Leases.Notify(ctx, owner, k)
+			}
+			if err != nil {
+				e.log.Warn("wake owner", "conversation", k, "error", err)
+			}
+			return nil
+		}
+		if c, again := e.startWorker(wctx, key); !again {
+			return c
+		}
 	}
+}
+
+// localWorker wakes and returns k's worker here, or returns the signal of
+// one that is leaving; both nil when there is neither.
+func (e *Engine) localWorker(k string) (*conv, <-chan struct{}) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if c, ok = e.convs[k]; ok {
+	if c, ok := e.convs[k]; ok {
+		c.wake() // under mu: conv.leave sees it
+		return c, nil
+	}
+	return nil, e.leaving[k]
+}
+
+// startWorker starts key's worker, whose lease this node just took, and
+// returns it (nil when stopping). A worker started meanwhile is woken
+// and returned instead; again is true when one left meanwhile, as its
+// leaving may free the lease just taken: take it again once it left.
+func (e *Engine) startWorker(wctx context.Context, key convKey) (c *conv, again bool) {
+	k := key.String()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if c, ok := e.convs[k]; ok {
 		c.wake()
-		return c
+		return c, false
+	}
+	if _, ok := e.leaving[k]; ok {
+		return nil, true
 	}
 	if e.stopped || wctx.Err() != nil {
 		// Stopping: the lease lapses and the queue waits for the next owner.
-		return nil
+		return nil, false
 	}
 	cctx, cancel := context.WithCancelCause(wctx)
 	c = newConv(e, key, cctx, cancel)
@@ -427,7 +465,7 @@ func (e *Engine) ensureWorker(ctx context.Context, key convKey) *conv {
 		defer cancel(nil)
 		c.run(cctx)
 	})
-	return c
+	return c, false
 }
 
 func (e *Engine) wakeLocal(ctx context.Context, k string) {

@@ -168,10 +168,9 @@ func (c *conv) open(ctx context.Context) (Call, error) {
 	// A later session of the conversation keeps its Conversation-ID
 	// (OMA CPM): the RCS client shows one thread.
 	var convID string
-	if rec, err := e.cfg.Records.LoadConversation(ctx, c.key); err == nil {
+	if rec, err := c.recordOpening(ctx); err == nil {
 		convID = rec["conversation_id"]
 	}
-	c.record(stateOpening, nil)
 	return e.cfg.RCS.Sessions.Open(ctx, sipsession.OpenRequest{
 		From:           from.SIPURI(e.cfg.RCS.Domain),
 		To:             to.SIPURI(trunk.NextHopHost()),
@@ -198,11 +197,46 @@ func (c *conv) cpimBody(q *queued) ([]byte, error) {
 	return m.Marshal()
 }
 
+// recordLoadSaver is a Records that reads a record and writes it in one
+// call (*store.Store).
+type recordLoadSaver interface {
+	LoadSaveConversation(ctx context.Context, conv string, fields map[string]string, ttl time.Duration) (map[string]string, error)
+}
+
+// recordOpening records the state opening and returns the record as it
+// was, for its Conversation-ID: in one round trip when the Records can,
+// bounded as record's write is (the write must be done even when the
+// worker stops), else the read bounded by ctx, then record.
+func (c *conv) recordOpening(ctx context.Context) (map[string]string, error) {
+	ls, ok := c.e.cfg.Records.(recordLoadSaver)
+	if !ok {
+		rec, err := c.e.cfg.Records.LoadConversation(ctx, c.key)
+		c.record(stateOpening, nil)
+		return rec, err
+	}
+	wctx, cancel := c.afterwards(2 * time.Second)
+	defer cancel()
+	rec, err := ls.LoadSaveConversation(wctx, c.key, c.recordFields(stateOpening, nil), c.partner.Policy.ConversationTTL)
+	if err != nil {
+		c.e.log.Warn("conversation record", "conversation", c.key, "error", err)
+	}
+	return rec, err
+}
+
 // record saves the conversation's record (DESIGN flow 1 step 3): its
 // state, owner, parties, last activity and, with a call, the session's
 // identifiers. It outlives the session by conversation_ttl, so that the
 // next message regroups under the same Conversation-ID.
 func (c *conv) record(state convState, call Call) {
+	ctx, cancel := c.afterwards(2 * time.Second)
+	defer cancel()
+	if err := c.e.cfg.Records.SaveConversation(ctx, c.key, c.recordFields(state, call), c.partner.Policy.ConversationTTL); err != nil {
+		c.e.log.Warn("conversation record", "conversation", c.key, "error", err)
+	}
+}
+
+// recordFields are the fields record writes.
+func (c *conv) recordFields(state convState, call Call) map[string]string {
 	f := map[string]string{
 		"state": string(state), "node": c.e.cfg.Node, "partner": c.k.Partner, "sms": c.k.SMS.id, "rcs": c.k.RCS.id,
 		"last_activity": time.Now().UTC().Format(time.RFC3339Nano),
@@ -216,9 +250,5 @@ func (c *conv) record(state convState, call Call) {
 			f["msrp_session"] = id
 		}
 	}
-	ctx, cancel := c.afterwards(2 * time.Second)
-	defer cancel()
-	if err := c.e.cfg.Records.SaveConversation(ctx, c.key, f, c.partner.Policy.ConversationTTL); err != nil {
-		c.e.log.Warn("conversation record", "conversation", c.key, "error", err)
-	}
+	return f
 }

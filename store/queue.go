@@ -101,8 +101,10 @@ type evalFunc func(ctx context.Context, c redis.Scripter, keys []string, args ..
 // delivered before and not acknowledged (a reader that crashed, or read
 // and did not Ack), then new ones. With block > 0 and nothing to return at
 // once it waits up to block for new entries (XREADGROUP BLOCK); it returns
-// no entries and no error when none came. The consumer group is created on
-// first use (XGROUP CREATE ... 0 MKSTREAM), so it sees every entry.
+// no entries and no error when none came. Enqueue creates the consumer
+// group with the queue; a queue without one (made by an earlier version,
+// or whose group creation was refused) gets it on first use (XGROUP
+// CREATE ... 0 MKSTREAM), so it sees every entry.
 func (s *Store) Read(ctx context.Context, conv string, count int, block time.Duration) ([]Entry, error) {
 	const op = "read"
 	switch {
@@ -275,29 +277,56 @@ func (s *Store) PendingConversations(ctx context.Context, limit int) ([]string, 
 
 // Settle removes conv from the pending index when its queue is empty, and
 // deletes the empty stream with it (atomically: an Enqueue is either
-// before and keeps it, or after and creates it again). The index is in
-// another slot, so the removal is checked again: after the ZREM the queue
-// length is read once more and conv re-added if an Enqueue came in
-// meanwhile. Together with Enqueue's second ZADD this never leaves a
-// queued entry unindexed. It reports whether conv stayed removed.
+// before and keeps it, or after and creates it again). It reports
+// whether conv stayed removed.
+//
+// Off a Cluster it is one script over the queue and the index shard,
+// atomic as a whole. On a Cluster the index is in another slot, so the
+// removal is checked again: after the ZREM the queue length is read once
+// more and conv re-added if an Enqueue came in meanwhile. Together with
+// Enqueue's second ZADD this never leaves a queued entry unindexed.
 func (s *Store) Settle(ctx context.Context, conv string) (bool, error) {
-	const op = "settle"
 	if conv == "" {
-		return false, invalid(op, "empty conversation")
+		return false, invalid("settle", "empty conversation")
 	}
-	q := s.keys.queue(conv)
+	return s.settleQueue(ctx, "settle", conv, "")
+}
+
+// SettleRelease is Settle followed, when conv stayed removed, by Release
+// of owner's lease on conv, in the same round trip off a Cluster (one
+// script) and in the re-check's on a Cluster: a worker whose queue ran
+// empty ends in one call. The lease is kept when the queue is not empty,
+// and left alone when another owner holds it.
+func (s *Store) SettleRelease(ctx context.Context, conv, owner string) (bool, error) {
+	const op = "settle"
+	if err := checkLease(op, conv, owner); err != nil {
+		return false, err
+	}
+	return s.settleQueue(ctx, op, conv, owner)
+}
+
+// settleQueue is Settle, releasing owner's lease too unless owner is empty.
+func (s *Store) settleQueue(ctx context.Context, op, conv, owner string) (bool, error) {
+	q, lease, shard := s.keys.queue(conv), s.keys.lease(conv), s.keys.pending(conv)
+	if _, ok := s.client.(*redis.ClusterClient); !ok {
+		if s.testHookSettle != nil {
+			// An Enqueue racing the script comes before or after it.
+			s.testHookSettle()
+		}
+		n, err := s.lua.settleAll.Run(ctx, s.client, []string{q, shard, lease}, conv, owner).Int64()
+		return n == 1, wrap(op, err)
+	}
 	empty, err := s.lua.settle.Run(ctx, s.client, []string{q}).Int64()
 	if err != nil || empty == 0 {
 		return false, wrap(op, err)
 	}
-	shard := s.keys.pending(conv)
 	if err := s.client.ZRem(ctx, shard, conv).Err(); err != nil {
 		return false, wrap(op, err)
 	}
 	if s.testHookSettle != nil {
 		s.testHookSettle()
 	}
-	n, err := s.client.XLen(ctx, q).Result()
+	n, err := s.lua.recheck.Run(ctx, s.client, []string{q, lease}, owner).Int64()
 	if err == nil && n == 0 {
 		return true, nil
 	}

@@ -3,11 +3,13 @@ package store
 import "github.com/redis/go-redis/v9"
 
 // scripts are the Lua scripts of one Store. Each touches only keys of one
-// hash tag (one Cluster slot) and declares them in KEYS. Redis runs a
+// hash tag (one Cluster slot) and declares them in KEYS, except
+// settleAll, which runs off a Cluster only. Redis runs a
 // script atomically (EVAL, "Atomicity of scripts"), which is what makes
 // check-then-write sequences below safe against other clients.
 type scripts struct {
 	enqueueBatch, settle    *redis.Script
+	settleAll, recheck      *redis.Script
 	acquire, renew, release *redis.Script
 	renewMany               *redis.Script
 	hit, groupPut, next     *redis.Script
@@ -21,6 +23,8 @@ func newScripts() scripts {
 	return scripts{
 		enqueueBatch: redis.NewScript(luaEnqueueBatch),
 		settle:       redis.NewScript(luaSettle),
+		settleAll:    redis.NewScript(luaSettleAll),
+		recheck:      redis.NewScript(luaRecheck),
 		acquire:      redis.NewScript(luaAcquire),
 		renew:        redis.NewScript(luaRenew),
 		renewMany:    redis.NewScript(luaRenewMany),
@@ -55,6 +59,14 @@ func newScripts() scripts {
 // write. The writes go through redis.pcall, so that a refused one ends
 // the script with the earlier entries' outcomes intact instead of
 // failing every entry, stored or not.
+//
+// A queue the script creates (its key was absent: a new conversation, or
+// one Settle deleted) gets its consumer group in the same call, at ID 0
+// so that the group sees the entry just added: the worker's first Read
+// then takes one round trip, where finding no group (NOGROUP), creating
+// it and reading again took three. A group refused (OOM) is left to
+// Read, which creates it on NOGROUP as it does for queues of earlier
+// versions.
 const luaEnqueueBatch = `
 local touch = ARGV[1] == '1'
 local out = {}
@@ -69,17 +81,22 @@ for i = 1, n do
       if left > 0 then redis.pcall('PEXPIRE', d, left) end
     end
     out[i] = 0
-  elseif redis.call('XLEN', q) >= tonumber(ARGV[a + 3]) then
-    out[i] = -1
   else
-    local id = redis.pcall('XADD', q, '*', 'm', ARGV[a], 'p', ARGV[a + 1])
-    if type(id) == 'table' and id.err then
-      for j = i, n do out[j] = -2 end
-      out[n + 1] = id.err
-      return out
+    local len = redis.call('XLEN', q)
+    if len >= tonumber(ARGV[a + 3]) then
+      out[i] = -1
+    else
+      local fresh = len == 0 and redis.call('EXISTS', q) == 0
+      local id = redis.pcall('XADD', q, '*', 'm', ARGV[a], 'p', ARGV[a + 1])
+      if type(id) == 'table' and id.err then
+        for j = i, n do out[j] = -2 end
+        out[n + 1] = id.err
+        return out
+      end
+      if fresh then redis.pcall('XGROUP', 'CREATE', q, 'iwf', '0') end
+      if dedup then redis.pcall('SET', d, id, 'PX', ARGV[a + 2]) end
+      out[i] = 1
     end
-    if dedup then redis.pcall('SET', d, id, 'PX', ARGV[a + 2]) end
-    out[i] = 1
   end
 end
 return out
@@ -248,6 +265,32 @@ const luaSettle = `
 if redis.call('XLEN', KEYS[1]) > 0 then return 0 end
 redis.call('DEL', KEYS[1])
 return 1
+`
+
+// luaSettleAll: KEYS queue, its pending index shard, its lease; ARGV
+// conversation, owner ("" for none). luaSettle, the removal from the
+// index and luaRelease of owner's lease, in one call: Settle and
+// SettleRelease off a Cluster, where no slot separates the keys. Returns
+// 1 when the queue is empty (and settled).
+const luaSettleAll = `
+if redis.call('XLEN', KEYS[1]) > 0 then return 0 end
+redis.call('DEL', KEYS[1])
+redis.call('ZREM', KEYS[2], ARGV[1])
+if ARGV[2] ~= '' and redis.call('GET', KEYS[3]) == ARGV[2] then
+  redis.call('DEL', KEYS[3])
+end
+return 1
+`
+
+// luaRecheck: KEYS queue, lease; ARGV owner ("" for none). Settle's
+// re-check on a Cluster: returns the queue's length and, when it is 0,
+// releases owner's lease as luaRelease does.
+const luaRecheck = `
+local n = redis.call('XLEN', KEYS[1])
+if n == 0 and ARGV[1] ~= '' and redis.call('GET', KEYS[2]) == ARGV[1] then
+  redis.call('DEL', KEYS[2])
+end
+return n
 `
 
 // luaAcquire: KEYS lease; ARGV owner, TTL ms. Takes a free lease or

@@ -46,6 +46,40 @@ func (s *Store) LoadConversation(ctx context.Context, conv string) (map[string]s
 	return m, nil
 }
 
+// LoadSaveConversation returns conv's record as it was (an empty map when
+// there was none), then sets fields and the TTL as SaveConversation does,
+// in one MULTI/EXEC: one round trip where LoadConversation and
+// SaveConversation took two, and nothing written in between. The
+// session open of a conversation reads the Conversation-ID it keeps and
+// records the new state at once.
+func (s *Store) LoadSaveConversation(ctx context.Context, conv string, fields map[string]string, ttl time.Duration) (map[string]string, error) {
+	const op = "save conversation"
+	if conv == "" {
+		return nil, invalid(op, "empty conversation")
+	}
+	if ttl <= 0 {
+		return nil, invalid(op, "ttl %v", ttl)
+	}
+	key := s.keys.record(conv)
+	var old *redis.MapStringStringCmd
+	_, err := s.client.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		old = p.HGetAll(ctx, key)
+		if len(fields) > 0 {
+			p.HSet(ctx, key, fields)
+		}
+		p.PExpire(ctx, key, time.Duration(ms(ttl))*time.Millisecond)
+		return nil
+	})
+	if err != nil {
+		return nil, wrap(op, err)
+	}
+	m := old.Val()
+	if m == nil {
+		m = map[string]string{}
+	}
+	return m, nil
+}
+
 // DeleteConversation deletes conv's record; deleting none is no error.
 func (s *Store) DeleteConversation(ctx context.Context, conv string) error {
 	if conv == "" {
