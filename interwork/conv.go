@@ -657,7 +657,8 @@ func (c *conv) toRCS(ctx context.Context, q *queued) bool {
 		return true
 	}
 	if call == nil {
-		if !c.e.reserveSession(ctx, p) {
+		opened, reserved, err := c.openReserved(ctx)
+		if !reserved {
 			if pol.OnSessionLimit == FallbackPager {
 				c.finish(ctx, q, c.relay(ctx, q))
 			} else {
@@ -665,7 +666,6 @@ func (c *conv) toRCS(ctx context.Context, q *queued) bool {
 			}
 			return true
 		}
-		opened, err := c.open(ctx)
 		if err != nil {
 			p.opened()
 		}
