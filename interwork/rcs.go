@@ -268,14 +268,17 @@ type recordRestorer interface {
 // recordOpening records the state opening and returns the record as it
 // was, for its Conversation-ID: in one round trip when the Records can,
 // bounded as record's write is (the write must be done even when the
-// worker stops), else the read bounded by ctx, then record.
+// worker stops), else the read bounded by ctx, then record. The writes
+// issued before it land first.
 func (c *conv) recordOpening(ctx context.Context) (map[string]string, error) {
 	ls, ok := c.e.cfg.Records.(recordLoadSaver)
 	if !ok {
+		c.recordsLanded()
 		rec, err := c.e.cfg.Records.LoadConversation(ctx, c.key)
 		c.record(stateOpening, nil)
 		return rec, err
 	}
+	c.recordsLanded()
 	wctx, cancel := c.afterwards(2 * time.Second)
 	defer cancel()
 	rec, err := ls.LoadSaveConversation(wctx, c.key, c.recordFields(stateOpening, nil), c.partner.Policy.ConversationTTL)
@@ -312,9 +315,37 @@ func (c *conv) restoreRecord(rec map[string]string, err error) {
 // record saves the conversation's record (DESIGN flow 1 step 3): its
 // state, owner, parties, last activity and, with a call, the session's
 // identifiers. It outlives the session by conversation_ttl, so that the
-// next message regroups under the same Conversation-ID.
+// next message regroups under the same Conversation-ID. The writes
+// issued before it (recordLater) land first: the record goes through
+// its states in the order the worker went.
 func (c *conv) record(state convState, call Call) {
+	c.recordsLanded()
 	c.saveRecord(c.recordFields(state, call))
+}
+
+// recordLater is record without waiting for the write: it is issued
+// now, lands after the writes issued before it, and before any issued
+// after it (each record waits for it). The worker's stop waits for it.
+// Only the worker calls it, as it calls record.
+func (c *conv) recordLater(state convState, call Call) {
+	fields := c.recordFields(state, call)
+	prev, done := c.recordDone, make(chan struct{})
+	c.recordDone = done
+	go func() {
+		defer close(done)
+		if prev != nil {
+			<-prev
+		}
+		c.saveRecord(fields)
+	}()
+}
+
+// recordsLanded waits for the writes recordLater issued.
+func (c *conv) recordsLanded() {
+	if c.recordDone != nil {
+		<-c.recordDone
+		c.recordDone = nil
+	}
 }
 
 // saveRecord writes fields into the record, bounded as the work done

@@ -9,6 +9,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"iwf/internal/testutil"
 	"iwf/store"
 )
 
@@ -195,6 +196,71 @@ func TestSessionRefusedPutsRecordBack(t *testing.T) {
 			if n := u.sessions.openCount(); n != 0 {
 				t.Fatalf("%d sessions opened", n)
 			}
+		})
+	}
+}
+
+// The record's "active" write does not hold up the first SEND; the
+// record's later writes land after it, in the order the worker issued
+// them, and the engine's stop waits for it.
+func TestSessionActiveRecordInBackground(t *testing.T) {
+	key := testKey("p", "+46700000001", "+46700000002").String()
+	for _, tc := range []struct {
+		name string
+		// end ends the session while the active write is held, and
+		// returns what has to be done once it was let through.
+		end func(t *testing.T, u *unit, call *fakeCall) (finish func())
+		// stopped says the engine was stopped, not only the session.
+		stopped bool
+	}{
+		{name: "session ends", end: func(t *testing.T, u *unit, call *fakeCall) func() {
+			_ = call.Close(testutil.Context(t))
+			return func() {}
+		}},
+		{name: "engine stops", stopped: true, end: func(t *testing.T, u *unit, call *fakeCall) func() {
+			go u.stop()
+			return func() { <-u.done }
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				st := &settlingStore{memStore: newMemStore()}
+				rec := &setupRecords{memStore: st.memStore, holdState: string(stateActive), hold: make(chan struct{})}
+				u := startClustered(t, st, rec, nil, &heldCluster{admit: true}, setupPolicy())
+				release := sync.OnceFunc(func() { close(rec.hold) })
+				t.Cleanup(release) // before the engine stops, should the test fail
+				u.submit(t, "hello")
+				call := u.nextCall(t)
+				if m := call.nextSent(t); string(m.Body) == "" {
+					t.Fatal("empty SEND")
+				}
+				_, landed := rec.logs()
+				if slices.Contains(landed, "save active") {
+					t.Fatal("the active write landed though held")
+				}
+				finish := tc.end(t, u, call)
+				synctest.Wait()
+				if issued, _ := rec.logs(); slices.Contains(issued, "save closing") {
+					t.Fatalf("record writes %q: the closing one went while the active one was held", issued)
+				}
+				if tc.stopped {
+					select {
+					case <-u.done:
+						t.Fatal("the engine stopped with a record write held")
+					default:
+					}
+				}
+				release()
+				finish()
+				synctest.Wait()
+				want := []string{"load-save opening", "save active", "save closing", "save idle"}
+				if _, landed := rec.logs(); !slices.Equal(landed, want) {
+					t.Fatalf("record writes landed %q, want %q", landed, want)
+				}
+				if got := rec.stored(key)["state"]; got != string(stateIdle) {
+					t.Fatalf("record state %q, want idle", got)
+				}
+			})
 		})
 	}
 }
