@@ -90,11 +90,26 @@ func (e *Engine) allowMessage(p *partner) bool {
 // node; the caller calls p.opened once the open ended, whatever came of
 // it, when it returned true.
 func (e *Engine) reserveSession(ctx context.Context, p *partner) bool {
+	mine, ok := p.reserveLocal()
+	return ok && e.reserveShared(ctx, p, mine)
+}
+
+// reserveLocal counts one more session of p opening on this node, and
+// returns the node's count with it; false, and nothing counted, when the
+// node's own count is at max_sessions.
+func (p *partner) reserveLocal() (int64, bool) {
 	mine := p.sessions.Load() + p.opening.Add(1)
 	if mine > int64(p.Policy.MaxSessions) {
 		p.opening.Add(-1)
-		return false
+		return 0, false
 	}
+	return mine, true
+}
+
+// reserveShared completes reserveLocal's reservation, mine the node's
+// count with it, against every node's count when there is a Cluster;
+// false, and the reservation ended, when they are at max_sessions.
+func (e *Engine) reserveShared(ctx context.Context, p *partner, mine int64) bool {
 	if e.cfg.Cluster == nil {
 		return true
 	}

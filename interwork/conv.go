@@ -80,6 +80,10 @@ type conv struct {
 	// left, set with gone by leave, is closed once the leaving worker
 	// settled its queue and freed its lease (stop).
 	left chan struct{}
+	// recordDone is closed once the last record write issued in the
+	// background (recordLater) landed; nil when none waits. The
+	// worker's alone.
+	recordDone chan struct{}
 }
 
 func newConv(e *Engine, k convKey, ctx context.Context, cancel context.CancelCauseFunc) *conv {
@@ -120,7 +124,16 @@ func (c *conv) setCall(call Call) {
 	c.mu.Unlock()
 	if call != nil {
 		c.partner.sessions.Add(1)
-		c.record(stateActive, call)
+		// In the background: the first SEND need not wait for it.
+		// Only this worker reads the record (the Conversation-ID of
+		// its next open, of a pager-mode relay once the call is gone),
+		// and each of those reads comes after a record write of its
+		// own, which waits for this one. Another node's open reads it
+		// once this worker freed the lease, after stop waited for it,
+		// or lost it, when any of our writes may land late. The owner
+		// is the lease's, and /status lists the live calls from the
+		// session table.
+		c.recordLater(stateActive, call)
 		go c.events(call)
 	}
 	if old != nil && old != call {
@@ -442,6 +455,7 @@ func (c *conv) stop() {
 	e := c.e
 	lost := c.lost.Load()
 	c.dropCall()
+	c.recordsLanded() // the record's last word is in before the lease goes
 	ctx, cancel := c.afterwards(2 * time.Second)
 	defer cancel()
 	if c.left != nil {
@@ -657,7 +671,8 @@ func (c *conv) toRCS(ctx context.Context, q *queued) bool {
 		return true
 	}
 	if call == nil {
-		if !c.e.reserveSession(ctx, p) {
+		opened, reserved, err := c.openReserved(ctx)
+		if !reserved {
 			if pol.OnSessionLimit == FallbackPager {
 				c.finish(ctx, q, c.relay(ctx, q))
 			} else {
@@ -665,7 +680,6 @@ func (c *conv) toRCS(ctx context.Context, q *queued) bool {
 			}
 			return true
 		}
-		opened, err := c.open(ctx)
 		if err != nil {
 			p.opened()
 		}

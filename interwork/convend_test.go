@@ -81,6 +81,13 @@ func startSettling(t *testing.T, st *settlingStore) *unit {
 // wrapped (sess nil: the unit's fakes).
 func startWrapped(t *testing.T, st *settlingStore, rec Records, sess func(*fakeSessions) Sessions, pol Policy) *unit {
 	t.Helper()
+	return startClustered(t, st, rec, sess, nil, pol)
+}
+
+// startClustered is startWrapped with the shared limits of cl (nil:
+// none).
+func startClustered(t *testing.T, st *settlingStore, rec Records, sess func(*fakeSessions) Sessions, cl Cluster, pol Policy) *unit {
+	t.Helper()
 	u := &unit{
 		st:       st.memStore,
 		parts:    concat.NewMemoryStore(),
@@ -95,7 +102,7 @@ func startWrapped(t *testing.T, st *settlingStore, rec Records, sess func(*fakeS
 	}
 	var err error
 	u.eng, err = New(Config{
-		Node: "n1", Queue: st, Leases: st, Records: rec,
+		Node: "n1", Queue: st, Leases: st, Records: rec, Cluster: cl,
 		Parts: u.parts, Refs: concat.NewMemoryRefs(100, 1),
 		Partners: []Partner{{Name: "p", Numbers: []string{"+"}, DeliverVia: ViaSMPP, Policy: pol}},
 		RCS:      RCS{Sessions: sessions, Trunk: sipsession.DefaultTrunk(), Domain: "iwf.test", PagerPartner: "rcs"},

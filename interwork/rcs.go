@@ -152,31 +152,85 @@ func readContent(m *session.Message) (text, id string, cm *cpim.Message, note *c
 
 // open starts an MSRP session toward the conversation's RCS party.
 func (c *conv) open(ctx context.Context) (Call, error) {
-	e := c.e
+	req, err := c.openRequest()
+	if err != nil {
+		return nil, err
+	}
 	ctx, cancel := context.WithTimeout(ctx, c.partner.Policy.OpenTimeout)
 	defer cancel()
+	rec, rerr := c.recordOpening(ctx)
+	return c.invite(ctx, req, rec, rerr)
+}
+
+// openReserved is open for a session that counts against the partner's
+// max_sessions (reserveSession); reserved is false, and nothing opened,
+// when the limit refuses it. Otherwise the caller ends the reservation
+// (partner.opened) once the call is set or the open failed. When the
+// store keeps the shared count (a Cluster), its answer and the record's
+// opening write are two round trips on unrelated keys that both come
+// before the INVITE: they go at once, and a refusal puts the record
+// back as it was (restoreRecord), as a refusal before the write left it.
+func (c *conv) openReserved(ctx context.Context) (call Call, reserved bool, err error) {
+	e, p := c.e, c.partner
+	req, err := c.openRequest()
+	_, restorable := e.cfg.Records.(recordRestorer)
+	if e.cfg.Cluster == nil || !restorable || err != nil {
+		if !e.reserveSession(ctx, p) {
+			return nil, false, nil
+		}
+		if err != nil {
+			return nil, true, err
+		}
+		call, err := c.open(ctx)
+		return call, true, err
+	}
+	mine, ok := p.reserveLocal()
+	if !ok {
+		return nil, false, nil
+	}
+	shared := make(chan bool, 1)
+	go func() { shared <- e.reserveShared(ctx, p, mine) }()
+	octx, cancel := context.WithTimeout(ctx, p.Policy.OpenTimeout)
+	defer cancel()
+	rec, rerr := c.recordOpening(octx)
+	if !<-shared {
+		c.restoreRecord(rec, rerr)
+		return nil, false, nil
+	}
+	call, err = c.invite(octx, req, rec, rerr)
+	return call, true, err
+}
+
+// openRequest is the INVITE of a session toward the conversation's RCS
+// party, but for its Conversation-ID.
+func (c *conv) openRequest() (sipsession.OpenRequest, error) {
+	e := c.e
 	to, err := c.k.RCS.address()
 	if err != nil {
-		return nil, fmt.Errorf("interwork: recipient %q: %w", c.k.RCS.id, err)
+		return sipsession.OpenRequest{}, fmt.Errorf("interwork: recipient %q: %w", c.k.RCS.id, err)
 	}
 	from, err := c.k.SMS.address()
 	if err != nil {
-		return nil, fmt.Errorf("interwork: sender %q: %w", c.k.SMS.id, err)
+		return sipsession.OpenRequest{}, fmt.Errorf("interwork: sender %q: %w", c.k.SMS.id, err)
 	}
 	trunk := e.cfg.RCS.Trunk
 	trunk.Name = c.partner.Name
+	return sipsession.OpenRequest{
+		From:  from.SIPURI(e.cfg.RCS.Domain),
+		To:    to.SIPURI(trunk.NextHopHost()),
+		Trunk: trunk,
+	}, nil
+}
+
+// invite sends req, under the Conversation-ID of rec, the record as
+// recordOpening found it (rerr its error).
+func (c *conv) invite(ctx context.Context, req sipsession.OpenRequest, rec map[string]string, rerr error) (Call, error) {
 	// A later session of the conversation keeps its Conversation-ID
 	// (OMA CPM): the RCS client shows one thread.
-	var convID string
-	if rec, err := c.recordOpening(ctx); err == nil {
-		convID = rec["conversation_id"]
+	if rerr == nil {
+		req.ConversationID = rec["conversation_id"]
 	}
-	return e.cfg.RCS.Sessions.Open(ctx, sipsession.OpenRequest{
-		From:           from.SIPURI(e.cfg.RCS.Domain),
-		To:             to.SIPURI(trunk.NextHopHost()),
-		Trunk:          trunk,
-		ConversationID: convID,
-	})
+	return c.e.cfg.RCS.Sessions.Open(ctx, req)
 }
 
 // cpimBody wraps text for the RCS side with its IMDN Message-ID, asking
@@ -203,17 +257,28 @@ type recordLoadSaver interface {
 	LoadSaveConversation(ctx context.Context, conv string, fields map[string]string, ttl time.Duration) (map[string]string, error)
 }
 
+// recordRestorer is a Records that can put a record back as it was
+// before a LoadSaveConversation: also delete it when there was none
+// (*store.Store).
+type recordRestorer interface {
+	recordLoadSaver
+	DeleteConversation(ctx context.Context, conv string) error
+}
+
 // recordOpening records the state opening and returns the record as it
 // was, for its Conversation-ID: in one round trip when the Records can,
 // bounded as record's write is (the write must be done even when the
-// worker stops), else the read bounded by ctx, then record.
+// worker stops), else the read bounded by ctx, then record. The writes
+// issued before it land first.
 func (c *conv) recordOpening(ctx context.Context) (map[string]string, error) {
 	ls, ok := c.e.cfg.Records.(recordLoadSaver)
 	if !ok {
+		c.recordsLanded()
 		rec, err := c.e.cfg.Records.LoadConversation(ctx, c.key)
 		c.record(stateOpening, nil)
 		return rec, err
 	}
+	c.recordsLanded()
 	wctx, cancel := c.afterwards(2 * time.Second)
 	defer cancel()
 	rec, err := ls.LoadSaveConversation(wctx, c.key, c.recordFields(stateOpening, nil), c.partner.Policy.ConversationTTL)
@@ -223,14 +288,72 @@ func (c *conv) recordOpening(ctx context.Context) (map[string]string, error) {
 	return rec, err
 }
 
+// restoreRecord puts the record back as recordOpening found it, rec
+// (err its error), after the session it recorded as opening was
+// refused: a refusal writes no record, so the record says what it said
+// before, and none is left where there was none. Every field opening
+// writes is one each record write has, so writing rec's fields back
+// undoes it; only the TTL keeps the one the opening write gave it. When
+// the opening write failed there is nothing known to put back.
+func (c *conv) restoreRecord(rec map[string]string, err error) {
+	r, ok := c.e.cfg.Records.(recordRestorer)
+	if !ok || err != nil {
+		return
+	}
+	ctx, cancel := c.afterwards(2 * time.Second)
+	defer cancel()
+	if len(rec) == 0 {
+		err = r.DeleteConversation(ctx, c.key)
+	} else {
+		err = c.e.cfg.Records.SaveConversation(ctx, c.key, rec, c.partner.Policy.ConversationTTL)
+	}
+	if err != nil {
+		c.e.log.Warn("conversation record", "conversation", c.key, "error", err)
+	}
+}
+
 // record saves the conversation's record (DESIGN flow 1 step 3): its
 // state, owner, parties, last activity and, with a call, the session's
 // identifiers. It outlives the session by conversation_ttl, so that the
-// next message regroups under the same Conversation-ID.
+// next message regroups under the same Conversation-ID. The writes
+// issued before it (recordLater) land first: the record goes through
+// its states in the order the worker went.
 func (c *conv) record(state convState, call Call) {
+	c.recordsLanded()
+	c.saveRecord(c.recordFields(state, call))
+}
+
+// recordLater is record without waiting for the write: it is issued
+// now, lands after the writes issued before it, and before any issued
+// after it (each record waits for it). The worker's stop waits for it.
+// Only the worker calls it, as it calls record.
+func (c *conv) recordLater(state convState, call Call) {
+	fields := c.recordFields(state, call)
+	prev, done := c.recordDone, make(chan struct{})
+	c.recordDone = done
+	go func() {
+		defer close(done)
+		if prev != nil {
+			<-prev
+		}
+		c.saveRecord(fields)
+	}()
+}
+
+// recordsLanded waits for the writes recordLater issued.
+func (c *conv) recordsLanded() {
+	if c.recordDone != nil {
+		<-c.recordDone
+		c.recordDone = nil
+	}
+}
+
+// saveRecord writes fields into the record, bounded as the work done
+// when the worker stops is.
+func (c *conv) saveRecord(fields map[string]string) {
 	ctx, cancel := c.afterwards(2 * time.Second)
 	defer cancel()
-	if err := c.e.cfg.Records.SaveConversation(ctx, c.key, c.recordFields(state, call), c.partner.Policy.ConversationTTL); err != nil {
+	if err := c.e.cfg.Records.SaveConversation(ctx, c.key, fields, c.partner.Policy.ConversationTTL); err != nil {
 		c.e.log.Warn("conversation record", "conversation", c.key, "error", err)
 	}
 }
