@@ -26,10 +26,12 @@ build_iwf() {
 	go build -o "$WORK/iwf-load" ./cmd/iwf-load
 }
 
-# start_redis runs redis-server with appendonly yes, appendfsync everysec.
+# start_redis runs redis-server with appendonly yes, appendfsync everysec;
+# REDIS_ARGS adds arguments (e.g. "--auto-aof-rewrite-min-size 1gb").
 start_redis() {
+	# shellcheck disable=SC2086 # REDIS_ARGS is a list of arguments
 	redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$WORK" --appendonly yes \
-		--appendfsync everysec --save "" --daemonize no --logfile "$WORK/redis.log" &
+		--appendfsync everysec --save "" --daemonize no --logfile "$WORK/redis.log" ${REDIS_ARGS:-} &
 	REDIS_PID=$!
 	PIDS+=("$REDIS_PID")
 	local i
