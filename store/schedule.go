@@ -33,8 +33,11 @@ type Scheduled struct {
 
 // Schedule puts value under id in the named schedule, due at due; an id
 // already there takes the new value and due time. A schedule holding
-// maxLen jobs refuses new ids (ErrQueueFull). The schedule expires ttl
-// after its latest write: jobs nobody took by then are past use.
+// maxLen jobs refuses new ids (ErrQueueFull). The schedule expires at
+// least ttl after its latest write, and at most a sixteenth of ttl (ten
+// minutes at most) later: jobs nobody took by then are past use. Its
+// expiry only grows, in steps of that slack, so that writes close
+// together rewrite it once.
 //
 // Concurrent writes of a schedule (Schedule, Reschedule, Unschedule) are
 // gathered as Enqueues are and written as one script call per schedule

@@ -187,8 +187,8 @@ func TestBatchScheduleOneCallInOrder(t *testing.T) {
 		}
 		z, h := s.keys.schedule(a)
 		for _, k := range []string{z, h} {
-			if ttl := e.raw(t).PTTL(ctx, k).Val(); ttl <= 0 || ttl > time.Hour {
-				t.Errorf("TTL of %s = %v, want up to an hour", k, ttl)
+			if ttl := e.raw(t).PTTL(ctx, k).Val(); ttl <= 0 || ttl > time.Hour+time.Hour/16 {
+				t.Errorf("TTL of %s = %v, want up to an hour and its slack", k, ttl)
 			}
 		}
 	})
@@ -284,6 +284,52 @@ func TestBatchScheduleCloseFlushes(t *testing.T) {
 		}
 		if _, err := s.Unschedule(ctx, name, "0", []byte("v")); !errors.Is(err, ErrUnavailable) {
 			t.Errorf("Unschedule after Close: %v, want ErrUnavailable", err)
+		}
+	})
+}
+
+// A schedule's expiry only grows, by a slack past what the last job
+// needs: a write with a shorter TTL leaves it, writes within the slack
+// rewrite it not at all (a PEXPIRE is a write to the AOF and the
+// replicas), a longer TTL extends it.
+func TestScheduleExpiryOnlyGrows(t *testing.T) {
+	eachBatchBackend(t, func(t *testing.T, e *env) {
+		ctx := testutil.Context(t)
+		s := e.s
+		const name = "receipts:ttl"
+		z, h := s.keys.schedule(name)
+		expiry := func() (lo time.Duration) {
+			for i, k := range []string{z, h} {
+				ttl := e.raw(t).PTTL(ctx, k).Val()
+				if i == 0 || ttl < lo {
+					lo = ttl
+				}
+			}
+			return lo
+		}
+		pexpires := func(f func()) int64 {
+			before := commandCalls(t, e, "pexpire")
+			f()
+			return commandCalls(t, e, "pexpire")["pexpire"] - before["pexpire"]
+		}
+		put := func(id string, ttl time.Duration) {
+			must(t, s.Schedule(ctx, name, id, []byte("v"), time.Now().Add(time.Hour), 10, ttl))
+		}
+		if n := pexpires(func() { put("a", 2*time.Hour) }); n != 2 {
+			t.Errorf("new schedule: %d PEXPIRE, want 2 (one per key)", n)
+		}
+		if got := expiry(); got <= 2*time.Hour-time.Minute || got > 2*time.Hour+2*time.Hour/16 {
+			t.Errorf("expiry %v after a 2h job, want 2h and up to its slack", got)
+		}
+		if n := pexpires(func() { put("b", time.Hour); put("c", 2*time.Hour) }); n != 0 {
+			t.Errorf("%d PEXPIRE for jobs the expiry already covers, want 0", n)
+		}
+		if got := expiry(); got <= 2*time.Hour-time.Minute {
+			t.Errorf("expiry %v after a 1h job, want still the 2h job's", got)
+		}
+		put("d", 3*time.Hour)
+		if got := expiry(); got <= 3*time.Hour-time.Minute {
+			t.Errorf("expiry %v after a 3h job, want 3h or more", got)
 		}
 	})
 }

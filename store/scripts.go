@@ -117,9 +117,11 @@ return out
 // the ids named once (HMGET), the job count once (HLEN), and keeps both
 // up to date in Lua as the operations go; it writes each id's final
 // value and due time with one HSET, HDEL, ZADD and ZREM for the whole
-// call, and the TTL of the last job put on both keys: what writing the
-// operations one by one would have left, for a handful of commands
-// whatever the batch's size. A write Redis refuses (its first, for OOM
+// call, for a handful of commands whatever the batch's size. The keys'
+// expiry only grows: when it is below the TTL of the last job put, it
+// is set to that TTL and a sixteenth more (ten minutes at most), so that
+// a busy schedule rewrites it once in a while rather than at every
+// call (each PEXPIRE goes to the AOF and the replicas). A write Redis refuses (its first, for OOM
 // or READONLY: nothing is written then) turns every operation that
 // wrote into -2; a read refused fails the whole call.
 const luaScheduleBatch = `
@@ -199,8 +201,17 @@ end
 local err = chunked('HSET', h, hset, 2) or chunked('HDEL', h, hdel, 1) or
   chunked('ZADD', z, zadd, 2) or chunked('ZREM', z, zrem, 1)
 if ttl then
-  redis.pcall('PEXPIRE', z, ttl)
-  redis.pcall('PEXPIRE', h, ttl)
+  -- Extend only, and past what is needed by a sixteenth of it (up to
+  -- ten minutes): the writes that follow within that slack find the
+  -- expiry far enough and write none. A PEXPIRE is a write to the AOF
+  -- and the replicas, two per operation otherwise.
+  local want = tonumber(ttl)
+  for _, k in ipairs({z, h}) do
+    local cur = redis.call('PTTL', k)
+    if cur == -1 or (cur >= 0 and cur < want) then
+      redis.pcall('PEXPIRE', k, want + math.min(math.floor(want / 16), 600000))
+    end
+  end
 end
 if err then
   for i = 1, n do
