@@ -114,11 +114,7 @@ func startClustered(t *testing.T, st *settlingStore, rec Records, sess func(*fak
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	go func() { defer close(u.done); _ = u.eng.Run(ctx) }()
-	u.stop = func() { cancel(); <-u.done }
-	t.Cleanup(u.stop)
-	<-u.eng.running
+	u.run(t)
 	return u
 }
 

@@ -641,14 +641,19 @@ func startUnitPartners(t *testing.T, now func() time.Time, partners []Partner, a
 	if err != nil {
 		t.Fatal(err)
 	}
+	u.run(t)
+	return u
+}
+
+// run runs the unit's engine until the test's cleanup (or u.stop), and
+// returns once it is running: receipts queued before Run are not sent,
+// so a test's first submit waits for it.
+func (u *unit) run(t testing.TB) {
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() { defer close(u.done); _ = u.eng.Run(ctx) }()
 	u.stop = func() { cancel(); <-u.done }
 	t.Cleanup(u.stop)
-	// Receipts queued before Run are not sent: a test's first submit
-	// waits for it.
 	<-u.eng.running
-	return u
 }
 
 // submit hands the engine a submit_sm asking for a delivery receipt, as

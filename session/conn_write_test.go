@@ -5,61 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"iwf/internal/testutil"
 )
-
-// recordConn records each Write call the connection's writer makes. When
-// gate is set, the first Write waits for it to close; entered receives a
-// token per Write as it starts.
-type recordConn struct {
-	net.Conn
-	gate    chan struct{}
-	entered chan struct{}
-
-	mu     sync.Mutex
-	writes [][]byte
-}
-
-func newRecordConn(t *testing.T) *recordConn {
-	a, b := net.Pipe()
-	t.Cleanup(func() { _ = b.Close() })
-	return &recordConn{Conn: a, entered: make(chan struct{}, 64)}
-}
-
-func (c *recordConn) Write(p []byte) (int, error) {
-	c.mu.Lock()
-	first := len(c.writes) == 0
-	c.writes = append(c.writes, bytes.Clone(p))
-	c.mu.Unlock()
-	c.entered <- struct{}{}
-	if first && c.gate != nil {
-		<-c.gate
-	}
-	return len(p), nil
-}
-
-func (c *recordConn) SetWriteDeadline(time.Time) error { return nil }
-
-func (c *recordConn) written() [][]byte {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return append([][]byte(nil), c.writes...)
-}
-
-func (c *recordConn) bytesWritten() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	n := 0
-	for _, w := range c.writes {
-		n += len(w)
-	}
-	return n
-}
 
 // startWriter runs a connection's writer alone on nc (no reader, no
 // reaper), closed at cleanup; yield, when set, replaces its yield.
@@ -94,45 +44,33 @@ func sendFrames(n int) [][]byte {
 	return out
 }
 
-// checkWrites fails unless the writes carry frames, in order, byte for
-// byte, in at most max write calls.
-func checkWrites(t *testing.T, writes, frames [][]byte, max int) {
-	t.Helper()
-	if len(writes) > max {
-		t.Errorf("%d frames went out in %d writes, want at most %d", len(frames), len(writes), max)
-	}
-	if got, want := bytes.Join(writes, nil), bytes.Join(frames, nil); !bytes.Equal(got, want) {
-		t.Errorf("wire bytes\n got %q\nwant %q", got, want)
-	}
-}
-
 // awaitBytes waits until the writer wrote the frames' length in all.
-func awaitBytes(t *testing.T, nc *recordConn, frames [][]byte) {
+func awaitBytes(t *testing.T, nc *testutil.WriteRecorder, frames [][]byte) {
 	t.Helper()
 	want := len(bytes.Join(frames, nil))
-	testutil.Eventually(t, func() bool { return nc.bytesWritten() >= want }, "written %d of %d bytes", nc.bytesWritten(), want)
+	testutil.Eventually(t, func() bool { return nc.BytesWritten() >= want }, "written %d of %d bytes", nc.BytesWritten(), want)
 }
 
 // Frames handed to the writer while its write is blocked in the socket
 // go out together, in order, in the write after it.
 func TestWriterCoalescesFramesQueuedDuringAWrite(t *testing.T) {
 	const n = 16
-	nc := newRecordConn(t)
-	nc.gate = make(chan struct{})
+	nc := testutil.NewWriteRecorder(t)
+	nc.Gate = make(chan struct{})
 	c := startWriter(t, nc, nil)
 	frames := sendFrames(n + 1)
 	if err := c.sendControl(frames[0]); err != nil {
 		t.Fatal(err)
 	}
-	<-nc.entered // the first write is in the socket, held there
+	<-nc.Entered // the first write is in the socket, held there
 	for _, f := range frames[1:] {
 		if err := c.sendControl(f); err != nil {
 			t.Fatal(err)
 		}
 	}
-	close(nc.gate)
+	close(nc.Gate)
 	awaitBytes(t, nc, frames)
-	checkWrites(t, nc.written(), frames, 2)
+	testutil.CheckWrites(t, nc.Writes(), frames, 2)
 }
 
 // The writer yields before it flushes, so that the SENDs a sender queues
@@ -140,7 +78,7 @@ func TestWriterCoalescesFramesQueuedDuringAWrite(t *testing.T) {
 // in one write instead of racing it to the socket.
 func TestWriterYieldsBeforeFlushing(t *testing.T) {
 	const n = 16
-	nc := newRecordConn(t)
+	nc := testutil.NewWriteRecorder(t)
 	yielded := make(chan struct{})
 	resume := make(chan struct{})
 	var stepped atomic.Bool
@@ -158,7 +96,7 @@ func TestWriterYieldsBeforeFlushing(t *testing.T) {
 	}
 	select {
 	case <-yielded:
-	case <-nc.entered:
+	case <-nc.Entered:
 		t.Fatal("the first SEND was written before the writer yielded")
 	}
 	// What runs during the yield: the sender queues the rest of its batch.
@@ -177,5 +115,5 @@ func TestWriterYieldsBeforeFlushing(t *testing.T) {
 		}
 	}
 	awaitBytes(t, nc, frames)
-	checkWrites(t, nc.written(), frames, 1)
+	testutil.CheckWrites(t, nc.Writes(), frames, 1)
 }
