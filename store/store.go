@@ -62,7 +62,9 @@ type Store struct {
 // Open validates cfg, connects and pings. In single mode without an
 // address it first starts an embedded miniredis on 127.0.0.1:0, logs that
 // its state is not durable, and keeps its clock moving until Close. A
-// Redis that does not answer is an error matching ErrUnavailable.
+// Redis that does not answer is an error matching ErrUnavailable. On
+// Redis it also warns, without failing, about a master that would rewrite
+// its append-only file every few seconds (checkPersistence).
 func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Store, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -139,6 +141,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Store, error) {
 		if err := s.checkEviction(ctx, cfg.AllowEviction); err != nil {
 			return nil, errors.Join(err, s.Close())
 		}
+		s.checkPersistence(ctx)
 	}
 	if err := s.migratePending(ctx); err != nil {
 		return nil, errors.Join(err, s.Close())
