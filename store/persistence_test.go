@@ -29,8 +29,28 @@ func (r *recorder) Handle(_ context.Context, rec slog.Record) error {
 	return nil
 }
 
-func (r *recorder) WithAttrs([]slog.Attr) slog.Handler { return r }
-func (r *recorder) WithGroup(string) slog.Handler      { return r }
+func (r *recorder) WithAttrs(as []slog.Attr) slog.Handler { return &recorderWith{r, as} }
+func (r *recorder) WithGroup(string) slog.Handler         { return r }
+
+// recorderWith is a recorder under logger.With: its attributes (the
+// component) are added to each record.
+type recorderWith struct {
+	r     *recorder
+	attrs []slog.Attr
+}
+
+func (w *recorderWith) Enabled(context.Context, slog.Level) bool { return true }
+
+func (w *recorderWith) Handle(ctx context.Context, rec slog.Record) error {
+	rec = rec.Clone()
+	rec.AddAttrs(w.attrs...)
+	return w.r.Handle(ctx, rec)
+}
+
+func (w *recorderWith) WithAttrs(as []slog.Attr) slog.Handler {
+	return &recorderWith{w.r, append(slices.Clone(w.attrs), as...)}
+}
+func (w *recorderWith) WithGroup(string) slog.Handler { return w }
 
 // at returns the records logged at level whose message is msg.
 func (r *recorder) at(level slog.Level, msg string) []slog.Record {
