@@ -1,9 +1,12 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
+	"sync"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -23,6 +26,36 @@ const aofRewriteMinSizeFloor = 1 << 30
 // aofRecommendation is the warning's advice: 4 GB lasts about 7 minutes
 // at 5,000 msg/s.
 const aofRecommendation = "CONFIG SET auto-aof-rewrite-min-size 4gb (or more, disk permitting), and the same in redis.conf"
+
+// aofProblem is what the warning says, in the log and on the status page.
+const aofProblem = "redis rewrites its append-only file every few seconds under load, a latency spike each time: see the README, \"State store\""
+
+// AOFFinding is one master whose append-only file Redis would rewrite
+// every few seconds under the IWF's load, as Open found it. It is a plain
+// value: copies share nothing.
+type AOFFinding struct {
+	// Master is the master's address.
+	Master string
+	// Problem says what is wrong and where the README explains it.
+	Problem string
+	// AppendOnly, AppendFsync, RewriteMinSize (bytes) and
+	// RewritePercentage are the master's appendonly, appendfsync,
+	// auto-aof-rewrite-min-size and auto-aof-rewrite-percentage.
+	AppendOnly        string
+	AppendFsync       string
+	RewriteMinSize    int64
+	RewritePercentage int64
+	// Recommendation is what to change.
+	Recommendation string
+}
+
+// AOFFindings returns what Open's check of the append-only file settings
+// found, one finding per master, ordered by address; nil when nothing
+// (and always for the embedded store). The check runs once, at Open:
+// a CONFIG SET since is not seen until a restart.
+func (s *Store) AOFFindings() []AOFFinding {
+	return slices.Clone(s.aofFindings)
+}
 
 // aofSettings are the persistence parameters of one master, as CONFIG
 // GET reports them.
@@ -45,8 +78,17 @@ func (a aofSettings) rewritesOften() bool {
 // store: a master whose CONFIG is renamed, disabled (managed Redis) or
 // refused by an ACL is logged at debug level and skipped. It costs one
 // pipelined round trip per master, bounded by the read timeout, and runs
-// on the masters of a cluster concurrently.
+// on the masters of a cluster concurrently. What it warns about is kept
+// for AOFFindings (the status page).
 func (s *Store) checkPersistence(ctx context.Context) {
+	var (
+		mu       sync.Mutex // the cluster's masters report concurrently
+		findings []AOFFinding
+	)
+	defer func() {
+		slices.SortFunc(findings, func(a, b AOFFinding) int { return cmp.Compare(a.Master, b.Master) })
+		s.aofFindings = findings
+	}()
 	_ = s.eachMaster(ctx, func(ctx context.Context, c *redis.Client) error {
 		addr := c.Options().Addr
 		a, err := readAOFSettings(ctx, c)
@@ -66,8 +108,12 @@ func (s *Store) checkPersistence(ctx context.Context) {
 				addr = "master_name " + s.masterName
 			}
 		}
-		s.log.Warn("redis rewrites its append-only file every few seconds under load, a latency spike each time: see the README, \"State store\"",
-			"master", addr, "appendonly", a.appendonly, "appendfsync", a.appendfsync,
+		mu.Lock()
+		findings = append(findings, AOFFinding{Master: addr, Problem: aofProblem,
+			AppendOnly: a.appendonly, AppendFsync: a.appendfsync,
+			RewriteMinSize: a.minSize, RewritePercentage: a.percentage, Recommendation: aofRecommendation})
+		mu.Unlock()
+		s.log.Warn(aofProblem, "master", addr, "appendonly", a.appendonly, "appendfsync", a.appendfsync,
 			"auto_aof_rewrite_min_size", a.minSize, "auto_aof_rewrite_percentage", a.percentage,
 			"recommendation", aofRecommendation)
 		return nil

@@ -29,8 +29,28 @@ func (r *recorder) Handle(_ context.Context, rec slog.Record) error {
 	return nil
 }
 
-func (r *recorder) WithAttrs([]slog.Attr) slog.Handler { return r }
-func (r *recorder) WithGroup(string) slog.Handler      { return r }
+func (r *recorder) WithAttrs(as []slog.Attr) slog.Handler { return &recorderWith{r, as} }
+func (r *recorder) WithGroup(string) slog.Handler         { return r }
+
+// recorderWith is a recorder under logger.With: its attributes (the
+// component) are added to each record.
+type recorderWith struct {
+	r     *recorder
+	attrs []slog.Attr
+}
+
+func (w *recorderWith) Enabled(context.Context, slog.Level) bool { return true }
+
+func (w *recorderWith) Handle(ctx context.Context, rec slog.Record) error {
+	rec = rec.Clone()
+	rec.AddAttrs(w.attrs...)
+	return w.r.Handle(ctx, rec)
+}
+
+func (w *recorderWith) WithAttrs(as []slog.Attr) slog.Handler {
+	return &recorderWith{w.r, append(slices.Clone(w.attrs), as...)}
+}
+func (w *recorderWith) WithGroup(string) slog.Handler { return w }
 
 // at returns the records logged at level whose message is msg.
 func (r *recorder) at(level slog.Level, msg string) []slog.Record {
@@ -64,7 +84,7 @@ const (
 )
 
 // openRecorded opens a store on cfg whose log is recorded.
-func openRecorded(t *testing.T, cfg Config) *recorder {
+func openRecorded(t *testing.T, cfg Config) (*Store, *recorder) {
 	t.Helper()
 	rec := &recorder{}
 	s, err := Open(testutil.Context(t), cfg, slog.New(rec))
@@ -76,7 +96,7 @@ func openRecorded(t *testing.T, cfg Config) *recorder {
 			t.Errorf("Close: %v", err)
 		}
 	})
-	return rec
+	return s, rec
 }
 
 // configSet runs CONFIG SET name value on the Redis at addr.
@@ -147,7 +167,7 @@ func TestOpenWarnsAboutFrequentAOFRewrites(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := tc.setup(t)
-			rec := openRecorded(t, cfg)
+			s, rec := openRecorded(t, cfg)
 			warns := rec.at(slog.LevelWarn, aofWarning)
 			if len(warns) != tc.warnings {
 				t.Fatalf("got %d warnings about AOF rewrites, want %d", len(warns), tc.warnings)
@@ -166,6 +186,25 @@ func TestOpenWarnsAboutFrequentAOFRewrites(t *testing.T) {
 					t.Errorf("recommendation = %q", got)
 				}
 			}
+			// What was logged is kept for the status page, the same.
+			findings := s.AOFFindings()
+			if len(findings) != tc.warnings {
+				t.Fatalf("AOFFindings = %+v, want %d findings", findings, tc.warnings)
+			}
+			for _, f := range findings {
+				want := AOFFinding{Master: cfg.Addr, Problem: aofWarning, AppendOnly: "yes", AppendFsync: "everysec",
+					RewriteMinSize: 64 << 20, RewritePercentage: 100, Recommendation: aofRecommendation}
+				if f != want {
+					t.Errorf("finding %+v, want %+v", f, want)
+				}
+			}
+			if len(findings) > 0 {
+				// The caller gets a copy, not the store's own.
+				findings[0].Master = "changed"
+				if got := s.AOFFindings()[0].Master; got != cfg.Addr {
+					t.Errorf("after changing the copy, master = %q", got)
+				}
+			}
 			if got := len(rec.at(slog.LevelDebug, aofDebug)) > 0; got != tc.refused {
 				t.Errorf("debug record %q logged: %v, want %v", aofDebug, got, tc.refused)
 			}
@@ -180,7 +219,7 @@ func TestOpenWarnsAboutFrequentAOFRewritesPerClusterMaster(t *testing.T) {
 	for _, a := range c.Addrs() {
 		configSet(t, a, "appendonly", "yes")
 	}
-	rec := openRecorded(t, Config{Mode: ModeCluster, Addrs: c.Addrs()[:1]})
+	s, rec := openRecorded(t, Config{Mode: ModeCluster, Addrs: c.Addrs()[:1]})
 	var got []string
 	for _, w := range rec.at(slog.LevelWarn, aofWarning) {
 		got = append(got, attr(w, "master"))
@@ -190,6 +229,15 @@ func TestOpenWarnsAboutFrequentAOFRewritesPerClusterMaster(t *testing.T) {
 	slices.Sort(want)
 	if !slices.Equal(got, want) {
 		t.Fatalf("warned for masters %q, want one warning each for %q", got, want)
+	}
+	// The findings are ordered by master, whatever order the masters
+	// answered in.
+	var found []string
+	for _, f := range s.AOFFindings() {
+		found = append(found, f.Master)
+	}
+	if !slices.Equal(found, want) {
+		t.Fatalf("AOFFindings for masters %q, want %q", found, want)
 	}
 }
 
@@ -205,11 +253,15 @@ func TestOpenWarnsAboutFrequentAOFRewritesSentinel(t *testing.T) {
 	// back as it was.
 	configSet(t, master, "appendonly", "yes")
 	t.Cleanup(func() { configSet(t, master, "appendonly", "no") })
-	warns := openRecorded(t, cfg).at(slog.LevelWarn, aofWarning)
+	s, rec := openRecorded(t, cfg)
+	warns := rec.at(slog.LevelWarn, aofWarning)
 	if len(warns) != 1 {
 		t.Fatalf("got %d warnings about AOF rewrites, want 1", len(warns))
 	}
 	if got := attr(warns[0], "master"); got != master {
 		t.Errorf("master = %q, want %q", got, master)
+	}
+	if f := s.AOFFindings(); len(f) != 1 || f[0].Master != master {
+		t.Errorf("AOFFindings = %+v, want one for %s", f, master)
 	}
 }

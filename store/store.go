@@ -48,6 +48,9 @@ type Store struct {
 	sentinels   []string
 	masterName  string
 	dialTimeout time.Duration
+	// aofFindings are set by Open's checkPersistence and only read
+	// afterwards.
+	aofFindings []AOFFinding
 
 	mu     sync.Mutex
 	closed bool

@@ -23,6 +23,10 @@ import (
 	"runtime/pprof"
 	"strings"
 	"syscall"
+
+	"github.com/redis/go-redis/v9"
+
+	"iwf/store"
 )
 
 func main() {
@@ -54,6 +58,10 @@ func main() {
 		os.Exit(2)
 	}
 	log := newLogger(os.Stderr, cfg.LogLevel, cfg.LogFormat)
+	// go-redis logs failovers, pool and cluster trouble on its own,
+	// through a process-wide logger (stderr by default): send those
+	// lines to ours, in log_format, once, before any client exists.
+	redis.SetLogger(store.NewRedisLogger(log))
 	// SIGINT stops at once; SIGTERM drains first (stop taking traffic,
 	// let queued messages reach their sessions) within drain.grace.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)

@@ -3,7 +3,9 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +16,8 @@ import (
 	"testing"
 
 	"gopkg.in/yaml.v3"
+
+	"iwf/internal/testutil"
 )
 
 // Paths of the ops files, from this package's directory.
@@ -336,5 +340,49 @@ func TestLogFormat(t *testing.T) {
 	cfg, err := ParseConfig(append([]byte("log_format: json\n"), minimal...))
 	if err != nil || cfg.LogFormat != "json" {
 		t.Fatalf("log_format: json: %v, %q", err, cfg.LogFormat)
+	}
+}
+
+// go-redis's own lines (here: a sentinel that refuses the connection,
+// logged while the store is opened) come out through the daemon's slog,
+// as JSON with log_format json, not from the standard logger.
+func TestGoRedisLogsThroughSlog(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := ln.Addr().String()
+	if err := ln.Close(); err != nil {
+		t.Fatal(err)
+	}
+	cfg := writeE2EConfig(t, fmt.Sprintf("{mode: sentinel, master_name: iwf-e2e, addrs: [%q], max_retries: -1}", dead), "127.0.0.1:1")
+	b, err := os.ReadFile(cfg.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(cfg.path, append([]byte("log_format: json\n"), b...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.CommandContext(testutil.Context(t), os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "IWF_E2E_DAEMON=-config "+cfg.path)
+	out, err := cmd.CombinedOutput()
+	if err == nil {
+		t.Fatalf("the daemon started without its store:\n%s", out)
+	}
+	want := `sentinel: GetMasterAddrByName addr=` + dead + `, master="iwf-e2e" failed`
+	var found bool
+	for line := range strings.Lines(string(out)) {
+		var m map[string]any
+		if json.Unmarshal([]byte(line), &m) != nil {
+			t.Errorf("not a JSON line: %q", line)
+			continue
+		}
+		msg, _ := m["msg"].(string)
+		if strings.HasPrefix(msg, want) && m["level"] == "WARN" && m["component"] == "go-redis" {
+			found = true
+		}
+	}
+	if !found {
+		t.Fatalf("no go-redis warning %q in the daemon's log:\n%s", want, out)
 	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -197,5 +198,47 @@ func TestStatusPageInBrowser(t *testing.T) {
 		if err := os.WriteFile(out, png, 0o644); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// A store warning drawn by page.js, after an in-place update, reads as
+// the server drew it: the master, the problem, its settings in order
+// and the advice.
+func TestStatusPageStoreWarningInBrowser(t *testing.T) {
+	srv := redistest.StartServer(t, redistest.StartOpts{EverySec: true})
+	rcs := iwftest.StartRCS(t, 0)
+	d := startDaemon(t, writeE2EConfig(t, srv.Addr(), rcs.TCP()))
+	base := d.addr.statusURL()
+	var st struct {
+		Store struct {
+			Warnings []struct {
+				Problem        string `json:"problem"`
+				Recommendation string `json:"recommendation"`
+			} `json:"warnings"`
+		} `json:"store"`
+	}
+	if code, body := httpGet(t, base+"/status"); code != 200 || json.Unmarshal([]byte(body), &st) != nil || len(st.Store.Warnings) != 1 {
+		t.Fatalf("/status %d, want one store warning\n%s", code, body)
+	}
+	w := st.Store.Warnings[0]
+	want := fmt.Sprintf("%s (single) ok %s: %s (appendfsync everysec, appendonly yes, auto-aof-rewrite-min-size 67108864, auto-aof-rewrite-percentage 100) \u00b7 %s",
+		srv.Addr(), srv.Addr(), w.Problem, w.Recommendation)
+
+	ctx := browser(t)
+	const text = `document.querySelector('td[data-k="store"]').innerText.replace(/\s+/g, " ").trim()`
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(base+"/status?format=html&refresh=1"),
+		chromedp.WaitVisible(chromedp.CSS(`#partners`)),
+		chromedp.Poll[chromedp.Void](`parseInt(document.getElementById("refreshes").textContent, 10) >= 1`,
+			chromedp.WithPollingTimeout(iwftest.Wait)),
+	); err != nil {
+		t.Fatalf("no in-place update: %v", err)
+	}
+	got, err := chromedp.Run(ctx, chromedp.Evaluate[string](text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != want {
+		t.Fatalf("store block after an update:\n got %q\nwant %q", got, want)
 	}
 }

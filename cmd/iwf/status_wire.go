@@ -9,6 +9,7 @@ import (
 	"iwf/internal/status"
 	"iwf/session/sipsession"
 	"iwf/smpp"
+	"iwf/store"
 )
 
 // recentErrors is how many errors of all partners /status lists.
@@ -111,4 +112,25 @@ func sessionRow(r sipsession.CallInfo) status.Session {
 		From: r.From, To: r.To, Peer: r.Peer, Started: r.Started, State: r.State,
 		MessagesIn: r.MessagesIn, MessagesOut: r.MessagesOut, BytesIn: r.BytesIn, BytesOut: r.BytesOut,
 	}
+}
+
+// storeWarnings shows the store's start-up findings on /status, each
+// setting by its name in redis.conf; nil when there are none, so that
+// the JSON leaves the field out.
+func storeWarnings(findings []store.AOFFinding) []status.StoreWarning {
+	var out []status.StoreWarning
+	for _, f := range findings {
+		out = append(out, status.StoreWarning{
+			Master:  f.Master,
+			Problem: f.Problem,
+			Settings: map[string]string{
+				"appendonly":                  f.AppendOnly,
+				"appendfsync":                 f.AppendFsync,
+				"auto-aof-rewrite-min-size":   strconv.FormatInt(f.RewriteMinSize, 10),
+				"auto-aof-rewrite-percentage": strconv.FormatInt(f.RewritePercentage, 10),
+			},
+			Recommendation: f.Recommendation,
+		})
+	}
+	return out
 }

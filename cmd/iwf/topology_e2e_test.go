@@ -51,3 +51,32 @@ func TestStatusShowsClusterTopology(t *testing.T) {
 		}
 	}
 }
+
+// A Redis that would rewrite its append-only file every few seconds
+// (AOF on, Redis's default rewrite minimum) is named on /status, with
+// its settings and the advice; the store's start-up check found it.
+func TestStatusShowsStoreWarnings(t *testing.T) {
+	srv := redistest.StartServer(t, redistest.StartOpts{EverySec: true})
+	rcs := iwftest.StartRCS(t, 0)
+	d := startDaemon(t, writeE2EConfig(t, srv.Addr(), rcs.TCP()))
+	code, body := httpGet(t, d.addr.statusURL()+"/status")
+	var st struct {
+		Store struct {
+			Warnings []struct {
+				Master         string            `json:"master"`
+				Problem        string            `json:"problem"`
+				Settings       map[string]string `json:"settings"`
+				Recommendation string            `json:"recommendation"`
+			} `json:"warnings"`
+		} `json:"store"`
+	}
+	if code != 200 || json.Unmarshal([]byte(body), &st) != nil {
+		t.Fatalf("/status %d\n%s", code, body)
+	}
+	w := st.Store.Warnings
+	if len(w) != 1 || w[0].Master != srv.Addr() || !strings.Contains(w[0].Problem, "append-only file") ||
+		w[0].Settings["auto-aof-rewrite-min-size"] != "67108864" || w[0].Settings["appendonly"] != "yes" ||
+		!strings.Contains(w[0].Recommendation, "auto-aof-rewrite-min-size 4gb") {
+		t.Fatalf("store warnings %+v, want the AOF rewrite finding for %s", w, srv.Addr())
+	}
+}

@@ -422,9 +422,10 @@ func (d *daemon) ready(ctx context.Context) error {
 func (d *daemon) snapshot(ctx context.Context) status.Snapshot {
 	s := status.Snapshot{
 		Node: d.cfg.NodeID(), Version: version, Started: d.started, Now: time.Now(),
-		Draining:   d.eng != nil && d.eng.Draining(),
-		Config:     d.configInfo(),
-		Store:      status.StoreStatus{Addr: d.store.Addr(), Embedded: d.store.Embedded(), OK: true, Topology: status.TopologySingle},
+		Draining: d.eng != nil && d.eng.Draining(),
+		Config:   d.configInfo(),
+		Store: status.StoreStatus{Addr: d.store.Addr(), Embedded: d.store.Embedded(), OK: true, Topology: status.TopologySingle,
+			Warnings: storeWarnings(d.store.AOFFindings())},
 		LastErrors: d.errs.Recent(recentErrors),
 	}
 	if d.store.Embedded() {

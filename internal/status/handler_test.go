@@ -89,6 +89,12 @@ func TestStatusJSONEmpty(t *testing.T) {
 					}
 				}
 			}
+			// A store without warnings has no warnings field.
+			if st, ok := m["store"].(map[string]any); !ok {
+				t.Errorf("store = %#v, want an object", m["store"])
+			} else if w, ok := st["warnings"]; ok {
+				t.Errorf("store.warnings = %#v, want it left out", w)
+			}
 			now, err := time.Parse(time.RFC3339Nano, m["now"].(string))
 			if err != nil || now.Before(before.Truncate(time.Second)) {
 				t.Errorf("now = %v (%v), want a current time", m["now"], err)
@@ -144,7 +150,8 @@ func TestStatusHTML(t *testing.T) {
 	s := testSnapshot(3)
 	s.Partners[1].Name = `<script>alert("name")</script>`
 	s.Partners[2].LastErrors = []ErrorEntry{{Time: t0, Where: "msrp", Error: `<img src=x onerror=alert(1)>`}}
-	s.Store = StoreStatus{Addr: "127.0.0.1:1", Embedded: true, Error: "dial tcp: <b>refused</b>"}
+	s.Store = StoreStatus{Addr: "127.0.0.1:1", Embedded: true, Error: "dial tcp: <b>refused</b>",
+		Warnings: []StoreWarning{{Master: "127.0.0.1:1", Problem: "<i>rewrites</i>", Settings: map[string]string{"<b>": "<b>"}, Recommendation: "<b>set</b>"}}}
 	s.Draining = true
 	srv := serveTest(t, Options{Snapshot: fixed(s)})
 	resp, body := get(t, srv, "/status?format=html")
@@ -160,6 +167,7 @@ func TestStatusHTML(t *testing.T) {
 		"&lt;script&gt;alert(&#34;name&#34;)&lt;/script&gt;",
 		"&lt;img src=x onerror=alert(1)&gt;",
 		"dial tcp: &lt;b&gt;refused&lt;/b&gt;",
+		"127.0.0.1:1: &lt;i&gt;rewrites&lt;/i&gt;", "(&lt;b&gt; &lt;b&gt;)", "&lt;b&gt;set&lt;/b&gt;",
 		"embedded",
 		`<td class="ok">bound</td>`, `<td class="bad">closed</td>`,
 		"sip:127.0.0.1:5070", "127.0.0.0/8",
@@ -178,7 +186,7 @@ func TestStatusHTML(t *testing.T) {
 	if n := strings.Count(body, "<script"); n != 1 || !strings.Contains(body, `<script src="/status/page.js" defer></script>`) {
 		t.Errorf("page has %d script elements, want only page.js", n)
 	}
-	for _, bad := range []string{"<script>", "<img", "<b>"} {
+	for _, bad := range []string{"<script>", "<img", "<b>", "<i>"} {
 		if strings.Contains(body, bad) {
 			t.Errorf("page holds unescaped %q", bad)
 		}

@@ -4,6 +4,7 @@ import (
 	_ "embed" // page.js
 	"fmt"
 	"html/template"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -53,7 +54,8 @@ form{margin:.3em 0}
 <tr><th>started</th><td>{{ts .Started}} (<span data-k="" data-f="uptime">up {{uptime .Started .Now}}</span>)</td></tr>
 <tr><th>now</th><td id="now" data-k="now" data-f="ts">{{ts .Now}}</td></tr>
 <tr><th>store</th><td data-k="store" data-f="store">{{.Store.Addr}}{{with .Store.Topology}} ({{.}}){{end}}{{if .Store.Embedded}} <span class="warn">(embedded: nothing persists a restart)</span>{{end}}
- {{if .Store.OK}}<span class="ok">ok</span>{{else}}<span class="bad">down</span> {{.Store.Error}}{{end}}{{range .Store.Nodes}}<br>{{.}}{{end}}</td></tr>
+ {{if .Store.OK}}<span class="ok">ok</span>{{else}}<span class="bad">down</span> {{.Store.Error}}{{end}}{{range .Store.Nodes}}<br>{{.}}{{end}}{{range .Store.Warnings}}
+<br><span class="warn">{{.Master}}: {{.Problem}}</span>{{with settings .Settings}} ({{.}}){{end}} &middot; {{.Recommendation}}{{end}}</td></tr>
 <tr><th>nodes</th><td data-k="nodes" data-f="nodes">{{range .Nodes}}{{.Name}} &middot; {{.Conversations}} conversations, {{.Sessions}} sessions, heartbeat {{ts .Heartbeat}}<br>{{else}}<span class="muted">unknown</span>{{end}}</td></tr>
 <tr><th>draining</th><td data-k="draining" data-f="draining">{{if .Draining}}<span class="bad">yes</span>{{else}}<span class="ok">no</span>{{end}}</td></tr>
 <tr><th>listeners</th><td data-k="listeners" data-f="listeners">{{range .Listeners}}{{.Name}} {{.Addr}}{{with .Connections}} &middot; {{.Open}} open, {{.Accepted}} accepted, {{.Refused}} refused{{if .AcceptErrors}}, <span class="warn">{{.AcceptErrors}} accept errors</span>{{end}}{{range $k, $v := .Closed}}, {{$v}} closed ({{$k}}){{end}}{{end}}<br>{{else}}<span class="muted">none</span>{{end}}</td></tr>
@@ -145,7 +147,21 @@ func newPage() (*template.Template, error) {
 		"pageInfo":     pageInfo,
 		"prevPage":     prevPage,
 		"nextPage":     nextPage,
+		"settings":     formatSettings,
 	}).Parse(pageHTML)
+}
+
+// formatSettings lists a store warning's settings by name, as
+// "name value" pairs, the way redis.conf writes them.
+func formatSettings(m map[string]string) string {
+	var b strings.Builder
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		if b.Len() > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(k + " " + m[k])
+	}
+	return b.String()
 }
 
 // formatTime shows t to the second in UTC, the zone operators correlate

@@ -105,6 +105,13 @@
         el.appendChild(document.createElement("br"));
         el.appendChild(document.createTextNode(n));
       });
+      (v.warnings || []).forEach(function (w) {
+        el.appendChild(document.createElement("br"));
+        span(el, "warn", w.master + ": " + w.problem);
+        var set = w.settings || {}, keys = Object.keys(set).sort(), text = "";
+        if (keys.length) text += " (" + keys.map(function (k) { return k + " " + set[k]; }).join(", ") + ")";
+        el.appendChild(document.createTextNode(text + " \u00b7 " + w.recommendation));
+      });
     },
     nodes: function (v, root, el) {
       if (!v || !v.length) {

@@ -142,6 +142,7 @@ func TestStatusPageContent(t *testing.T) {
 		`<td class="n rate">2.50</td><td class="n">1.25</td><td class="n rate">0.05</td><td class="n">0.01</td>`,
 		`<td class="n">0.50</td><td class="n">1.50</td><td class="n">10</td><td class="n">2/10 (20%)</td>`,
 		"127.0.0.1:6379 (single)",
+		`<span class="warn">127.0.0.1:6379: redis rewrites its append-only file every few seconds under load</span> (appendonly yes, auto-aof-rewrite-min-size 67108864) &middot; CONFIG SET auto-aof-rewrite-min-size 4gb</td>`,
 		"<td>c1@rcs</td><td>incoming</td><td>rcs</td><td>sip:&#43;46700000001@rcs.test</td><td>tel:&#43;46700000002</td><td>127.0.0.1:2855</td><td class=\"n\">10m0s</td><td class=\"ok\">established</td><td class=\"n\">3</td><td class=\"n\">4</td><td class=\"n\">30</td><td class=\"n\">40</td>",
 		"sessions 1-1 of 1",
 		"<td>partner-00</td><td>smpp</td><td>smpp: bind refused</td>",

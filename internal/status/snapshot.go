@@ -136,6 +136,24 @@ type StoreStatus struct {
 	// Nodes are the store servers behind Addr when there are several;
 	// empty for one.
 	Nodes []string `json:"nodes,omitempty"`
+	// Warnings are what the node found wrong with the store's setup when
+	// it opened it (an append-only file Redis rewrites every few
+	// seconds); omitted when none.
+	Warnings []StoreWarning `json:"warnings,omitempty"`
+}
+
+// StoreWarning is one problem with a store server's setup that does not
+// stop the node but costs it (latency, durability), with the way out.
+type StoreWarning struct {
+	// Master is the server it concerns.
+	Master string `json:"master"`
+	// Problem says what is wrong.
+	Problem string `json:"problem"`
+	// Settings are the server's values that make it so, by their
+	// names in the server's configuration.
+	Settings map[string]string `json:"settings,omitempty"`
+	// Recommendation is what to change.
+	Recommendation string `json:"recommendation"`
 }
 
 // Listener is one address the node serves on.
