@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"log/slog"
-	"net"
 	"strings"
 	"testing"
 
@@ -67,14 +66,7 @@ func TestRedisLoggerHandlers(t *testing.T) {
 // Set as go-redis's logger, the adapter receives what go-redis logs by
 // itself: here a sentinel that refuses the connection.
 func TestRedisLoggerGetsGoRedisLines(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	dead := ln.Addr().String()
-	if err := ln.Close(); err != nil {
-		t.Fatal(err)
-	}
+	dead := testutil.ClosedAddr(t)
 
 	rec := &recorder{}
 	redis.SetLogger(NewRedisLogger(slog.New(rec)))

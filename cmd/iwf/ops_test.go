@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -347,14 +346,7 @@ func TestLogFormat(t *testing.T) {
 // logged while the store is opened) come out through the daemon's slog,
 // as JSON with log_format json, not from the standard logger.
 func TestGoRedisLogsThroughSlog(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	dead := ln.Addr().String()
-	if err := ln.Close(); err != nil {
-		t.Fatal(err)
-	}
+	dead := testutil.ClosedAddr(t)
 	cfg := writeE2EConfig(t, fmt.Sprintf("{mode: sentinel, master_name: iwf-e2e, addrs: [%q], max_retries: -1}", dead), "127.0.0.1:1")
 	b, err := os.ReadFile(cfg.path)
 	if err != nil {

@@ -122,3 +122,19 @@ func FreePorts(tb testing.TB, n int) []int {
 	}
 	return ports
 }
+
+// ClosedAddr returns a loopback TCP address nothing listens on: a port
+// the kernel handed out and that was closed again, so a dial is refused
+// at once.
+func ClosedAddr(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	if err := ln.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return addr
+}
