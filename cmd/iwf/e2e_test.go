@@ -338,10 +338,6 @@ func TestDaemonStatusAndDrain(t *testing.T) {
 	if code, body := httpGet(t, base+"/readyz"); code != 200 {
 		t.Fatalf("/readyz %d %s", code, body)
 	}
-	code, body := httpGet(t, base+"/status")
-	if code != 200 {
-		t.Fatalf("/status %d", code)
-	}
 	// status.pprof_token reaches the handler: the profiles are there for
 	// its bearer only.
 	if code, _ := httpGet(t, base+"/debug/pprof/heap"); code != http.StatusUnauthorized {
@@ -360,7 +356,7 @@ func TestDaemonStatusAndDrain(t *testing.T) {
 	if res.StatusCode != http.StatusOK {
 		t.Errorf("/debug/pprof/heap with the token: %d", res.StatusCode)
 	}
-	var st struct {
+	type statusDoc struct {
 		Listeners []struct {
 			Name        string `json:"name"`
 			Connections *struct {
@@ -377,9 +373,21 @@ func TestDaemonStatusAndDrain(t *testing.T) {
 			Counters map[string]int64 `json:"counters"`
 		} `json:"partners"`
 	}
-	if err := json.Unmarshal([]byte(body), &st); err != nil {
-		t.Fatal(err)
-	}
+	// The RCS side has the message once its SEND arrived; the daemon
+	// counts it out once the 200 came back (and its provisional receipt
+	// was written): wait for that rather than race it.
+	var st statusDoc
+	testutil.Eventually(t, func() bool {
+		code, body := httpGet(t, base+"/status")
+		if code != 200 {
+			t.Fatalf("/status %d", code)
+		}
+		st = statusDoc{}
+		if err := json.Unmarshal([]byte(body), &st); err != nil {
+			t.Fatal(err)
+		}
+		return len(st.Partners) == 1 && st.Partners[0].Counters["out_msrp"] >= 1
+	}, "/status to count the message out")
 	// Every TCP listener shows its connection counts; the SMPP one has
 	// the ESME's bind (the MSRP connection above was ours, outgoing).
 	conns := map[string]uint64{}
@@ -406,9 +414,12 @@ func TestDaemonStatusAndDrain(t *testing.T) {
 	if len(p.SMPPBinds) != 1 || p.SMPPBinds[0].Role != "server" || p.SMPPBinds[0].State != "bound" {
 		t.Fatalf("/status binds %+v", p.SMPPBinds)
 	}
-	if _, metrics := httpGet(t, base+"/metrics"); !strings.Contains(metrics, `iwf_messages_total{direction="to_session",ingress="smpp",outcome="delivered",partner="demo"} 1`) {
-		t.Fatalf("/metrics lacks the delivered message:\n%s", metrics)
-	}
+	// Counted with the status counter above, a moment after it.
+	var metrics string
+	testutil.Eventually(t, func() bool {
+		_, metrics = httpGet(t, base+"/metrics")
+		return strings.Contains(metrics, `iwf_messages_total{direction="to_session",ingress="smpp",outcome="delivered",partner="demo"} 1`)
+	}, "/metrics to show the delivered message")
 	if err := d.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
