@@ -271,14 +271,13 @@ type recordRestorer interface {
 // worker stops), else the read bounded by ctx, then record. The writes
 // issued before it land first.
 func (c *conv) recordOpening(ctx context.Context) (map[string]string, error) {
+	c.recordsLanded()
 	ls, ok := c.e.cfg.Records.(recordLoadSaver)
 	if !ok {
-		c.recordsLanded()
 		rec, err := c.e.cfg.Records.LoadConversation(ctx, c.key)
 		c.record(stateOpening, nil)
 		return rec, err
 	}
-	c.recordsLanded()
 	wctx, cancel := c.afterwards(2 * time.Second)
 	defer cancel()
 	rec, err := ls.LoadSaveConversation(wctx, c.key, c.recordFields(stateOpening, nil), c.partner.Policy.ConversationTTL)
