@@ -349,12 +349,12 @@ func (r Report) writeText(w io.Writer) error {
 	}
 	line("elapsed", "%v%s, submits %v", r.Elapsed, timedOut, r.SubmitElapsed)
 	line("messages/s", "%.0f acknowledged, %.0f received end to end", r.AckRate, r.ReceiveRate)
-	line("latency", "p50 %v  p90 %v  p99 %v  max %v  (%d samples, submit -> MSRP receive)",
-		r.Latency.P50, r.Latency.P90, r.Latency.P99, r.Latency.Max, r.Latency.Samples)
-	line("  session up", "p50 %v  p90 %v  p99 %v  max %v  (%d submitted once their conversation's first message had arrived)",
-		r.LatencyUp.P50, r.LatencyUp.P90, r.LatencyUp.P99, r.LatencyUp.Max, r.LatencyUp.Samples)
-	line("  opening", "p50 %v  p90 %v  p99 %v  max %v  (%d submitted before: they waited for the session set-up)",
-		r.LatencyOpening.P50, r.LatencyOpening.P90, r.LatencyOpening.P99, r.LatencyOpening.Max, r.LatencyOpening.Samples)
+	latency := func(name string, l Latency, samples string) {
+		line(name, "p50 %v  p90 %v  p99 %v  max %v  (%d %s)", l.P50, l.P90, l.P99, l.Max, l.Samples, samples)
+	}
+	latency("latency", r.Latency, "samples, submit -> MSRP receive")
+	latency("  session up", r.LatencyUp, "submitted once their conversation's first message had arrived")
+	latency("  opening", r.LatencyOpening, "submitted before: they waited for the session set-up")
 	if bl := r.Baseline; bl != nil {
 		line("baseline", "%.0f acknowledged/s by the in-process test SMSC (%d in %v); end-to-end/baseline %.3f",
 			bl.Rate, bl.Acknowledged, bl.Elapsed, bl.Ratio)
